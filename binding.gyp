@@ -1,0 +1,32 @@
+{
+  "targets": [
+    {
+      "target_name": "overlayd",
+      "sources": [
+        "native/binding.cc",
+        "native/errno_name.c"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_c": ["-std=gnu11"],
+      "cflags_cc": ["-std=c++17", "-fexceptions"],
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": ["native/tap_linux.c"],
+          "libraries": ["-lpthread"]
+        }, {
+          "sources": ["native/tap_other.c"]
+        }],
+        ["OS=='mac'", {
+          "xcode_settings": {
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17"
+          }
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,41 @@
+/*
+ * TAP devices: open (creating if missing, re-attaching if it exists) a layer-2
+ * tunnel device. Linux: /dev/net/tun; elsewhere every call returns -ENOTSUP.
+ */
+#ifndef OVERLAYD_TAP_H
+#define OVERLAYD_TAP_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Every read and write carries a struct virtio_net_hdr in front (offloads on). */
+#define TAP_OPT_VNET_HDR 0x1
+/** The device outlives the descriptor (TUNSETPERSIST). */
+#define TAP_OPT_PERSIST 0x2
+/** O_NONBLOCK on the returned descriptor. */
+#define TAP_OPT_NONBLOCK 0x4
+
+/** Size of the virtio_net_hdr used when TAP_OPT_VNET_HDR is set. */
+#define TAP_VNET_HDR_LEN 10
+
+/** Whether this platform has TAP support compiled in. */
+int tap_supported(void);
+
+/**
+ * Opens the TAP device `name` (at most 15 bytes) with TAP_OPT_* `opts`.
+ * Returns the descriptor, or -errno. With TAP_OPT_VNET_HDR the checksum and
+ * TSO4/TSO6 offloads are enabled, so reads may return 64 KB TCP super-frames.
+ */
+int tap_open(const char *name, int opts);
+
+/** Sets the device's transmit queue length; 0 or -errno. */
+int tap_set_txqueuelen(const char *name, int len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,83 @@
+/**
+ * Loads the native addon (build/Release/overlayd.node) and describes what it
+ * exports. The addon is built by `npm run build:native`; on a platform other
+ * than Linux it still loads and reports `supported: false` with a reason.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Options of {@link Addon.tapOpen}. */
+export interface TapOpenOptions {
+  /** Prefix every read/write with a virtio_net_hdr and enable checksum/TSO offloads. */
+  vnetHdr?: boolean;
+  /** Make the device persistent (it outlives the descriptor). */
+  persist?: boolean;
+  /** Open the descriptor with O_NONBLOCK. */
+  nonBlocking?: boolean;
+}
+
+/** What the native addon exports. */
+export interface Addon {
+  /** Whether TAP devices and the native data path work on this platform. */
+  readonly supported: boolean;
+  /** Why not, when `supported` is false. */
+  readonly unsupportedReason: string | null;
+  /**
+   * Opens the TAP device `name`, creating it if missing, re-attaching if it
+   * exists; returns the file descriptor. Throws an Error with `code` = errno
+   * name (`EPERM`, `EBUSY`, ...).
+   */
+  tapOpen(name: string, opts?: TapOpenOptions): number;
+}
+
+/** Thrown when the compiled addon cannot be found or loaded. */
+export class AddonLoadError extends Error {
+  /** `ERR_ADDON_NOT_BUILT` (no binary found) or `ERR_ADDON_LOAD` (the binary failed to load). */
+  readonly code: 'ERR_ADDON_NOT_BUILT' | 'ERR_ADDON_LOAD';
+
+  constructor(code: 'ERR_ADDON_NOT_BUILT' | 'ERR_ADDON_LOAD', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AddonLoadError';
+    this.code = code;
+  }
+}
+
+const ADDON_RELATIVE_PATH = join('build', 'Release', 'overlayd.node');
+
+/** Walks up from this module to the directory holding the compiled addon (src/ or dist/src/ both work). */
+function findAddonPath(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, ADDON_RELATIVE_PATH);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
+}
+
+let cached: Addon | undefined;
+
+/** Loads the addon once and returns it; throws {@link AddonLoadError} if it is not built or does not load. */
+export function loadAddon(): Addon {
+  if (cached) return cached;
+  const path = findAddonPath();
+  if (!path) {
+    throw new AddonLoadError(
+      'ERR_ADDON_NOT_BUILT',
+      `native addon not built: ${ADDON_RELATIVE_PATH} not found; run \`npm run build:native\``,
+    );
+  }
+  const require = createRequire(import.meta.url);
+  try {
+    cached = require(path) as Addon;
+  } catch (err) {
+    throw new AddonLoadError('ERR_ADDON_LOAD', `native addon at ${path} failed to load: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return cached;
+}
