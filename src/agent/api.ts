@@ -1,0 +1,207 @@
+/**
+ * The control API: HTTP/JSON on a unix socket. `overlayctl` is a thin client
+ * of it, so everything it shows is reachable by scripts too.
+ *
+ *   GET    /v1/status                      GET    /v1/stats
+ *   GET    /v1/networks                    POST   /v1/networks          {name, subnets, vni?, mtu?, encrypted?}
+ *   GET    /v1/networks/:name              DELETE /v1/networks/:name?force=1
+ *   POST   /v1/networks/:name/peers {ip, mac, vtep}   DELETE /v1/networks/:name/peers/:ip
+ *   GET    /v1/endpoints?network=N         POST   /v1/endpoints         {network, netns, ips?, ifname?}
+ *   DELETE /v1/endpoints/:id
+ *   GET    /v1/fdb?network=N               GET    /v1/neigh?network=N
+ *   GET    /v1/members
+ *
+ * Errors: `{ "error": { "code": "...", "message": "..." } }` with a 4xx/5xx status.
+ */
+import http from 'node:http';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { OverlayError } from '../cluster/errors.js';
+import type { Agent } from './agent.js';
+import type { EndpointRecord } from '../cluster/store.js';
+
+/** An endpoint as the API shows it: `ip` is the first address (IPv4 when it has one), `ips` all of them. */
+const endpointView = (e: EndpointRecord) => ({ id: e.id, network: e.network, ip: e.ips[0], ips: e.ips, mac: e.mac, ifname: e.ifname, netns: e.netns, node: e.node });
+
+type Params = Record<string, string>;
+type Handler = (params: Params, query: URLSearchParams, body: Record<string, unknown>) => Promise<unknown> | unknown;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  keys: string[];
+  handler: Handler;
+}
+
+const STATUS: Record<string, number> = {
+  BAD_REQUEST: 400,
+  NETNS_NOT_FOUND: 400,
+  IP_OUTSIDE_SUBNET: 400,
+  UNSUPPORTED: 400,
+  LINK_EXISTS: 409,
+  NETWORK_NOT_FOUND: 404,
+  ENDPOINT_NOT_FOUND: 404,
+  PEER_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  NETWORK_EXISTS: 409,
+  NETWORK_IN_USE: 409,
+  SUBNET_OVERLAP: 409,
+  VNI_TAKEN: 409,
+  IP_IN_USE: 409,
+  MAC_CONFLICT: 409,
+  SUBNET_FULL: 409,
+};
+
+const MAX_BODY = 1 << 20;
+
+export class ControlApi {
+  private readonly routes: Route[] = [];
+  private server?: http.Server;
+
+  constructor(private readonly agent: Agent) {
+    const a = agent;
+    this.route('GET', '/v1/status', () => a.status());
+    this.route('GET', '/v1/stats', () => a.counters());
+    this.route('GET', '/v1/networks', () => a.networks());
+    this.route('POST', '/v1/networks', (_p, _q, b) =>
+      a.createNetwork({
+        name: str(b, 'name'),
+        subnets: strList(b, 'subnets'),
+        vni: optInt(b, 'vni'),
+        mtu: optInt(b, 'mtu'),
+        encrypted: b.encrypted === true,
+      }),
+    );
+    this.route('GET', '/v1/networks/:name', (p) => a.store.network(p.name));
+    this.route('DELETE', '/v1/networks/:name', async (p, q) => {
+      await a.removeNetwork(p.name, q.get('force') === '1' || q.get('force') === 'true');
+      return { removed: p.name };
+    });
+    this.route('POST', '/v1/networks/:name/peers', (p, _q, b) =>
+      a.addPeer({ network: p.name, ip: str(b, 'ip'), mac: str(b, 'mac'), vtep: str(b, 'vtep') }),
+    );
+    this.route('DELETE', '/v1/networks/:name/peers/:ip', (p) => a.removePeer(p.name, p.ip));
+    this.route('GET', '/v1/endpoints', (_p, q) => a.endpoints(q.get('network') ?? undefined).map(endpointView));
+    this.route('POST', '/v1/endpoints', async (_p, _q, b) =>
+      endpointView(await a.attachEndpoint({
+        network: str(b, 'network'),
+        netns: str(b, 'netns'),
+        ips: b.ips === undefined ? undefined : strList(b, 'ips'),
+        ifname: b.ifname === undefined ? undefined : str(b, 'ifname'),
+      })),
+    );
+    this.route('DELETE', '/v1/endpoints/:id', async (p) => endpointView(await a.detachEndpoint(p.id)));
+    this.route('GET', '/v1/fdb', (_p, q) => a.fdbRows(q.get('network') ?? undefined));
+    this.route('GET', '/v1/neigh', (_p, q) => a.neighRows(q.get('network') ?? undefined));
+    this.route('GET', '/v1/members', () => a.members());
+  }
+
+  listen(socketPath: string): Promise<void> {
+    mkdirSync(dirname(socketPath), { recursive: true });
+    rmSync(socketPath, { force: true });
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(socketPath, () => {
+        chmodSync(socketPath, 0o660);
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private route(method: string, path: string, handler: Handler): void {
+    const keys: string[] = [];
+    const pattern = new RegExp(
+      '^' +
+        path.replace(/:(\w+)/g, (_m, k: string) => {
+          keys.push(k);
+          return '([^/]+)';
+        }) +
+        '$',
+    );
+    this.routes.push({ method, pattern, keys, handler });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://overlayd');
+    try {
+      const match = this.match(req.method ?? 'GET', url.pathname);
+      if (!match) throw new OverlayError('BAD_REQUEST', `no such API call: ${req.method} ${url.pathname}`);
+      const body = req.method === 'POST' ? await readJson(req) : {};
+      const result = await match.route.handler(match.params, url.searchParams, body);
+      send(res, 200, result ?? {});
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const code = typeof e.code === 'string' ? e.code : 'INTERNAL';
+      const status = STATUS[code] ?? 500;
+      if (status === 500) this.agent.log.error({ err: e, path: url.pathname }, 'control API call failed');
+      send(res, status, { error: { code, message: e.message } });
+    }
+  }
+
+  private match(method: string, path: string): { route: Route; params: Params } | undefined {
+    for (const route of this.routes) {
+      if (route.method !== method) continue;
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      const params: Params = {};
+      route.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1])));
+      return { route, params };
+    }
+    return undefined;
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new OverlayError('BAD_REQUEST', 'request body too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => {
+      if (chunks.length === 0) return resolve({});
+      try {
+        const v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+        resolve(v as Record<string, unknown>);
+      } catch {
+        reject(new OverlayError('BAD_REQUEST', 'request body is not a JSON object'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function str(b: Record<string, unknown>, key: string): string {
+  const v = b[key];
+  if (typeof v !== 'string' || v === '') throw new OverlayError('BAD_REQUEST', `"${key}" must be a non-empty string`);
+  return v;
+}
+
+function strList(b: Record<string, unknown>, key: string): string[] {
+  const v = b[key];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new OverlayError('BAD_REQUEST', `"${key}" must be a list of strings`);
+  return v as string[];
+}
+
+function optInt(b: Record<string, unknown>, key: string): number | undefined {
+  const v = b[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new OverlayError('BAD_REQUEST', `"${key}" must be an integer`);
+  return v;
+}

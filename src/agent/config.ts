@@ -1,0 +1,58 @@
+/** The agent's configuration, as `overlayd`'s flags give it (DESIGN.md §4.1). */
+import { ipFamily } from '../wire/index.js';
+
+export interface AgentConfig {
+  /** Node name, unique in the cluster. */
+  name: string;
+  /** Underlay address other hosts reach this one at: the VTEP and the gossip address. */
+  advertiseAddr: string;
+  /** Address the sockets bind to (default: the advertise address). */
+  listenAddr: string;
+  /** Gossip port, TCP and UDP (memberlist's 7946). */
+  gossipPort: number;
+  /** VXLAN port (IANA 4789). */
+  dataPort: number;
+  /** Hosts to join at start, HOST[:PORT]. */
+  join: string[];
+  /** Gossip encryption key (16, 24 or 32 bytes), if any. */
+  gossipKey?: Buffer;
+  /** Where the agent keeps its state between runs. */
+  stateDir: string;
+  /** Unix socket of the control API. */
+  socket: string;
+  datapath: 'native' | 'js';
+  /** HOST:PORT for Prometheus metrics, or undefined for none. */
+  metricsAddr?: string;
+  logLevel: string;
+}
+
+export const DEFAULTS = {
+  gossipPort: 7946,
+  dataPort: 4789,
+  stateDir: '/var/lib/overlayd',
+  socket: '/run/overlayd/overlayd.sock',
+  datapath: 'native' as const,
+  logLevel: 'info',
+};
+
+export class ConfigError extends Error {
+  readonly code = 'BAD_CONFIG';
+}
+
+/** Checks what types alone cannot; throws ConfigError with a one-line reason. */
+export function validateConfig(c: AgentConfig): AgentConfig {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(c.name)) throw new ConfigError(`invalid node name "${c.name}"`);
+  if (ipFamily(c.advertiseAddr) === 0) throw new ConfigError(`--advertise-addr must be an IP address, got "${c.advertiseAddr}"`);
+  if (ipFamily(c.listenAddr) === 0) throw new ConfigError(`--listen-addr must be an IP address, got "${c.listenAddr}"`);
+  for (const [flag, port] of [
+    ['--gossip-port', c.gossipPort],
+    ['--data-port', c.dataPort],
+  ] as const) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`${flag} must be 1..65535, got ${port}`);
+  }
+  if (c.datapath !== 'native' && c.datapath !== 'js') throw new ConfigError(`--datapath must be native or js, got "${c.datapath}"`);
+  if (c.gossipKey && ![16, 24, 32].includes(c.gossipKey.length)) {
+    throw new ConfigError(`--gossip-key must be 16, 24 or 32 bytes, got ${c.gossipKey.length}`);
+  }
+  return c;
+}

@@ -1,0 +1,65 @@
+/** A client of the control API (src/agent/api.ts) over its unix socket. */
+import http from 'node:http';
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export class ControlClient {
+  constructor(private readonly socketPath: string) {}
+
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+  delete<T>(path: string): Promise<T> {
+    return this.call<T>('DELETE', path);
+  }
+
+  call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            let doc: unknown;
+            try {
+              doc = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            } catch {
+              return reject(new ApiError('BAD_RESPONSE', `agent sent a response that is not JSON (HTTP ${res.statusCode})`, res.statusCode ?? 0));
+            }
+            const err = (doc as { error?: { code: string; message: string } }).error;
+            if ((res.statusCode ?? 500) >= 400 || err) {
+              return reject(new ApiError(err?.code ?? 'HTTP_ERROR', err?.message ?? `HTTP ${res.statusCode}`, res.statusCode ?? 0));
+            }
+            resolve(doc as T);
+          });
+        },
+      );
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? `no agent is listening on ${this.socketPath}` : e.message;
+        reject(new ApiError(e.code ?? 'CONNECT', why, 0));
+      });
+      req.setTimeout(60_000, () => req.destroy(new Error('the agent did not answer within 60 s')));
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+}

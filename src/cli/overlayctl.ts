@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+/** `overlayctl`: a thin client of the agent's control API (DESIGN.md §4.1). */
+import { Command } from 'commander';
+import { ControlClient } from './client.js';
+import { printTable } from './table.js';
+
+const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
+
+const program = new Command('overlayctl')
+  .description('control an overlayd agent')
+  .option('--socket <path>', 'control API unix socket', DEFAULT_SOCKET)
+  .option('--json', 'print JSON (stable field names)')
+  .showHelpAfterError();
+
+const client = (): ControlClient => new ControlClient(program.opts().socket);
+const json = (): boolean => program.opts().json === true;
+const q = (network?: string): string => (network ? `?network=${encodeURIComponent(network)}` : '');
+const enc = encodeURIComponent;
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+const int = (v: string): number => {
+  if (!/^\d+$/.test(v)) throw new Error(`"${v}" is not a number`);
+  return Number(v);
+};
+
+/** Prints `data` as JSON, or through `text` for people. */
+function out<T>(data: T, text: (d: T) => void): void {
+  if (json()) process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+  else text(data);
+}
+
+type Row = Record<string, unknown>;
+const rows = (cols: string[]) => (d: Row[]) => printTable(d, cols);
+const record = (d: Row): void => {
+  for (const [k, v] of Object.entries(d)) process.stdout.write(`${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}\n`);
+};
+
+program.command('status').description('agent status').action(async () => out(await client().get<Row>('/v1/status'), record));
+program
+  .command('members')
+  .description('cluster members as gossip sees them')
+  .action(async () => out(await client().get<Row[]>('/v1/members'), rows(['name', 'addr', 'port', 'state', 'incarnation'])));
+program
+  .command('stats')
+  .description('data-path counters')
+  .action(async () =>
+    out(await client().get<Row>('/v1/stats'), (d) => {
+      const s = d as { tx: Row; rx: Row; drops: Record<string, number> } & Row;
+      process.stdout.write(`tx: ${s.tx.packets} packets, ${s.tx.bytes} bytes\nrx: ${s.rx.packets} packets, ${s.rx.bytes} bytes\n`);
+      for (const k of ['arpReplies', 'ndReplies', 'icmpErrors', 'fragments']) process.stdout.write(`${k}: ${s[k]}\n`);
+      const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
+      process.stdout.write(`drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(' ') : 'none'}\n`);
+    }),
+  );
+
+const network = program.command('network').description('overlay networks');
+network
+  .command('create <name>')
+  .description('create a network')
+  .requiredOption('--subnet <cidr>', 'subnet (repeat for one IPv4 and one IPv6)', collect)
+  .option('--vni <n>', 'VXLAN network identifier (default: the next free from 4096)', int)
+  .option('--mtu <n>', 'overlay MTU (default: underlay MTU - 50, or - 70 on IPv6)', int)
+  .option('--encrypted', 'encrypt traffic between hosts')
+  .action(async (name: string, o: { subnet: string[]; vni?: number; mtu?: number; encrypted?: boolean }) =>
+    out(await client().post<Row>('/v1/networks', { name, subnets: o.subnet, vni: o.vni, mtu: o.mtu, encrypted: o.encrypted === true }), (d) =>
+      process.stdout.write(`${d.name} vni ${d.vni} id ${d.id}\n`),
+    ),
+  );
+network
+  .command('ls')
+  .description('list networks')
+  .action(async () => out(await client().get<Row[]>('/v1/networks'), rows(['name', 'id', 'vni', 'subnets', 'mtu', 'encrypted'])));
+network
+  .command('inspect <name>')
+  .description('show one network')
+  .action(async (name: string) => out(await client().get<Row>(`/v1/networks/${enc(name)}`), record));
+network
+  .command('rm <name>')
+  .description('remove a network (refused while endpoints are attached, unless --force)')
+  .option('--force', 'detach its endpoints first')
+  .action(async (name: string, o: { force?: boolean }) =>
+    out(await client().delete<Row>(`/v1/networks/${enc(name)}${o.force ? '?force=1' : ''}`), () => process.stdout.write(`${name}\n`)),
+  );
+
+const endpoint = program.command('endpoint').description('container endpoints');
+endpoint
+  .command('attach <network>')
+  .description('attach a network namespace to a network')
+  .requiredOption('--netns <name|path>', 'the container network namespace')
+  .option('--ip <ip>', 'address (repeat for IPv4 and IPv6; default: allocated)', collect)
+  .option('--ifname <name>', 'interface name inside the namespace', 'eth0')
+  .action(async (net: string, o: { netns: string; ip?: string[]; ifname: string }) =>
+    out(await client().post<Row>('/v1/endpoints', { network: net, netns: o.netns, ips: o.ip, ifname: o.ifname }), (d) =>
+      process.stdout.write(`${d.id} ${(d.ips as string[]).join(' ')} ${d.mac}\n`),
+    ),
+  );
+endpoint
+  .command('detach <id>')
+  .description('detach an endpoint (id or unique prefix)')
+  .action(async (id: string) => out(await client().delete<Row>(`/v1/endpoints/${enc(id)}`), (d) => process.stdout.write(`${d.id}\n`)));
+endpoint
+  .command('ls [network]')
+  .description('list endpoints')
+  .action(async (net?: string) =>
+    out(await client().get<Row[]>(`/v1/endpoints${q(net)}`), rows(['id', 'network', 'ips', 'mac', 'ifname', 'netns', 'node'])),
+  );
+
+const peer = program.command('peer').description('static remote endpoints (hosts without an agent)');
+peer
+  .command('add <network>')
+  .description('add a remote endpoint by hand')
+  .requiredOption('--ip <ip>', 'its overlay address')
+  .requiredOption('--mac <mac>', 'its MAC address')
+  .requiredOption('--vtep <addr>', 'the underlay address of its host')
+  .action(async (net: string, o: { ip: string; mac: string; vtep: string }) =>
+    out(await client().post<Row>(`/v1/networks/${enc(net)}/peers`, o), (d) => process.stdout.write(`${d.ip} ${d.mac} via ${d.vtep}\n`)),
+  );
+peer
+  .command('rm <network>')
+  .description('remove a static remote endpoint')
+  .requiredOption('--ip <ip>', 'its overlay address')
+  .action(async (net: string, o: { ip: string }) =>
+    out(await client().delete<Row>(`/v1/networks/${enc(net)}/peers/${enc(o.ip)}`), (d) => process.stdout.write(`${d.ip}\n`)),
+  );
+
+program
+  .command('fdb [network]')
+  .description('forwarding database: MAC → VTEP')
+  .action(async (net?: string) => out(await client().get<Row[]>(`/v1/fdb${q(net)}`), rows(['network', 'vni', 'mac', 'vtep', 'ip', 'origin'])));
+program
+  .command('neigh [network]')
+  .description('neighbour table: IP → MAC')
+  .action(async (net?: string) => out(await client().get<Row[]>(`/v1/neigh${q(net)}`), rows(['network', 'vni', 'ip', 'mac'])));
+
+program.parseAsync().catch((err: Error) => {
+  process.stderr.write(`overlayctl: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/** `overlayd`: the node agent. Flags as DESIGN.md §4.1. */
+import { existsSync, readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { Agent } from '../agent/agent.js';
+import { ControlApi } from '../agent/api.js';
+import { ConfigError, DEFAULTS, validateConfig, type AgentConfig } from '../agent/config.js';
+import { startMetrics } from '../agent/metrics.js';
+
+// TAP reads of the TypeScript path wait in libuv's pool: give it room before first use.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
+const int = (v: string): number => {
+  if (!/^\d+$/.test(v)) throw new ConfigError(`"${v}" is not a number`);
+  return Number(v);
+};
+
+function gossipKey(value: string | undefined): Buffer | undefined {
+  if (value === undefined) return undefined;
+  const text = existsSync(value) ? readFileSync(value, 'utf8').trim() : value;
+  const key = Buffer.from(text, 'base64');
+  if (key.toString('base64').replace(/=+$/, '') !== text.replace(/=+$/, '')) throw new ConfigError('--gossip-key is not valid base64');
+  return key;
+}
+
+async function main(): Promise<void> {
+  const program = new Command('overlayd')
+    .description('overlayd node agent: a userspace VXLAN overlay for container hosts')
+    .requiredOption('--name <node>', 'node name, unique in the cluster')
+    .requiredOption('--advertise-addr <ip>', 'underlay address other hosts reach this one at')
+    .option('--listen-addr <ip>', 'address to bind (default: the advertise address)')
+    .option('--gossip-port <port>', 'gossip port, TCP and UDP', String(DEFAULTS.gossipPort))
+    .option('--data-port <port>', 'VXLAN port', String(DEFAULTS.dataPort))
+    .option('--join <hosts>', 'HOST[:PORT],... to join at start', '')
+    .option('--gossip-key <key>', 'gossip encryption key: base64 of 16, 24 or 32 bytes, or a file holding it')
+    .option('--state-dir <dir>', 'where state is kept between runs', DEFAULTS.stateDir)
+    .option('--socket <path>', 'control API unix socket', DEFAULTS.socket)
+    .option('--datapath <kind>', 'native or js', DEFAULTS.datapath)
+    .option('--metrics-addr <host:port>', 'serve Prometheus metrics here')
+    .option('--log-level <level>', 'trace, debug, info, warn, error', DEFAULTS.logLevel)
+    .parse();
+  const o = program.opts();
+  const config: AgentConfig = validateConfig({
+    name: o.name,
+    advertiseAddr: o.advertiseAddr,
+    listenAddr: o.listenAddr ?? o.advertiseAddr,
+    gossipPort: int(o.gossipPort),
+    dataPort: int(o.dataPort),
+    join: String(o.join).split(',').filter(Boolean),
+    gossipKey: gossipKey(o.gossipKey),
+    stateDir: o.stateDir,
+    socket: o.socket,
+    datapath: o.datapath,
+    metricsAddr: o.metricsAddr,
+    logLevel: o.logLevel,
+  });
+
+  const agent = new Agent(config);
+  await agent.start();
+  const api = new ControlApi(agent);
+  await api.listen(config.socket);
+  const metrics = config.metricsAddr ? await startMetrics(agent, config.metricsAddr) : undefined;
+  agent.log.info({ socket: config.socket }, 'control API listening');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    agent.log.info({ signal }, 'stopping');
+    metrics?.close();
+    await api.close();
+    await agent.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`overlayd: ${err.message}\n`);
+  process.exit(1);
+});
