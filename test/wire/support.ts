@@ -46,3 +46,14 @@ export function haveCommand(cmd: string): boolean {
 
 /** Buffer from a hex string. */
 export const hex = (s: string): Buffer => Buffer.from(s, 'hex');
+
+/** Runs `fn` and returns the WireError code it threw; fails if it threw anything else or nothing. */
+export function wireErrorCode(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof Error && e.name === 'WireError' && 'code' in e) return String(e.code);
+    throw new Error(`expected a WireError, got ${String(e)}`);
+  }
+  throw new Error('expected a WireError, nothing was thrown');
+}
