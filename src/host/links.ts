@@ -11,8 +11,8 @@
 import { existsSync } from 'node:fs';
 import { HostError, ip, ipIn, ipJson, sysctl } from './command.js';
 
-/** Largest MTU of a veth or TAP. */
-export const PORT_MTU = 65535;
+/** Largest MTU both a veth and a TAP accept (a TAP: 65535 less its 14-byte header). */
+export const PORT_MTU = 65521;
 
 export const bridgeName = (vni: number): string => `ov-${vni}`;
 export const tapName = (vni: number): string => `vx-${vni}`;
