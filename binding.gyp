@@ -3,8 +3,16 @@
     {
       "target_name": "overlayd",
       "sources": [
+        "native/addr.c",
         "native/binding.cc",
-        "native/errno_name.c"
+        "native/binding_datapath.cc",
+        "native/csum.c",
+        "native/dp_oversize.c",
+        "native/dp_process.c",
+        "native/errno_name.c",
+        "native/oa_table.c",
+        "native/punt.c",
+        "native/tables.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
@@ -15,10 +23,10 @@
       "cflags_cc": ["-std=c++17", "-fexceptions"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/tap_linux.c"],
+          "sources": ["native/tap_linux.c", "native/io_other.c"],
           "libraries": ["-lpthread"]
         }, {
-          "sources": ["native/tap_other.c"]
+          "sources": ["native/tap_other.c", "native/io_other.c"]
         }],
         ["OS=='mac'", {
           "xcode_settings": {

@@ -1,26 +1,22 @@
 /*
- * The node-addon-api glue: argument conversion and errors only. The C core
- * (tap, tables, dp_process, io) knows nothing of JavaScript.
+ * The node-addon-api glue, module part: platform support, tapOpen and the
+ * DatapathHandle class (binding_datapath.cc). Argument conversion and errors
+ * only; the C core (tap, tables, dp_process, io) knows nothing of JavaScript.
  */
 #include <napi.h>
 
 #include <string>
 
+#include "binding_util.h"
+
 extern "C" {
-#include "errno_name.h"
+#include "dp_process.h"
+#include "io.h"
 #include "tap.h"
 }
 
+namespace overlayd {
 namespace {
-
-/** A JavaScript Error whose `code` is the errno name (`EPERM`, `EBUSY`, ...). */
-Napi::Error ErrnoError(Napi::Env env, int err, const std::string &what) {
-  Napi::Error e = Napi::Error::New(env, what + ": " + errno_name(err) + " (" + std::to_string(err) + ")");
-  e.Set("code", Napi::String::New(env, errno_name(err)));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, what));
-  return e;
-}
 
 bool OptionFlag(const Napi::Object &opts, const char *key) {
   if (!opts.Has(key)) return false;
@@ -31,8 +27,7 @@ bool OptionFlag(const Napi::Object &opts, const char *key) {
 /** tapOpen(name, { vnetHdr?, persist?, nonBlocking? }) → fd. */
 Napi::Value TapOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "tapOpen(name, opts): name must be a string");
-  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::string name = StringArg(info, 0, "tapOpen(name, opts): name");
   int opts = 0;
   if (info.Length() > 1 && info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
@@ -46,14 +41,20 @@ Napi::Value TapOpen(const Napi::CallbackInfo &info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  bool supported = tap_supported() != 0;
+  bool supported = tap_supported() != 0 && io_supported() != 0;
   exports.Set("supported", Napi::Boolean::New(env, supported));
   exports.Set("unsupportedReason",
               supported ? env.Null() : Napi::String::New(env, "TAP devices and the native data path need Linux"));
+  exports.Set("counterSlots", Napi::Number::New(env, DP_COUNTER_SLOTS));
+  exports.Set("counterRows", Napi::Number::New(env, 1 + IO_WORKERS));
   exports.Set("tapOpen", Napi::Function::New(env, TapOpen, "tapOpen"));
+  InitDatapath(env, exports);
   return exports;
 }
 
 }  // namespace
+}  // namespace overlayd
 
-NODE_API_MODULE(overlayd, Init)
+static Napi::Object InitOverlayd(Napi::Env env, Napi::Object exports) { return overlayd::Init(env, exports); }
+
+NODE_API_MODULE(overlayd, InitOverlayd)

@@ -18,6 +18,64 @@ export interface TapOpenOptions {
   nonBlocking?: boolean;
 }
 
+/** One VXLAN payload produced by {@link DatapathHandle.processEgress}. */
+export interface NativeEncapOutput {
+  vtep: string;
+  flowHash: number;
+  payload: Buffer;
+}
+
+/** Raw egress result: `drop` is an index into DROP_REASONS. */
+export interface NativeEgressResult {
+  out: NativeEncapOutput[];
+  reply: Buffer[];
+  drop?: number;
+}
+
+/** Raw ingress result: `drop` is an index into DROP_REASONS. */
+export interface NativeIngressResult {
+  vni?: number;
+  frame?: Buffer;
+  drop?: number;
+}
+
+/** A captured frame as the punt queue delivers it. */
+export interface NativePuntItem {
+  vni: number;
+  direction: 'egress' | 'ingress';
+  vtep?: string;
+  frame: Buffer;
+}
+
+/**
+ * One native data path: tables, counter block, worker threads. Errors carry
+ * `code` = errno name; argument errors `ERR_INVALID_ARG_TYPE`/`_VALUE`.
+ */
+export interface DatapathHandle {
+  /** (counterRows × counterSlots) uint64 counters; row 0 = synchronous calls, then one row per worker. */
+  readonly counters: ArrayBuffer;
+  /** Adds or updates a network; `tapFd` −1 for none. A replaced descriptor is closed. */
+  networkSet(vni: number, mtu: number, tapFd: number): void;
+  /** Removes the network and closes its TAP descriptor; false if it did not exist. */
+  networkRemove(vni: number): boolean;
+  /** Mirrors the network's frames to the punt callback; false if the network does not exist. */
+  captureSet(vni: number, on: boolean): boolean;
+  fdbSet(vni: number, mac: string, vtep: string): void;
+  /** False when there was no such entry. */
+  fdbDelete(vni: number, mac: string): boolean;
+  neighSet(vni: number, ip: string, mac: string): void;
+  /** False when there was no such entry. */
+  neighDelete(vni: number, ip: string): boolean;
+  /** FDB entries of the VNI pointing at `vtep` (0: not a VTEP of the VNI). */
+  vtepRefs(vni: number, vtep: string): number;
+  processEgress(vni: number, frame: Buffer): NativeEgressResult;
+  processIngress(srcAddress: string, payload: Buffer): NativeIngressResult;
+  /** Binds the sockets, starts the workers; returns the bound data port. */
+  start(onPunt: (items: NativePuntItem[]) => void): number;
+  /** Stops the workers and closes the sockets. */
+  stop(): void;
+}
+
 /** What the native addon exports. */
 export interface Addon {
   /** Whether TAP devices and the native data path work on this platform. */
@@ -30,6 +88,12 @@ export interface Addon {
    * name (`EPERM`, `EBUSY`, ...).
    */
   tapOpen(name: string, opts?: TapOpenOptions): number;
+  /** Slots per counter row (the datapath.ts layout). */
+  readonly counterSlots: number;
+  /** Rows in a DatapathHandle's counter block. */
+  readonly counterRows: number;
+  /** Creates a data path bound (once started) to bindAddress:dataPort with a source pool of `sourcePorts` sockets. */
+  DatapathHandle: new (bindAddress: string, dataPort: number, sourcePorts: number) => DatapathHandle;
 }
 
 /** Thrown when the compiled addon cannot be found or loaded. */

@@ -1,0 +1,57 @@
+/*
+ * The I/O loops of the native data path (Linux: io_linux.c; elsewhere
+ * io_other.c returns -ENOTSUP):
+ *
+ *   TAP → UDP  one thread: epoll over the TAP fds, read bursts (virtio_net_hdr
+ *              super-frames are checksummed and TSO-segmented), dp_egress each
+ *              frame in place, send runs to one VTEP as one UDP_SEGMENT
+ *              datagram train, everything else with sendmmsg from the source
+ *              socket flowHash % poolSize.
+ *   UDP → TAP  one thread: recvmmsg (UDP_GRO) on the data-port socket, split,
+ *              dp_ingress each datagram, coalesce in-order TCP segments of one
+ *              flow into one super-frame, write to the TAP.
+ *
+ * Counters go to per-thread rows of the shared counter block; captured
+ * frames to a bounded punt ring drained by the binding.
+ */
+#ifndef OVERLAYD_IO_H
+#define OVERLAYD_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "punt.h"
+#include "tables.h"
+
+/** Worker threads, each with its own counter row. */
+#define IO_WORKERS 2
+
+typedef struct io_config {
+  /** Underlay address the sockets bind to. */
+  dp_addr bind;
+  /** Data port: the receive socket binds to it and VXLAN is sent to it. */
+  uint16_t port;
+  /** Sockets in the source pool (≥ 1). */
+  int source_ports;
+} io_config;
+
+typedef struct io_ctx io_ctx;
+
+/**
+ * Binds the sockets and starts the workers. `rows` points at IO_WORKERS
+ * counter rows of DP_COUNTER_SLOTS each; `punt` receives captured frames.
+ * Returns the context, or NULL with `*err` = -errno.
+ */
+io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, int *err);
+/** Stops the workers and closes the sockets (not the TAPs). */
+void io_stop(io_ctx *io);
+/** A network's TAP appeared: start reading it. 0 or -errno. */
+int io_tap_add(io_ctx *io, uint32_t vni, int fd);
+/** A network's TAP goes away: stop reading it before the caller closes it. */
+void io_tap_remove(io_ctx *io, int fd);
+/** The bound data port (useful when cfg->port was 0). */
+uint16_t io_data_port(const io_ctx *io);
+/** Whether this platform has the I/O loops. */
+int io_supported(void);
+
+#endif

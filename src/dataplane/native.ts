@@ -1,0 +1,174 @@
+/**
+ * The native fast path behind the {@link Datapath} interface: tables and
+ * counters live in the addon (native/), worker threads move the frames, and
+ * this class only forwards table updates, reads the shared counter block and
+ * hands captured frames to their listeners.
+ */
+import { loadAddon, type Addon, type DatapathHandle, type NativePuntItem } from './addon.js';
+import {
+  COUNTER_SLOTS,
+  DROP_REASONS,
+  countersFromSlots,
+  type CapturedFrame,
+  type Datapath,
+  type DatapathCounters,
+  type DatapathOptions,
+  type DropReason,
+  type EgressResult,
+  type IngressResult,
+  type NetworkAttachment,
+} from './datapath.js';
+
+/** Errors of the native data path that are not errno failures. */
+export class NativeDatapathError extends Error {
+  readonly code: 'ERR_NATIVE_UNSUPPORTED' | 'ERR_NETWORK_EXISTS' | 'ERR_NO_SUCH_NETWORK' | 'ERR_COUNTER_LAYOUT';
+
+  constructor(code: NativeDatapathError['code'], message: string) {
+    super(message);
+    this.name = 'NativeDatapathError';
+    this.code = code;
+  }
+}
+
+const DEFAULT_SOURCE_PORTS = 8;
+
+function dropName(index: number | undefined): DropReason | undefined {
+  if (index === undefined) return undefined;
+  const reason = DROP_REASONS[index];
+  if (reason === undefined) throw new RangeError(`native drop reason ${index} is outside DROP_REASONS`);
+  return reason;
+}
+
+/** The C fast path: TAP ↔ VXLAN/UDP in worker threads, decisions of docs/datapath.md in native/dp_process.c. */
+export class NativeDatapath implements Datapath {
+  readonly kind = 'native' as const;
+  private readonly addon: Addon;
+  private readonly handle: DatapathHandle;
+  private readonly slots: BigUint64Array;
+  private readonly rows: number;
+  private readonly captures = new Map<number, (f: CapturedFrame) => void>();
+  private readonly taps = new Map<number, string>();
+  private running = false;
+  private boundPort = 0;
+
+  constructor(readonly options: DatapathOptions) {
+    this.addon = loadAddon();
+    if (this.addon.counterSlots !== COUNTER_SLOTS) {
+      throw new NativeDatapathError(
+        'ERR_COUNTER_LAYOUT',
+        `addon has ${this.addon.counterSlots} counter slots, datapath.ts ${COUNTER_SLOTS}: rebuild the addon`,
+      );
+    }
+    this.handle = new this.addon.DatapathHandle(options.bindAddress, options.dataPort, options.sourcePorts ?? DEFAULT_SOURCE_PORTS);
+    this.slots = new BigUint64Array(this.handle.counters);
+    this.rows = this.addon.counterRows;
+  }
+
+  /** The UDP port the data socket is bound to (differs from options.dataPort only when that was 0). */
+  get dataPort(): number {
+    return this.boundPort;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    if (!this.addon.supported) {
+      throw new NativeDatapathError('ERR_NATIVE_UNSUPPORTED', this.addon.unsupportedReason ?? 'native data path unsupported');
+    }
+    this.boundPort = this.handle.start((items) => this.onPunt(items));
+    this.running = true;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.handle.stop();
+    this.running = false;
+  }
+
+  addNetwork(net: NetworkAttachment): void {
+    if (this.taps.has(net.vni)) throw new NativeDatapathError('ERR_NETWORK_EXISTS', `network ${net.vni} is already attached`);
+    if (!this.addon.supported) {
+      throw new NativeDatapathError('ERR_NATIVE_UNSUPPORTED', this.addon.unsupportedReason ?? 'native data path unsupported');
+    }
+    const fd = this.addon.tapOpen(net.tapName, { vnetHdr: true, persist: true, nonBlocking: true });
+    this.handle.networkSet(net.vni, net.mtu, fd);
+    this.taps.set(net.vni, net.tapName);
+  }
+
+  /**
+   * Registers a network without a TAP: the tables and processEgress/processIngress
+   * work, nothing is read or written. For tests and the differential harness.
+   */
+  addDetachedNetwork(vni: number, mtu: number): void {
+    this.handle.networkSet(vni, mtu, -1);
+  }
+
+  removeNetwork(vni: number): void {
+    this.handle.networkRemove(vni);
+    this.taps.delete(vni);
+    this.captures.delete(vni);
+  }
+
+  fdbSet(vni: number, mac: string, vtep: string): void {
+    this.handle.fdbSet(vni, mac, vtep);
+  }
+
+  fdbDelete(vni: number, mac: string): void {
+    this.handle.fdbDelete(vni, mac);
+  }
+
+  neighSet(vni: number, ip: string, mac: string): void {
+    this.handle.neighSet(vni, ip, mac);
+  }
+
+  neighDelete(vni: number, ip: string): void {
+    this.handle.neighDelete(vni, ip);
+  }
+
+  /** FDB entries of `vni` pointing at `vtep`: the VTEP refcount the ingress check uses. */
+  vtepRefs(vni: number, vtep: string): number {
+    return this.handle.vtepRefs(vni, vtep);
+  }
+
+  counters(): DatapathCounters {
+    const sums = new Array<number>(COUNTER_SLOTS).fill(0);
+    for (let row = 0; row < this.rows; row++) {
+      const base = row * COUNTER_SLOTS;
+      for (let i = 0; i < COUNTER_SLOTS; i++) sums[i] += Number(this.slots[base + i]);
+    }
+    return countersFromSlots(sums);
+  }
+
+  setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null): void {
+    if (listener === null) {
+      this.captures.delete(vni);
+      this.handle.captureSet(vni, false);
+      return;
+    }
+    if (!this.handle.captureSet(vni, true)) throw new NativeDatapathError('ERR_NO_SUCH_NETWORK', `network ${vni} is not attached`);
+    this.captures.set(vni, listener);
+  }
+
+  processEgress(vni: number, frame: Buffer): EgressResult {
+    const r = this.handle.processEgress(vni, frame);
+    const result: EgressResult = { out: r.out, reply: r.reply };
+    const drop = dropName(r.drop);
+    if (drop !== undefined) result.drop = drop;
+    return result;
+  }
+
+  processIngress(srcAddress: string, payload: Buffer): IngressResult {
+    const r = this.handle.processIngress(srcAddress, payload);
+    const drop = dropName(r.drop);
+    return drop !== undefined ? { drop } : { vni: r.vni, frame: r.frame };
+  }
+
+  private onPunt(items: NativePuntItem[]): void {
+    for (const item of items) {
+      const listener = this.captures.get(item.vni);
+      if (listener === undefined) continue;
+      const frame: CapturedFrame = { vni: item.vni, direction: item.direction, frame: item.frame };
+      if (item.vtep !== undefined) frame.vtep = item.vtep;
+      listener(frame);
+    }
+  }
+}
