@@ -1,0 +1,69 @@
+/** Builds clusters of memberlist nodes on a MockNetwork driven by a VirtualClock. */
+import { Memberlist, type MemberlistOptions } from '../../src/gossip/memberlist.js';
+import { MockNetwork, type MockNetworkOptions } from '../../src/gossip/mock-network.js';
+import { VirtualClock, seededRandom } from '../../src/gossip/clock.js';
+import type { Delegates } from '../../src/gossip/delegates.js';
+
+/** A simulated cluster: one virtual clock, one mock network, n nodes. */
+export class SimCluster {
+  readonly clock = new VirtualClock();
+  readonly network: MockNetwork;
+  readonly nodes: Memberlist[] = [];
+  private seed: number;
+
+  constructor(seed = 1, netOptions: Omit<MockNetworkOptions, 'clock'> = {}) {
+    this.seed = seed;
+    this.network = new MockNetwork({ clock: this.clock, random: seededRandom(seed), ...netOptions });
+  }
+
+  /** Adds a node named `name` (not joined yet). */
+  async add(name: string, options: Partial<MemberlistOptions> = {}, delegates: Delegates = {}): Promise<Memberlist> {
+    const transport = this.network.createTransport();
+    const m = await Memberlist.create({ name, transport, clock: this.clock, random: seededRandom(++this.seed * 7919), ...options }, delegates);
+    this.nodes.push(m);
+    return m;
+  }
+
+  /** Adds `n` nodes named prefix0..n-1 and joins each to the first. */
+  async addJoined(n: number, prefix = 'node', options: Partial<MemberlistOptions> = {}): Promise<Memberlist[]> {
+    const added: Memberlist[] = [];
+    for (let i = 0; i < n; i++) {
+      const m = await this.add(`${prefix}${i}`, options);
+      if (this.nodes.length > 1) await this.join(m, this.nodes[0]!);
+      added.push(m);
+    }
+    return added;
+  }
+
+  /** Joins `m` to `target` (push/pull over in-memory streams, with the clock stepping). */
+  async join(m: Memberlist, target: Memberlist): Promise<number> {
+    const addr = target.localNode();
+    const p = m.join([`${addr.addr}:${addr.port}`]);
+    let result: number | undefined;
+    let error: unknown;
+    p.then((n) => { result = n; }, (e) => { error = e; });
+    while (result === undefined && error === undefined) await this.clock.advance(1);
+    if (error) throw error;
+    return result!;
+  }
+
+  /** Runs the cluster for `ms` of virtual time. */
+  async run(ms: number): Promise<void> {
+    await this.clock.advance(ms);
+  }
+
+  /** Runs until `done()` or `maxMs`; returns the virtual time it took. */
+  async runUntil(done: () => boolean, maxMs: number, stepMs = 10): Promise<number> {
+    return this.clock.advanceUntil(done, maxMs, stepMs);
+  }
+
+  /** State of `name` as `observer` sees it ('unknown' when absent). */
+  stateOf(observer: Memberlist, name: string): string {
+    return observer.members().find((n) => n.name === name)?.state ?? 'unknown';
+  }
+
+  /** Shuts every node down. */
+  async close(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.shutdown()));
+  }
+}
