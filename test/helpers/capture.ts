@@ -56,7 +56,8 @@ export async function startCapture(
   filter: string,
   opts: CaptureOptions,
 ): Promise<PacketCapture> {
-  const args = ['tcpdump', '-i', iface, '-w', '-', '-U', '-n', '-Z', 'root', '-s', String(opts.snaplen ?? 262144)];
+  // --immediate-mode: without it, packets still in the kernel's TPACKET_V3 block are lost on SIGINT.
+  const args = ['tcpdump', '-i', iface, '-w', '-', '-U', '--immediate-mode', '-n', '-Z', 'root', '-s', String(opts.snaplen ?? 262144)];
   if (opts.count !== undefined) args.push('-c', String(opts.count));
   if (filter.trim()) args.push(filter);
   const tcpdump = nsSpawn(ns, args, { binaryStdout: true });
