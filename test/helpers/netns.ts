@@ -9,7 +9,15 @@ export { HarnessError, isHarnessError, type HarnessErrorCode } from './errors.js
 export { sh, nsExec, shSync, inNamespace, formatCommand, type ExecOptions, type ExecResult } from './exec.js';
 export { onProcessExit, runExitHooks, type ExitHook } from './exit-hooks.js';
 export { ManagedProcess, nsSpawn, spawnManaged, stopProcessesIn, type SpawnOptions, type ExitStatus } from './process.js';
-export { listByPrefix, removeByPrefix, removeByPrefixSync, isEmpty, type PrefixedResources } from './resources.js';
+export {
+  listByPrefix,
+  removeByPrefix,
+  removeByPrefixSync,
+  isEmpty,
+  NETNS_DIR,
+  WIREGUARD_SOCKET_DIR,
+  type PrefixedResources,
+} from './resources.js';
 export { runId, runPrefix, claimRun, releaseRun, cleanStaleRuns, RUN_ID_ENV, NAME_ROOT } from './run.js';
 export { TopologyNames, checkLinkName, MAX_LINK_NAME } from './names.js';
 export { PacketCapture, startCapture, type CaptureOptions } from './capture.js';

@@ -1,0 +1,88 @@
+/**
+ * Baselines for overlayd's numbers: on a 2-host namespace topology, the
+ * plain underlay, (a) the kernel's VXLAN and (b) wireguard-go, each measured
+ * with the same suite (TCP ×1, TCP ×4, UDP 64-byte packet rate, ping RTT;
+ * medians of `--runs`), printed as one markdown table with ratios to the
+ * kernel VXLAN row.
+ *
+ *     npx tsx bench/baselines.ts [--runs 3] [--seconds 5] [--json FILE]
+ *
+ * The builders are exported so another bench can put overlayd's own row
+ * into the same run.
+ */
+import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cleanStaleRuns, Topology } from '../test/helpers/netns.js';
+import { haveRoot, haveTools } from '../test/helpers/ci.js';
+import { kernelVxlanOverlay } from './lib/kernel-vxlan.js';
+import { measureOverlay, type BenchOverlay, type SuiteOptions, type SuiteResult } from './lib/overlay.js';
+import { renderTable, type MetricColumn } from './lib/table.js';
+import { underlayPath } from './lib/underlay.js';
+import { wireguardOverlay } from './lib/wireguard.js';
+
+export { kernelVxlanOverlay, type KernelVxlanOverlay, type KernelVxlanOptions } from './lib/kernel-vxlan.js';
+export { wireguardOverlay, type WireguardOverlay, type WireguardOptions } from './lib/wireguard.js';
+export { underlayPath } from './lib/underlay.js';
+export { measureOverlay, type BenchOverlay, type SuiteResult } from './lib/overlay.js';
+
+/** A builder of one table row on a topology. */
+export type OverlayBuilder = (topology: Topology) => BenchOverlay | Promise<BenchOverlay>;
+
+/** The columns of the baseline table. */
+export const SUITE_COLUMNS: readonly MetricColumn<'tcp1Gbps' | 'tcp4Gbps' | 'udp64Kpps' | 'rttUs'>[] = [
+  { key: 'tcp1Gbps', title: 'TCP 1 stream Gbit/s' },
+  { key: 'tcp4Gbps', title: 'TCP 4 streams Gbit/s' },
+  { key: 'udp64Kpps', title: 'UDP 64 B kpps', digits: 0 },
+  { key: 'rttUs', title: 'ping RTT µs (median)', digits: 0 },
+];
+
+/** Name of the row the ratios are relative to. */
+export const BASELINE_ROW = 'kernel VXLAN';
+
+/**
+ * Builds each overlay in turn on one 2-host topology, measures it, takes it
+ * down; returns the results by row name. The topology is removed at the end.
+ */
+export async function measureAll(builders: readonly OverlayBuilder[], suite: SuiteOptions): Promise<Map<string, SuiteResult>> {
+  const results = new Map<string, SuiteResult>();
+  const topology = await Topology.create({ hosts: 2, underlay: 'ipv4' });
+  try {
+    for (const build of builders) {
+      const overlay = await build(topology);
+      try {
+        process.stderr.write(`measuring ${overlay.name}…\n`);
+        results.set(overlay.name, await measureOverlay(overlay, suite));
+      } finally {
+        await overlay.destroy();
+      }
+    }
+  } finally {
+    await topology.destroy();
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, json: { type: 'string' } },
+  });
+  if (!haveRoot() || !haveTools('ip', 'iperf3', 'ping', 'wireguard-go')) {
+    throw new Error('bench/baselines.ts needs root, iproute2, iperf3, ping and wireguard-go');
+  }
+  cleanStaleRuns();
+  const results = await measureAll([underlayPath, kernelVxlanOverlay, wireguardOverlay], {
+    runs: Number(values.runs),
+    seconds: Number(values.seconds),
+  });
+  const rows = [...results].map(([name, r]) => ({ name, values: r }));
+  console.log(renderTable(SUITE_COLUMNS, rows, BASELINE_ROW));
+  if (values.json) writeFileSync(values.json, JSON.stringify(Object.fromEntries(results), null, 2));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  });
+}
