@@ -11,6 +11,7 @@
         "native/dp_process.c",
         "native/errno_name.c",
         "native/oa_table.c",
+        "native/offload.c",
         "native/punt.c",
         "native/tables.c"
       ],
@@ -23,7 +24,7 @@
       "cflags_cc": ["-std=c++17", "-fexceptions"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/tap_linux.c", "native/io_other.c"],
+          "sources": ["native/tap_linux.c", "native/io_linux.c", "native/io_egress.c", "native/io_ingress.c", "native/udp_batch.c"],
           "libraries": ["-lpthread"]
         }, {
           "sources": ["native/tap_other.c", "native/io_other.c"]

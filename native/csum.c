@@ -1,15 +1,50 @@
 /* Internet checksum; see csum.h. */
 #include "csum.h"
 
+#include <string.h>
+
+/*
+ * Sums native-order 32-bit words into 64 bits, folds, and swaps to network
+ * order at the end: the one's-complement sum commutes with byte swapping
+ * (RFC 1071 §2(B)), so this equals the big-endian 16-bit word sum.
+ */
 uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len) {
-  uint64_t s = sum;
-  size_t i = 0;
-  for (; i + 4 <= len; i += 4) s += ((uint32_t)p[i] << 8 | p[i + 1]) + ((uint32_t)p[i + 2] << 8 | p[i + 3]);
-  for (; i + 2 <= len; i += 2) s += (uint32_t)p[i] << 8 | p[i + 1];
-  if (i < len) s += (uint32_t)p[i] << 8;
-  /* Fold to 16 bits: the caller may keep adding to the result. */
+  uint64_t acc = 0;
+  while (len >= 32) {
+    uint32_t w[8];
+    memcpy(w, p, sizeof w);
+    acc += (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7];
+    p += 32;
+    len -= 32;
+  }
+  while (len >= 4) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    acc += w;
+    p += 4;
+    len -= 4;
+  }
+  if (len >= 2) {
+    uint16_t w;
+    memcpy(&w, p, 2);
+    acc += w;
+    p += 2;
+    len -= 2;
+  }
+  if (len) {
+    uint8_t tail[2] = {p[0], 0};
+    uint16_t w;
+    memcpy(&w, tail, 2);
+    acc += w;
+  }
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  uint16_t native = (uint16_t)acc;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  native = (uint16_t)((native >> 8) | (native << 8));
+#endif
+  uint32_t s = sum + native;
   while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return (uint32_t)s;
+  return s;
 }
 
 uint16_t csum_fold(uint32_t sum) {

@@ -1,0 +1,69 @@
+/**
+ * One end of the native smoke topology: runs a NativeDatapath inside the
+ * current network namespace (started with `ip netns exec`) and obeys
+ * line commands on stdin, answering one JSON line on stdout each:
+ *
+ *   counters              → the datapath's counters
+ *   send HOST PORT HEX    → sends one raw UDP datagram from a separate socket (garbage tests)
+ *   quit                  → stops the datapath and exits
+ *
+ * Arguments: one JSON {@link PeerConfig}. Prints `{"ready":true,"port":N}` once forwarding.
+ */
+import { createSocket } from 'node:dgram';
+import { createInterface } from 'node:readline';
+import { NativeDatapath } from '../../src/dataplane/native.js';
+
+/** What one peer needs to know. */
+export interface PeerConfig {
+  /** Underlay address to bind (this namespace's veth address). */
+  bindAddress: string;
+  dataPort: number;
+  vni: number;
+  /** Existing (persistent) TAP to attach. */
+  tapName: string;
+  mtu: number;
+  /** Source-pool size (default: the datapath's). */
+  sourcePorts?: number;
+  /** The other side's endpoints: MAC, overlay IP, VTEP. */
+  remotes: { mac: string; ip: string; vtep: string }[];
+}
+
+function reply(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+async function main(): Promise<void> {
+  const cfg = JSON.parse(process.argv[2] ?? '{}') as PeerConfig;
+  const dp = new NativeDatapath({ bindAddress: cfg.bindAddress, dataPort: cfg.dataPort, sourcePorts: cfg.sourcePorts });
+  dp.addNetwork({ vni: cfg.vni, tapName: cfg.tapName, mtu: cfg.mtu });
+  for (const r of cfg.remotes) {
+    dp.fdbSet(cfg.vni, r.mac, r.vtep);
+    dp.neighSet(cfg.vni, r.ip, r.mac);
+  }
+  await dp.start();
+  const udp = createSocket(cfg.bindAddress.includes(':') ? 'udp6' : 'udp4');
+  reply({ ready: true, port: dp.dataPort });
+
+  const lines = createInterface({ input: process.stdin });
+  const quit = async (): Promise<void> => {
+    await dp.stop();
+    dp.removeNetwork(cfg.vni);
+    udp.close();
+    process.exit(0);
+  };
+  lines.on('close', () => void quit());
+  for await (const line of lines) {
+    const [cmd, ...args] = line.trim().split(/\s+/);
+    if (cmd === 'counters') reply(dp.counters());
+    else if (cmd === 'send') {
+      const [host, port, hex] = args;
+      udp.send(Buffer.from(hex ?? '', 'hex'), Number(port), host, (err) => reply({ sent: !err, error: err?.message }));
+    } else if (cmd === 'quit') await quit();
+    else reply({ error: `unknown command ${cmd}` });
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`peer failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

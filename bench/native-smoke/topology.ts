@@ -1,0 +1,180 @@
+/**
+ * The native smoke topology: two namespaces `<prefix>a` / `<prefix>b` joined
+ * by a veth underlay (198.18.0.1/16 ↔ 198.18.0.2/16), and in each an overlay
+ * device carrying 198.19.0.1/24 / 198.19.0.2/24 with static neighbour
+ * entries: either a TAP driven by a NativeDatapath peer process
+ * (./peer.ts), or a kernel `vxlan` device for comparison. Shared by
+ * bench/native-smoke.ts and test/native/io.test.ts. `destroy()` removes
+ * everything (deleting a namespace deletes its links).
+ */
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { PeerConfig } from './peer.js';
+
+const exec = promisify(execFile);
+
+/** Overlay VNI of the smoke topology. */
+export const SMOKE_VNI = 42;
+/** Overlay MTU (a 1500-byte underlay minus VXLAN over IPv4). */
+export const SMOKE_MTU = 1450;
+/** Per side: underlay, overlay and MAC addresses. */
+export const SIDES = [
+  { underlay: '198.18.0.1', overlay: '198.19.0.1', mac: '02:42:c6:13:00:01' },
+  { underlay: '198.18.0.2', overlay: '198.19.0.2', mac: '02:42:c6:13:00:02' },
+] as const;
+
+/** Runs a command, throwing with its stderr on failure. */
+export async function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<string> {
+  const { stdout } = await exec(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+/** Runs a command inside namespace `ns`. */
+export const nsRun = (ns: string, args: string[], timeoutMs?: number): Promise<string> =>
+  run('ip', ['netns', 'exec', ns, ...args], timeoutMs);
+
+/** A NativeDatapath peer process in one namespace, driven by line commands. */
+export class PeerProcess {
+  private readonly lines: Interface;
+  private readonly pending: ((line: string) => void)[] = [];
+  private stderr = '';
+
+  private constructor(readonly child: ChildProcessWithoutNullStreams) {
+    this.lines = createInterface({ input: child.stdout });
+    this.lines.on('line', (line) => this.pending.shift()?.(line));
+    child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+
+  /** Starts peer.ts in `ns` with `cfg`; resolves once it forwards. */
+  static async start(ns: string, cfg: PeerConfig): Promise<PeerProcess> {
+    const peerPath = join(dirname(fileURLToPath(import.meta.url)), 'peer.ts');
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', peerPath, JSON.stringify(cfg)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const peer = new PeerProcess(child);
+    const ready = await peer.next(20_000);
+    if (!(JSON.parse(ready) as { ready?: boolean }).ready) throw new Error(`peer in ${ns} did not start: ${ready}`);
+    return peer;
+  }
+
+  private next(timeoutMs = 10_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`peer did not answer; stderr: ${this.stderr}`)), timeoutMs);
+      const onExit = (): void => reject(new Error(`peer exited; stderr: ${this.stderr}`));
+      this.child.once('exit', onExit);
+      this.pending.push((line) => {
+        clearTimeout(timer);
+        this.child.off('exit', onExit);
+        resolve(line);
+      });
+    });
+  }
+
+  /** Sends one command line and returns the parsed JSON answer. */
+  async command<T>(line: string): Promise<T> {
+    const answer = this.next();
+    this.child.stdin.write(`${line}\n`);
+    return JSON.parse(await answer) as T;
+  }
+
+  /** Stops the datapath and waits for the process to end (kills it after 5 s). */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.stdin.end('quit\n');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Two namespaces and their underlay; overlays are added with {@link addNativeOverlay} / {@link addKernelOverlay}. */
+export class SmokeTopology {
+  readonly ns: [string, string];
+  readonly peers: PeerProcess[] = [];
+
+  private constructor(readonly prefix: string) {
+    this.ns = [`${prefix}a`, `${prefix}b`];
+  }
+
+  /** Name of the overlay device in each namespace. */
+  get overlayDevice(): string {
+    return `${this.prefix}o`;
+  }
+
+  /** Builds the namespaces and the veth underlay; removes them again if that fails. */
+  static async create(prefix: string): Promise<SmokeTopology> {
+    const t = new SmokeTopology(prefix);
+    try {
+      for (const ns of t.ns) {
+        await run('ip', ['netns', 'add', ns]);
+        await nsRun(ns, ['ip', 'link', 'set', 'lo', 'up']);
+      }
+      const [va, vb] = [`${prefix}va`, `${prefix}vb`];
+      await run('ip', ['link', 'add', va, 'netns', t.ns[0], 'type', 'veth', 'peer', 'name', vb, 'netns', t.ns[1]]);
+      for (const [i, dev] of [va, vb].entries()) {
+        await nsRun(t.ns[i], ['ip', 'addr', 'add', `${SIDES[i].underlay}/16`, 'dev', dev]);
+        await nsRun(t.ns[i], ['ip', 'link', 'set', dev, 'up']);
+      }
+    } catch (err) {
+      await t.destroy();
+      throw err;
+    }
+    return t;
+  }
+
+  /** The veth end in namespace `i`. */
+  underlayDevice(i: number): string {
+    return `${this.prefix}v${i === 0 ? 'a' : 'b'}`;
+  }
+
+  /** Gives the overlay device of side `i` its MAC, address, MTU, neighbour entry, and brings it up. */
+  private async configureOverlay(i: number): Promise<void> {
+    const ns = this.ns[i];
+    const dev = this.overlayDevice;
+    const other = SIDES[1 - i];
+    await nsRun(ns, ['ip', 'link', 'set', dev, 'address', SIDES[i].mac, 'mtu', String(SMOKE_MTU)]);
+    await nsRun(ns, ['ip', 'addr', 'add', `${SIDES[i].overlay}/24`, 'dev', dev]);
+    await nsRun(ns, ['ip', 'link', 'set', dev, 'up']);
+    await nsRun(ns, ['ip', 'neigh', 'replace', other.overlay, 'lladdr', other.mac, 'dev', dev, 'nud', 'permanent']);
+  }
+
+  /** A persistent TAP per side, each driven by a NativeDatapath peer process. */
+  async addNativeOverlay(sourcePorts?: number): Promise<void> {
+    for (let i = 0; i < 2; i++) {
+      await nsRun(this.ns[i], ['ip', 'tuntap', 'add', 'mode', 'tap', 'name', this.overlayDevice]);
+      await this.configureOverlay(i);
+      const other = SIDES[1 - i];
+      const cfg: PeerConfig = {
+        bindAddress: SIDES[i].underlay,
+        dataPort: 4789,
+        vni: SMOKE_VNI,
+        tapName: this.overlayDevice,
+        mtu: SMOKE_MTU,
+        remotes: [{ mac: other.mac, ip: other.overlay, vtep: other.underlay }],
+      };
+      if (sourcePorts !== undefined) cfg.sourcePorts = sourcePorts;
+      this.peers.push(await PeerProcess.start(this.ns[i], cfg));
+    }
+  }
+
+  /** A kernel vxlan device per side on the same VNI and port, for comparison. */
+  async addKernelOverlay(): Promise<void> {
+    for (let i = 0; i < 2; i++) {
+      await nsRun(this.ns[i], [
+        'ip', 'link', 'add', this.overlayDevice, 'type', 'vxlan', 'id', String(SMOKE_VNI),
+        'local', SIDES[i].underlay, 'remote', SIDES[1 - i].underlay, 'dstport', '4789', 'dev', this.underlayDevice(i),
+      ]);
+      await this.configureOverlay(i);
+    }
+  }
+
+  /** Stops the peers and deletes both namespaces (and with them every link). */
+  async destroy(): Promise<void> {
+    await Promise.allSettled(this.peers.map((p) => p.stop()));
+    for (const ns of this.ns) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+  }
+}

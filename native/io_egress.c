@@ -1,0 +1,177 @@
+/*
+ * TAP → UDP worker:
+ *
+ *   epoll (TAP fds) → readv [vnet_hdr | frame into the arena] → complete the
+ *   partial checksum, or TSO-segment a super-frame back to back → dp_egress
+ *   per frame, VXLAN header written in place in the 8 bytes in front →
+ *   udp_batch (contiguous runs to one VTEP become one GSO send) → sendmmsg
+ *
+ * The arena holds every frame and segment until the batch is flushed, so
+ * nothing is allocated per packet.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "dp_process.h"
+#include "io_internal.h"
+#include "offload.h"
+#include "udp_batch.h"
+
+#define ARENA_BYTES (8u << 20)
+/* Room a read needs: the frame, its segments (worst case MSS 48) and fragments. */
+#define READ_RESERVE (640u << 10)
+#define FRAME_MAX (65536 + 64)
+#define READS_PER_EVENT 64
+#define MAX_SEGMENTS 2048
+#define MAX_OVERFLOW 64
+
+typedef struct egress_worker {
+  io_ctx *io;
+  uint64_t *counters;
+  uint8_t *arena;
+  size_t used;
+  udp_batch batch;
+  const dp_network *net; /* network of the TAP being read */
+  void *overflow[MAX_OVERFLOW]; /* fragment buffers that did not fit the arena */
+  int overflow_n;
+  struct {
+    uint8_t *frame;
+    size_t len;
+  } segs[MAX_SEGMENTS];
+  int nsegs;
+} egress_worker;
+
+static void flush(egress_worker *w) {
+  udp_batch_flush(&w->batch);
+  for (int i = 0; i < w->overflow_n; i++) free(w->overflow[i]);
+  w->overflow_n = 0;
+  w->used = 0;
+}
+
+static uint8_t *sink_buffer(void *ctx, size_t len) {
+  egress_worker *w = ctx;
+  if (ARENA_BYTES - w->used >= len) {
+    uint8_t *p = w->arena + w->used;
+    w->used += len;
+    return p;
+  }
+  if (w->overflow_n == MAX_OVERFLOW) udp_batch_flush(&w->batch); /* overflow blocks are only freed after a flush */
+  if (w->overflow_n == MAX_OVERFLOW) {
+    for (int i = 0; i < w->overflow_n; i++) free(w->overflow[i]);
+    w->overflow_n = 0;
+  }
+  uint8_t *p = malloc(len);
+  if (p == NULL) abort();
+  w->overflow[w->overflow_n++] = p;
+  return p;
+}
+
+static void sink_send(void *ctx, const dp_addr *vtep, uint32_t hash, uint8_t *payload, size_t len) {
+  egress_worker *w = ctx;
+  udp_batch_add(&w->batch, vtep, hash, payload, len);
+}
+
+static void sink_reply(void *ctx, const uint8_t *frame, size_t len) {
+  egress_worker *w = ctx;
+  vnet_hdr h;
+  memset(&h, 0, sizeof h);
+  struct iovec iov[2] = {{&h, sizeof h}, {(void *)frame, len}};
+  if (writev(w->net->tap_fd, iov, 2) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
+}
+
+static void capture(egress_worker *w, const uint8_t *frame, size_t len) {
+  const dp_addr *vtep = len >= 14 && !(frame[0] & 1) ? net_fdb_lookup(w->net, frame) : NULL;
+  if (punt_push(w->io->punt, w->net->vni, PUNT_EGRESS, vtep, frame, len) < 0)
+    w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
+}
+
+static void egress_frame(egress_worker *w, uint8_t *frame, size_t len) {
+  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply};
+  dp_egress_sink sink = sink_proto;
+  sink.ctx = w;
+  if (w->net->capture) capture(w, frame, len);
+  dp_egress(w->net, frame, len, w->counters, &sink);
+}
+
+static void record_segment(void *ctx, uint8_t *seg, size_t len) {
+  egress_worker *w = ctx;
+  if (w->nsegs == MAX_SEGMENTS) return;
+  w->segs[w->nsegs].frame = seg;
+  w->segs[w->nsegs].len = len;
+  w->nsegs++;
+}
+
+/* One read: a plain frame, or a super-frame cut into segments. 0, or -1 when the TAP is drained. */
+static int read_one(egress_worker *w, int fd) {
+  if (ARENA_BYTES - w->used < READ_RESERVE) flush(w);
+  vnet_hdr h;
+  uint8_t *frame = w->arena + w->used + DP_HEADROOM;
+  struct iovec iov[2] = {{&h, sizeof h}, {frame, FRAME_MAX}};
+  ssize_t n = readv(fd, iov, 2);
+  if (n < 0) return errno == EINTR ? 0 : -1;
+  if ((size_t)n < sizeof h) return 0;
+  size_t len = (size_t)n - sizeof h;
+  w->used += DP_HEADROOM + len;
+
+  if ((h.gso_type & ~VNET_GSO_ECN) == VNET_GSO_NONE) {
+    if ((h.flags & VNET_F_NEEDS_CSUM) && offload_complete_csum(frame, len, h.csum_start, h.csum_offset) < 0) {
+      w->counters[DP_C_DROPS + DP_DROP_MALFORMED]++;
+      return 0;
+    }
+    egress_frame(w, frame, len);
+    return 0;
+  }
+  w->nsegs = 0;
+  long used = tso_segment(frame, len, &h, w->arena + w->used, ARENA_BYTES - w->used, DP_HEADROOM, record_segment, w);
+  if (used < 0 || w->nsegs == MAX_SEGMENTS) {
+    w->counters[DP_C_DROPS + DP_DROP_MALFORMED]++;
+    return 0;
+  }
+  w->used += (size_t)used;
+  for (int i = 0; i < w->nsegs; i++) egress_frame(w, w->segs[i].frame, w->segs[i].len);
+  return 0;
+}
+
+static void drain_tap(egress_worker *w, uint32_t vni, int fd) {
+  dp_tables *t = w->io->tables;
+  tables_read_lock(t);
+  const dp_network *net = tables_network(t, vni);
+  if (net != NULL && net->tap_fd == fd) {
+    w->net = net;
+    for (int i = 0; i < READS_PER_EVENT; i++)
+      if (read_one(w, fd) < 0) break;
+    w->net = NULL;
+  }
+  tables_read_unlock(t);
+}
+
+void *io_egress_main(void *arg) {
+  io_ctx *io = arg;
+  egress_worker *w = calloc(1, sizeof *w);
+  if (w == NULL) return NULL;
+  w->io = io;
+  w->counters = io->egress_counters;
+  w->arena = malloc(ARENA_BYTES);
+  if (w->arena == NULL) {
+    free(w);
+    return NULL;
+  }
+  udp_batch_init(&w->batch, io->pool, io->pool_size, io->v6, io->port, io->gso, w->counters);
+  struct epoll_event evs[64];
+  while (!atomic_load(&io->stopping)) {
+    int n = epoll_wait(io->epfd, evs, 64, -1);
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.u64 == IO_STOP_KEY) continue;
+      drain_tap(w, (uint32_t)(evs[i].data.u64 >> 32), (int)(uint32_t)evs[i].data.u64);
+    }
+    flush(w);
+  }
+  free(w->arena);
+  free(w);
+  return NULL;
+}

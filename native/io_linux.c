@@ -1,0 +1,153 @@
+/*
+ * The Linux I/O context: sockets (data port + source pool, 7 MB buffers,
+ * UDP GSO/GRO probed), the epoll set of TAP descriptors, and the two worker
+ * threads (io_egress.c, io_ingress.c). See io.h for the picture.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "dp_process.h"
+#include "io_internal.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+/* What the wireguard-go/Tailscale work settled on for a userspace tunnel. */
+#define SOCKET_BUFFER_BYTES (7 << 20)
+
+int io_supported(void) { return 1; }
+
+static void set_buffers(int fd) {
+  int size = SOCKET_BUFFER_BYTES;
+  /* FORCE ignores net.core.[rw]mem_max but needs CAP_NET_ADMIN; fall back to the capped form. */
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+}
+
+static int open_udp(io_ctx *io, uint16_t port) {
+  int fd = socket(io->v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  if (io->v6) {
+    int v6only = 0; /* "::" also serves IPv4 VTEPs as mapped addresses */
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  }
+  set_buffers(fd);
+  struct sockaddr_storage sa;
+  socklen_t len = addr_to_sockaddr(&io->cfg.bind, port, io->v6, &sa);
+  if (bind(fd, (struct sockaddr *)&sa, len) < 0) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
+  return fd;
+}
+
+static void close_all(io_ctx *io) {
+  if (io->rx_sock >= 0) close(io->rx_sock);
+  for (int i = 0; i < io->pool_size; i++)
+    if (io->pool[i] >= 0) close(io->pool[i]);
+  if (io->epfd >= 0) close(io->epfd);
+  if (io->stop_fd >= 0) close(io->stop_fd);
+}
+
+static int open_sockets(io_ctx *io) {
+  int fd = open_udp(io, io->cfg.port);
+  if (fd < 0) return fd;
+  io->rx_sock = fd;
+  struct sockaddr_storage sa;
+  socklen_t len = sizeof sa;
+  getsockname(fd, (struct sockaddr *)&sa, &len);
+  io->port = ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port : ((struct sockaddr_in6 *)&sa)->sin6_port);
+  int on = 1;
+  io->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
+  for (int i = 0; i < io->pool_size; i++) {
+    fd = open_udp(io, 0);
+    if (fd < 0) return fd;
+    io->pool[i] = fd;
+  }
+  /* Probe GSO: a socket that knows UDP_SEGMENT accepts it as an option. */
+  int seg = 0;
+  io->gso = setsockopt(io->pool[0], SOL_UDP, UDP_SEGMENT, &seg, sizeof seg) == 0;
+  return 0;
+}
+
+io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, int *err) {
+  io_ctx *io = calloc(1, sizeof *io);
+  if (io == NULL) {
+    *err = -ENOMEM;
+    return NULL;
+  }
+  io->tables = tables;
+  io->punt = punt;
+  io->cfg = *cfg;
+  io->egress_counters = rows;
+  io->ingress_counters = rows + DP_COUNTER_SLOTS;
+  io->v6 = cfg->bind.family == 6;
+  io->pool_size = cfg->source_ports < 1 ? 1 : cfg->source_ports > IO_MAX_POOL ? IO_MAX_POOL : cfg->source_ports;
+  io->rx_sock = io->epfd = io->stop_fd = -1;
+  for (int i = 0; i < IO_MAX_POOL; i++) io->pool[i] = -1;
+  atomic_init(&io->stopping, 0);
+
+  int rc = open_sockets(io);
+  if (rc == 0) {
+    io->epfd = epoll_create1(EPOLL_CLOEXEC);
+    io->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (io->epfd < 0 || io->stop_fd < 0) rc = -errno;
+  }
+  if (rc == 0) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IO_STOP_KEY};
+    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->stop_fd, &ev) < 0) rc = -errno;
+  }
+  if (rc == 0) {
+    rc = -pthread_create(&io->egress_thread, NULL, io_egress_main, io);
+    io->egress_started = rc == 0;
+  }
+  if (rc == 0) {
+    rc = -pthread_create(&io->ingress_thread, NULL, io_ingress_main, io);
+    io->ingress_started = rc == 0;
+  }
+  if (rc != 0) {
+    io_stop(io);
+    *err = rc;
+    return NULL;
+  }
+  return io;
+}
+
+void io_stop(io_ctx *io) {
+  atomic_store(&io->stopping, 1);
+  if (io->stop_fd >= 0) {
+    uint64_t one = 1;
+    ssize_t w = write(io->stop_fd, &one, sizeof one);
+    (void)w;
+  }
+  if (io->egress_started) pthread_join(io->egress_thread, NULL);
+  if (io->ingress_started) pthread_join(io->ingress_thread, NULL);
+  close_all(io);
+  free(io);
+}
+
+int io_tap_add(io_ctx *io, uint32_t vni, int fd) {
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = io_tap_key(vni, fd)};
+  if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno != EEXIST) return -errno;
+  return 0;
+}
+
+void io_tap_remove(io_ctx *io, int fd) { epoll_ctl(io->epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+uint16_t io_data_port(const io_ctx *io) { return io->port; }

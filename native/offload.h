@@ -1,0 +1,71 @@
+/*
+ * TAP offloads (virtio_net_hdr): completing partial checksums, cutting TSO
+ * super-frames into MSS-sized TCP segments (egress), and coalescing in-order
+ * TCP segments of one flow into one super-frame (ingress). Pure byte work,
+ * no I/O.
+ */
+#ifndef OVERLAYD_OFFLOAD_H
+#define OVERLAYD_OFFLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** The 10-byte header in front of every TAP read/write in vnet mode (host byte order). */
+typedef struct vnet_hdr {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+} vnet_hdr;
+
+#define VNET_F_NEEDS_CSUM 1
+#define VNET_GSO_NONE 0
+#define VNET_GSO_TCPV4 1
+#define VNET_GSO_TCPV6 4
+#define VNET_GSO_ECN 0x80
+
+/** Most segments one coalesced frame or one UDP GSO send carries. */
+#define OFFLOAD_MAX_SEGMENTS 64
+
+/** Completes a partial checksum: sums [csum_start, len) (field pre-seeded) into csum_start + csum_offset. 0 or -1. */
+int offload_complete_csum(uint8_t *frame, size_t len, uint16_t csum_start, uint16_t csum_offset);
+
+/** Called per segment, in order; `seg` has `headroom` writable bytes in front. */
+typedef void (*tso_emit_fn)(void *ctx, uint8_t *seg, size_t len);
+
+/**
+ * Cuts the TSO super-frame `frame` (vnet header `h`) into segments of at
+ * most h->gso_size payload bytes, laid out back to back at `out` as
+ * [headroom][segment][headroom][segment]... so the encapsulated payloads are
+ * contiguous. Fixes IP length/ID/checksum and TCP seq/flags/checksum per
+ * segment. Returns the bytes of `out` used, or -1 when the frame is not a
+ * well-formed TCP super-frame or does not fit in `cap`.
+ */
+long tso_segment(const uint8_t *frame, size_t len, const vnet_hdr *h, uint8_t *out, size_t cap, size_t headroom,
+                 tso_emit_fn emit, void *ctx);
+
+/** An ingress super-frame being built from in-order TCP segments of one flow. */
+typedef struct gro_run {
+  uint8_t *buf;   /* [vnet_hdr][frame...], capacity GRO_BUF_LEN */
+  size_t len;     /* frame bytes after the vnet header */
+  void *owner;    /* which TAP/network it goes to (caller's tag) */
+  size_t l3off, l4off, hdr_len;
+  int ipv6;
+  int segs;
+  int closed;     /* a short or PSH segment ended the run */
+  uint16_t mss;
+  uint32_t next_seq;
+} gro_run;
+
+#define GRO_BUF_LEN (sizeof(vnet_hdr) + 14 + 65535)
+
+/** Starts a run with `frame` if it is a coalescable TCP segment; 1 if started, 0 if not coalescable. */
+int gro_start(gro_run *run, void *owner, const uint8_t *frame, size_t len);
+/** Appends `frame` if it continues the run (same flow, next sequence, same headers); 1 if appended. */
+int gro_append(gro_run *run, void *owner, const uint8_t *frame, size_t len);
+/** Finalises headers and the vnet header; returns the bytes to write (vnet header + frame) at run->buf. */
+size_t gro_finish(gro_run *run);
+
+#endif
