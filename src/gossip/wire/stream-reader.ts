@@ -4,7 +4,7 @@
  * for the whole exchange). A stalled peer ends in a TIMEOUT error, never a
  * hung read; too many bytes in TOO_LARGE; an early close in TRUNCATED.
  */
-import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { GossipWireError, wireError } from './errors.js';
 import { decodeMsgpackAt, type MsgpackValue } from './msgpack.js';
 import { bodyFromValue, type BodyKind } from './messages.js';
@@ -96,7 +96,7 @@ class SocketReader implements SocketStreamReader {
   private readonly onError = (err: Error): void => this.fail(new GossipWireError('TRUNCATED', `stream error: ${err.message}`));
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Readable,
     private readonly limits: StreamLimits,
   ) {
     socket.on('data', this.onData);
@@ -202,9 +202,10 @@ class SocketReader implements SocketStreamReader {
 }
 
 /**
- * Wraps a connected socket for one exchange. The deadline counts from now;
- * call `dispose()` when done and close the socket yourself.
+ * Wraps a connected socket (any Readable: a net.Socket, or an in-memory
+ * duplex of the mock network) for one exchange. The deadline counts from
+ * now; call `dispose()` when done and close the socket yourself.
  */
-export function socketReader(socket: Socket, limits: StreamLimits): SocketStreamReader {
+export function socketReader(socket: Readable, limits: StreamLimits): SocketStreamReader {
   return new SocketReader(socket, limits);
 }

@@ -101,6 +101,17 @@ describe.skipIf(!haveGo)('framing against memberlist (Go)', () => {
     });
   });
 
+  it('LZW on 60 random inputs (sizes 0–40,000, alphabets 2–256): identical both directions', async () => {
+    const inputs = Array.from({ length: 60 }, (_, i) => seededBytes(1000 + i, (i * 7919) % 40_001, [2, 3, 16, 64, 256][i % 5]));
+    const go = await goVectors({ Op: 'compress', Inputs: inputs.map(hex) });
+    const back = await goVectors({ Op: 'decompress', Inputs: inputs.map((b) => hex(compressMessage(b).subarray(1))) });
+    inputs.forEach((input, i) => {
+      expect(hex(compressMessage(input)), `#${i}`).toBe(go.Outputs![i]);
+      expect(hex(decompressBody(unhex(go.Outputs![i]!).subarray(1), 1 << 20)), `#${i}`).toBe(hex(input));
+      expect(back.Outputs![i], `#${i}`).toBe(hex(input));
+    });
+  });
+
   it('refuses corrupt LZW where Go refuses it', async () => {
     const good = compressMessage(seededBytes(8, 3000)).subarray(1);
     // An LZW stream cut short (no EOF code), and an unknown algorithm.
