@@ -78,12 +78,15 @@ function describeArp(buf: Uint8Array, offset: number): string {
 function describeIPv4(buf: Uint8Array, offset: number, depth: number): string {
   const ip = decodeIPv4(buf, offset);
   let text = `IPv4 ${formatIp(ip.src)} > ${formatIp(ip.dst)}`;
+  const view = buf.subarray(0, offset + ip.totalLength);
+  const l4 = offset + ip.headerLength;
   if (ip.fragmentOffset !== 0 || (ip.flags & IPV4_FLAG_MF) !== 0) {
     text += ` frag id ${ip.id} off ${ip.fragmentOffset * 8}${ip.flags & IPV4_FLAG_MF ? '+' : ''}`;
     if (ip.fragmentOffset !== 0) return text;
+    // A first fragment holds the start of a datagram whose stated length runs past it: show the ports only.
+    if (ip.protocol === IP_PROTOCOL.UDP && view.length - l4 >= 4) return `${text} UDP ${readU16(view, l4)} > ${readU16(view, l4 + 2)}`;
   }
-  const view = buf.subarray(0, offset + ip.totalLength);
-  return `${text} ${describeTransport(view, offset + ip.headerLength, ip.protocol, depth)}`;
+  return `${text} ${describeTransport(view, l4, ip.protocol, depth)}`;
 }
 
 function describeIPv6(buf: Uint8Array, offset: number, depth: number): string {
@@ -93,6 +96,8 @@ function describeIPv6(buf: Uint8Array, offset: number, depth: number): string {
   const view = buf.subarray(0, offset + IPV6_HEADER_LENGTH + ip.payloadLength);
   return `${text} ${describeTransport(view, offset + IPV6_HEADER_LENGTH, ip.nextHeader, depth)}`;
 }
+
+const readU16 = (b: Uint8Array, at: number): number => (b[at] << 8) | b[at + 1];
 
 /** Describes the L4 message at `offset`, which ends at `buf.length`. */
 function describeTransport(buf: Uint8Array, offset: number, protocol: number, depth: number): string {

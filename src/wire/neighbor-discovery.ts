@@ -7,6 +7,7 @@
 import { asBuffer, requireLength, requireUint } from './bounds.js';
 import { foldChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.js';
 import { WireError } from './errors.js';
+import { IP_PROTOCOL } from './ipv4.js';
 
 /** NA flags in {@link NeighborMessage.flags}: Router, Solicited, Override. */
 export const ND_FLAG_ROUTER = 0x80000000;
@@ -38,7 +39,6 @@ export interface NeighborMessage {
 const ND_FIXED_LENGTH = 20;
 const ICMPV6_NS = 135;
 const ICMPV6_NA = 136;
-const ICMPV6_PROTOCOL = 58;
 
 /**
  * Decodes the body of an NS or NA (`Icmpv6Message.body`: after the 4-byte
@@ -83,7 +83,7 @@ function buildNd(src: Uint8Array, dst: Uint8Array, type: number, flags: number, 
     out[25] = 1;
     out.set(mac, 26);
   }
-  const sum = onesComplementSum(out, 0, out.length, pseudoHeaderSum(src, dst, ICMPV6_PROTOCOL, out.length));
+  const sum = onesComplementSum(out, 0, out.length, pseudoHeaderSum(src, dst, IP_PROTOCOL.ICMPV6, out.length));
   out.writeUInt16BE(foldChecksum(sum), 2);
   return out;
 }

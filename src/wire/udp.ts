@@ -2,10 +2,10 @@
 import { asBuffer, need, requireUint } from './bounds.js';
 import { foldChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.js';
 import { WireError } from './errors.js';
+import { IP_PROTOCOL } from './ipv4.js';
 
 /** Length of a UDP header. */
 export const UDP_HEADER_LENGTH = 8;
-const UDP_PROTOCOL = 17;
 
 /** A decoded UDP header. */
 export interface UdpHeader {
@@ -40,7 +40,7 @@ export function encodeUdp(src: Uint8Array, dst: Uint8Array, h: { srcPort: number
   requireUint(h.dstPort, 0xffff, 'UDP destination port');
   const length = UDP_HEADER_LENGTH + payload.length;
   if (length > 0xffff) throw new WireError('BAD_LENGTH', `UDP datagram of ${length} bytes exceeds 65535`);
-  const pseudo = pseudoHeaderSum(src, dst, UDP_PROTOCOL, length);
+  const pseudo = pseudoHeaderSum(src, dst, IP_PROTOCOL.UDP, length);
   const out = Buffer.allocUnsafe(length);
   out.writeUInt16BE(h.srcPort, 0);
   out.writeUInt16BE(h.dstPort, 2);
@@ -62,7 +62,7 @@ export function udpChecksumValid(src: Uint8Array, dst: Uint8Array, buf: Uint8Arr
   try {
     h = decodeUdp(buf, offset);
     if (h.checksum === 0) return src.length === 4 && dst.length === 4;
-    return foldChecksum(onesComplementSum(buf, offset, offset + h.length, pseudoHeaderSum(src, dst, UDP_PROTOCOL, h.length))) === 0;
+    return foldChecksum(onesComplementSum(buf, offset, offset + h.length, pseudoHeaderSum(src, dst, IP_PROTOCOL.UDP, h.length))) === 0;
   } catch {
     return false;
   }

@@ -50,6 +50,9 @@ describe('describeFrame', () => {
     expect(describeFrame(first)).toContain('IPv4 198.19.1.2 > 198.19.1.3 frag id 5 off 0+ ICMP echo request');
     const later = eth(ETHERTYPE.IPV4, encodeIPv4({ id: 5, fragmentOffset: 2, protocol: 1, src: a4, dst: b4 }, ping.subarray(16)));
     expect(describeFrame(later)).toMatch(/frag id 5 off 16, 82 bytes$/);
+    const bigUdp = encodeUdp(a4, b4, { srcPort: 4000, dstPort: 5000 }, Buffer.alloc(3000));
+    const udpFirst = eth(ETHERTYPE.IPV4, encodeIPv4({ id: 6, flags: IPV4_FLAG_MF, protocol: 17, src: a4, dst: b4 }, bigUdp.subarray(0, 1480)));
+    expect(describeFrame(udpFirst)).toMatch(/frag id 6 off 0\+ UDP 4000 > 5000, 1514 bytes$/);
     expect(describeFrame(eth(ETHERTYPE.IPV4, encodeIPv4({ protocol: 47, src: a4, dst: b4 }, Buffer.alloc(4))))).toContain('protocol 47');
     expect(describeFrame(eth(0x88cc, Buffer.alloc(30)))).toContain('ethertype 0x88cc');
   });
