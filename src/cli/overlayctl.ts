@@ -9,8 +9,7 @@ const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.so
 const program = new Command('overlayctl')
   .description('control an overlayd agent')
   .option('--socket <path>', 'control API unix socket', DEFAULT_SOCKET)
-  .option('--json', 'print JSON (stable field names)')
-  .showHelpAfterError();
+  .option('--json', 'print JSON (stable field names)');
 
 const client = (): ControlClient => new ControlClient(program.opts().socket);
 const json = (): boolean => program.opts().json === true;

@@ -1,0 +1,53 @@
+/**
+ * The data-plane benchmark of issue 2: overlayd native, overlayd js, the
+ * kernel's VXLAN and wireguard-go on the same 2-host namespace topology, in
+ * one run, each with the same suite (iperf3 TCP ×1 and ×4, UDP 64-byte packet
+ * rate, ping RTT; medians of --runs), printed with ratios to the kernel.
+ *
+ *     npm run bench -- [--runs 3] [--seconds 5] [--json FILE] [--only native,js,kernel,wireguard]
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { cleanStaleRuns } from '../test/helpers/netns.js';
+import { haveRoot, haveTools } from '../test/helpers/ci.js';
+import { BASELINE_ROW, SUITE_COLUMNS, measureAll, type OverlayBuilder } from './baselines.js';
+import { kernelVxlanOverlay } from './lib/kernel-vxlan.js';
+import { overlaydOverlay } from './lib/overlayd.js';
+import { renderTable } from './lib/table.js';
+import { wireguardOverlay } from './lib/wireguard.js';
+
+const ROWS: Record<string, OverlayBuilder> = {
+  kernel: kernelVxlanOverlay,
+  native: (t) => overlaydOverlay(t, { datapath: 'native' }),
+  js: (t) => overlaydOverlay(t, { datapath: 'js' }),
+  wireguard: wireguardOverlay,
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '3' },
+      seconds: { type: 'string', default: '5' },
+      json: { type: 'string' },
+      only: { type: 'string', default: 'kernel,native,js,wireguard' },
+    },
+  });
+  if (!haveRoot()) throw new Error('the benchmark needs root (network namespaces and TAP devices)');
+  const wanted = values.only.split(',');
+  for (const w of wanted) if (!ROWS[w]) throw new Error(`unknown row "${w}"; rows: ${Object.keys(ROWS).join(', ')}`);
+  const tools = ['ip', 'iperf3', 'ping', ...(wanted.includes('wireguard') ? ['wireguard-go'] : [])];
+  if (!haveTools(...tools)) throw new Error(`the benchmark needs ${tools.join(', ')}`);
+  cleanStaleRuns();
+  const results = await measureAll(
+    wanted.map((w) => ROWS[w]),
+    { runs: Number(values.runs), seconds: Number(values.seconds) },
+  );
+  const rows = [...results].map(([name, r]) => ({ name, values: r }));
+  console.log(renderTable(SUITE_COLUMNS, rows, results.has(BASELINE_ROW) ? BASELINE_ROW : undefined));
+  if (values.json) writeFileSync(values.json, JSON.stringify(Object.fromEntries(results), null, 2));
+}
+
+main().catch((err: Error) => {
+  console.error(`bench: ${err.message}`);
+  process.exit(1);
+});

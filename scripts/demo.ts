@@ -1,0 +1,93 @@
+/**
+ * `npm run demo`: three namespace hosts on this machine, an overlayd agent on
+ * each, one dual-stack network, two containers per host; every pair pings,
+ * the tables are printed, a throughput figure is taken, and everything is
+ * removed again. Needs root (namespaces, TAP devices).
+ */
+import { execFileSync } from 'node:child_process';
+import { Topology } from '../test/helpers/topology.js';
+import { haveTool } from '../test/helpers/ci.js';
+import { crossPeer, pingRaw, removeAgentDirs, run, startAgents, type AgentHandle, type Endpoint } from '../test/e2e/agents.js';
+import { loadAddon } from '../src/dataplane/addon.js';
+import { runIperf3 } from '../bench/lib/iperf3.js';
+
+const HOSTS = 3;
+const PER_HOST = 2;
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log('overlayd demo: needs root (network namespaces and TAP devices); run it as root.');
+    process.exit(1);
+  }
+  const started = Date.now();
+  const datapath = loadAddon().supported ? 'native' : 'js';
+  const step = (s: string) => console.log(`\n== ${s} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+
+  step(`building ${HOSTS} namespace hosts on one underlay switch`);
+  const topo = await Topology.create({ hosts: HOSTS });
+  let agents: AgentHandle[] = [];
+  try {
+    agents = await startAgents(topo, { datapath });
+    console.log(agents.map((a) => `  ${a.name} in ${a.ns}, VTEP ${a.advertise}, ${datapath} data path`).join('\n'));
+
+    step('creating network "demo" (198.19.10.0/24 + 2001:db8:10::/64, VNI 4096) and attaching containers');
+    for (const a of agents) await a.ctl('network', 'create', 'demo', '--subnet', '198.19.10.0/24', '--subnet', '2001:db8:10::/64', '--vni', '4096');
+    const eps: Endpoint[] = [];
+    for (const a of agents) {
+      for (let k = 0; k < PER_HOST; k++) {
+        const n = 10 * a.hostIndex + k + 1;
+        const c = await topo.container(a.hostIndex, `c${k}`);
+        eps.push(await a.ctl<Endpoint>('endpoint', 'attach', 'demo', '--netns', c.ns, '--ip', `198.19.10.${n}`, '--ip', `2001:db8:10::${n}`));
+      }
+    }
+    await crossPeer(agents, 'demo', eps);
+    for (const e of eps) console.log(`  ${e.node}: ${e.ips.join(' ')}  ${e.mac}`);
+
+    step('every pair pings (IPv4 / IPv6)');
+    const width = 14;
+    console.log(' '.repeat(width) + eps.map((e) => e.ip.padEnd(width)).join(''));
+    let failures = 0;
+    for (const from of eps) {
+      const cells: string[] = [];
+      for (const to of eps) {
+        if (from === to) {
+          cells.push('-'.padEnd(width));
+          continue;
+        }
+        const [v4, v6] = await Promise.all([pingRaw(from.netns, to.ips[0], ['-c', '1']), pingRaw(from.netns, to.ips[1], ['-c', '1'])]);
+        failures += (v4.code ? 1 : 0) + (v6.code ? 1 : 0);
+        cells.push(`${v4.code ? 'FAIL' : 'ok'}/${v6.code ? 'FAIL' : 'ok'}`.padEnd(width));
+      }
+      console.log(from.ip.padEnd(width) + cells.join(''));
+    }
+
+    step(`tables on ${agents[0].name}`);
+    for (const cmd of [['fdb'], ['neigh'], ['stats']]) {
+      console.log(`$ overlayctl ${cmd.join(' ')}`);
+      const r = await run([process.execPath, agents[0].ctlPath, '--socket', agents[0].socket, ...cmd]);
+      process.stdout.write(r.stdout.replace(/^/gm, '  '));
+    }
+
+    step(`throughput ${eps[0].ip} (${eps[0].node}) → ${eps[PER_HOST].ip} (${eps[PER_HOST].node}), TCP, 3 s`);
+    if (haveTool('iperf3')) {
+      const r = await runIperf3({ serverNs: eps[PER_HOST].netns, serverAddr: eps[PER_HOST].ip, clientNs: eps[0].netns, seconds: 3 });
+      console.log(`  ${r.gbps.toFixed(2)} Gbit/s`);
+    } else {
+      console.log('  iperf3 is not installed (apt-get install iperf3); skipped');
+    }
+    console.log(`\n${failures === 0 ? 'all pairs reachable' : `${failures} pings FAILED`}; done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (failures) process.exitCode = 1;
+  } finally {
+    step('removing everything');
+    for (const a of agents) await a.stop();
+    await topo.destroy();
+    removeAgentDirs(agents);
+    const left = execFileSync('ip', ['netns', 'list']).toString().split('\n').filter((l) => l.startsWith(topo.prefix));
+    console.log(left.length ? `left behind: ${left.join(', ')}` : '  nothing left behind');
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`demo: ${err.message}`);
+  process.exit(1);
+});

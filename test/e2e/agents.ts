@@ -1,0 +1,154 @@
+/**
+ * overlayd agents on a test topology: one per host namespace, each with its
+ * own state directory and control socket, driven through overlayctl --json as
+ * a user's script would drive it.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { nsExec } from '../helpers/netns.js';
+import type { ManagedProcess } from '../helpers/process.js';
+import type { Topology } from '../helpers/topology.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+export const OVERLAYD = join(ROOT, 'dist/src/cli/overlayd.js');
+export const OVERLAYCTL = join(ROOT, 'dist/src/cli/overlayctl.js');
+
+export interface AgentOptions {
+  datapath: 'native' | 'js';
+  /** Use the host's IPv6 underlay address. */
+  ipv6?: boolean;
+  extraArgs?: string[];
+}
+
+export class AgentHandle {
+  process!: ManagedProcess;
+
+  constructor(
+    readonly topology: Topology,
+    readonly hostIndex: number,
+    readonly name: string,
+    readonly advertise: string,
+    readonly stateDir: string,
+    readonly socket: string,
+    readonly options: AgentOptions,
+  ) {}
+
+  /** Path of overlayctl, for commands run by hand. */
+  readonly ctlPath = OVERLAYCTL;
+
+  get ns(): string {
+    return this.topology.host(this.hostIndex).ns;
+  }
+
+  async start(): Promise<void> {
+    const cmd = [
+      process.execPath,
+      OVERLAYD,
+      '--name',
+      this.name,
+      '--advertise-addr',
+      this.advertise,
+      '--state-dir',
+      this.stateDir,
+      '--socket',
+      this.socket,
+      '--datapath',
+      this.options.datapath,
+      ...(this.options.extraArgs ?? []),
+    ];
+    this.process = this.topology.spawn(this.ns, cmd);
+    await this.process.waitForLine(/control API listening|overlayd: /, 20_000);
+    const failed = this.process.log().match(/overlayd: .*/);
+    if (failed) throw new Error(`agent ${this.name} failed to start: ${failed[0]}`);
+  }
+
+  /** Runs overlayctl against this agent; resolves with the result whatever the exit code. */
+  ctlRaw(...args: string[]): Promise<RunResult> {
+    return run([process.execPath, OVERLAYCTL, '--socket', this.socket, '--json', ...args]);
+  }
+
+  /** Runs overlayctl and parses its JSON; throws with its stderr on failure. */
+  async ctl<T = unknown>(...args: string[]): Promise<T> {
+    const r = await this.ctlRaw(...args);
+    if (r.code !== 0) throw new Error(`overlayctl ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  async stop(): Promise<void> {
+    await this.process?.stop('SIGTERM', 3000);
+  }
+
+  log(): string {
+    return this.process?.log(80) ?? '';
+  }
+}
+
+/** Starts one agent on each host of `topology` (or on the hosts listed in `only`). */
+export async function startAgents(topology: Topology, options: AgentOptions, only?: number[]): Promise<AgentHandle[]> {
+  const dir = mkdtempSync(join(tmpdir(), `${topology.prefix}-`));
+  const hosts = topology.hosts.filter((h) => only === undefined || only.includes(h.index));
+  const agents = hosts.map((h) => {
+    const advertise = options.ipv6 ? h.addr6! : h.addr4!;
+    return new AgentHandle(topology, h.index, `node${h.index}`, advertise, join(dir, `state${h.index}`), join(dir, `agent${h.index}.sock`), options);
+  });
+  await Promise.all(agents.map((a) => a.start()));
+  return agents;
+}
+
+export function removeAgentDirs(agents: AgentHandle[]): void {
+  for (const a of agents) rmSync(a.stateDir, { recursive: true, force: true });
+}
+
+export interface Endpoint {
+  id: string;
+  network: string;
+  ip: string;
+  ips: string[];
+  mac: string;
+  ifname: string;
+  netns: string;
+  node: string;
+}
+
+/** Enters every endpoint as a static peer on every other agent (no gossip yet). */
+export async function crossPeer(agents: AgentHandle[], network: string, endpoints: Endpoint[]): Promise<void> {
+  for (const a of agents) {
+    for (const e of endpoints) {
+      if (e.node === a.name) continue;
+      const vtep = agents.find((x) => x.name === e.node)!.advertise;
+      for (const ip of e.ips) await a.ctl('peer', 'add', network, '--ip', ip, '--mac', e.mac, '--vtep', vtep);
+    }
+  }
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs argv and resolves with exit code and output, whatever the exit code. */
+export function run(cmd: string[], timeoutMs = 60_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(cmd[0], cmd.slice(1), { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** ping from a namespace (whatever the outcome): exit code and output. */
+export function pingRaw(ns: string, target: string, args: string[] = []): Promise<RunResult> {
+  return run(['ip', 'netns', 'exec', ns, 'ping', '-c', '2', '-i', '0.2', '-W', '2', ...args, target], 20_000);
+}
+
+/** ping from a namespace; resolves with the output, rejects when no reply came back. */
+export async function ping(ns: string, target: string, args: string[] = []): Promise<string> {
+  const r = await pingRaw(ns, target, args);
+  if (r.code !== 0) throw new Error(`ping ${target} from ${ns} failed:\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+export { nsExec };
