@@ -88,11 +88,14 @@ async function build(srcDir: string): Promise<string | null> {
   }).catch((err: Error & { stderr?: string }) => {
     throw new Error(`go build in ${dir} failed: ${err.stderr ?? err.message}`);
   });
-  await rm(cacheDir, { recursive: true, force: true });
-  await rename(work, cacheDir).catch(async () => {
-    // Another process won the race: use its binary.
+  try {
+    await rename(work, cacheDir);
+  } catch {
+    // Another process published the same build first: use its binary, or
+    // ours if what is there is incomplete.
+    if (!existsSync(binary)) return join(work, 'prog');
     await rm(work, { recursive: true, force: true });
-  });
+  }
   return binary;
 }
 

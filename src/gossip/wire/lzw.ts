@@ -16,7 +16,7 @@ const CLEAR = 1 << LIT_WIDTH; // 256
 const EOF_CODE = CLEAR + 1; // 257
 const MAX_WIDTH = 12;
 const MAX_CODE = (1 << MAX_WIDTH) - 1; // 4095
-/** Open-addressed dictionary: 4 × 4096 slots, entry = key << 12 | code, 0 = empty. */
+/** Open-addressed dictionary: 4 × 4096 slots, entry = key << 12 | code. */
 const TABLE_SIZE = 4 * (1 << MAX_WIDTH);
 const TABLE_MASK = TABLE_SIZE - 1;
 
@@ -40,8 +40,27 @@ class ByteSink {
   }
 }
 
-/** Dictionary reused by every call (JavaScript runs one call at a time). */
+/**
+ * Encoder dictionary, reused by every call (calls never overlap: they are
+ * synchronous). A slot is live only when its stamp equals the current
+ * generation, so a reset is one increment instead of clearing 64 KiB.
+ */
 const table = new Uint32Array(TABLE_SIZE);
+const stamps = new Uint32Array(TABLE_SIZE);
+let generation = 0;
+
+/** Empties the encoder dictionary. */
+function resetTable(): void {
+  generation = (generation + 1) >>> 0;
+  if (generation === 0) {
+    stamps.fill(0);
+    generation = 1;
+  }
+}
+/** Decoder dictionary and expansion scratch, reused likewise. */
+const prefix = new Uint16Array(1 << MAX_WIDTH);
+const suffix = new Uint8Array(1 << MAX_WIDTH);
+const scratch = new Uint8Array(1 << MAX_WIDTH);
 
 /** Compresses `input` exactly as Go's lzw.NewWriter(w, lzw.LSB, 8) + Write + Close. */
 export function lzwCompress(input: Uint8Array): Buffer {
@@ -51,7 +70,7 @@ export function lzwCompress(input: Uint8Array): Buffer {
   let width = LIT_WIDTH + 1;
   let hi = EOF_CODE;
   let overflow = 1 << (LIT_WIDTH + 1);
-  table.fill(0);
+  resetTable();
 
   const emit = (code: number): void => {
     bits |= code << nBits;
@@ -75,7 +94,7 @@ export function lzwCompress(input: Uint8Array): Buffer {
       width = LIT_WIDTH + 1;
       hi = EOF_CODE;
       overflow = CLEAR << 1;
-      table.fill(0);
+      resetTable();
       return true;
     }
     return false;
@@ -90,18 +109,18 @@ export function lzwCompress(input: Uint8Array): Buffer {
       const literal = input[i]!;
       const key = (code << 8) | literal;
       let hash = ((key >>> 12) ^ key) & TABLE_MASK;
-      for (let h = hash, t = table[hash]!; t !== 0; ) {
+      for (let h = hash; stamps[h] === generation; h = (h + 1) & TABLE_MASK) {
+        const t = table[h]!;
         if (key === t >>> 12) {
           code = t & MAX_CODE;
           continue outer;
         }
-        h = (h + 1) & TABLE_MASK;
-        t = table[h]!;
       }
       emit(code);
       code = literal;
       if (incHi()) continue;
-      while (table[hash] !== 0) hash = (hash + 1) & TABLE_MASK;
+      while (stamps[hash] === generation) hash = (hash + 1) & TABLE_MASK;
+      stamps[hash] = generation;
       table[hash] = ((key << 12) | hi) >>> 0;
     }
     emit(code);
@@ -121,9 +140,6 @@ export function lzwCompress(input: Uint8Array): Buffer {
  * bytes (TOO_LARGE). Bytes after the EOF code are ignored, as Go does.
  */
 export function lzwDecompress(input: Uint8Array, maxOutput: number): Buffer {
-  const prefix = new Uint16Array(1 << MAX_WIDTH);
-  const suffix = new Uint8Array(1 << MAX_WIDTH);
-  const scratch = new Uint8Array(1 << MAX_WIDTH);
   const out = new ByteSink(input.length * 3);
   let bits = 0;
   let nBits = 0;
