@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sched.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -163,13 +164,19 @@ void *io_egress_main(void *arg) {
   }
   udp_batch_init(&w->batch, io->pool, io->pool_size, io->v6, io->port, io->gso, w->counters);
   struct epoll_event evs[64];
+  uint64_t last_traffic = 0;
   while (!atomic_load(&io->stopping)) {
-    int n = epoll_wait(io->epfd, evs, 64, -1);
+    int spinning = io_now_ns() - last_traffic < IO_SPIN_NS;
+    int n = epoll_wait(io->epfd, evs, 64, spinning ? 0 : -1);
+    int traffic = 0;
     for (int i = 0; i < n; i++) {
       if (evs[i].data.u64 == IO_STOP_KEY) continue;
       drain_tap(w, (uint32_t)(evs[i].data.u64 >> 32), (int)(uint32_t)evs[i].data.u64);
+      traffic = 1;
     }
     flush(w);
+    if (traffic) last_traffic = io_now_ns();
+    else if (spinning) sched_yield();
   }
   free(w->arena);
   free(w);

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -87,7 +88,8 @@ static int gro_size(struct msghdr *m) {
   return 0;
 }
 
-static void receive_burst(ingress_worker *w) {
+/* One recvmmsg burst through the ingress checks to the TAPs; returns the datagrams received. */
+static int receive_burst(ingress_worker *w) {
   io_ctx *io = w->io;
   for (int i = 0; i < RX_BATCH; i++) {
     w->mm[i].msg_hdr.msg_name = &w->from[i];
@@ -97,7 +99,7 @@ static void receive_burst(ingress_worker *w) {
     w->mm[i].msg_hdr.msg_flags = 0;
   }
   int n = recvmmsg(io->rx_sock, w->mm, RX_BATCH, MSG_DONTWAIT, NULL);
-  if (n <= 0) return;
+  if (n <= 0) return 0;
   tables_read_lock(io->tables);
   for (int i = 0; i < n; i++) {
     dp_addr src;
@@ -113,6 +115,7 @@ static void receive_burst(ingress_worker *w) {
   }
   flush_run(w);
   tables_read_unlock(io->tables);
+  return n;
 }
 
 void *io_ingress_main(void *arg) {
@@ -136,10 +139,14 @@ void *io_ingress_main(void *arg) {
     w->mm[i].msg_hdr.msg_iovlen = 1;
   }
   struct pollfd fds[2] = {{io->rx_sock, POLLIN, 0}, {io->stop_fd, POLLIN, 0}};
+  uint64_t last_traffic = 0;
   while (!atomic_load(&io->stopping)) {
-    if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
-    if (fds[1].revents) break;
-    if (fds[0].revents) receive_burst(w);
+    int spinning = io_now_ns() - last_traffic < IO_SPIN_NS;
+    int n = poll(fds, 2, spinning ? 0 : -1);
+    if (n < 0 && errno != EINTR) break;
+    if (n > 0 && fds[1].revents) break;
+    if (n > 0 && fds[0].revents && receive_burst(w) > 0) last_traffic = io_now_ns();
+    else if (spinning) sched_yield();
   }
   free(w->bufs);
   free(w->run.buf);

@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -29,6 +30,12 @@
 #define SOCKET_BUFFER_BYTES (7 << 20)
 
 int io_supported(void) { return 1; }
+
+uint64_t io_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void set_buffers(int fd) {
   int size = SOCKET_BUFFER_BYTES;

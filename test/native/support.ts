@@ -1,0 +1,31 @@
+/**
+ * Shared helpers of the native tests: whether the addon is built (a missing
+ * build skips locally, fails under CI), and a NativeDatapath set up with the
+ * tables test/dataplane/frames.ts expects.
+ */
+import { loadAddon } from '../../src/dataplane/addon.js';
+import { NativeDatapath } from '../../src/dataplane/native.js';
+import { requirement } from '../helpers/ci.js';
+import * as F from '../dataplane/frames.js';
+
+function addonBuilt(): boolean {
+  try {
+    loadAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the addon is built; locally false (skip) otherwise, under CI a failure. */
+export const haveAddon = (): boolean => requirement(addonBuilt(), 'native addon not built (npm run build:native)');
+
+/** A datapath (not started) with network F.VNI (no TAP) and the remote endpoint of frames.ts in its tables. */
+export function datapathWithRemote(): NativeDatapath {
+  const dp = new NativeDatapath({ bindAddress: '127.0.0.1', dataPort: 0 });
+  dp.addDetachedNetwork(F.VNI, F.MTU);
+  dp.fdbSet(F.VNI, F.REMOTE_MAC, F.REMOTE_VTEP);
+  dp.neighSet(F.VNI, F.REMOTE_IP, F.REMOTE_MAC);
+  dp.neighSet(F.VNI, F.REMOTE_IP6, F.REMOTE_MAC);
+  return dp;
+}
