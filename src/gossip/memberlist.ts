@@ -208,6 +208,12 @@ export class Memberlist extends EventEmitter implements EngineContext {
     return this.table.nodes.map(toNodeInfo);
   }
 
+  /** One node by name, in any state; undefined when unknown (or reaped). */
+  member(name: string): NodeInfo | undefined {
+    const n = this.table.byName.get(name);
+    return n ? toNodeInfo(n) : undefined;
+  }
+
   /** Nodes that are alive or suspect (memberlist's Members()). */
   liveMembers(): NodeInfo[] {
     return this.table.nodes.filter((n) => !deadOrLeft(n)).map(toNodeInfo);
