@@ -1,7 +1,7 @@
 /*
- * UDP → TAP worker:
+ * UDP → TAP half of the worker:
  *
- *   poll (data socket, stop) → recvmmsg bursts (UDP_GRO: one buffer may hold
+ *   data socket readable → recvmmsg bursts (UDP_GRO: one buffer may hold
  *   several datagrams of the cmsg's segment size) → split → dp_ingress per
  *   datagram → in-order TCP segments of one flow coalesced into one
  *   super-frame (virtio_net_hdr GSO_TCPV4/6) → write to the network's TAP;
@@ -11,8 +11,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
-#include <poll.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,7 +29,7 @@
 #define RX_BATCH 32
 #define RX_BUF (65536 + 512)
 
-typedef struct ingress_worker {
+struct ingress_worker {
   io_ctx *io;
   uint64_t *counters;
   uint8_t *bufs; /* RX_BATCH × RX_BUF */
@@ -43,7 +41,7 @@ typedef struct ingress_worker {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } ctl[RX_BATCH];
-} ingress_worker;
+};
 
 static void write_tap(ingress_worker *w, const dp_network *net, const uint8_t *frame, size_t len) {
   vnet_hdr h;
@@ -88,8 +86,7 @@ static int gro_size(struct msghdr *m) {
   return 0;
 }
 
-/* One recvmmsg burst through the ingress checks to the TAPs; returns the datagrams received. */
-static int receive_burst(ingress_worker *w) {
+int ingress_receive(ingress_worker *w) {
   io_ctx *io = w->io;
   for (int i = 0; i < RX_BATCH; i++) {
     w->mm[i].msg_hdr.msg_name = &w->from[i];
@@ -108,6 +105,7 @@ static int receive_burst(ingress_worker *w) {
     size_t len = w->mm[i].msg_len;
     size_t seg = (size_t)gro_size(&w->mm[i].msg_hdr);
     if (seg == 0 || seg > len) seg = len;
+    if (len == 0) ingress_datagram(w, &src, buf, 0); /* an empty datagram is counted as malformed too */
     for (size_t off = 0; off < len; off += seg) {
       size_t dlen = len - off < seg ? len - off : seg;
       ingress_datagram(w, &src, buf + off, dlen);
@@ -118,8 +116,7 @@ static int receive_burst(ingress_worker *w) {
   return n;
 }
 
-void *io_ingress_main(void *arg) {
-  io_ctx *io = arg;
+ingress_worker *ingress_create(io_ctx *io) {
   ingress_worker *w = calloc(1, sizeof *w);
   if (w == NULL) return NULL;
   w->io = io;
@@ -127,9 +124,7 @@ void *io_ingress_main(void *arg) {
   w->bufs = malloc((size_t)RX_BATCH * RX_BUF);
   w->run.buf = malloc(GRO_BUF_LEN);
   if (w->bufs == NULL || w->run.buf == NULL) {
-    free(w->bufs);
-    free(w->run.buf);
-    free(w);
+    ingress_destroy(w);
     return NULL;
   }
   for (int i = 0; i < RX_BATCH; i++) {
@@ -138,18 +133,12 @@ void *io_ingress_main(void *arg) {
     w->mm[i].msg_hdr.msg_iov = &w->iov[i];
     w->mm[i].msg_hdr.msg_iovlen = 1;
   }
-  struct pollfd fds[2] = {{io->rx_sock, POLLIN, 0}, {io->stop_fd, POLLIN, 0}};
-  uint64_t last_traffic = 0;
-  while (!atomic_load(&io->stopping)) {
-    int spinning = io_now_ns() - last_traffic < IO_SPIN_NS;
-    int n = poll(fds, 2, spinning ? 0 : -1);
-    if (n < 0 && errno != EINTR) break;
-    if (n > 0 && fds[1].revents) break;
-    if (n > 0 && fds[0].revents && receive_burst(w) > 0) last_traffic = io_now_ns();
-    else if (spinning) sched_yield();
-  }
+  return w;
+}
+
+void ingress_destroy(ingress_worker *w) {
+  if (w == NULL) return;
   free(w->bufs);
   free(w->run.buf);
   free(w);
-  return NULL;
 }
