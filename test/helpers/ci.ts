@@ -13,14 +13,13 @@ export function isCi(): boolean {
 }
 
 /**
- * Returns `ok`. When `ok` is false: under CI throws (`BAD_ARGUMENT` would be
- * wrong: it is an environment failure, reported with `why`); locally prints
- * `why` and returns false so the caller skips, e.g.
+ * Returns `ok`. When `ok` is false: under CI throws `REQUIREMENT_MISSING`
+ * with `why`; locally prints `why` and returns false so the caller skips, e.g.
  * `describe.skipIf(!requirement(haveRoot(), 'needs root'))(…)`.
  */
 export function requirement(ok: boolean, why: string): boolean {
   if (ok) return true;
-  if (isCi()) throw new HarnessError('COMMAND_NOT_FOUND', `requirement missing under CI: ${why}`);
+  if (isCi()) throw new HarnessError('REQUIREMENT_MISSING', `requirement missing under CI: ${why}`);
   console.warn(`skipped: ${why}`);
   return false;
 }

@@ -11,7 +11,8 @@
  * - `PROCESS_EXITED`: a managed process ended while something waited for its output;
  * - `WAIT_TIMEOUT`: an awaited line, file or condition did not appear in time;
  * - `BAD_ARGUMENT`: a name, index or option the harness cannot use (too long, out of range);
- * - `DESTROYED`: the topology was already destroyed.
+ * - `DESTROYED`: the topology was already destroyed;
+ * - `REQUIREMENT_MISSING`: under CI, a test needs root or a tool that is missing (ci.ts).
  */
 export type HarnessErrorCode =
   | 'COMMAND_FAILED'
@@ -20,7 +21,8 @@ export type HarnessErrorCode =
   | 'PROCESS_EXITED'
   | 'WAIT_TIMEOUT'
   | 'BAD_ARGUMENT'
-  | 'DESTROYED';
+  | 'DESTROYED'
+  | 'REQUIREMENT_MISSING';
 
 /** Details of a {@link HarnessError}. */
 export interface HarnessErrorOptions {

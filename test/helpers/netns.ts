@@ -8,11 +8,20 @@
 export { HarnessError, isHarnessError, type HarnessErrorCode } from './errors.js';
 export { sh, nsExec, shSync, inNamespace, formatCommand, type ExecOptions, type ExecResult } from './exec.js';
 export { onProcessExit, runExitHooks, type ExitHook } from './exit-hooks.js';
-export { ManagedProcess, nsSpawn, spawnManaged, stopProcessesIn, type SpawnOptions, type ExitStatus } from './process.js';
+export {
+  ManagedProcess,
+  nsSpawn,
+  spawnManaged,
+  stopProcessesIn,
+  stopProcessesWhere,
+  type SpawnOptions,
+  type ExitStatus,
+} from './process.js';
 export {
   listByPrefix,
   removeByPrefix,
   removeByPrefixSync,
+  removeNamespace,
   isEmpty,
   NETNS_DIR,
   WIREGUARD_SOCKET_DIR,

@@ -230,8 +230,13 @@ export function nsSpawn(ns: string, cmd: readonly string[], opts: SpawnOptions =
 }
 
 /** Stops (SIGTERM, then SIGKILL after `graceMs`) every live managed process whose namespace starts with `prefix`. */
-export async function stopProcessesIn(prefix: string, graceMs = 1000): Promise<void> {
-  const targets = [...live].filter((p) => p.namespace?.startsWith(prefix));
+export function stopProcessesIn(prefix: string, graceMs = 1000): Promise<void> {
+  return stopProcessesWhere((ns) => ns.startsWith(prefix), graceMs);
+}
+
+/** Stops every live managed process whose namespace satisfies `match`. */
+export async function stopProcessesWhere(match: (ns: string) => boolean, graceMs = 1000): Promise<void> {
+  const targets = [...live].filter((p) => p.namespace !== undefined && match(p.namespace));
   await Promise.all(targets.map((p) => p.stop('SIGTERM', graceMs)));
 }
 

@@ -54,6 +54,12 @@ export async function removeByPrefix(prefix: string): Promise<PrefixedResources>
   return found;
 }
 
+/** Kills the processes inside namespace `ns` and deletes it (exactly that name). Never throws. */
+export async function removeNamespace(ns: string): Promise<void> {
+  await killNamespacePids(ns);
+  await sh(['ip', 'netns', 'del', ns]).catch(() => undefined);
+}
+
 /** {@link removeByPrefix} for exit handlers: synchronous, never throws. */
 export function removeByPrefixSync(prefix: string): PrefixedResources {
   let found: PrefixedResources = { namespaces: [], links: [], sockets: [] };

@@ -14,8 +14,8 @@
 import { HarnessError } from './errors.js';
 import { nsExec, sh, type ExecOptions, type ExecResult } from './exec.js';
 import { onProcessExit } from './exit-hooks.js';
-import { nsSpawn, stopProcessesIn, type ManagedProcess, type SpawnOptions } from './process.js';
-import { removeByPrefix, removeByPrefixSync } from './resources.js';
+import { nsSpawn, stopProcessesIn, stopProcessesWhere, type ManagedProcess, type SpawnOptions } from './process.js';
+import { removeByPrefix, removeByPrefixSync, removeNamespace } from './resources.js';
 import { claimRun, runPrefix } from './run.js';
 import { TopologyNames } from './names.js';
 import { startCapture, type CaptureOptions, type PacketCapture } from './capture.js';
@@ -135,8 +135,8 @@ export class Topology {
       remove: async () => {
         if (removed) return;
         removed = true;
-        await stopProcessesIn(ns);
-        await removeByPrefix(ns);
+        await stopProcessesWhere((n) => n === ns);
+        await removeNamespace(ns);
       },
     };
   }
