@@ -91,6 +91,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
                            InstanceMethod<&DatapathHandle::ProcessIngress>("processIngress"),
                            InstanceMethod<&DatapathHandle::Start>("start"),
                            InstanceMethod<&DatapathHandle::Stop>("stop"),
+                           InstanceMethod<&DatapathHandle::OffloadStats>("offloadStats"),
                        });
   }
 
@@ -332,6 +333,25 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     tables_read_unlock(&tables_);
     for (int i = 0; i < n; i++) io_tap_add(io_, vnis[i], fds[i]);
     return Napi::Number::New(env, io_data_port(io_));
+  }
+
+  /** offloadStats() → what TSO/GSO/GRO did since start (zeros when stopped). */
+  Napi::Value OffloadStats(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    io_offload_stats s;
+    std::memset(&s, 0, sizeof s);
+    if (io_ != nullptr) io_get_offload_stats(io_, &s);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("tsoFrames", Napi::Number::New(env, static_cast<double>(s.tso_frames)));
+    o.Set("tsoSegments", Napi::Number::New(env, static_cast<double>(s.tso_segments)));
+    o.Set("gsoSends", Napi::Number::New(env, static_cast<double>(s.gso_sends)));
+    o.Set("gsoDatagrams", Napi::Number::New(env, static_cast<double>(s.gso_datagrams)));
+    o.Set("groFrames", Napi::Number::New(env, static_cast<double>(s.gro_frames)));
+    o.Set("groSegments", Napi::Number::New(env, static_cast<double>(s.gro_segments)));
+    o.Set("udpGroBuffers", Napi::Number::New(env, static_cast<double>(s.udp_gro_buffers)));
+    o.Set("gsoEnabled", Napi::Boolean::New(env, s.gso_enabled != 0));
+    o.Set("groEnabled", Napi::Boolean::New(env, s.gro_enabled != 0));
+    return o;
   }
 
   Napi::Value Stop(const Napi::CallbackInfo &info) {

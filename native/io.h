@@ -2,12 +2,14 @@
  * The I/O loops of the native data path (Linux: io_linux.c; elsewhere
  * io_other.c returns -ENOTSUP):
  *
- *   TAP → UDP  one thread: epoll over the TAP fds, read bursts (virtio_net_hdr
+ * One worker thread, one epoll set (TAP fds and the data-port socket):
+ *
+ *   TAP → UDP  read bursts (virtio_net_hdr
  *              super-frames are checksummed and TSO-segmented), dp_egress each
  *              frame in place, send runs to one VTEP as one UDP_SEGMENT
  *              datagram train, everything else with sendmmsg from the source
  *              socket flowHash % poolSize.
- *   UDP → TAP  one thread: recvmmsg (UDP_GRO) on the data-port socket, split,
+ *   UDP → TAP  recvmmsg (UDP_GRO) on the data-port socket, split,
  *              dp_ingress each datagram, coalesce in-order TCP segments of one
  *              flow into one super-frame, write to the TAP.
  *
@@ -23,7 +25,7 @@
 #include "punt.h"
 #include "tables.h"
 
-/** Worker threads, each with its own counter row. */
+/** Counter rows the I/O loops write: one for TAP → UDP, one for UDP → TAP. */
 #define IO_WORKERS 2
 
 typedef struct io_config {
@@ -34,6 +36,19 @@ typedef struct io_config {
   /** Sockets in the source pool (≥ 1). */
   int source_ports;
 } io_config;
+
+/** What the offloads did (diagnostics; read without synchronisation, may lag slightly). */
+typedef struct io_offload_stats {
+  uint64_t tso_frames;     /* TSO super-frames read from TAPs */
+  uint64_t tso_segments;   /* segments cut from them */
+  uint64_t gso_sends;      /* UDP_SEGMENT sends of more than one datagram */
+  uint64_t gso_datagrams;  /* datagrams carried by them */
+  uint64_t gro_frames;     /* coalesced super-frames written to TAPs */
+  uint64_t gro_segments;   /* segments coalesced into them */
+  uint64_t udp_gro_buffers;/* received buffers holding more than one datagram */
+  int gso_enabled;         /* UDP_SEGMENT in use (off after EIO) */
+  int gro_enabled;         /* UDP_GRO enabled on the data socket */
+} io_offload_stats;
 
 typedef struct io_ctx io_ctx;
 
@@ -51,6 +66,8 @@ int io_tap_add(io_ctx *io, uint32_t vni, int fd);
 void io_tap_remove(io_ctx *io, int fd);
 /** The bound data port (useful when cfg->port was 0). */
 uint16_t io_data_port(const io_ctx *io);
+/** Copies the offload statistics. */
+void io_get_offload_stats(const io_ctx *io, io_offload_stats *out);
 /** Whether this platform has the I/O loops. */
 int io_supported(void);
 

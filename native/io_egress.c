@@ -1,7 +1,7 @@
 /*
- * TAP → UDP worker:
+ * TAP → UDP half of the worker:
  *
- *   epoll (TAP fds) → readv [vnet_hdr | frame into the arena] → complete the
+ *   TAP readable → readv [vnet_hdr | frame into the arena] → complete the
  *   partial checksum, or TSO-segment a super-frame back to back → dp_egress
  *   per frame, VXLAN header written in place in the 8 bytes in front →
  *   udp_batch (contiguous runs to one VTEP become one GSO send) → sendmmsg
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sched.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -31,7 +30,7 @@
 #define MAX_SEGMENTS 2048
 #define MAX_OVERFLOW 64
 
-typedef struct egress_worker {
+struct egress_worker {
   io_ctx *io;
   uint64_t *counters;
   uint8_t *arena;
@@ -45,9 +44,9 @@ typedef struct egress_worker {
     size_t len;
   } segs[MAX_SEGMENTS];
   int nsegs;
-} egress_worker;
+};
 
-static void flush(egress_worker *w) {
+void egress_flush(egress_worker *w) {
   udp_batch_flush(&w->batch);
   for (int i = 0; i < w->overflow_n; i++) free(w->overflow[i]);
   w->overflow_n = 0;
@@ -109,7 +108,7 @@ static void record_segment(void *ctx, uint8_t *seg, size_t len) {
 
 /* One read: a plain frame, or a super-frame cut into segments. 0, or -1 when the TAP is drained. */
 static int read_one(egress_worker *w, int fd) {
-  if (ARENA_BYTES - w->used < READ_RESERVE) flush(w);
+  if (ARENA_BYTES - w->used < READ_RESERVE) egress_flush(w);
   vnet_hdr h;
   uint8_t *frame = w->arena + w->used + DP_HEADROOM;
   struct iovec iov[2] = {{&h, sizeof h}, {frame, FRAME_MAX}};
@@ -134,25 +133,27 @@ static int read_one(egress_worker *w, int fd) {
     return 0;
   }
   w->used += (size_t)used;
+  w->io->stats.tso_frames++;
+  w->io->stats.tso_segments += (uint64_t)w->nsegs;
   for (int i = 0; i < w->nsegs; i++) egress_frame(w, w->segs[i].frame, w->segs[i].len);
   return 0;
 }
 
-static void drain_tap(egress_worker *w, uint32_t vni, int fd) {
+int egress_drain_tap(egress_worker *w, uint32_t vni, int fd) {
   dp_tables *t = w->io->tables;
+  int frames = 0;
   tables_read_lock(t);
   const dp_network *net = tables_network(t, vni);
   if (net != NULL && net->tap_fd == fd) {
     w->net = net;
-    for (int i = 0; i < READS_PER_EVENT; i++)
-      if (read_one(w, fd) < 0) break;
+    while (frames < READS_PER_EVENT && read_one(w, fd) == 0) frames++;
     w->net = NULL;
   }
   tables_read_unlock(t);
+  return frames;
 }
 
-void *io_egress_main(void *arg) {
-  io_ctx *io = arg;
+egress_worker *egress_create(io_ctx *io) {
   egress_worker *w = calloc(1, sizeof *w);
   if (w == NULL) return NULL;
   w->io = io;
@@ -163,22 +164,15 @@ void *io_egress_main(void *arg) {
     return NULL;
   }
   udp_batch_init(&w->batch, io->pool, io->pool_size, io->v6, io->port, io->gso, w->counters);
-  struct epoll_event evs[64];
-  uint64_t last_traffic = 0;
-  while (!atomic_load(&io->stopping)) {
-    int spinning = io_now_ns() - last_traffic < IO_SPIN_NS;
-    int n = epoll_wait(io->epfd, evs, 64, spinning ? 0 : -1);
-    int traffic = 0;
-    for (int i = 0; i < n; i++) {
-      if (evs[i].data.u64 == IO_STOP_KEY) continue;
-      drain_tap(w, (uint32_t)(evs[i].data.u64 >> 32), (int)(uint32_t)evs[i].data.u64);
-      traffic = 1;
-    }
-    flush(w);
-    if (traffic) last_traffic = io_now_ns();
-    else if (spinning) sched_yield();
-  }
+  w->batch.gso_sends = &io->stats.gso_sends;
+  w->batch.gso_datagrams = &io->stats.gso_datagrams;
+  w->batch.gso_enabled = &io->stats.gso_enabled;
+  return w;
+}
+
+void egress_destroy(egress_worker *w) {
+  if (w == NULL) return;
+  egress_flush(w);
   free(w->arena);
   free(w);
-  return NULL;
 }

@@ -54,6 +54,10 @@ static void flush_run(ingress_worker *w) {
   if (w->run.segs == 0) return;
   const dp_network *net = w->run.owner;
   int segs = w->run.segs;
+  if (segs > 1) {
+    w->io->stats.gro_frames++;
+    w->io->stats.gro_segments += (uint64_t)segs;
+  }
   size_t n = gro_finish(&w->run);
   if (write(net->tap_fd, w->run.buf, n) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE] += (uint64_t)segs;
 }
@@ -105,6 +109,7 @@ int ingress_receive(ingress_worker *w) {
     size_t len = w->mm[i].msg_len;
     size_t seg = (size_t)gro_size(&w->mm[i].msg_hdr);
     if (seg == 0 || seg > len) seg = len;
+    if (seg < len) io->stats.udp_gro_buffers++;
     if (len == 0) ingress_datagram(w, &src, buf, 0); /* an empty datagram is counted as malformed too */
     for (size_t off = 0; off < len; off += seg) {
       size_t dlen = len - off < seg ? len - off : seg;

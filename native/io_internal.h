@@ -25,21 +25,33 @@ struct io_ctx {
   int epfd;               /* TAP fds + stop eventfd */
   int stop_fd;            /* eventfd: written once to stop */
   atomic_int stopping;
-  pthread_t egress_thread, ingress_thread;
-  int egress_started, ingress_started;
+  io_offload_stats stats; /* written by the worker only */
+  pthread_t thread;
+  int started;
 };
 
-/** TAP → UDP worker (io_egress.c). */
-void *io_egress_main(void *arg);
-/** UDP → TAP worker (io_ingress.c). */
-void *io_ingress_main(void *arg);
+/** TAP → UDP state of the worker (io_egress.c). */
+typedef struct egress_worker egress_worker;
+egress_worker *egress_create(io_ctx *io);
+void egress_destroy(egress_worker *w);
+/** Reads and forwards up to one burst from the TAP `fd` of `vni`; returns the frames read. */
+int egress_drain_tap(egress_worker *w, uint32_t vni, int fd);
+/** Sends everything queued and recycles the arena. */
+void egress_flush(egress_worker *w);
+
+/** UDP → TAP state of the worker (io_ingress.c). */
+typedef struct ingress_worker ingress_worker;
+ingress_worker *ingress_create(io_ctx *io);
+void ingress_destroy(ingress_worker *w);
+/** One recvmmsg burst through the ingress checks to the TAPs; returns the datagrams received. */
+int ingress_receive(ingress_worker *w);
 
 /*
  * After traffic a worker keeps polling without sleeping for this long: a
  * reply (ping, TCP ACK) that comes back within it is picked up without a
  * thread wake-up, which costs tens of microseconds on a virtual machine.
  */
-#define IO_SPIN_NS 200000
+#define IO_SPIN_NS 500000
 
 /** Monotonic clock in nanoseconds. */
 uint64_t io_now_ns(void);
@@ -48,5 +60,7 @@ uint64_t io_now_ns(void);
 static inline uint64_t io_tap_key(uint32_t vni, int fd) { return (uint64_t)vni << 32 | (uint32_t)fd; }
 /** epoll data of the stop eventfd. */
 #define IO_STOP_KEY UINT64_MAX
+/** epoll data of the data-port socket. */
+#define IO_RX_KEY (UINT64_MAX - 1)
 
 #endif

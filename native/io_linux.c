@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
@@ -90,7 +91,39 @@ static int open_sockets(io_ctx *io) {
   /* Probe GSO: a socket that knows UDP_SEGMENT accepts it as an option. */
   int seg = 0;
   io->gso = setsockopt(io->pool[0], SOL_UDP, UDP_SEGMENT, &seg, sizeof seg) == 0;
+  io->stats.gso_enabled = io->gso;
   return 0;
+}
+
+/*
+ * The worker: one thread for both directions, so a reply the kernel makes
+ * while we write a frame into a TAP (ping, TCP ACK) is read in the same
+ * pass, without waking another thread. After traffic it polls without
+ * sleeping for IO_SPIN_NS.
+ */
+static void *worker_main(void *arg) {
+  io_ctx *io = arg;
+  egress_worker *eg = egress_create(io);
+  ingress_worker *in = ingress_create(io);
+  struct epoll_event evs[64];
+  uint64_t last_traffic = 0;
+  while (eg != NULL && in != NULL && !atomic_load(&io->stopping)) {
+    int spinning = io_now_ns() - last_traffic < IO_SPIN_NS;
+    int n = epoll_wait(io->epfd, evs, 64, spinning ? 0 : -1);
+    int traffic = 0;
+    for (int i = 0; i < n; i++) {
+      uint64_t key = evs[i].data.u64;
+      if (key == IO_STOP_KEY) continue;
+      if (key == IO_RX_KEY) traffic += ingress_receive(in);
+      else traffic += egress_drain_tap(eg, (uint32_t)(key >> 32), (int)(uint32_t)key);
+    }
+    egress_flush(eg);
+    if (traffic) last_traffic = io_now_ns();
+    else if (spinning) sched_yield();
+  }
+  egress_destroy(eg);
+  ingress_destroy(in);
+  return NULL;
 }
 
 io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, int *err) {
@@ -121,12 +154,12 @@ io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_r
     if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->stop_fd, &ev) < 0) rc = -errno;
   }
   if (rc == 0) {
-    rc = -pthread_create(&io->egress_thread, NULL, io_egress_main, io);
-    io->egress_started = rc == 0;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IO_RX_KEY};
+    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->rx_sock, &ev) < 0) rc = -errno;
   }
   if (rc == 0) {
-    rc = -pthread_create(&io->ingress_thread, NULL, io_ingress_main, io);
-    io->ingress_started = rc == 0;
+    rc = -pthread_create(&io->thread, NULL, worker_main, io);
+    io->started = rc == 0;
   }
   if (rc != 0) {
     io_stop(io);
@@ -143,8 +176,7 @@ void io_stop(io_ctx *io) {
     ssize_t w = write(io->stop_fd, &one, sizeof one);
     (void)w;
   }
-  if (io->egress_started) pthread_join(io->egress_thread, NULL);
-  if (io->ingress_started) pthread_join(io->ingress_thread, NULL);
+  if (io->started) pthread_join(io->thread, NULL);
   close_all(io);
   free(io);
 }
@@ -156,5 +188,10 @@ int io_tap_add(io_ctx *io, uint32_t vni, int fd) {
 }
 
 void io_tap_remove(io_ctx *io, int fd) { epoll_ctl(io->epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+void io_get_offload_stats(const io_ctx *io, io_offload_stats *out) {
+  *out = io->stats;
+  out->gro_enabled = io->gro;
+}
 
 uint16_t io_data_port(const io_ctx *io) { return io->port; }

@@ -1,6 +1,7 @@
 /* I/O stub for platforms without the Linux loops: the addon loads, start() reports unsupported. */
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "io.h"
 
@@ -31,6 +32,11 @@ int io_tap_add(io_ctx *io, uint32_t vni, int fd) {
 void io_tap_remove(io_ctx *io, int fd) {
   (void)io;
   (void)fd;
+}
+
+void io_get_offload_stats(const io_ctx *io, io_offload_stats *out) {
+  (void)io;
+  memset(out, 0, sizeof *out);
 }
 
 uint16_t io_data_port(const io_ctx *io) {

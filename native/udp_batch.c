@@ -99,6 +99,12 @@ static void send_group(udp_batch *b, int from, int to) {
   for (int done = 0; done < n;) {
     int rc = sendmmsg(sock, mm + done, (unsigned)(n - done), 0);
     if (rc > 0) {
+      for (int i = done; i < done + rc; i++) {
+        if (b->msgs[from + i].nseg > 1 && b->gso_sends) {
+          (*b->gso_sends)++;
+          *b->gso_datagrams += b->msgs[from + i].nseg;
+        }
+      }
       done += rc;
       continue;
     }
@@ -107,6 +113,7 @@ static void send_group(udp_batch *b, int from, int to) {
     udp_batch_msg *m = &b->msgs[from + done];
     if (rc < 0 && errno == EIO && m->nseg > 1) {
       b->gso = 0; /* the path cannot segment: plain datagrams from now on */
+      if (b->gso_enabled) *b->gso_enabled = 0;
       send_plain(b, m);
     } else {
       b->counters[DP_C_DROPS + DP_DROP_UDP_SEND] += m->nseg;

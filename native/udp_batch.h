@@ -33,6 +33,9 @@ typedef struct udp_batch {
   uint16_t port;    /* destination (data) port */
   int gso;          /* UDP_SEGMENT usable */
   uint64_t *counters;
+  /** Where GSO sends are tallied (io_offload_stats fields), may be NULL. */
+  uint64_t *gso_sends, *gso_datagrams;
+  int *gso_enabled;
   int n;
   udp_batch_msg msgs[UDP_BATCH_MAX];
 } udp_batch;

@@ -4,6 +4,7 @@
  * line commands on stdin, answering one JSON line on stdout each:
  *
  *   counters              → the datapath's counters
+ *   offloads              → what TSO/GSO/GRO did
  *   send HOST PORT HEX    → sends one raw UDP datagram from a separate socket (garbage tests)
  *   quit                  → stops the datapath and exits
  *
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
   for await (const line of lines) {
     const [cmd, ...args] = line.trim().split(/\s+/);
     if (cmd === 'counters') reply(dp.counters());
+    else if (cmd === 'offloads') reply(dp.offloadStats());
     else if (cmd === 'send') {
       const [host, port, hex] = args;
       udp.send(Buffer.from(hex ?? '', 'hex'), Number(port), host, (err) => reply({ sent: !err, error: err?.message }));

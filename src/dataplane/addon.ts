@@ -47,6 +47,25 @@ export interface NativePuntItem {
   frame: Buffer;
 }
 
+/** What the offloads did since start (diagnostics, read without synchronisation). */
+export interface OffloadStats {
+  /** TSO super-frames read from TAPs, and the segments cut from them. */
+  tsoFrames: number;
+  tsoSegments: number;
+  /** UDP_SEGMENT sends carrying more than one datagram, and those datagrams. */
+  gsoSends: number;
+  gsoDatagrams: number;
+  /** Coalesced super-frames written to TAPs, and the segments in them. */
+  groFrames: number;
+  groSegments: number;
+  /** Received buffers that held more than one datagram (UDP GRO). */
+  udpGroBuffers: number;
+  /** UDP_SEGMENT in use (turned off after EIO). */
+  gsoEnabled: boolean;
+  /** UDP_GRO enabled on the data-port socket. */
+  groEnabled: boolean;
+}
+
 /**
  * One native data path: tables, counter block, worker threads. Errors carry
  * `code` = errno name; argument errors `ERR_INVALID_ARG_TYPE`/`_VALUE`.
@@ -74,6 +93,8 @@ export interface DatapathHandle {
   start(onPunt: (items: NativePuntItem[]) => void): number;
   /** Stops the workers and closes the sockets. */
   stop(): void;
+  /** What TSO/GSO/GRO did since start; zeros when stopped. */
+  offloadStats(): OffloadStats;
 }
 
 /** What the native addon exports. */

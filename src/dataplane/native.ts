@@ -4,7 +4,7 @@
  * this class only forwards table updates, reads the shared counter block and
  * hands captured frames to their listeners.
  */
-import { loadAddon, type Addon, type DatapathHandle, type NativePuntItem } from './addon.js';
+import { loadAddon, type Addon, type DatapathHandle, type NativePuntItem, type OffloadStats } from './addon.js';
 import {
   COUNTER_SLOTS,
   DROP_REASONS,
@@ -127,6 +127,11 @@ export class NativeDatapath implements Datapath {
   /** FDB entries of `vni` pointing at `vtep`: the VTEP refcount the ingress check uses. */
   vtepRefs(vni: number, vtep: string): number {
     return this.handle.vtepRefs(vni, vtep);
+  }
+
+  /** What the TSO/GSO/GRO offloads did since start (diagnostics). */
+  offloadStats(): OffloadStats {
+    return this.handle.offloadStats();
   }
 
   counters(): DatapathCounters {
