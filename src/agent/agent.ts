@@ -13,6 +13,7 @@ import type { Datapath, DatapathCounters } from '../dataplane/datapath.js';
 import { attachContainer, attachTap, detachContainer, ensureBridge, hostVethName, linkExists, removeNetworkLinks, resolveNetns, tapName } from '../host/links.js';
 import { overlayMtu, underlayInterface } from '../host/mtu.js';
 import { ipFamily } from '../wire/index.js';
+import { Memberlist, type NodeInfo } from '../gossip/index.js';
 import type { AgentConfig } from './config.js';
 import { loadState, saveState } from './state-file.js';
 
@@ -60,6 +61,8 @@ export class Agent {
   readonly store = new OverlayStore();
   readonly log: Logger;
   private datapath!: Datapath;
+  private gossip?: Memberlist;
+  private joinTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
   private readonly installed = new Map<number, Installed>();
   private readonly startedAt = Date.now();
@@ -85,15 +88,54 @@ export class Agent {
     await this.forgetVanishedEndpoints();
     this.store.on('change', () => saveState(this.config.stateDir, this.store.snapshot()));
     saveState(this.config.stateDir, this.store.snapshot());
+    await this.startGossip();
     this.log.info(
       { name: this.config.name, advertise: this.config.advertiseAddr, datapath: this.datapath.kind, underlay: underlay.ifname, mtu: this.defaultMtu },
       'agent started',
     );
   }
 
-  /** Stops forwarding; bridges, TAPs and containers stay so a restart picks them up. */
+  /**
+   * Leaves the cluster gracefully (peers see this node as left), then stops
+   * forwarding; bridges, TAPs and containers stay so a restart picks them up.
+   */
   async stop(): Promise<void> {
+    clearTimeout(this.joinTimer);
+    if (this.gossip) {
+      await this.gossip.leave(2000).catch((err: Error) => this.log.warn({ err: err.message }, 'graceful leave failed'));
+      await this.gossip.shutdown();
+    }
     await this.datapath?.stop();
+  }
+
+  private async startGossip(): Promise<void> {
+    const c = this.config;
+    this.gossip = await Memberlist.create({
+      name: c.name,
+      bindAddr: c.listenAddr,
+      bindPort: c.gossipPort,
+      advertiseAddr: c.advertiseAddr,
+      advertisePort: c.gossipPort,
+      secretKey: c.gossipKey,
+      log: (level, message) => this.log[level]({ component: 'gossip' }, message),
+    });
+    this.gossip.on('join', (n: NodeInfo) => this.log.info({ node: n.name, addr: n.addr }, 'member joined'));
+    this.gossip.on('leave', (n: NodeInfo) => this.log.info({ node: n.name, state: n.state }, 'member left or failed'));
+    if (c.join.length > 0) await this.joinCluster(1000);
+  }
+
+  /** Joins through --join; keeps retrying with backoff while nobody answers, as an operator expects. */
+  private async joinCluster(retryMs: number): Promise<void> {
+    const joined = await this.gossip!.join(this.config.join).catch((err: Error) => {
+      this.log.warn({ join: this.config.join, err: err.message }, 'join failed; retrying');
+      return 0;
+    });
+    if (joined > 0) {
+      this.log.info({ contacted: joined, members: this.gossip!.numMembers() }, 'joined the cluster');
+      return;
+    }
+    this.joinTimer = setTimeout(() => void this.joinCluster(Math.min(retryMs * 2, 30_000)), retryMs);
+    this.joinTimer.unref();
   }
 
   get datapathKind(): 'native' | 'js' {
@@ -212,9 +254,11 @@ export class Agent {
     return this.fdbRows(network).map(({ network: n, vni, ip, mac }) => ({ network: n, vni, ip, mac }));
   }
 
-  /** Cluster members as gossip sees them; without gossip, this node alone. */
-  members(): { name: string; addr: string; port: number; state: 'alive' | 'suspect' | 'dead' | 'left'; incarnation: number }[] {
-    return [{ name: this.config.name, addr: this.config.advertiseAddr, port: this.config.gossipPort, state: 'alive', incarnation: 0 }];
+  /** Cluster members as gossip sees them, this node included. */
+  members(): Pick<NodeInfo, 'name' | 'addr' | 'port' | 'state' | 'incarnation'>[] {
+    return (this.gossip?.members() ?? [])
+      .map(({ name, addr, port, state, incarnation }) => ({ name, addr, port, state, incarnation }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   counters(): DatapathCounters {
