@@ -26,8 +26,9 @@ export class PacketCapture {
 
   constructor(private readonly tcpdump: ManagedProcess, durationMs: number) {
     const timer = setTimeout(() => tcpdump.signal('SIGINT'), durationMs);
-    this.pcap = tcpdump.exited.then((status) => {
+    this.pcap = tcpdump.exited.then(async (status) => {
       clearTimeout(timer);
+      await tcpdump.closed; // tcpdump has no children: its stdout ends right after it exits
       const bytes = tcpdump.stdoutBytes();
       // tcpdump exits 0 on its own (count reached) and on SIGINT; anything else is a failure.
       if ((status.code !== 0 && status.signal !== 'SIGINT') || bytes.length < 24) {

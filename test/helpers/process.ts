@@ -39,8 +39,13 @@ export class ManagedProcess {
   readonly command: readonly string[];
   /** The namespace it runs in, if started by {@link nsSpawn}. */
   readonly namespace: string | undefined;
-  /** Settles when the process has exited (never rejects). */
+  /**
+   * Settles when the process has exited (never rejects) — at the latest
+   * 200 ms after its exit even if a child of it still holds its output pipes.
+   */
   readonly exited: Promise<ExitStatus>;
+  /** Settles when its stdout and stderr have ended: all output has been read (never rejects). */
+  readonly closed: Promise<void>;
 
   private readonly child: ChildProcess;
   private readonly lines: string[] = [];
@@ -71,8 +76,6 @@ export class ManagedProcess {
       const finish = (status: ExitStatus): void => {
         if (this.status) return;
         this.flushPartial();
-        this.child.stdout?.destroy();
-        this.child.stderr?.destroy();
         this.status = status;
         live.delete(this);
         this.unregister();
@@ -86,6 +89,10 @@ export class ManagedProcess {
       this.child.on('close', (code, signal) => finish({ code, signal }));
       // A grandchild that inherited the pipes can delay 'close' indefinitely: settle shortly after 'exit'.
       this.child.on('exit', (code, signal) => setTimeout(() => finish({ code, signal }), EXIT_GRACE_MS).unref());
+    });
+    this.closed = new Promise<void>((resolve) => {
+      this.child.on('close', () => resolve());
+      this.child.on('error', () => resolve());
     });
     this.unregister = onProcessExit(() => this.killSync());
     live.add(this);
@@ -119,15 +126,15 @@ export class ManagedProcess {
 
   /**
    * Resolves with the match of the first line (already printed or to come)
-   * that matches `pattern`. Rejects with `WAIT_TIMEOUT` after `timeoutMs`, or
+   * that matches `pattern` (a RegExp without the `g` flag). Rejects with `WAIT_TIMEOUT` after `timeoutMs`, or
    * `PROCESS_EXITED` if the process ends first; both messages quote its log.
    */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
-      let scanned = 0;
+      let scanned = 0; // absolute line number, so lines dropped from the front do not shift it
       const check = (): boolean => {
-        for (; scanned < this.lines.length; scanned++) {
-          const m = (this.lines[scanned] ?? '').match(pattern);
+        for (scanned = Math.max(scanned, this.droppedLines); scanned < this.droppedLines + this.lines.length; scanned++) {
+          const m = (this.lines[scanned - this.droppedLines] ?? '').match(pattern);
           if (m) {
             done();
             resolve(m);
