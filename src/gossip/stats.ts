@@ -9,7 +9,7 @@ export type DropReason =
   | 'truncated' | 'badMsgpack' | 'badField' | 'badCrc' | 'decryptFailed' | 'notEncrypted' | 'badLabel'
   | 'unknownType' | 'tooLarge' | 'badCompression' | 'wrongNode' | 'handoffQueueFull' | 'unexpectedType'
   | 'blockedAddress' | 'streamFailed' | 'tooManyPushPulls' | 'remoteError' | 'protocolIncompatible'
-  | 'mergeRefused' | 'emptyPacket';
+  | 'mergeRefused' | 'emptyPacket' | 'streamTimeout';
 
 /** A snapshot of a node's counters. */
 export interface GossipStats {
@@ -49,7 +49,7 @@ export class StatsCounters implements GossipStats {
     truncated: 0, badMsgpack: 0, badField: 0, badCrc: 0, decryptFailed: 0, notEncrypted: 0, badLabel: 0,
     unknownType: 0, tooLarge: 0, badCompression: 0, wrongNode: 0, handoffQueueFull: 0, unexpectedType: 0,
     blockedAddress: 0, streamFailed: 0, tooManyPushPulls: 0, remoteError: 0, protocolIncompatible: 0,
-    mergeRefused: 0, emptyPacket: 0,
+    mergeRefused: 0, emptyPacket: 0, streamTimeout: 0,
   };
 
   /** Counts one drop. */
@@ -83,6 +83,7 @@ export function dropReasonForWireCode(code: string): DropReason {
     case 'UNKNOWN_TYPE': return 'unknownType';
     case 'TOO_LARGE': return 'tooLarge';
     case 'BAD_COMPRESSION': return 'badCompression';
+    case 'TIMEOUT': return 'streamTimeout';
     default: return 'badMsgpack';
   }
 }
