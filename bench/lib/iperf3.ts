@@ -77,7 +77,12 @@ export async function runIperf3(opts: Iperf3Options): Promise<Iperf3Result> {
 
 /** Extracts the receiver-side figures from `iperf3 -J` output. */
 export function parseIperf3(json: string, protocol: 'tcp' | 'udp'): Iperf3Result {
-  const report = JSON.parse(json) as Iperf3Json;
+  let report: Iperf3Json;
+  try {
+    report = JSON.parse(json) as Iperf3Json;
+  } catch (error) {
+    throw new HarnessError('COMMAND_FAILED', `iperf3 output is not JSON: ${json.slice(0, 200)}`, { cause: error });
+  }
   const received = report.end?.sum_received;
   if (report.error || !received) {
     throw new HarnessError('COMMAND_FAILED', `iperf3 reported ${report.error ?? 'no end.sum_received'}`);
