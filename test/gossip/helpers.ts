@@ -16,9 +16,9 @@ export class SimCluster {
     this.network = new MockNetwork({ clock: this.clock, random: seededRandom(seed), ...netOptions });
   }
 
-  /** Adds a node named `name` (not joined yet). */
-  async add(name: string, options: Partial<MemberlistOptions> = {}, delegates: Delegates = {}): Promise<Memberlist> {
-    const transport = this.network.createTransport();
+  /** Adds a node named `name` (not joined yet), on `ip` or the next free mock address. */
+  async add(name: string, options: Partial<MemberlistOptions> = {}, delegates: Delegates = {}, ip?: string): Promise<Memberlist> {
+    const transport = this.network.createTransport(ip);
     const m = await Memberlist.create({ name, transport, clock: this.clock, random: seededRandom(++this.seed * 7919), ...options }, delegates);
     this.nodes.push(m);
     return m;

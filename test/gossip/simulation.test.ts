@@ -195,3 +195,49 @@ describe('labels and encryption between TS nodes', () => {
     await expect(c.join(stranger, a)).rejects.toMatchObject({ code: 'JOIN_FAILED' });
   });
 });
+
+describe('encryption rollout switches and admission', () => {
+  it('verify-incoming/outgoing off lets a keyed node talk with plaintext nodes during a rollout', async () => {
+    const c = (cluster = new SimCluster(51));
+    const key = randomBytes(16);
+    const plainNode = await c.add('plain');
+    const rolling = await c.add('rolling', { secretKey: key, gossipVerifyIncoming: false, gossipVerifyOutgoing: false });
+    await c.join(rolling, plainNode);
+    await c.run(5_000);
+    expect(plainNode.member('rolling')?.state).toBe('alive');
+    expect(rolling.member('plain')?.state).toBe('alive');
+    // Second phase: encrypt outgoing; a keyed node that still accepts plaintext understands both.
+    const keyed = await c.add('keyed', { secretKey: key, gossipVerifyIncoming: false });
+    await c.join(keyed, rolling);
+    await c.run(5_000);
+    expect(keyed.member('rolling')?.state).toBe('alive');
+    expect(rolling.member('keyed')?.state).toBe('alive');
+  });
+
+  it('cidrsAllowed keeps nodes from other networks out', async () => {
+    const c = (cluster = new SimCluster(52));
+    const a = await c.add('a', { cidrsAllowed: ['198.18.0.0/24'] });
+    const b = await c.add('b');
+    const outsider = await c.add('outsider', {}, {}, '198.19.0.9');
+    await c.join(b, a);
+    await c.join(outsider, b);
+    await c.run(10_000);
+    expect(a.member('b')?.state).toBe('alive');
+    expect(a.member('outsider')).toBeUndefined();
+    expect(a.getStats().dropped.blockedAddress).toBeGreaterThan(0);
+    expect(b.member('outsider')?.state).toBe('alive');
+  });
+
+  it('an alive delegate can veto nodes', async () => {
+    const c = (cluster = new SimCluster(53));
+    const a = await c.add('a', {}, { alive: { notifyAlive: (n) => { if (n.name.startsWith('bad')) throw new Error('vetoed'); } } });
+    const good = await c.add('good');
+    const bad = await c.add('bad-1');
+    await c.join(good, a);
+    await c.join(bad, a);
+    await c.run(3_000);
+    expect(a.member('good')?.state).toBe('alive');
+    expect(a.member('bad-1')).toBeUndefined();
+  });
+});
+
