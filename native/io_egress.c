@@ -106,14 +106,14 @@ static void record_segment(void *ctx, uint8_t *seg, size_t len) {
   w->nsegs++;
 }
 
-/* One read: a plain frame, or a super-frame cut into segments. 0, or -1 when the TAP is drained. */
+/* One read: a plain frame, or a super-frame cut into segments. 0; -1 when the TAP is drained; -2 when it failed. */
 static int read_one(egress_worker *w, int fd) {
   if (ARENA_BYTES - w->used < READ_RESERVE) egress_flush(w);
   vnet_hdr h;
   uint8_t *frame = w->arena + w->used + DP_HEADROOM;
   struct iovec iov[2] = {{&h, sizeof h}, {frame, FRAME_MAX}};
   ssize_t n = readv(fd, iov, 2);
-  if (n < 0) return errno == EINTR ? 0 : -1;
+  if (n < 0) return errno == EINTR ? 0 : errno == EAGAIN ? -1 : -2;
   if ((size_t)n < sizeof h) return 0;
   size_t len = (size_t)n - sizeof h;
   w->used += DP_HEADROOM + len;
@@ -146,7 +146,10 @@ int egress_drain_tap(egress_worker *w, uint32_t vni, int fd) {
   const dp_network *net = tables_network(t, vni);
   if (net != NULL && net->tap_fd == fd) {
     w->net = net;
-    while (frames < READS_PER_EVENT && read_one(w, fd) == 0) frames++;
+    int rc = 0;
+    while (frames < READS_PER_EVENT && (rc = read_one(w, fd)) == 0) frames++;
+    /* A TAP whose device went away polls as an error forever: stop watching it (removeNetwork closes it). */
+    if (rc == -2) io_tap_remove(w->io, fd);
     w->net = NULL;
   }
   tables_read_unlock(t);

@@ -5,6 +5,8 @@
  *
  *   counters              → the datapath's counters
  *   offloads              → what TSO/GSO/GRO did
+ *   capture on|off        → mirrors the network's frames to this process (counted)
+ *   captured              → {egress, ingress, vteps}: frames captured so far and the VTEPs seen
  *   send HOST PORT HEX    → sends one raw UDP datagram from a separate socket (garbage tests)
  *   quit                  → stops the datapath and exits
  *
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
   const udp = createSocket(cfg.bindAddress.includes(':') ? 'udp6' : 'udp4');
   reply({ ready: true, port: dp.dataPort });
 
+  const captured = { egress: 0, ingress: 0, vteps: new Set<string>() };
   const lines = createInterface({ input: process.stdin });
   const quit = async (): Promise<void> => {
     await dp.stop();
@@ -57,6 +60,13 @@ async function main(): Promise<void> {
     const [cmd, ...args] = line.trim().split(/\s+/);
     if (cmd === 'counters') reply(dp.counters());
     else if (cmd === 'offloads') reply(dp.offloadStats());
+    else if (cmd === 'capture') {
+      dp.setCapture(cfg.vni, args[0] === 'on' ? (f) => {
+        captured[f.direction]++;
+        if (f.vtep !== undefined) captured.vteps.add(f.vtep);
+      } : null);
+      reply({ capture: args[0] === 'on' });
+    } else if (cmd === 'captured') reply({ egress: captured.egress, ingress: captured.ingress, vteps: [...captured.vteps] });
     else if (cmd === 'send') {
       const [host, port, hex] = args;
       udp.send(Buffer.from(hex ?? '', 'hex'), Number(port), host, (err) => reply({ sent: !err, error: err?.message }));

@@ -71,6 +71,25 @@ describe.skipIf(!ready)('native datapaths back to back over a veth underlay', ()
     }
   });
 
+  it('mirrors both directions to a capture listener while enabled', async () => {
+    type Captured = { egress: number; ingress: number; vteps: string[] };
+    await topo.peers[0]!.command('capture on');
+    await nsRun(topo.ns[0], ['ping', '-c', '3', '-i', '0.05', '-W', '2', SIDES[1].overlay]);
+    let seen = await topo.peers[0]!.command<Captured>('captured');
+    for (let i = 0; i < 50 && seen.ingress < 3; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = await topo.peers[0]!.command<Captured>('captured');
+    }
+    expect(seen.egress).toBeGreaterThanOrEqual(3);
+    expect(seen.ingress).toBeGreaterThanOrEqual(3);
+    expect(seen.vteps).toContain(SIDES[1].underlay);
+    await topo.peers[0]!.command('capture off');
+    await nsRun(topo.ns[0], ['ping', '-c', '2', '-i', '0.05', '-W', '2', SIDES[1].overlay]);
+    await new Promise((r) => setTimeout(r, 100));
+    const later = await topo.peers[0]!.command<Captured>('captured');
+    expect(later.egress + later.ingress).toBeLessThanOrEqual(seen.egress + seen.ingress + 1); // at most one in flight when it was turned off
+  });
+
   it('counts garbage and truncated datagrams at the data port as drops and keeps forwarding', async () => {
     const before = await counters(0);
     const send = async (payload: Buffer): Promise<void> => {
