@@ -25,6 +25,7 @@ interface ScaleResult {
   restBytesPerNodePerSec: number;
   spreadBytesPerNodePerSec: number;
   wallSeconds: number;
+  falseDeaths: number;
 }
 
 function arg(name: string, fallback: string): string {
@@ -50,6 +51,10 @@ interface Cluster {
   /** Per observer: when it declared the watched node dead. */
   sawDead: Map<string, number>;
   watch: { joining: string; dying: string };
+  /** Deaths declared of nodes that were alive (false positives). */
+  falseDeaths: number;
+  /** Nodes the benchmark killed. */
+  killed: Set<string>;
 }
 
 /**
@@ -62,7 +67,7 @@ async function bootstrap(n: number, seed: number, compress: boolean): Promise<Cl
   const network = new MockNetwork({ clock, random: seededRandom(seed), delayMs: 1, jitterMs: 1 });
   const c: Cluster = {
     clock, network, nodes: [], transports: [], seedAddr: '', knows: new Map(), sawDead: new Map(),
-    watch: { joining: '', dying: '' },
+    watch: { joining: '', dying: '' }, falseDeaths: 0, killed: new Set(),
     make: async (name: string) => {
       const transport = network.createTransport();
       c.transports.push(transport);
@@ -71,13 +76,19 @@ async function bootstrap(n: number, seed: number, compress: boolean): Promise<Cl
       }, {
         events: {
           notifyJoin: (node) => { if (node.name === c.watch.joining && !c.knows.has(name)) c.knows.set(name, clock.now()); },
-          notifyLeave: (node) => { if (node.name === c.watch.dying && !c.sawDead.has(name)) c.sawDead.set(name, clock.now()); },
+          notifyLeave: (node) => {
+            if (node.name === c.watch.dying) {
+              if (!c.sawDead.has(name)) c.sawDead.set(name, clock.now());
+            } else if (!c.killed.has(node.name)) {
+              c.falseDeaths++;
+            }
+          },
           notifyUpdate: () => undefined,
         },
       });
     },
   };
-  let phase = Date.now();
+  const phase = Date.now();
   for (let i = 0; i < n; i++) c.nodes.push(await c.make(`n${i}`));
   const first = c.nodes[0]!.localNode();
   c.seedAddr = `${first.addr}:${first.port}`;
@@ -88,13 +99,13 @@ async function bootstrap(n: number, seed: number, compress: boolean): Promise<Cl
   const incomplete = c.nodes.filter((m) => m.numMembers() !== n).length;
   if (incomplete > 0) console.error(`warning: ${incomplete} nodes do not know all ${n} members after bootstrap`);
   console.error(`bootstrap of ${n} nodes: ${((Date.now() - phase) / 1000).toFixed(0)} s wall`);
-  phase = Date.now();
   return c;
 }
 
 async function runScenario(c: Cluster, loss: number, round: number): Promise<ScaleResult> {
   const wallStart = Date.now();
   const { clock, network, nodes, transports } = c;
+  const falseBefore = c.falseDeaths;
   const live = (): number => nodes.filter((m) => !m.hasShutdown()).length;
   network.loss = loss;
 
@@ -119,6 +130,7 @@ async function runScenario(c: Cluster, loss: number, round: number): Promise<Sca
   // A node dies silently; every other must declare it dead.
   const dying = nodes[1 + round]!;
   c.watch.dying = dying.localNode().name;
+  c.killed.add(c.watch.dying);
   c.sawDead.clear();
   await dying.shutdown();
   const deadTarget = Math.ceil(0.9999 * live());
@@ -131,6 +143,7 @@ async function runScenario(c: Cluster, loss: number, round: number): Promise<Sca
     failureSpreadMs: c.sawDead.size >= deadTarget ? failureSpread : null,
     restBytesPerNodePerSec, spreadBytesPerNodePerSec,
     wallSeconds: (Date.now() - wallStart) / 1000,
+    falseDeaths: c.falseDeaths - falseBefore,
   };
 }
 
@@ -140,14 +153,15 @@ async function main(): Promise<void> {
   const seed = Number(arg('seed', '1'));
   const compress = process.argv.includes('--compress');
   console.log(`gossip scale: ${n} nodes, DefaultLANConfig, virtual time, compression ${compress ? 'on' : 'off'}`);
-  console.log('loss  | new node known by 99.99% | failure known by 99.99% | bytes/node/s rest | bytes/node/s spreading | wall');
+  console.log('loss  | new node known by 99.99% | failure known by 99.99% | bytes/node/s rest | bytes/node/s spreading | false deaths | wall');
   const cluster = await bootstrap(n, seed, compress);
   for (const [round, loss] of losses.entries()) {
     const r = await runScenario(cluster, loss, round);
     const fmt = (ms: number | null): string => (ms === null ? 'not reached' : `${(ms / 1000).toFixed(2)} s`);
     console.log(
       `${(loss * 100).toFixed(0).padStart(3)} % | ${fmt(r.joinSpreadMs).padStart(24)} | ${fmt(r.failureSpreadMs).padStart(23)} | ` +
-      `${r.restBytesPerNodePerSec.toFixed(0).padStart(17)} | ${r.spreadBytesPerNodePerSec.toFixed(0).padStart(22)} | ${r.wallSeconds.toFixed(0)} s`,
+      `${r.restBytesPerNodePerSec.toFixed(0).padStart(17)} | ${r.spreadBytesPerNodePerSec.toFixed(0).padStart(22)} | ` +
+      `${String(r.falseDeaths).padStart(12)} | ${r.wallSeconds.toFixed(0)} s`,
     );
   }
   await Promise.all(cluster.nodes.map((m) => m.shutdown()));
