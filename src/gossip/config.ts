@@ -110,7 +110,11 @@ export interface Config {
    * messages for other addresses are rejected.
    */
   cidrsAllowed: string[];
-  /** Depth of the queue of alive/suspect/dead/user messages waiting to be handled. */
+  /**
+   * Depth of memberlist's queue of alive/suspect/dead/user messages waiting
+   * for its handler goroutine. Kept for parity: this port handles every
+   * message inline on the one JavaScript thread, so nothing queues.
+   */
   handoffQueueDepth: number;
   /** Largest datagram we send; gossip fills packets up to this size. */
   udpBufferSize: number;

@@ -77,7 +77,8 @@ export class Memberlist extends EventEmitter implements EngineContext {
   private seqNo = 0;
   private left = false;
   private shut = false;
-  private readonly timers: TimerHandle[] = [];
+  private gossipTimer: TimerHandle | undefined;
+  private pushPullTimer: TimerHandle | undefined;
 
   private constructor(config: Config, transport: Transport, delegates: Delegates) {
     super();
@@ -197,7 +198,8 @@ export class Memberlist extends EventEmitter implements EngineContext {
   async shutdown(): Promise<void> {
     if (this.shut) return;
     this.shut = true;
-    for (const t of this.timers) t.cancel();
+    this.gossipTimer?.cancel();
+    this.pushPullTimer?.cancel();
     this.prober.stop();
     this.table.stopTimers();
     await this.transport.shutdown();
@@ -349,17 +351,17 @@ export class Memberlist extends EventEmitter implements EngineContext {
       const tick = (): void => {
         if (this.shut) return;
         this.gossip();
-        this.timers[0] = this.clock.setTimer(interval, tick);
+        this.gossipTimer = this.clock.setTimer(interval, tick);
       };
-      this.timers[0] = this.clock.setTimer(Math.floor(this.random() * interval), tick);
+      this.gossipTimer = this.clock.setTimer(Math.floor(this.random() * interval), tick);
     }
     if (config.pushPullIntervalMs > 0) {
       const tick = (): void => {
         if (this.shut) return;
         this.periodicPushPull();
-        this.timers[1] = this.clock.setTimer(pushPullScale(config.pushPullIntervalMs, this.table.estNumNodes()), tick);
+        this.pushPullTimer = this.clock.setTimer(pushPullScale(config.pushPullIntervalMs, this.table.estNumNodes()), tick);
       };
-      this.timers[1] = this.clock.setTimer(Math.floor(this.random() * config.pushPullIntervalMs), tick);
+      this.pushPullTimer = this.clock.setTimer(Math.floor(this.random() * config.pushPullIntervalMs), tick);
     }
   }
 

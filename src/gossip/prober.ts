@@ -20,6 +20,8 @@ import { MessageType, encodeMessage, type AckResp, type IndirectPing, type NackR
 interface AckHandler {
   onAck: (payload: Buffer, timestamp: number) => void;
   onNack?: () => void;
+  /** Called when the handler expires unanswered (also on stop, so no probe waits forever). */
+  onExpire?: () => void;
   timer: TimerHandle;
 }
 
@@ -54,12 +56,16 @@ export class Prober {
     this.tickTimer = this.ctx.clock.setTimer(nextTick - this.ctx.clock.now(), tick);
   }
 
-  /** Stops the loop and forgets pending acks. */
+  /** Stops the loop and expires pending acks, so running probes finish. */
   stop(): void {
     this.stopped = true;
     this.tickTimer?.cancel();
-    for (const h of this.ackHandlers.values()) h.timer.cancel();
+    const pending = [...this.ackHandlers.values()];
     this.ackHandlers.clear();
+    for (const h of pending) {
+      h.timer.cancel();
+      h.onExpire?.();
+    }
   }
 
   /** Probes the next node of the round robin, reshuffling at the end of each round. */
@@ -235,7 +241,7 @@ export class Prober {
       this.ackHandlers.delete(seq);
       onExpire?.();
     });
-    this.ackHandlers.set(seq, { onAck, onNack, timer });
+    this.ackHandlers.set(seq, { onAck, onNack, onExpire, timer });
   }
 
   private dropHandler(seq: number): void {

@@ -25,7 +25,7 @@ export interface AdvertiseAddress {
 }
 
 /** A reliable byte stream to or from a peer; one exchange per stream. */
-export type StreamConn = Duplex & { remoteLabel?: string };
+export type StreamConn = Duplex;
 
 /** Moves memberlist's packets and streams. Implementations never throw out of their receive paths. */
 export interface Transport {
