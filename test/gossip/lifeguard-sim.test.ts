@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { SimCluster } from './helpers.js';
+
+let cluster: SimCluster | undefined;
+afterEach(async () => {
+  await cluster?.close();
+  cluster = undefined;
+});
+
+describe('Lifeguard on the mock network', () => {
+  it('an isolated node loses health and probes less often; health recovers after', async () => {
+    const c = (cluster = new SimCluster(61));
+    const nodes = await c.addJoined(5);
+    await c.runUntil(() => nodes.every((n) => n.numMembers() === 5), 30_000);
+    const lonely = nodes[0]!;
+    const probesHealthy = lonely.getStats().probes;
+    await c.run(20_000);
+    const healthyRate = lonely.getStats().probes - probesHealthy;
+    expect(lonely.healthScore()).toBe(0);
+
+    c.network.partition([lonely.localNode().addr]);
+    await c.run(10_000);
+    expect(lonely.healthScore()).toBeGreaterThan(2);
+    const before = lonely.getStats().probes;
+    await c.run(20_000);
+    const degradedRate = lonely.getStats().probes - before;
+    expect(degradedRate).toBeLessThan(healthyRate / 2); // probe interval × (health + 1)
+
+    c.network.heal();
+    await c.join(lonely, nodes[1]!);
+    await c.runUntil(() => lonely.healthScore() === 0, 120_000);
+    expect(lonely.healthScore()).toBe(0);
+  });
+
+  it('the ping delegate puts a payload in acks and hears RTTs', async () => {
+    const c = (cluster = new SimCluster(62, { delayMs: 5 }));
+    const rtts: Array<[string, number, string]> = [];
+    const a = await c.add('a', {}, { ping: { ackPayload: () => Buffer.from('a-payload'), notifyPingComplete: (n, rtt, p) => rtts.push([n.name, rtt, p.toString()]) } });
+    const b = await c.add('b', {}, { ping: { ackPayload: () => Buffer.from('b-payload'), notifyPingComplete: (n, rtt, p) => rtts.push([n.name, rtt, p.toString()]) } });
+    await c.join(b, a);
+    await c.run(3_000);
+    expect(rtts.length).toBeGreaterThan(0);
+    for (const [name, rtt, payload] of rtts) {
+      expect(payload).toBe(`${name}-payload`);
+      expect(rtt).toBe(10); // 5 ms each way on the virtual clock
+    }
+  });
+});
