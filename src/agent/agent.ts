@@ -1,19 +1,37 @@
 /**
  * The composition root: one agent per host. It owns the overlay store, the
- * data path and the host plumbing, and keeps the three in step — a change is
- * validated by the store, carried out on the host, then committed; the data
- * path's tables are recomputed from the store after every change.
+ * gossip node, the data path and the host plumbing, and keeps them in step:
+ *
+ *   overlayctl ─► validate (store) ─► host plumbing ─► commit ─► announce (gossip)
+ *   gossip ─► merge (store) ─┐
+ *   member up/down ──────────┴► reconcile: settle conflicts, bring networks
+ *                               up/down, detach what was removed, set tables
+ *
+ * Everything that changes the host runs one at a time (`serial`).
  */
 import { pino, type Logger } from 'pino';
-import { OverlayStore, type EndpointRecord, type NetworkRecord, type PeerRecord } from '../cluster/store.js';
+import { OverlayStore, toEndpointRecord, toNetworkRecord, type EndpointRecord, type NetworkRecord, type PeerRecord } from '../cluster/store.js';
+import type { EndpointEntry, NetworkEntry } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
-import { parseCidr } from '../cluster/cidr.js';
+import { endpointMac, parseCidr } from '../cluster/cidr.js';
+import { ClusterSync } from '../cluster/sync.js';
 import { createDatapath } from '../dataplane/index.js';
 import type { Datapath, DatapathCounters } from '../dataplane/datapath.js';
-import { attachContainer, attachTap, detachContainer, ensureBridge, hostVethName, linkExists, removeNetworkLinks, resolveNetns, tapName } from '../host/links.js';
+import { Memberlist, type NodeInfo } from '../gossip/index.js';
+import {
+  attachContainer,
+  attachTap,
+  detachContainer,
+  ensureBridge,
+  hostVethName,
+  linkExists,
+  readdressContainer,
+  removeNetworkLinks,
+  resolveNetns,
+  tapName,
+} from '../host/links.js';
 import { overlayMtu, underlayInterface } from '../host/mtu.js';
 import { ipFamily } from '../wire/index.js';
-import { Memberlist, type NodeInfo } from '../gossip/index.js';
 import type { AgentConfig } from './config.js';
 import { loadState, saveState } from './state-file.js';
 
@@ -51,44 +69,66 @@ export interface EndpointAttachRequest {
   ifname?: string;
 }
 
-/** What is installed in the data path for one VNI, to apply only differences. */
-interface Installed {
+/** Something the agent did on its own that an operator should know about. */
+export interface AgentEvent {
+  time: string;
+  message: string;
+}
+
+/** A network brought up on this host, and what its data-path tables hold. */
+interface UpNetwork {
+  vni: number;
+  id: string;
   fdb: Map<string, string>;
   neigh: Map<string, string>;
 }
 
+const REAP_INTERVAL_MS = 60_000;
+
 export class Agent {
-  readonly store = new OverlayStore();
+  readonly store: OverlayStore;
   readonly log: Logger;
+  private readonly sync: ClusterSync;
   private datapath!: Datapath;
   private gossip?: Memberlist;
   private joinTimer?: NodeJS.Timeout;
+  private reapTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
-  private readonly installed = new Map<number, Installed>();
+  private readonly up = new Map<string, UpNetwork>();
   private readonly startedAt = Date.now();
+  private readonly events: AgentEvent[] = [];
   /** Serialises changes: one state change (with its host plumbing) at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  private reconcilePending = false;
 
-  constructor(readonly config: AgentConfig, log?: Logger) {
+  constructor(
+    readonly config: AgentConfig,
+    log?: Logger,
+  ) {
     this.log = log ?? pino({ level: config.logLevel }, pino.destination(2));
+    this.store = new OverlayStore(config.name, config.advertiseAddr);
+    this.sync = new ClusterSync(this.store, (msg, fields) => this.log.warn(fields ?? {}, msg));
   }
 
   async start(): Promise<void> {
     const family = ipFamily(this.config.advertiseAddr) as 4 | 6;
     const underlay = await underlayInterface(this.config.advertiseAddr);
     this.defaultMtu = overlayMtu(underlay.mtu, family);
-    this.datapath = await createDatapath(this.config.datapath, {
-      bindAddress: this.config.listenAddr,
-      dataPort: this.config.dataPort,
-    });
+    this.datapath = await createDatapath(this.config.datapath, { bindAddress: this.config.listenAddr, dataPort: this.config.dataPort });
     await this.datapath.start();
     const saved = loadState(this.config.stateDir);
     if (saved) this.store.load(saved);
-    for (const net of this.store.networks.values()) await this.bringUp(net);
     await this.forgetVanishedEndpoints();
-    this.store.on('change', () => saveState(this.config.stateDir, this.store.snapshot()));
-    saveState(this.config.stateDir, this.store.snapshot());
+    this.store.on('change', () => {
+      saveState(this.config.stateDir, this.store.snapshot());
+      this.scheduleReconcile();
+    });
+    await this.serial(() => this.reconcile());
     await this.startGossip();
+    // Re-announce our endpoints: peers that saw us leave forgot them.
+    for (const ep of this.store.localEndpoints()) this.store.commitEndpoint(ep);
+    saveState(this.config.stateDir, this.store.snapshot());
+    this.reapTimer = setInterval(() => this.store.reapTombstones(), REAP_INTERVAL_MS).unref();
     this.log.info(
       { name: this.config.name, advertise: this.config.advertiseAddr, datapath: this.datapath.kind, underlay: underlay.ifname, mtu: this.defaultMtu },
       'agent started',
@@ -101,6 +141,7 @@ export class Agent {
    */
   async stop(): Promise<void> {
     clearTimeout(this.joinTimer);
+    clearInterval(this.reapTimer);
     if (this.gossip) {
       await this.gossip.leave(2000).catch((err: Error) => this.log.warn({ err: err.message }, 'graceful leave failed'));
       await this.gossip.shutdown();
@@ -108,39 +149,7 @@ export class Agent {
     await this.datapath?.stop();
   }
 
-  private async startGossip(): Promise<void> {
-    const c = this.config;
-    this.gossip = await Memberlist.create({
-      name: c.name,
-      bindAddr: c.listenAddr,
-      bindPort: c.gossipPort,
-      advertiseAddr: c.advertiseAddr,
-      advertisePort: c.gossipPort,
-      secretKey: c.gossipKey,
-      log: (level, message) => this.log[level]({ component: 'gossip' }, message),
-    });
-    this.gossip.on('join', (n: NodeInfo) => this.log.info({ node: n.name, addr: n.addr }, 'member joined'));
-    this.gossip.on('leave', (n: NodeInfo) => this.log.info({ node: n.name, state: n.state }, 'member left or failed'));
-    if (c.join.length > 0) await this.joinCluster(1000);
-  }
-
-  /** Joins through --join; keeps retrying with backoff while nobody answers, as an operator expects. */
-  private async joinCluster(retryMs: number): Promise<void> {
-    const joined = await this.gossip!.join(this.config.join).catch((err: Error) => {
-      this.log.warn({ join: this.config.join, err: err.message }, 'join failed; retrying');
-      return 0;
-    });
-    if (joined > 0) {
-      this.log.info({ contacted: joined, members: this.gossip!.numMembers() }, 'joined the cluster');
-      return;
-    }
-    this.joinTimer = setTimeout(() => void this.joinCluster(Math.min(retryMs * 2, 30_000)), retryMs);
-    this.joinTimer.unref();
-  }
-
-  get datapathKind(): 'native' | 'js' {
-    return this.datapath.kind;
-  }
+  // ---- operations (the control API calls these) ---------------------------
 
   status(): Record<string, unknown> {
     return {
@@ -150,9 +159,11 @@ export class Agent {
       gossipPort: this.config.gossipPort,
       datapath: this.datapath.kind,
       defaultMtu: this.defaultMtu,
-      networks: this.store.networks.size,
-      endpoints: [...this.store.endpoints.values()].filter((e) => e.node === this.config.name).length,
+      members: this.gossip?.numMembers() ?? 1,
+      networks: this.store.networks().length,
+      endpoints: this.store.localEndpoints().length,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      events: this.events.slice(-20),
       pid: process.pid,
     };
   }
@@ -160,51 +171,42 @@ export class Agent {
   createNetwork(req: NetworkCreateRequest): Promise<NetworkRecord> {
     return this.serial(async () => {
       if (req.encrypted) throw new OverlayError('UNSUPPORTED', 'encrypted networks are not available yet in this build');
-      const net = this.store.prepareNetwork({ ...req, mtu: req.mtu ?? this.defaultMtu });
-      try {
-        await this.bringUp(net);
-      } catch (err) {
-        await this.tearDown(net).catch(() => undefined);
-        throw err;
-      }
-      this.store.commitNetwork(net);
+      const net = this.store.commitNetwork(this.store.prepareNetwork({ ...req, mtu: req.mtu ?? this.defaultMtu }));
       this.log.info({ network: net.name, vni: net.vni, subnets: net.subnets }, 'network created');
-      return net;
+      return toNetworkRecord(net);
     });
   }
 
   removeNetwork(name: string, force: boolean): Promise<void> {
     return this.serial(async () => {
-      const { network, endpoints } = this.store.prepareNetworkRemoval(name, force);
-      for (const ep of endpoints) if (ep.node === this.config.name) await detachContainer(ep.id);
-      await this.tearDown(network);
-      this.store.commitNetworkRemoval(name);
+      const { network } = this.store.prepareNetworkRemoval(name, force);
+      for (const ep of this.store.localEndpoints(name)) await detachContainer(ep.id);
+      this.store.commitNetworkRemoval(network.name);
       this.log.info({ network: name }, 'network removed');
     });
   }
 
   attachEndpoint(req: EndpointAttachRequest): Promise<EndpointRecord> {
     return this.serial(async () => {
-      const ep = this.store.prepareEndpoint({ ...req, node: this.config.name });
+      const ep = this.store.prepareEndpoint(req);
       const net = this.store.network(ep.network);
       const nsPath = resolveNetns(req.netns);
-      const prefixes = net.subnets.map(parseCidr);
-      const addresses = ep.ips.map((ip) => `${ip}/${prefixes.find((c) => c.family === ipFamily(ip))!.prefix}`);
-      await attachContainer({ endpointId: ep.id, vni: net.vni, nsPath, ifname: ep.ifname, mac: ep.mac, mtu: net.mtu, addresses });
-      this.store.commitEndpoint(ep);
+      await this.bringUp(net);
+      await attachContainer({ endpointId: ep.id, vni: net.vni, nsPath, ifname: ep.ifname, mac: ep.mac, mtu: net.mtu, addresses: this.withPrefixes(net, ep.ips) });
+      const done = this.store.commitEndpoint(ep);
       this.log.info({ endpoint: ep.id, network: ep.network, ips: ep.ips }, 'endpoint attached');
-      return ep;
+      return toEndpointRecord(done);
     });
   }
 
   detachEndpoint(id: string): Promise<EndpointRecord> {
     return this.serial(async () => {
       const ep = this.store.endpoint(id);
-      if (ep.node !== this.config.name) throw new OverlayError('BAD_REQUEST', `endpoint ${id} belongs to node ${ep.node}`);
+      if (ep.owner !== this.config.name) throw new OverlayError('BAD_REQUEST', `endpoint ${id} belongs to node ${ep.owner}; detach it there`);
       await detachContainer(ep.id);
       this.store.commitEndpointRemoval(ep.id);
       this.log.info({ endpoint: ep.id }, 'endpoint detached');
-      return ep;
+      return toEndpointRecord(ep);
     });
   }
 
@@ -212,7 +214,6 @@ export class Agent {
     return this.serial(async () => {
       const peer = this.store.preparePeer(req);
       this.store.commitPeer(peer);
-      this.syncTables(this.store.network(peer.network));
       return peer;
     });
   }
@@ -221,27 +222,29 @@ export class Agent {
     return this.serial(async () => {
       const peer = this.store.peer(network, ip);
       this.store.commitPeerRemoval(peer);
-      this.syncTables(this.store.network(network));
       return peer;
     });
   }
 
   networks(): NetworkRecord[] {
-    return [...this.store.networks.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return this.store.networks().map(toNetworkRecord);
+  }
+
+  network(name: string): NetworkRecord {
+    return toNetworkRecord(this.store.network(name));
   }
 
   endpoints(network?: string): EndpointRecord[] {
     if (network !== undefined) this.store.network(network);
-    return [...this.store.endpoints.values()].filter((e) => network === undefined || e.network === network);
+    return this.store.endpoints(network).map(toEndpointRecord);
   }
 
   fdbRows(network?: string): FdbRow[] {
     const rows: FdbRow[] = [];
     for (const net of this.selectNetworks(network)) {
-      for (const e of this.store.endpoints.values()) {
-        if (e.network !== net.name) continue;
-        const origin = e.node === this.config.name ? 'local' : 'gossip';
-        for (const ip of e.ips) rows.push({ network: net.name, vni: net.vni, mac: e.mac, vtep: this.config.advertiseAddr, ip, origin, node: e.node });
+      for (const e of this.store.endpoints(net.name)) {
+        const origin = e.owner === this.config.name ? 'local' : 'gossip';
+        for (const ip of e.ips) rows.push({ network: net.name, vni: net.vni, mac: e.mac, vtep: e.vtep, ip, origin, node: e.owner });
       }
       for (const p of this.store.peers.values()) {
         if (p.network === net.name) rows.push({ network: net.name, vni: net.vni, mac: p.mac, vtep: p.vtep, ip: p.ip, origin: 'static' });
@@ -261,32 +264,128 @@ export class Agent {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  counters(): DatapathCounters {
-    return this.datapath.counters();
+  counters(): DatapathCounters & { cluster: { rejected: Record<string, number>; badMessages: number } } {
+    return { ...this.datapath.counters(), cluster: { rejected: { ...this.store.rejected }, badMessages: this.sync.badMessages } };
   }
 
-  private selectNetworks(name?: string): NetworkRecord[] {
-    return name === undefined ? this.networks() : [this.store.network(name)];
+  // ---- gossip -------------------------------------------------------------
+
+  private async startGossip(): Promise<void> {
+    const c = this.config;
+    this.gossip = await Memberlist.create(
+      {
+        name: c.name,
+        bindAddr: c.listenAddr,
+        bindPort: c.gossipPort,
+        advertiseAddr: c.advertiseAddr,
+        advertisePort: c.gossipPort,
+        secretKey: c.gossipKey,
+        log: (level, message) => this.log[level]({ component: 'gossip' }, message),
+      },
+      { delegate: this.sync, events: this.sync },
+    );
+    this.sync.attach(this.gossip);
+    this.gossip.on('join', (n: NodeInfo) => this.log.info({ node: n.name, addr: n.addr }, 'member joined'));
+    this.gossip.on('leave', (n: NodeInfo) => this.log.info({ node: n.name, state: n.state }, 'member left or failed'));
+    if (c.join.length > 0) await this.joinCluster(1000);
   }
 
-  private async bringUp(net: NetworkRecord): Promise<void> {
+  /** Joins through --join; keeps retrying with backoff while nobody answers, as an operator expects. */
+  private async joinCluster(retryMs: number): Promise<void> {
+    const joined = await this.gossip!.join(this.config.join).catch((err: Error) => {
+      this.log.warn({ join: this.config.join, err: err.message }, 'join failed; retrying');
+      return 0;
+    });
+    if (joined > 0) {
+      this.log.info({ contacted: joined, members: this.gossip!.numMembers() }, 'joined the cluster');
+      return;
+    }
+    this.joinTimer = setTimeout(() => void this.joinCluster(Math.min(retryMs * 2, 30_000)), retryMs);
+    this.joinTimer.unref();
+  }
+
+  // ---- reconciliation -----------------------------------------------------
+
+  private scheduleReconcile(): void {
+    if (this.reconcilePending) return;
+    this.reconcilePending = true;
+    void this.serial(async () => {
+      this.reconcilePending = false;
+      await this.reconcile();
+    }).catch((err: Error) => this.log.error({ err: err.message }, 'reconcile failed'));
+  }
+
+  /** Brings this host in line with the store. Runs inside `serial`. */
+  private async reconcile(): Promise<void> {
+    await this.settleConflicts();
+    // Our endpoints on networks that were removed elsewhere (network rm --force).
+    for (const ep of this.store.localEndpoints()) {
+      if (this.store.findNetwork(ep.network)?.id === ep.networkId) continue;
+      await detachContainer(ep.id).catch(() => undefined);
+      this.store.commitEndpointRemoval(ep.id);
+      this.note(`endpoint ${ep.id.slice(0, 12)} (${ep.ips.join(', ')}) detached: network ${ep.network} was removed`);
+    }
+    // Networks are up exactly where this host has endpoints on them.
+    const wanted = new Map(this.store.localEndpoints().map((ep) => [ep.network, this.store.network(ep.network)]));
+    for (const [name, up] of this.up) {
+      const net = wanted.get(name);
+      if (!net || net.vni !== up.vni || net.id !== up.id) await this.tearDown(name);
+    }
+    for (const net of wanted.values()) await this.bringUp(net);
+    for (const [name, up] of this.up) this.syncTables(this.store.network(name), up);
+  }
+
+  /** Our claims that lost to earlier ones: a VNI taken twice, an address allocated twice. */
+  private async settleConflicts(): Promise<void> {
+    for (const { network, winner } of this.store.lostVnis()) {
+      const vni = this.store.freeVni();
+      this.store.commitNetwork({ ...network, vni });
+      this.note(`network ${network.name} moved from VNI ${network.vni} to ${vni}: network ${winner.name} claimed it first`);
+    }
+    for (const { endpoint, ip, winner } of this.store.lostClaims()) {
+      const net = this.store.network(endpoint.network);
+      const used = this.store.usedAddresses(net.name);
+      const kept = endpoint.ips.filter((x) => x !== ip);
+      try {
+        const ips = this.store.allocate(net, used, kept);
+        const mac = endpointMac(ips[0]);
+        await readdressContainer(resolveNetns(endpoint.netns), endpoint.ifname, this.withPrefixes(net, endpoint.ips), this.withPrefixes(net, ips), mac);
+        this.store.commitEndpoint({ ...endpoint, ips, mac });
+        this.note(`endpoint ${endpoint.id.slice(0, 12)} moved from ${ip} to ${ips.find((x) => ipFamily(x) === ipFamily(ip))}: ${winner.owner} claimed ${ip} first`);
+      } catch (err) {
+        await detachContainer(endpoint.id).catch(() => undefined);
+        this.store.commitEndpointRemoval(endpoint.id);
+        this.note(`endpoint ${endpoint.id.slice(0, 12)} failed: ${ip} was claimed first by ${winner.owner} and moving it failed (${(err as Error).message})`);
+      }
+    }
+  }
+
+  private note(message: string): void {
+    this.events.push({ time: new Date().toISOString(), message });
+    if (this.events.length > 100) this.events.shift();
+    this.log.warn(message);
+  }
+
+  private async bringUp(net: NetworkEntry): Promise<void> {
+    if (this.up.has(net.name)) return;
     await ensureBridge(net.vni);
     this.datapath.addNetwork({ vni: net.vni, tapName: tapName(net.vni), mtu: net.mtu });
-    this.installed.set(net.vni, { fdb: new Map(), neigh: new Map() });
     await attachTap(net.vni);
-    this.syncTables(net);
+    const up: UpNetwork = { vni: net.vni, id: net.id, fdb: new Map(), neigh: new Map() };
+    this.up.set(net.name, up);
+    this.syncTables(net, up);
   }
 
-  private async tearDown(net: NetworkRecord): Promise<void> {
-    this.datapath.removeNetwork(net.vni);
-    this.installed.delete(net.vni);
-    await removeNetworkLinks(net.vni);
+  private async tearDown(name: string): Promise<void> {
+    const up = this.up.get(name);
+    if (!up) return;
+    this.datapath.removeNetwork(up.vni);
+    this.up.delete(name);
+    await removeNetworkLinks(up.vni);
   }
 
   /** Brings the data path's FDB and neighbour table of `net` to what the store says. */
-  private syncTables(net: NetworkRecord): void {
-    const have = this.installed.get(net.vni);
-    if (!have) return;
+  private syncTables(net: NetworkEntry, have: UpNetwork): void {
     const fdb = new Map<string, string>();
     const neigh = new Map<string, string>();
     for (const p of this.store.peers.values()) {
@@ -294,19 +393,36 @@ export class Agent {
       fdb.set(p.mac, p.vtep);
       neigh.set(p.ip, p.mac);
     }
+    // Earlier claims first: while an address is claimed twice, the earlier claim answers.
+    const remote = this.store.endpoints(net.name).filter((e) => e.owner !== this.config.name);
+    remote.sort((a, b) => a.created - b.created || a.owner.localeCompare(b.owner));
+    for (const e of remote) {
+      fdb.set(e.mac, e.vtep);
+      for (const ip of e.ips) if (!neigh.has(ip)) neigh.set(ip, e.mac);
+    }
     for (const [mac] of have.fdb) if (!fdb.has(mac)) this.datapath.fdbDelete(net.vni, mac);
     for (const [ip] of have.neigh) if (!neigh.has(ip)) this.datapath.neighDelete(net.vni, ip);
     for (const [mac, vtep] of fdb) if (have.fdb.get(mac) !== vtep) this.datapath.fdbSet(net.vni, mac, vtep);
     for (const [ip, mac] of neigh) if (have.neigh.get(ip) !== mac) this.datapath.neighSet(net.vni, ip, mac);
-    this.installed.set(net.vni, { fdb, neigh });
+    have.fdb = fdb;
+    have.neigh = neigh;
   }
 
-  /** After a restart: endpoints whose container went away while we were down are forgotten. */
+  private withPrefixes(net: NetworkEntry, ips: string[]): string[] {
+    const cidrs = net.subnets.map(parseCidr);
+    return ips.map((ip) => `${ip}/${cidrs.find((c) => c.family === ipFamily(ip))!.prefix}`);
+  }
+
+  private selectNetworks(name?: string): NetworkEntry[] {
+    return name === undefined ? this.store.networks() : [this.store.network(name)];
+  }
+
+  /** After a restart: endpoints whose container went away while we were down are removed. */
   private async forgetVanishedEndpoints(): Promise<void> {
-    for (const ep of [...this.store.endpoints.values()]) {
-      if (ep.node !== this.config.name || (await linkExists(hostVethName(ep.id)))) continue;
-      this.log.warn({ endpoint: ep.id, netns: ep.netns }, 'endpoint interface is gone; forgetting the endpoint');
-      this.store.endpoints.delete(ep.id);
+    for (const ep of this.store.localEndpoints()) {
+      if (await linkExists(hostVethName(ep.id))) continue;
+      this.store.commitEndpointRemoval(ep.id);
+      this.note(`endpoint ${ep.id.slice(0, 12)} removed: its interface is gone (container ${ep.netns} stopped while the agent was down)`);
     }
   }
 
@@ -316,3 +432,5 @@ export class Agent {
     return next;
   }
 }
+
+export type { EndpointEntry };

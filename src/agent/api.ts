@@ -21,7 +21,7 @@ import type { Agent } from './agent.js';
 import type { EndpointRecord } from '../cluster/store.js';
 
 /** An endpoint as the API shows it: `ip` is the first address (IPv4 when it has one), `ips` all of them. */
-const endpointView = (e: EndpointRecord) => ({ id: e.id, network: e.network, ip: e.ips[0], ips: e.ips, mac: e.mac, ifname: e.ifname, netns: e.netns, node: e.node });
+const endpointView = (e: EndpointRecord) => ({ id: e.id, network: e.network, ip: e.ips[0], ips: e.ips, mac: e.mac, ifname: e.ifname, netns: e.netns, node: e.node, vtep: e.vtep });
 
 type Params = Record<string, string>;
 type Handler = (params: Params, query: URLSearchParams, body: Record<string, unknown>) => Promise<unknown> | unknown;
@@ -72,7 +72,7 @@ export class ControlApi {
         encrypted: b.encrypted === true,
       }),
     );
-    this.route('GET', '/v1/networks/:name', (p) => a.store.network(p.name));
+    this.route('GET', '/v1/networks/:name', (p) => a.network(p.name));
     this.route('DELETE', '/v1/networks/:name', async (p, q) => {
       await a.removeNetwork(p.name, q.get('force') === '1' || q.get('force') === 'true');
       return { removed: p.name };

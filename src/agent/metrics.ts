@@ -19,7 +19,7 @@ export function startMetrics(agent: Agent, hostPort: string): Promise<http.Serve
     bytes.set({ direction: 'tx' }, c.tx.bytes);
     bytes.set({ direction: 'rx' }, c.rx.bytes);
     for (const [reason, n] of Object.entries(c.drops)) drops.set({ reason }, n);
-    networks.set(agent.store.networks.size);
+    networks.set(agent.store.networks().length);
   };
   const server = http.createServer((req, res) => {
     if (req.url !== '/metrics') {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { StoreSnapshot } from '../cluster/store.js';
 
 const FILE = 'state.json';
-const VERSION = 1;
+const VERSION = 2;
 
 export class StateFileError extends Error {
   readonly code = 'BAD_STATE_FILE';
@@ -28,7 +28,7 @@ export function loadState(dir: string): StoreSnapshot | undefined {
   } catch {
     throw new StateFileError(`state file ${join(dir, FILE)} is not valid JSON; move it away to start empty`);
   }
-  if (doc.version !== VERSION || !doc.state || !Array.isArray(doc.state.networks)) {
+  if (doc.version !== VERSION || !doc.state || !Array.isArray(doc.state.entries)) {
     throw new StateFileError(`state file ${join(dir, FILE)} has an unknown format (version ${doc.version})`);
   }
   return doc.state;

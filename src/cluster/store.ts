@@ -1,44 +1,45 @@
 /**
- * What this host knows of the overlay: networks, endpoints and static peers,
- * with every rule a change must pass (unique names and VNIs, subnets that do
- * not overlap, addresses inside their subnet and unique). Changes are made in
- * two steps — `prepare…` validates and returns the record, `commit…` stores
- * it — so the agent can do the host plumbing in between and change nothing
- * when that fails. Every commit emits `change`.
+ * What this host knows of the overlay: the replicated networks and endpoints
+ * (src/cluster/entries.ts), the liveness of their owners as gossip reports
+ * it, and the static peers entered by hand here.
+ *
+ * Local changes are made in two steps — `prepare…` validates and returns the
+ * record, `commit…` stores it — so the agent can do the host plumbing in
+ * between and change nothing when that fails. A commit emits `local` with the
+ * entry to announce; anything that changes what the tables should hold emits
+ * `change`. Remote entries go through `merge`: checked, newest write wins.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { formatIp, formatMac, ipFamily, parseIp, parseMac } from '../wire/index.js';
-import { allocateAddress, cidrOverlaps, endpointMac, isHostAddress, parseCidr, type Cidr } from './cidr.js';
+import { allocateAddress, cidrOverlaps, endpointMac, isHostAddress, parseCidr } from './cidr.js';
+import { claimedFirst, entryKey, LamportClock, supersedes, type EndpointEntry, type Entry, type NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
+import { checkEndpoint, checkNetwork, REJECT_REASONS, wellFormed, type RejectReason } from './validate.js';
 
 /** First VNI handed out automatically (Docker's). */
 export const VNI_AUTO_START = 4096;
 export const VNI_MAX = 0xffffff;
+/** How long a tombstone is kept (DESIGN.md §4.2). */
+export const TOMBSTONE_MS = 30 * 60_000;
 
-export interface NetworkRecord {
-  name: string;
-  id: string;
-  vni: number;
-  /** One IPv4 and/or one IPv6 subnet, canonical. */
-  subnets: string[];
-  mtu: number;
-  encrypted: boolean;
-}
+/** A network as the API shows it. */
+export type NetworkRecord = Pick<NetworkEntry, 'name' | 'id' | 'vni' | 'subnets' | 'mtu' | 'encrypted'>;
 
+/** An endpoint as the API shows it. */
 export interface EndpointRecord {
   id: string;
   network: string;
-  /** IPv4 and/or IPv6 addresses, canonical, without prefix. */
   ips: string[];
   mac: string;
   ifname: string;
   netns: string;
-  /** Name of the node that owns the endpoint. */
+  /** Node that owns the endpoint. */
   node: string;
+  vtep: string;
 }
 
-/** A remote endpoint entered by hand (`overlayctl peer add`). */
+/** A remote endpoint entered by hand (`overlayctl peer add`); never gossiped. */
 export interface PeerRecord {
   network: string;
   ip: string;
@@ -46,9 +47,11 @@ export interface PeerRecord {
   vtep: string;
 }
 
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
+
 export interface StoreSnapshot {
-  networks: NetworkRecord[];
-  endpoints: EndpointRecord[];
+  clock: number;
+  entries: Entry[];
   peers: PeerRecord[];
 }
 
@@ -65,26 +68,90 @@ export interface EndpointRequest {
   ips?: string[];
   ifname?: string;
   netns: string;
-  node: string;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-export class OverlayStore extends EventEmitter {
-  readonly networks = new Map<string, NetworkRecord>();
-  readonly endpoints = new Map<string, EndpointRecord>();
-  /** Keyed by `${network}|${ip}`. */
-  readonly peers = new Map<string, PeerRecord>();
+export const toEndpointRecord = (e: EndpointEntry): EndpointRecord => ({
+  id: e.id,
+  network: e.network,
+  ips: e.ips,
+  mac: e.mac,
+  ifname: e.ifname,
+  netns: e.netns,
+  node: e.owner,
+  vtep: e.vtep,
+});
 
-  network(name: string): NetworkRecord {
-    const net = this.networks.get(name);
+export const toNetworkRecord = ({ name, id, vni, subnets, mtu, encrypted }: NetworkEntry): NetworkRecord => ({ name, id, vni, subnets, mtu, encrypted });
+
+export class OverlayStore extends EventEmitter {
+  readonly clock = new LamportClock();
+  /** Static peers, keyed by `${network}|${ip}`. */
+  readonly peers = new Map<string, PeerRecord>();
+  /** Remote entries refused, by reason. */
+  readonly rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+  private readonly entries = new Map<string, Entry>();
+  private readonly tombstonedAt = new Map<string, number>();
+  private readonly members = new Map<string, { state: MemberState; addr: string }>();
+
+  /**
+   * @param self this node's name
+   * @param vtep this node's underlay address
+   */
+  constructor(
+    readonly self: string,
+    readonly vtep: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    super();
+  }
+
+  // ---- views --------------------------------------------------------------
+
+  /** Live networks, by name. */
+  networks(): NetworkEntry[] {
+    return this.live<NetworkEntry>('network').sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  findNetwork(name: string): NetworkEntry | undefined {
+    const e = this.entries.get(entryKey({ kind: 'network', name }));
+    return e && !e.deleted ? (e as NetworkEntry) : undefined;
+  }
+
+  network(name: string): NetworkEntry {
+    const net = this.findNetwork(name);
     if (!net) throw new OverlayError('NETWORK_NOT_FOUND', `no network named ${name}`);
     return net;
   }
 
-  prepareNetwork(req: NetworkRequest): NetworkRecord {
+  /** Live endpoints whose owner is reachable (or this node), optionally of one network. */
+  endpoints(network?: string): EndpointEntry[] {
+    return this.live<EndpointEntry>('endpoint').filter((e) => (network === undefined || e.network === network) && this.visible(e));
+  }
+
+  /** This node's own live endpoints. */
+  localEndpoints(network?: string): EndpointEntry[] {
+    return this.endpoints(network).filter((e) => e.owner === this.self);
+  }
+
+  /** Whether the data path should carry traffic to the endpoint: its owner is up and really at its VTEP. */
+  visible(e: EndpointEntry): boolean {
+    if (e.owner === this.self) return true;
+    const m = this.members.get(e.owner);
+    return m !== undefined && (m.state === 'alive' || m.state === 'suspect') && m.addr === e.vtep;
+  }
+
+  /** Every entry, tombstones included (push/pull state). */
+  allEntries(): Entry[] {
+    return [...this.entries.values()];
+  }
+
+  // ---- networks -----------------------------------------------------------
+
+  prepareNetwork(req: NetworkRequest): NetworkEntry {
     if (!NAME_RE.test(req.name)) throw new OverlayError('BAD_REQUEST', `invalid network name "${req.name}"`);
-    if (this.networks.has(req.name)) throw new OverlayError('NETWORK_EXISTS', `network ${req.name} already exists`);
+    if (this.findNetwork(req.name)) throw new OverlayError('NETWORK_EXISTS', `network ${req.name} already exists`);
     if (req.subnets.length === 0) throw new OverlayError('BAD_REQUEST', 'a network needs at least one --subnet');
     const cidrs = req.subnets.map((s) => {
       try {
@@ -93,11 +160,10 @@ export class OverlayStore extends EventEmitter {
         throw new OverlayError('BAD_REQUEST', (err as Error).message);
       }
     });
-    const families = cidrs.map((c) => c.family);
-    if (new Set(families).size !== families.length) {
+    if (new Set(cidrs.map((c) => c.family)).size !== cidrs.length) {
       throw new OverlayError('BAD_REQUEST', 'at most one IPv4 and one IPv6 subnet per network');
     }
-    for (const other of this.networks.values()) {
+    for (const other of this.networks()) {
       for (const theirs of other.subnets.map(parseCidr)) {
         const clash = cidrs.find((c) => cidrOverlaps(c, theirs));
         if (clash) throw new OverlayError('SUBNET_OVERLAP', `subnet ${clash.text} overlaps ${theirs.text} of network ${other.name}`);
@@ -106,64 +172,79 @@ export class OverlayStore extends EventEmitter {
     if (!Number.isInteger(req.mtu) || req.mtu < 1280 || req.mtu > 65000) {
       throw new OverlayError('BAD_REQUEST', `invalid MTU ${req.mtu}: must be 1280..65000`);
     }
-    const taken = new Set([...this.networks.values()].map((n) => n.vni));
     let vni = req.vni;
     if (vni !== undefined) {
       if (!Number.isInteger(vni) || vni < 1 || vni > VNI_MAX) throw new OverlayError('BAD_REQUEST', `invalid VNI ${vni}: must be 1..${VNI_MAX}`);
-      if (taken.has(vni)) throw new OverlayError('VNI_TAKEN', `VNI ${vni} is already used by another network`);
+      const holder = this.networks().find((n) => n.vni === vni);
+      if (holder) throw new OverlayError('VNI_TAKEN', `VNI ${vni} is already used by network ${holder.name}`);
     } else {
-      for (vni = VNI_AUTO_START; taken.has(vni); vni++);
+      vni = this.freeVni();
     }
     return {
+      kind: 'network',
       name: req.name,
       id: randomBytes(12).toString('hex'),
       vni,
       subnets: cidrs.map((c) => c.text),
       mtu: req.mtu,
       encrypted: req.encrypted ?? false,
+      owner: this.self,
+      ltime: 0,
+      created: 0,
+      deleted: false,
     };
   }
 
-  commitNetwork(net: NetworkRecord): void {
-    this.networks.set(net.name, net);
-    this.emit('change');
+  /** The lowest VNI from 4096 up that no known network (tombstones included, so a late peer cannot clash) holds. */
+  freeVni(): number {
+    const taken = new Set(this.allEntries().filter((e): e is NetworkEntry => e.kind === 'network').map((n) => n.vni));
+    let vni = VNI_AUTO_START;
+    while (taken.has(vni)) vni++;
+    return vni;
   }
 
-  /** Endpoints and peers of the network; refuses while endpoints are attached unless `force`. */
-  prepareNetworkRemoval(name: string, force: boolean): { network: NetworkRecord; endpoints: EndpointRecord[] } {
+  commitNetwork(net: NetworkEntry): NetworkEntry {
+    const t = this.clock.tick();
+    return this.writeLocal({ ...net, owner: this.self, ltime: t, created: net.created || t });
+  }
+
+  /** Refuses while endpoints are attached anywhere, unless `force`. */
+  prepareNetworkRemoval(name: string, force: boolean): { network: NetworkEntry; endpoints: EndpointEntry[] } {
     const network = this.network(name);
-    const endpoints = [...this.endpoints.values()].filter((e) => e.network === name);
+    const endpoints = this.live<EndpointEntry>('endpoint').filter((e) => e.network === name);
     if (endpoints.length > 0 && !force) {
-      throw new OverlayError('NETWORK_IN_USE', `network ${name} has ${endpoints.length} endpoint(s) attached; detach them or use --force`);
+      const nodes = [...new Set(endpoints.map((e) => e.owner))].join(', ');
+      throw new OverlayError('NETWORK_IN_USE', `network ${name} has ${endpoints.length} endpoint(s) attached (on ${nodes}); detach them or use --force`);
     }
     return { network, endpoints };
   }
 
+  /** Tombstones the network and this node's endpoints on it; other nodes remove theirs when they see it. */
   commitNetworkRemoval(name: string): void {
-    for (const [id, e] of this.endpoints) if (e.network === name) this.endpoints.delete(id);
+    for (const e of this.localEndpoints(name)) this.writeLocal({ ...e, deleted: true, ltime: this.clock.tick() });
     for (const [k, p] of this.peers) if (p.network === name) this.peers.delete(k);
-    this.networks.delete(name);
-    this.emit('change');
+    this.writeLocal({ ...this.network(name), owner: this.self, deleted: true, ltime: this.clock.tick() });
   }
 
-  /** Every address in use on the network: endpoints and static peers. */
+  // ---- endpoints ----------------------------------------------------------
+
+  /** Every address in use on the network: endpoints (of any node) and static peers. */
   usedAddresses(network: string): Set<string> {
     const used = new Set<string>();
-    for (const e of this.endpoints.values()) if (e.network === network) e.ips.forEach((ip) => used.add(ip));
+    for (const e of this.live<EndpointEntry>('endpoint')) if (e.network === network) e.ips.forEach((ip) => used.add(ip));
     for (const p of this.peers.values()) if (p.network === network) used.add(p.ip);
     return used;
   }
 
-  prepareEndpoint(req: EndpointRequest): EndpointRecord {
+  prepareEndpoint(req: EndpointRequest): EndpointEntry {
     const net = this.network(req.network);
     const ifname = req.ifname ?? 'eth0';
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifname)) throw new OverlayError('BAD_REQUEST', `invalid interface name "${ifname}"`);
-    const cidrs = net.subnets.map(parseCidr);
     const used = this.usedAddresses(net.name);
     const ips: string[] = [];
     for (const raw of req.ips ?? []) {
       const ip = canonicalIp(raw);
-      const cidr = cidrs.find((c) => c.family === ipFamily(ip));
+      const cidr = net.subnets.map(parseCidr).find((c) => c.family === ipFamily(ip));
       if (!cidr || !isHostAddress(cidr, ip)) {
         throw new OverlayError('IP_OUTSIDE_SUBNET', `${ip} is not a usable address of network ${net.name} (${net.subnets.join(', ')})`);
       }
@@ -171,35 +252,84 @@ export class OverlayStore extends EventEmitter {
       if (ips.some((x) => ipFamily(x) === cidr.family)) throw new OverlayError('BAD_REQUEST', 'one address per family');
       ips.push(ip);
     }
-    for (const cidr of cidrs) {
+    const all = this.allocate(net, used, ips);
+    return {
+      kind: 'endpoint',
+      id: randomBytes(16).toString('hex'),
+      network: net.name,
+      networkId: net.id,
+      ips: all,
+      mac: endpointMac(all[0]),
+      vtep: this.vtep,
+      ifname,
+      netns: req.netns,
+      owner: this.self,
+      ltime: 0,
+      created: 0,
+      deleted: false,
+    };
+  }
+
+  /** `given` plus an allocated address for each family of the network it lacks, IPv4 first. */
+  allocate(net: NetworkEntry, used: Set<string>, given: string[] = []): string[] {
+    const ips = [...given];
+    for (const cidr of net.subnets.map(parseCidr)) {
       if (ips.some((x) => ipFamily(x) === cidr.family)) continue;
       const ip = allocateAddress(cidr, used);
       if (!ip) throw new OverlayError('SUBNET_FULL', `no free address left in ${cidr.text}`);
       ips.push(ip);
     }
-    ips.sort((a, b) => ipFamily(a) - ipFamily(b));
-    const mac = endpointMac(ips[0]);
-    return { id: randomBytes(16).toString('hex'), network: net.name, ips, mac, ifname, netns: req.netns, node: req.node };
+    return ips.sort((a, b) => ipFamily(a) - ipFamily(b));
   }
 
-  commitEndpoint(ep: EndpointRecord): void {
-    this.endpoints.set(ep.id, ep);
-    this.emit('change');
+  commitEndpoint(ep: EndpointEntry): EndpointEntry {
+    const t = this.clock.tick();
+    return this.writeLocal({ ...ep, owner: this.self, vtep: this.vtep, ltime: t, created: ep.created || t });
   }
 
   /** Finds an endpoint by its id or a unique prefix of it (at least 4 characters). */
-  endpoint(idOrPrefix: string): EndpointRecord {
-    const exact = this.endpoints.get(idOrPrefix);
+  endpoint(idOrPrefix: string): EndpointEntry {
+    const all = this.live<EndpointEntry>('endpoint');
+    const exact = all.find((e) => e.id === idOrPrefix);
     if (exact) return exact;
-    const matches = idOrPrefix.length >= 4 ? [...this.endpoints.values()].filter((e) => e.id.startsWith(idOrPrefix)) : [];
+    const matches = idOrPrefix.length >= 4 ? all.filter((e) => e.id.startsWith(idOrPrefix)) : [];
     if (matches.length === 1) return matches[0];
     throw new OverlayError('ENDPOINT_NOT_FOUND', matches.length > 1 ? `endpoint id ${idOrPrefix} is ambiguous` : `no endpoint with id ${idOrPrefix}`);
   }
 
   commitEndpointRemoval(id: string): void {
-    this.endpoints.delete(id);
-    this.emit('change');
+    const e = this.endpoint(id);
+    this.writeLocal({ ...e, deleted: true, ltime: this.clock.tick() });
   }
+
+  /**
+   * This node's endpoints that lost an address to an earlier claim (two hosts
+   * allocated the same address at once): each with the address and the winner.
+   */
+  lostClaims(): { endpoint: EndpointEntry; ip: string; winner: EndpointEntry }[] {
+    const out: { endpoint: EndpointEntry; ip: string; winner: EndpointEntry }[] = [];
+    const all = this.live<EndpointEntry>('endpoint');
+    for (const mine of all.filter((e) => e.owner === this.self)) {
+      for (const ip of mine.ips) {
+        const winner = all.find((o) => o !== mine && o.network === mine.network && o.ips.includes(ip) && claimedFirst(o, mine));
+        if (winner) out.push({ endpoint: mine, ip, winner });
+      }
+    }
+    return out;
+  }
+
+  /** Networks this node created that lost their VNI to an earlier claim. */
+  lostVnis(): { network: NetworkEntry; winner: NetworkEntry }[] {
+    const nets = this.networks();
+    return nets
+      .filter((n) => n.owner === this.self)
+      .flatMap((n) => {
+        const winner = nets.find((o) => o !== n && o.vni === n.vni && claimedFirst(o, n));
+        return winner ? [{ network: n, winner }] : [];
+      });
+  }
+
+  // ---- static peers -------------------------------------------------------
 
   preparePeer(req: PeerRecord): PeerRecord {
     const net = this.network(req.network);
@@ -212,7 +342,7 @@ export class OverlayStore extends EventEmitter {
       throw new OverlayError('BAD_REQUEST', `invalid MAC address "${req.mac}"`);
     }
     if (parseMac(mac)[0] & 1) throw new OverlayError('BAD_REQUEST', `${mac} is a group address, not an endpoint MAC`);
-    const cidr = net.subnets.map(parseCidr).find((c: Cidr) => c.family === ipFamily(ip));
+    const cidr = net.subnets.map(parseCidr).find((c) => c.family === ipFamily(ip));
     if (!cidr || !isHostAddress(cidr, ip)) throw new OverlayError('IP_OUTSIDE_SUBNET', `${ip} is not a usable address of network ${net.name}`);
     if (this.usedAddresses(net.name).has(ip)) throw new OverlayError('IP_IN_USE', `${ip} is already in use on network ${net.name}`);
     for (const p of this.peers.values()) {
@@ -220,9 +350,8 @@ export class OverlayStore extends EventEmitter {
         throw new OverlayError('MAC_CONFLICT', `${mac} is already behind VTEP ${p.vtep} on network ${net.name}`);
       }
     }
-    for (const e of this.endpoints.values()) {
-      if (e.network === net.name && e.mac === mac) throw new OverlayError('MAC_CONFLICT', `${mac} belongs to local endpoint ${e.id.slice(0, 12)}`);
-    }
+    const holder = this.live<EndpointEntry>('endpoint').find((e) => e.network === net.name && e.mac === mac);
+    if (holder) throw new OverlayError('MAC_CONFLICT', `${mac} belongs to endpoint ${holder.id.slice(0, 12)} on ${holder.owner}`);
     return { network: net.name, ip, mac, vtep };
   }
 
@@ -243,16 +372,125 @@ export class OverlayStore extends EventEmitter {
     this.emit('change');
   }
 
+  // ---- gossip -------------------------------------------------------------
+
+  /**
+   * Merges entries from another node. Returns how many changed something.
+   * Refused entries are counted by reason. This node stays the authority on
+   * its own endpoints: a stale version of one of them is answered with ours.
+   */
+  merge(incoming: unknown[]): number {
+    let changed = 0;
+    // Networks first: endpoints are checked against them.
+    const sorted = [...incoming].sort((a, b) => rank(a) - rank(b));
+    for (const raw of sorted) {
+      if (!wellFormed(raw)) {
+        this.rejected.malformed++;
+        continue;
+      }
+      const e = raw;
+      this.clock.witness(e.ltime);
+      const key = entryKey(e);
+      const cur = this.entries.get(key);
+      if (cur && !supersedes(e, cur)) continue;
+      if (e.kind === 'endpoint' && e.owner === this.self) {
+        // Ours: nobody else writes it. Re-assert what we hold (or its absence).
+        this.writeLocal(cur ? { ...cur, ltime: this.clock.tick() } : { ...e, deleted: true, ltime: this.clock.tick() });
+        continue;
+      }
+      const reason = this.check(e);
+      if (reason) {
+        this.rejected[reason]++;
+        continue;
+      }
+      this.store(e);
+      changed++;
+    }
+    if (changed > 0) this.emit('change');
+    return changed;
+  }
+
+  /** Records what gossip says of a node; a graceful leave forgets its endpoints. */
+  setMember(name: string, state: MemberState, addr: string): void {
+    if (name === this.self) return;
+    const before = this.members.get(name);
+    this.members.set(name, { state, addr });
+    if (state === 'left') {
+      for (const [k, e] of this.entries) if (e.kind === 'endpoint' && e.owner === name) this.entries.delete(k);
+    }
+    if (!before || before.state !== state || before.addr !== addr) this.emit('change');
+  }
+
+  memberAddr(name: string): string | undefined {
+    return this.members.get(name)?.addr;
+  }
+
+  memberState(name: string): MemberState | undefined {
+    return name === this.self ? 'alive' : this.members.get(name)?.state;
+  }
+
+  /** Drops tombstones older than `maxAgeMs`. */
+  reapTombstones(maxAgeMs = TOMBSTONE_MS): number {
+    let n = 0;
+    const cutoff = this.now() - maxAgeMs;
+    for (const [k, at] of this.tombstonedAt) {
+      if (at > cutoff) continue;
+      const e = this.entries.get(k);
+      if (e?.deleted) this.entries.delete(k);
+      this.tombstonedAt.delete(k);
+      n++;
+    }
+    return n;
+  }
+
+  // ---- persistence --------------------------------------------------------
+
   snapshot(): StoreSnapshot {
-    return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()], peers: [...this.peers.values()] };
+    return { clock: this.clock.time, entries: this.allEntries(), peers: [...this.peers.values()] };
   }
 
   load(s: StoreSnapshot): void {
-    for (const n of s.networks ?? []) this.networks.set(n.name, n);
-    for (const e of s.endpoints ?? []) this.endpoints.set(e.id, e);
+    this.clock.witness(s.clock ?? 0);
+    for (const e of s.entries ?? []) if (wellFormed(e)) this.store(e);
     for (const p of s.peers ?? []) this.peers.set(`${p.network}|${p.ip}`, p);
   }
+
+  // ---- internals ----------------------------------------------------------
+
+  private live<T extends Entry>(kind: T['kind']): T[] {
+    const out: T[] = [];
+    for (const e of this.entries.values()) if (e.kind === kind && !e.deleted) out.push(e as T);
+    return out;
+  }
+
+  private check(e: Entry): RejectReason | undefined {
+    if (e.kind === 'network') {
+      const bad = checkNetwork(e);
+      if (bad) return bad;
+      const holder = this.networks().find((n) => n.name !== e.name && n.vni === e.vni);
+      if (!e.deleted && holder && claimedFirst(holder, e)) return 'vni_collision';
+      return undefined;
+    }
+    if (this.members.get(e.owner)?.state === 'left' && !e.deleted) return 'owner_left';
+    return checkEndpoint(e, { network: (n) => this.findNetwork(n), memberAddr: (n) => this.memberAddr(n) });
+  }
+
+  private store(e: Entry): void {
+    const key = entryKey(e);
+    this.entries.set(key, e);
+    if (e.deleted) this.tombstonedAt.set(key, this.now());
+    else this.tombstonedAt.delete(key);
+  }
+
+  private writeLocal<T extends Entry>(e: T): T {
+    this.store(e);
+    this.emit('local', e);
+    this.emit('change');
+    return e;
+  }
 }
+
+const rank = (e: unknown): number => ((e as { kind?: unknown })?.kind === 'network' ? 0 : 1);
 
 /** Canonical text of an IP address, or a BAD_REQUEST naming the bad input. */
 export function canonicalIp(text: string): string {

@@ -106,3 +106,14 @@ export async function detachContainer(endpointId: string): Promise<void> {
   const host = hostVethName(endpointId);
   if (await linkExists(host)) await ip('link', 'del', host);
 }
+
+/** Moves a container interface to new addresses and a new MAC (an address conflict lost to an earlier claim). */
+export async function readdressContainer(nsPath: string, ifname: string, oldAddrs: string[], newAddrs: string[], mac: string): Promise<void> {
+  for (const a of oldAddrs) if (!newAddrs.includes(a)) await ipIn(nsPath, 'addr', 'del', a, 'dev', ifname).catch(() => undefined);
+  await ipIn(nsPath, 'link', 'set', 'dev', ifname, 'address', mac);
+  for (const a of newAddrs) {
+    if (oldAddrs.includes(a)) continue;
+    const v6 = a.includes(':');
+    await ipIn(nsPath, ...(v6 ? ['-6'] : []), 'addr', 'add', a, 'dev', ifname, ...(v6 ? ['nodad'] : []));
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * What agents agree on, entry by entry (Docker's NetworkDB, kept small):
+ * networks and endpoints. Every entry carries the node that last wrote it and
+ * a Lamport time; the newer write wins, ties broken by node name. A delete is
+ * a tombstone that lives on (30 min by default) so a slow peer cannot bring
+ * the entry back. `created` is the Lamport time of the entry's creation and
+ * never changes: conflicts (an address or a VNI claimed twice) are settled in
+ * favour of the earlier claim.
+ */
+
+export interface EntryMeta {
+  /** The node that wrote this version (for endpoints: always the node that has it). */
+  owner: string;
+  /** Lamport time of this version. */
+  ltime: number;
+  /** Lamport time the entry was created at (conflicts go to the earlier claim). */
+  created: number;
+  /** A tombstone. */
+  deleted: boolean;
+}
+
+export interface NetworkEntry extends EntryMeta {
+  kind: 'network';
+  name: string;
+  id: string;
+  vni: number;
+  /** One IPv4 and/or one IPv6 subnet, canonical. */
+  subnets: string[];
+  mtu: number;
+  encrypted: boolean;
+}
+
+export interface EndpointEntry extends EntryMeta {
+  kind: 'endpoint';
+  id: string;
+  /** Network name, and the id of the network it was attached to. */
+  network: string;
+  networkId: string;
+  /** IPv4 and/or IPv6 addresses, canonical, no prefix. */
+  ips: string[];
+  mac: string;
+  /** Underlay address of the owner: where its frames go. */
+  vtep: string;
+  ifname: string;
+  netns: string;
+}
+
+export type Entry = NetworkEntry | EndpointEntry;
+
+export const entryKey = (e: Pick<NetworkEntry, 'kind' | 'name'> | Pick<EndpointEntry, 'kind' | 'id'>): string =>
+  e.kind === 'network' ? `network/${e.name}` : `endpoint/${e.id}`;
+
+/** Whether version `a` supersedes version `b` of the same entry. */
+export function supersedes(a: EntryMeta, b: EntryMeta): boolean {
+  if (a.ltime !== b.ltime) return a.ltime > b.ltime;
+  if (a.owner !== b.owner) return a.owner > b.owner;
+  return a.deleted && !b.deleted;
+}
+
+/** Whether claim `a` came before claim `b` (earlier creation, then smaller owner name, then key). */
+export function claimedFirst(a: Entry, b: Entry): boolean {
+  if (a.created !== b.created) return a.created < b.created;
+  if (a.owner !== b.owner) return a.owner < b.owner;
+  return entryKey(a) < entryKey(b);
+}
+
+/** A Lamport clock: ticks on every local write, jumps past every time it witnesses. */
+export class LamportClock {
+  constructor(public time = 0) {}
+
+  tick(): number {
+    return ++this.time;
+  }
+
+  witness(t: number): void {
+    if (t >= this.time) this.time = t + 1;
+  }
+}

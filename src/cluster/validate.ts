@@ -1,0 +1,68 @@
+/**
+ * Checks an entry that arrived over gossip before it may touch the tables.
+ * Each refusal has a stable reason, counted in `overlayctl stats`.
+ */
+import { formatMac, ipFamily, parseMac } from '../wire/index.js';
+import { isHostAddress, parseCidr } from './cidr.js';
+import type { EndpointEntry, Entry, NetworkEntry } from './entries.js';
+
+export const REJECT_REASONS = ['malformed', 'bad_mac', 'bad_ip', 'ip_outside_subnet', 'unknown_network', 'vni_collision', 'vtep_mismatch', 'owner_left'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
+const isUint = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+
+/** Shape checks: every field present with the right type. */
+export function wellFormed(e: unknown): e is Entry {
+  const x = e as Record<string, unknown>;
+  if (typeof x !== 'object' || x === null) return false;
+  if (!isStr(x.owner) || !isUint(x.ltime, Number.MAX_SAFE_INTEGER) || !isUint(x.created, Number.MAX_SAFE_INTEGER) || typeof x.deleted !== 'boolean') return false;
+  if (x.kind === 'network') {
+    return isStr(x.name) && isStr(x.id) && isUint(x.vni, 0xffffff) && Array.isArray(x.subnets) && x.subnets.every(isStr) && isUint(x.mtu, 65535) && typeof x.encrypted === 'boolean';
+  }
+  if (x.kind === 'endpoint') {
+    return isStr(x.id) && isStr(x.network) && isStr(x.networkId) && Array.isArray(x.ips) && x.ips.length > 0 && x.ips.length <= 2 && x.ips.every(isStr) && isStr(x.mac) && isStr(x.vtep) && isStr(x.ifname) && typeof x.netns === 'string';
+  }
+  return false;
+}
+
+export interface ValidationContext {
+  network(name: string): NetworkEntry | undefined;
+  /** The advertised address of a member, if it is known. */
+  memberAddr(node: string): string | undefined;
+}
+
+/** Content checks of a well-formed endpoint; undefined when it may be stored. */
+export function checkEndpoint(e: EndpointEntry, ctx: ValidationContext): RejectReason | undefined {
+  if (e.deleted) return undefined;
+  try {
+    const mac = parseMac(e.mac);
+    if (mac[0] & 1 || formatMac(mac) !== e.mac) return 'bad_mac';
+  } catch {
+    return 'bad_mac';
+  }
+  if (e.ips.some((ip) => ipFamily(ip) === 0) || ipFamily(e.vtep) === 0) return 'bad_ip';
+  const net = ctx.network(e.network);
+  if (!net) return 'unknown_network';
+  const cidrs = net.subnets.map(parseCidr);
+  for (const ip of e.ips) {
+    const c = cidrs.find((x) => x.family === ipFamily(ip));
+    if (!c || !isHostAddress(c, ip)) return 'ip_outside_subnet';
+  }
+  const addr = ctx.memberAddr(e.owner);
+  if (addr !== undefined && addr !== e.vtep) return 'vtep_mismatch';
+  return undefined;
+}
+
+/** Content checks of a well-formed network; undefined when it may be stored. */
+export function checkNetwork(n: NetworkEntry): RejectReason | undefined {
+  if (n.deleted) return undefined;
+  if (n.vni < 1) return 'malformed';
+  try {
+    const families = n.subnets.map((s) => parseCidr(s).family);
+    if (families.length === 0 || new Set(families).size !== families.length) return 'malformed';
+  } catch {
+    return 'malformed';
+  }
+  return undefined;
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { OverlayStore } from '../../src/cluster/store.js';
+import type { EndpointEntry, NetworkEntry } from '../../src/cluster/entries.js';
+
+/** Two stores that exchange everything they write, as gossip would (eventually). */
+function pair() {
+  const a = new OverlayStore('a', '198.18.0.1');
+  const b = new OverlayStore('b', '198.18.0.2');
+  for (const s of [a, b]) {
+    s.setMember('a', 'alive', '198.18.0.1');
+    s.setMember('b', 'alive', '198.18.0.2');
+  }
+  const sync = () => {
+    a.merge(b.allEntries());
+    b.merge(a.allEntries());
+  };
+  return { a, b, sync };
+}
+
+const blue = (s: OverlayStore, vni?: number) => s.commitNetwork(s.prepareNetwork({ name: 'blue', subnets: ['198.19.1.0/24', '2001:db8:1::/64'], mtu: 1450, vni }));
+
+describe('replicated overlay store', () => {
+  it('spreads networks and endpoints and keeps the newest write', () => {
+    const { a, b, sync } = pair();
+    blue(a);
+    sync();
+    expect(b.network('blue').vni).toBe(4096);
+    const ep = a.commitEndpoint(a.prepareEndpoint({ network: 'blue', netns: 'c1' }));
+    sync();
+    expect(b.endpoints('blue').map((e) => e.ips)).toEqual([['198.19.1.1', '2001:db8:1::1']]);
+    a.commitEndpointRemoval(ep.id);
+    sync();
+    expect(b.endpoints('blue')).toEqual([]);
+    // A stale copy of the endpoint (a slow peer) cannot bring it back: the tombstone is newer.
+    b.merge([{ ...ep }]);
+    expect(b.endpoints('blue')).toEqual([]);
+  });
+
+  it('hides the endpoints of a dead node, shows them again when it is back, forgets them when it leaves', () => {
+    const { a, b, sync } = pair();
+    blue(a);
+    sync();
+    a.commitEndpoint(a.prepareEndpoint({ network: 'blue', netns: 'c1' }));
+    sync();
+    b.setMember('a', 'dead', '198.18.0.1');
+    expect(b.endpoints('blue')).toHaveLength(0);
+    b.setMember('a', 'alive', '198.18.0.1');
+    expect(b.endpoints('blue')).toHaveLength(1);
+    b.setMember('a', 'left', '198.18.0.1');
+    expect(b.endpoints('blue')).toHaveLength(0);
+    expect(b.allEntries().filter((e) => e.kind === 'endpoint')).toHaveLength(0);
+  });
+
+  it('settles an address claimed twice in favour of the earlier claim', () => {
+    const { a, b, sync } = pair();
+    blue(a);
+    sync();
+    // Both allocate at the same moment, before hearing of each other.
+    const ea = a.commitEndpoint(a.prepareEndpoint({ network: 'blue', netns: 'c1' }));
+    const eb = b.commitEndpoint(b.prepareEndpoint({ network: 'blue', netns: 'c2' }));
+    expect(ea.ips).toEqual(eb.ips);
+    sync();
+    const lostA = a.lostClaims();
+    const lostB = b.lostClaims();
+    // Exactly one side lost each address, and it is the same side for both families.
+    expect(lostA.length + lostB.length).toBe(2);
+    expect(lostA.length === 0 || lostB.length === 0).toBe(true);
+  });
+
+  it('settles a VNI claimed twice, and refuses a pinned VNI that is taken', () => {
+    const { a, b, sync } = pair();
+    a.commitNetwork(a.prepareNetwork({ name: 'red', subnets: ['198.19.2.0/24'], mtu: 1450 }));
+    b.commitNetwork(b.prepareNetwork({ name: 'green', subnets: ['198.19.3.0/24'], mtu: 1450 }));
+    sync();
+    const losers = [...a.lostVnis(), ...b.lostVnis()];
+    expect(losers).toHaveLength(1);
+    expect(() => a.prepareNetwork({ name: 'x', subnets: ['198.19.9.0/24'], mtu: 1450, vni: 4096 })).toThrow(/VNI 4096/);
+  });
+
+  it('refuses malformed and out-of-range entries from gossip and counts them', () => {
+    const { a, b, sync } = pair();
+    blue(a);
+    sync();
+    const good = a.prepareEndpoint({ network: 'blue', netns: 'c1' });
+    const base: EndpointEntry = { ...good, owner: 'a', ltime: 100, created: 100 };
+    b.merge([
+      { ...base, id: 'm1', mac: 'zz:zz' },
+      { ...base, id: 'm2', mac: '01:00:5e:00:00:01' },
+      { ...base, id: 'm3', ips: ['198.19.2.5'] },
+      { ...base, id: 'm4', vtep: '198.18.0.66' },
+      { ...base, id: 'm5', network: 'nosuch' },
+      { ...base, id: 'm6', ltime: -1 },
+      { kind: 'weird' },
+      42,
+    ]);
+    expect(b.endpoints()).toHaveLength(0);
+    expect(b.rejected).toMatchObject({ bad_mac: 2, ip_outside_subnet: 1, vtep_mismatch: 1, unknown_network: 1, malformed: 3 });
+    const collide: NetworkEntry = { ...a.network('blue'), name: 'other', id: 'x', subnets: ['198.19.4.0/24'], created: 999, ltime: 999, owner: 'b' };
+    a.merge([collide]);
+    expect(a.rejected.vni_collision).toBe(1);
+    expect(a.findNetwork('other')).toBeUndefined();
+  });
+
+  it('re-asserts its own endpoints against stale versions from others', () => {
+    const { a, b, sync } = pair();
+    blue(a);
+    sync();
+    const ep = a.commitEndpoint(a.prepareEndpoint({ network: 'blue', netns: 'c1' }));
+    sync();
+    a.commitEndpointRemoval(ep.id);
+    // b never heard of the removal and pushes a version claiming a newer time.
+    b.merge([{ ...ep, ltime: 10_000 }]);
+    a.merge(b.allEntries());
+    sync();
+    expect(b.endpoints('blue')).toHaveLength(0);
+  });
+
+  it('reaps tombstones after their time', () => {
+    let now = 0;
+    const s = new OverlayStore('a', '198.18.0.1', () => now);
+    blue(s);
+    s.commitNetworkRemoval('blue');
+    expect(s.allEntries()).toHaveLength(1);
+    now = 29 * 60_000;
+    expect(s.reapTombstones()).toBe(0);
+    now = 31 * 60_000;
+    expect(s.reapTombstones()).toBe(1);
+    expect(s.allEntries()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * Five namespace hosts, an agent on each joined by gossip, building one
+ * overlay together: a network created on host 1 appears everywhere,
+ * endpoints attached anywhere reach each other (IPv4 and IPv6), detach
+ * propagates, a killed agent's endpoints leave everyone's tables while the
+ * rest keep talking, the restarted agent is reachable again without a
+ * command, a 3/2 partition heals to identical tables, and 20% loss still
+ * converges.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Topology } from '../helpers/topology.js';
+import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
+import { AgentHandle, pingRaw, removeAgentDirs, startAgents, type Endpoint } from './agents.js';
+
+const ready = requirement(haveRoot() && haveTools('ip', 'ping'), 'cluster e2e needs root, ip and ping');
+const HOSTS = 5;
+
+interface FdbRow {
+  network: string;
+  mac: string;
+  vtep: string;
+  ip: string;
+  origin: string;
+  node?: string;
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** What an agent's FDB holds for `net`, as comparable text (origin aside: local here is gossip there). */
+const fdbOf = async (a: AgentHandle, net = 'blue') =>
+  (await a.ctl<FdbRow[]>('fdb', net))
+    .map((r) => `${r.ip} ${r.mac} ${r.vtep}`)
+    .sort()
+    .join('\n');
+
+describe.skipIf(!ready)('five agents build one overlay by gossip', () => {
+  let topo: Topology;
+  let agents: AgentHandle[] = [];
+  const eps = new Map<number, Endpoint>();
+
+  const pingOk = async (from: Endpoint, to: Endpoint, family = 0) => (await pingRaw(from.netns, to.ips[family], ['-c', '1', '-W', '1'])).code === 0;
+  const alive = () => agents.filter((a) => a.process.exitStatus === undefined);
+
+  beforeAll(async () => {
+    topo = await Topology.create({ hosts: HOSTS });
+    agents = await startAgents(topo, { datapath: 'native' }, [1]);
+    agents.push(...(await startAgents(topo, { datapath: 'native', extraArgs: ['--join', topo.host(1).addr4!] }, [2, 3, 4, 5])));
+    await waitFor('5 members everywhere', async () => {
+      for (const a of agents) if ((await a.ctl<{ state: string }[]>('members')).filter((m) => m.state === 'alive').length !== HOSTS) return false;
+      return true;
+    }, 20_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const a of agents) await a.stop();
+    await topo?.destroy();
+    removeAgentDirs(agents);
+  });
+
+  it('a network created on host 1 appears on every host', async () => {
+    await agents[0].ctl('network', 'create', 'blue', '--subnet', '198.19.1.0/24', '--subnet', '2001:db8:1::/64');
+    for (const a of agents) {
+      const nets = await waitFor(`network on ${a.name}`, async () => {
+        const n = await a.ctl<{ name: string; vni: number }[]>('network', 'ls');
+        return n.length === 1 ? n : undefined;
+      }, 5_000);
+      expect(nets[0]).toMatchObject({ name: 'blue', vni: 4096 });
+    }
+  });
+
+  it('endpoints attached at the same moment on every host get distinct addresses and all reach each other', async () => {
+    const attached = await Promise.all(
+      agents.map(async (a) => {
+        const c = await topo.container(a.hostIndex, 'c');
+        return [a.hostIndex, await a.ctl<Endpoint>('endpoint', 'attach', 'blue', '--netns', c.ns)] as const;
+      }),
+    );
+    // Concurrent allocation may hand out an address twice; once converged, every address is unique.
+    const final = await waitFor('unique addresses everywhere', async () => {
+      const rows = await agents[0].ctl<Endpoint[]>('endpoint', 'ls');
+      const ips = rows.flatMap((r) => r.ips);
+      return rows.length === HOSTS && new Set(ips).size === ips.length ? rows : undefined;
+    }, 15_000);
+    for (const [i] of attached) eps.set(i, final.find((e) => e.node === `node${i}`)!);
+    const all = [...eps.values()];
+    await waitFor('every pair pings', async () => {
+      for (const from of all) for (const to of all) if (from !== to && !((await pingOk(from, to, 0)) && (await pingOk(from, to, 1)))) return false;
+      return true;
+    }, 20_000);
+  }, 60_000);
+
+  it('a detach on host 5 leaves every table', async () => {
+    const gone = eps.get(5)!;
+    await agents[4].ctl('endpoint', 'detach', gone.id);
+    eps.delete(5);
+    for (const a of agents) {
+      await waitFor(`${a.name} forgets ${gone.ip}`, async () => !(await fdbOf(a)).includes(gone.mac), 5_000);
+    }
+  });
+
+  it('kill -9 of agent 4: the others drop its endpoints, keep talking, and take it back when it restarts', async () => {
+    const victim = agents[3];
+    const ep4 = eps.get(4)!;
+    victim.process.signal('SIGKILL');
+    await victim.process.exited;
+    const killedAt = Date.now();
+    for (const a of [agents[0], agents[1], agents[2]]) {
+      await waitFor(`${a.name} drops node4's entries`, async () => !(await fdbOf(a)).includes(ep4.mac), 20_000);
+    }
+    const detectMs = Date.now() - killedAt;
+    expect(await pingOk(eps.get(1)!, eps.get(2)!)).toBe(true);
+    expect(await pingOk(eps.get(3)!, eps.get(1)!, 1)).toBe(true);
+
+    await victim.start();
+    const startedAt = Date.now();
+    await waitFor('node4 reachable again', async () => (await pingOk(eps.get(1)!, ep4)) && (await pingOk(ep4, eps.get(2)!, 1)), 15_000);
+    const backMs = Date.now() - startedAt;
+    console.log(`node4: dropped by peers ${detectMs} ms after kill -9; reachable again ${backMs} ms after restart`);
+    expect(backMs).toBeLessThan(5_000 + 1_000); // the issue's 5 s, plus this poll's granularity
+  }, 60_000);
+
+  it('a partition of hosts 1-3 from 4-5 heals and every table converges to the same content', async () => {
+    const cut = await topo.partition([1, 2, 3], [4, 5]);
+    // Changes on both sides while cut off.
+    const c5 = await topo.container(5, 'p');
+    const during5 = await agents[4].ctl<Endpoint>('endpoint', 'attach', 'blue', '--netns', c5.ns);
+    await agents[1].ctl('endpoint', 'detach', eps.get(2)!.id);
+    eps.delete(2);
+    await new Promise((r) => setTimeout(r, 8_000)); // long enough for each side to declare the other dead
+    await cut.remove();
+    const reference = await waitFor('identical FDBs everywhere', async () => {
+      const tables = await Promise.all(alive().map((a) => fdbOf(a)));
+      return tables.every((t) => t === tables[0]) && tables[0].includes(during5.mac) ? tables[0] : undefined;
+    }, 60_000);
+    expect(reference.split('\n')).toHaveLength(2 * 4); // endpoints of hosts 1, 3, 4 and the new one on 5, two addresses each
+    eps.set(5, during5);
+    expect(await waitFor('1 reaches the endpoint made on 5 during the partition', () => pingOk(eps.get(1)!, during5), 10_000)).toBe(true);
+  }, 120_000);
+
+  it('with 20% random loss on the underlay, a new endpoint still converges everywhere', async () => {
+    const loss = await topo.dropRule({ percent: 20 });
+    try {
+      const c = await topo.container(2, 'l');
+      const ep = await agents[1].ctl<Endpoint>('endpoint', 'attach', 'blue', '--netns', c.ns);
+      await waitFor('the endpoint in every FDB', async () => {
+        for (const a of alive()) if (!(await fdbOf(a)).includes(ep.mac)) return false;
+        return true;
+      }, 60_000);
+      expect(await loss.dropped()).toBeGreaterThan(0);
+    } finally {
+      await loss.remove();
+    }
+  }, 90_000);
+});
