@@ -46,15 +46,8 @@ void ingress_destroy(ingress_worker *w);
 /** One recvmmsg burst through the ingress checks to the TAPs; returns the datagrams received. */
 int ingress_receive(ingress_worker *w);
 
-/*
- * After traffic a worker keeps polling without sleeping for this long: a
- * reply (ping, TCP ACK) that comes back within it is picked up without a
- * thread wake-up, which costs tens of microseconds on a virtual machine.
- */
-#define IO_SPIN_NS 500000
-
-/** Monotonic clock in nanoseconds. */
-uint64_t io_now_ns(void);
+/** Nice value of the worker thread (see worker_main in io_linux.c). */
+#define IO_WORKER_NICE (-10)
 
 /** epoll data of a TAP registration: VNI in the high half, fd in the low half. */
 static inline uint64_t io_tap_key(uint32_t vni, int fd) { return (uint64_t)vni << 32 | (uint32_t)fd; }
