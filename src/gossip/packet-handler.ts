@@ -22,6 +22,9 @@ import {
   type AckResp, type Alive, type Dead, type IndirectPing, type NackResp, type Ping, type Suspect,
 } from './wire/index.js';
 
+/** memberlist's blockingWarning: handling one packet should never take this long. */
+const BLOCKING_WARNING_MS = 10;
+
 /** Decodes datagrams and dispatches their messages. */
 export class PacketHandler {
   constructor(private readonly ctx: EngineContext, private readonly table: MemberTable, private readonly prober: Prober) {}
@@ -49,6 +52,7 @@ export class PacketHandler {
       this.countError(err, packet.from);
       return;
     }
+    const started = performance.now();
     for (const msg of messages) {
       try {
         this.handleMessage(msg, packet.from, packet.timestamp);
@@ -56,6 +60,8 @@ export class PacketHandler {
         this.countError(err, packet.from);
       }
     }
+    const took = performance.now() - started;
+    if (took > BLOCKING_WARNING_MS) ctx.log('warn', `handling a packet from ${packet.from} took ${took.toFixed(1)} ms`);
   }
 
   /** Dispatches one plain message (type byte first). Throws GossipWireError on bad bodies. */
