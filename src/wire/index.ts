@@ -20,3 +20,4 @@ export * from './tcp.js';
 export * from './vxlan.js';
 export * from './pcap.js';
 export * from './describe.js';
+export * from './esp.js';
