@@ -21,13 +21,17 @@ extern "C" {
 /** Size of the virtio_net_hdr used when TAP_OPT_VNET_HDR is set. */
 #define TAP_VNET_HDR_LEN 10
 
+/** Transmit queue length set on TAPs opened with TAP_OPT_VNET_HDR. */
+#define TAP_FAST_TXQUEUELEN 1000
+
 /** Whether this platform has TAP support compiled in. */
 int tap_supported(void);
 
 /**
  * Opens the TAP device `name` (at most 15 bytes) with TAP_OPT_* `opts`.
  * Returns the descriptor, or -errno. With TAP_OPT_VNET_HDR the checksum and
- * TSO4/TSO6 offloads are enabled, so reads may return 64 KB TCP super-frames.
+ * TSO4/TSO6 offloads are enabled, so reads may return 64 KB TCP super-frames,
+ * and the transmit queue is set to TAP_FAST_TXQUEUELEN.
  */
 int tap_open(const char *name, int opts);
 

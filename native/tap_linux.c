@@ -40,6 +40,8 @@ int tap_open(const char *name, int opts) {
     err = tap_enable_offloads(fd);
   }
   if (err == 0 && (opts & TAP_OPT_PERSIST) != 0 && ioctl(fd, TUNSETPERSIST, 1) < 0) err = -errno;
+  /* tun.c starts TAPs at 500 frames; a fast path reading in bursts wants the queue deeper. Best effort. */
+  if (err == 0 && (opts & TAP_OPT_VNET_HDR) != 0) tap_set_txqueuelen(ifr.ifr_name, TAP_FAST_TXQUEUELEN);
   if (err != 0) {
     close(fd);
     return err;

@@ -115,6 +115,9 @@ static void send_group(udp_batch *b, int from, int to) {
       b->gso = 0; /* the path cannot segment: plain datagrams from now on */
       if (b->gso_enabled) *b->gso_enabled = 0;
       send_plain(b, m);
+    } else if (rc < 0 && (errno == EINVAL || errno == EMSGSIZE) && m->nseg > 1) {
+      /* Datagrams larger than the route MTU allow: GSO refuses them, plain sends let the kernel fragment. */
+      send_plain(b, m);
     } else {
       b->counters[DP_C_DROPS + DP_DROP_UDP_SEND] += m->nseg;
     }

@@ -4,6 +4,7 @@
  * this class only forwards table updates, reads the shared counter block and
  * hands captured frames to their listeners.
  */
+import { closeSync } from 'node:fs';
 import { loadAddon, type Addon, type DatapathHandle, type NativePuntItem, type OffloadStats } from './addon.js';
 import {
   COUNTER_SLOTS,
@@ -90,7 +91,12 @@ export class NativeDatapath implements Datapath {
       throw new NativeDatapathError('ERR_NATIVE_UNSUPPORTED', this.addon.unsupportedReason ?? 'native data path unsupported');
     }
     const fd = this.addon.tapOpen(net.tapName, { vnetHdr: true, persist: true, nonBlocking: true });
-    this.handle.networkSet(net.vni, net.mtu, fd);
+    try {
+      this.handle.networkSet(net.vni, net.mtu, fd);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
     this.taps.set(net.vni, net.tapName);
   }
 

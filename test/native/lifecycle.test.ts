@@ -49,6 +49,13 @@ describe.skipIf(!haveAddon())('native addon', () => {
     await dp.stop();
   });
 
+  it('binds an IPv6 underlay address', async () => {
+    const dp = new NativeDatapath({ bindAddress: '::1', dataPort: 0 });
+    await dp.start();
+    expect(dp.dataPort).toBeGreaterThan(0);
+    await dp.stop();
+  });
+
   it('setCapture on a network that is not attached is a typed error', () => {
     const dp = new NativeDatapath({ bindAddress: '127.0.0.1', dataPort: 0 });
     expect(() => dp.setCapture(77, () => undefined)).toThrow(NativeDatapathError);
