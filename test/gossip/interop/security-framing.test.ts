@@ -98,6 +98,18 @@ describe.skipIf(!haveGo)('encryption with Go memberlist', () => {
   });
 });
 
+describe.skipIf(!haveGo)('labels against Go 0.2.2 (which has none)', () => {
+  it('a labelled TS node and an unlabelled Go node refuse each other', async () => {
+    const t = await ts('ts-labelled', { label: 'blue' });
+    const g = await go('go-unlabelled');
+    await expect(t.join([g.address])).rejects.toMatchObject({ code: 'JOIN_FAILED' });
+    const g2 = await go('go-unlabelled2', ['-join', addr(t)]);
+    expect((await g2.waitFor((e) => e.event === 'join-result')).joined).toBe(0);
+    expect(t.getStats().dropped.badLabel).toBeGreaterThan(0);
+    expect(t.numMembers()).toBe(1);
+  });
+});
+
 describe.skipIf(!haveGo)('framing from Go', () => {
   it('understands CRC-wrapped, LZW-compressed gossip from Go', async () => {
     const seen: InboundPacket[] = [];
