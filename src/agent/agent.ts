@@ -84,6 +84,8 @@ interface UpNetwork {
 }
 
 const REAP_INTERVAL_MS = 60_000;
+/** Changes learnt from gossip are written to the state file at most this often. */
+const SAVE_DELAY_MS = 200;
 
 export class Agent {
   readonly store: OverlayStore;
@@ -100,6 +102,7 @@ export class Agent {
   /** Serialises changes: one state change (with its host plumbing) at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private reconcilePending = false;
+  private saveTimer?: NodeJS.Timeout;
 
   constructor(
     readonly config: AgentConfig,
@@ -119,15 +122,17 @@ export class Agent {
     const saved = loadState(this.config.stateDir);
     if (saved) this.store.load(saved);
     await this.forgetVanishedEndpoints();
+    // Our own changes are on disk before the operator hears back; what gossip brings is saved in batches.
+    this.store.on('local', () => this.saveNow());
     this.store.on('change', () => {
-      saveState(this.config.stateDir, this.store.snapshot());
+      this.saveSoon();
       this.scheduleReconcile();
     });
     await this.serial(() => this.reconcile());
     await this.startGossip();
     // Re-announce our endpoints: peers that saw us leave forgot them.
     for (const ep of this.store.localEndpoints()) this.store.commitEndpoint(ep);
-    saveState(this.config.stateDir, this.store.snapshot());
+    this.saveNow();
     this.reapTimer = setInterval(() => this.store.reapTombstones(), REAP_INTERVAL_MS).unref();
     this.log.info(
       { name: this.config.name, advertise: this.config.advertiseAddr, datapath: this.datapath.kind, underlay: underlay.ifname, mtu: this.defaultMtu },
@@ -142,6 +147,7 @@ export class Agent {
   async stop(): Promise<void> {
     clearTimeout(this.joinTimer);
     clearInterval(this.reapTimer);
+    if (this.saveTimer) this.saveNow();
     if (this.gossip) {
       await this.gossip.leave(2000).catch((err: Error) => this.log.warn({ err: err.message }, 'graceful leave failed'));
       await this.gossip.shutdown();
@@ -358,6 +364,16 @@ export class Agent {
         this.note(`endpoint ${endpoint.id.slice(0, 12)} failed: ${ip} was claimed first by ${winner.owner} and moving it failed (${(err as Error).message})`);
       }
     }
+  }
+
+  private saveNow(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    saveState(this.config.stateDir, this.store.snapshot());
+  }
+
+  private saveSoon(): void {
+    this.saveTimer ??= setTimeout(() => this.saveNow(), SAVE_DELAY_MS);
   }
 
   private note(message: string): void {

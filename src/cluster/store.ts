@@ -375,12 +375,12 @@ export class OverlayStore extends EventEmitter {
   // ---- gossip -------------------------------------------------------------
 
   /**
-   * Merges entries from another node. Returns how many changed something.
+   * Merges entries from another node. Returns the entries that changed something.
    * Refused entries are counted by reason. This node stays the authority on
    * its own endpoints: a stale version of one of them is answered with ours.
    */
-  merge(incoming: unknown[]): number {
-    let changed = 0;
+  merge(incoming: unknown[]): Entry[] {
+    const changed: Entry[] = [];
     // Networks first: endpoints are checked against them.
     const sorted = [...incoming].sort((a, b) => rank(a) - rank(b));
     for (const raw of sorted) {
@@ -404,9 +404,9 @@ export class OverlayStore extends EventEmitter {
         continue;
       }
       this.store(e);
-      changed++;
+      changed.push(e);
     }
-    if (changed > 0) this.emit('change');
+    if (changed.length > 0) this.emit('change');
     return changed;
   }
 

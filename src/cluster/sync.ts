@@ -4,6 +4,9 @@
  *
  *   local change ─► direct UDP to the nodes that have the network (fast path)
  *                └► piggybacked broadcast to everyone (epidemic, retransmit-limited)
+ *   news heard by gossip ─► queued again for our own gossip (memberlist
+ *                            relays only its own messages; the delegate must
+ *                            relay user data for it to spread epidemically)
  *   push/pull (join, every 30 s) ─► the whole state, tombstones included
  *   member alive / dead / left ─► entries shown / hidden / forgotten
  *   member back from dead ─► an immediate push/pull with it
@@ -46,7 +49,8 @@ export class ClusterSync implements Delegate, EventDelegate {
 
   notifyMsg(msg: Buffer): void {
     const entries = this.decode(msg);
-    if (entries) this.store.merge(entries);
+    if (!entries) return;
+    for (const e of this.store.merge(entries)) this.queue.queueBroadcast(namedBroadcast(entryKey(e), frame([e])));
   }
 
   getBroadcasts(overhead: number, limit: number): Buffer[] {
