@@ -53,6 +53,8 @@ export class MockNetwork {
   delayMs: number;
   /** Current jitter in ms. */
   jitterMs: number;
+  /** Hosts (IPs) whose datagrams are all lost, in and out, while their streams still work. */
+  readonly packetsBlocked = new Set<string>();
   readonly clock: Clock;
   private readonly random: () => number;
   private readonly port: number;
@@ -103,7 +105,8 @@ export class MockNetwork {
     const dst = this.hosts.get(to);
     from.counters.packetsSent++;
     from.counters.bytesSent += buf.length;
-    if (!dst || dst.closed || !this.reachable(from.ip, dst.ip) || (this.loss > 0 && this.random() < this.loss)) {
+    const blocked = this.packetsBlocked.size > 0 && (this.packetsBlocked.has(from.ip) || (dst !== undefined && this.packetsBlocked.has(dst.ip)));
+    if (!dst || dst.closed || blocked || !this.reachable(from.ip, dst.ip) || (this.loss > 0 && this.random() < this.loss)) {
       from.counters.packetsLost++;
       return;
     }

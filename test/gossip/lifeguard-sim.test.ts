@@ -46,3 +46,26 @@ describe('Lifeguard on the mock network', () => {
     }
   });
 });
+
+describe('TCP fallback ping', () => {
+  it('keeps a node whose UDP is blocked alive; without it the node is declared dead', async () => {
+    for (const disableTcpPings of [false, true]) {
+      const c = (cluster = new SimCluster(63));
+      const nodes = await c.addJoined(4, 'node', { disableTcpPings });
+      await c.runUntil(() => nodes.every((n) => n.numMembers() === 4), 30_000);
+      c.network.packetsBlocked.add(nodes[3]!.localNode().addr);
+      const observers = nodes.slice(0, 3);
+      if (disableTcpPings) await c.runUntil(() => observers.every((n) => n.member('node3')?.state === 'dead'), 60_000);
+      else await c.run(60_000);
+      const seen = observers.map((n) => n.member('node3')?.state);
+      if (disableTcpPings) {
+        expect(seen).toEqual(['dead', 'dead', 'dead']);
+      } else {
+        expect(seen).toEqual(['alive', 'alive', 'alive']);
+        expect(nodes.slice(0, 3).reduce((s, n) => s + n.getStats().tcpFallbackPings, 0)).toBeGreaterThan(0);
+      }
+      await c.close();
+      cluster = undefined;
+    }
+  });
+});
