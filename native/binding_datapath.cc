@@ -95,7 +95,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
                        });
   }
 
-  /** new DatapathHandle(bindAddress, dataPort, sourcePorts) */
+  /** new DatapathHandle(bindAddress, dataPort, sourcePorts, realtimeWorker) */
   explicit DatapathHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<DatapathHandle>(info) {
     Napi::Env env = info.Env();
     cfg_.bind = AddrArg(info, 0, "bindAddress");
@@ -105,6 +105,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     if (pool < 1 || pool > 64) throw ArgError(env, "sourcePorts must be 1–64", false);
     cfg_.port = static_cast<uint16_t>(port);
     cfg_.source_ports = static_cast<int>(pool);
+    cfg_.realtime = info.Length() > 3 && info[3].ToBoolean().Value() ? 1 : 0;
     int rc = tables_init(&tables_);
     if (rc < 0) throw ErrnoError(env, -rc, "tables_init");
     rc = punt_init(&punt_, kPuntCapacity);

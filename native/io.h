@@ -35,6 +35,8 @@ typedef struct io_config {
   uint16_t port;
   /** Sockets in the source pool (≥ 1). */
   int source_ports;
+  /** Run the worker SCHED_FIFO (falls back to a raised nice value when refused). */
+  int realtime;
 } io_config;
 
 /** What the offloads did (diagnostics; read without synchronisation, may lag slightly). */

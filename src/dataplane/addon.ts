@@ -113,8 +113,12 @@ export interface Addon {
   readonly counterSlots: number;
   /** Rows in a DatapathHandle's counter block. */
   readonly counterRows: number;
-  /** Creates a data path bound (once started) to bindAddress:dataPort with a source pool of `sourcePorts` sockets. */
-  DatapathHandle: new (bindAddress: string, dataPort: number, sourcePorts: number) => DatapathHandle;
+  /**
+   * Creates a data path bound (once started) to bindAddress:dataPort with a
+   * source pool of `sourcePorts` sockets; `realtimeWorker` runs the worker
+   * SCHED_FIFO when permitted.
+   */
+  DatapathHandle: new (bindAddress: string, dataPort: number, sourcePorts: number, realtimeWorker: boolean) => DatapathHandle;
 }
 
 /** Thrown when the compiled addon cannot be found or loaded. */

@@ -33,6 +33,16 @@ export class NativeDatapathError extends Error {
 
 const DEFAULT_SOURCE_PORTS = 8;
 
+/** Options of the native path beyond the common {@link DatapathOptions}. */
+export interface NativeDatapathOptions extends DatapathOptions {
+  /**
+   * Run the worker thread SCHED_FIFO (lowest realtime priority) so a frame is
+   * forwarded as soon as it arrives, not after a busy process's time slice.
+   * Falls back to nice −10 without CAP_SYS_NICE. Default true.
+   */
+  realtimeWorker?: boolean;
+}
+
 function dropName(index: number | undefined): DropReason | undefined {
   if (index === undefined) return undefined;
   const reason = DROP_REASONS[index];
@@ -52,7 +62,7 @@ export class NativeDatapath implements Datapath {
   private running = false;
   private boundPort = 0;
 
-  constructor(readonly options: DatapathOptions) {
+  constructor(readonly options: NativeDatapathOptions) {
     this.addon = loadAddon();
     if (this.addon.counterSlots !== COUNTER_SLOTS) {
       throw new NativeDatapathError(
@@ -60,7 +70,12 @@ export class NativeDatapath implements Datapath {
         `addon has ${this.addon.counterSlots} counter slots, datapath.ts ${COUNTER_SLOTS}: rebuild the addon`,
       );
     }
-    this.handle = new this.addon.DatapathHandle(options.bindAddress, options.dataPort, options.sourcePorts ?? DEFAULT_SOURCE_PORTS);
+    this.handle = new this.addon.DatapathHandle(
+      options.bindAddress,
+      options.dataPort,
+      options.sourcePorts ?? DEFAULT_SOURCE_PORTS,
+      options.realtimeWorker ?? true,
+    );
     this.slots = new BigUint64Array(this.handle.counters);
     this.rows = this.addon.counterRows;
   }
