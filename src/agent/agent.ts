@@ -348,20 +348,28 @@ export class Agent {
       this.store.commitNetwork({ ...network, vni });
       this.note(`network ${network.name} moved from VNI ${network.vni} to ${vni}: network ${winner.name} claimed it first`);
     }
+    // Every address an endpoint lost is replaced in one move (a dual-stack endpoint can lose both).
+    const lost = new Map<string, { endpoint: EndpointEntry; ips: string[]; winners: string[] }>();
     for (const { endpoint, ip, winner } of this.store.lostClaims()) {
+      const m = lost.get(endpoint.id) ?? { endpoint, ips: [], winners: [] };
+      m.ips.push(ip);
+      m.winners.push(winner.owner);
+      lost.set(endpoint.id, m);
+    }
+    for (const { endpoint, ips: gone, winners } of lost.values()) {
       const net = this.store.network(endpoint.network);
-      const used = this.store.usedAddresses(net.name);
-      const kept = endpoint.ips.filter((x) => x !== ip);
+      const kept = endpoint.ips.filter((x) => !gone.includes(x));
+      const what = `endpoint ${endpoint.id.slice(0, 12)} (${endpoint.netns})`;
       try {
-        const ips = this.store.allocate(net, used, kept);
+        const ips = this.store.allocate(net, this.store.usedAddresses(net.name), kept);
         const mac = endpointMac(ips[0]);
         await readdressContainer(resolveNetns(endpoint.netns), endpoint.ifname, this.withPrefixes(net, endpoint.ips), this.withPrefixes(net, ips), mac);
         this.store.commitEndpoint({ ...endpoint, ips, mac });
-        this.note(`endpoint ${endpoint.id.slice(0, 12)} moved from ${ip} to ${ips.find((x) => ipFamily(x) === ipFamily(ip))}: ${winner.owner} claimed ${ip} first`);
+        this.note(`${what} moved from ${endpoint.ips.join(', ')} to ${ips.join(', ')}: ${[...new Set(winners)].join(', ')} claimed ${gone.join(', ')} first`);
       } catch (err) {
         await detachContainer(endpoint.id).catch(() => undefined);
         this.store.commitEndpointRemoval(endpoint.id);
-        this.note(`endpoint ${endpoint.id.slice(0, 12)} failed: ${ip} was claimed first by ${winner.owner} and moving it failed (${(err as Error).message})`);
+        this.note(`${what} failed and was detached: ${gone.join(', ')} claimed first by ${winners.join(', ')}, and moving it failed (${(err as Error).message})`);
       }
     }
   }

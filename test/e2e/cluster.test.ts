@@ -89,11 +89,16 @@ describe.skipIf(!ready)('five agents build one overlay by gossip', () => {
       }),
     );
     // Concurrent allocation may hand out an address twice; once converged, every address is unique.
+    let seen = '';
     const final = await waitFor('unique addresses everywhere', async () => {
-      const rows = await agents[0].ctl<Endpoint[]>('endpoint', 'ls');
+      const views = await Promise.all(agents.map((a) => a.ctl<Endpoint[]>('endpoint', 'ls')));
+      seen = views.map((v, i) => `node${i + 1}: ${v.map((e) => `${e.node}=${e.ips.join('/')}`).sort().join(' ')}`).join('\n');
+      const rows = views[0];
       const ips = rows.flatMap((r) => r.ips);
       return rows.length === HOSTS && new Set(ips).size === ips.length ? rows : undefined;
-    }, 15_000);
+    }, 15_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${seen}`);
+    });
     for (const [i] of attached) eps.set(i, final.find((e) => e.node === `node${i}`)!);
     const all = [...eps.values()];
     await waitFor('every pair pings', async () => {
@@ -124,8 +129,8 @@ describe.skipIf(!ready)('five agents build one overlay by gossip', () => {
     expect(await pingOk(eps.get(1)!, eps.get(2)!)).toBe(true);
     expect(await pingOk(eps.get(3)!, eps.get(1)!, 1)).toBe(true);
 
-    await victim.start();
     const startedAt = Date.now();
+    await victim.start();
     await waitFor('node4 reachable again', async () => (await pingOk(eps.get(1)!, ep4)) && (await pingOk(ep4, eps.get(2)!, 1)), 15_000);
     const backMs = Date.now() - startedAt;
     console.log(`node4: dropped by peers ${detectMs} ms after kill -9; reachable again ${backMs} ms after restart`);
