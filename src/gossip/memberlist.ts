@@ -350,7 +350,11 @@ export class Memberlist extends EventEmitter implements EngineContext {
       const interval = config.gossipIntervalMs;
       const tick = (): void => {
         if (this.shut) return;
-        this.gossip();
+        try {
+          this.gossip();
+        } catch (err) {
+          this.log('error', `gossip round failed: ${(err as Error).message}`);
+        }
         this.gossipTimer = this.clock.setTimer(interval, tick);
       };
       this.gossipTimer = this.clock.setTimer(Math.floor(this.random() * interval), tick);

@@ -44,7 +44,9 @@ export class Prober {
     let nextTick = this.ctx.clock.now() + Math.floor(this.ctx.random() * interval);
     const tick = (): void => {
       if (this.stopped) return;
-      void this.probe().finally(() => {
+      void this.probe().catch((err: Error) => {
+        this.ctx.log('error', `probe failed: ${err.message}`);
+      }).finally(() => {
         if (this.stopped) return;
         const now = this.ctx.clock.now();
         nextTick += interval;
