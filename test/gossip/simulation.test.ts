@@ -241,3 +241,34 @@ describe('encryption rollout switches and admission', () => {
   });
 });
 
+
+describe('names coming back at new addresses', () => {
+  it('a left node may return from a new address; a dead one only after deadNodeReclaimTime', async () => {
+    const c = (cluster = new SimCluster(71));
+    const a = await c.add('a', { deadNodeReclaimTimeMs: 20_000 });
+    const b = await c.add('b');
+    const d = await c.add('d');
+    await c.join(b, a);
+    await c.join(d, a);
+    await c.runUntil(() => a.numMembers() === 3, 10_000);
+    const leaving = b.leave(5_000);
+    await c.run(2_000);
+    await leaving;
+    await b.shutdown();
+    expect(a.member('b')?.state).toBe('left');
+    const b2 = await c.add('b');
+    await c.join(b2, a);
+    expect(a.member('b')).toMatchObject({ state: 'alive', addr: b2.localNode().addr });
+
+    await d.shutdown();
+    await c.runUntil(() => a.member('d')?.state === 'dead', 60_000);
+    const early = await c.add('d');
+    await c.join(early, a).catch(() => 0);
+    expect(a.member('d')).toMatchObject({ state: 'dead', addr: d.localNode().addr }); // conflict: refused
+    await early.shutdown();
+    await c.run(20_000);
+    const late = await c.add('d');
+    await c.join(late, a);
+    expect(a.member('d')).toMatchObject({ state: 'alive', addr: late.localNode().addr });
+  });
+});
