@@ -69,3 +69,34 @@ describe('TCP fallback ping', () => {
     }
   });
 });
+
+describe('nacks and periodic push/pull', () => {
+  it('nacks from indirect probers keep a healthy prober healthy when a peer dies', async () => {
+    const c = (cluster = new SimCluster(64));
+    // Nacks come ProbeTimeout after the indirect request; with memberlist's defaults
+    // (timeout = interval / 2) they land just after the probe gave up, in Go too.
+    // A shorter timeout lets them arrive within the probe.
+    const nodes = await c.addJoined(5, 'node', { probeTimeoutMs: 200 });
+    await c.runUntil(() => nodes.every((n) => n.numMembers() === 5), 30_000);
+    await nodes[4]!.shutdown();
+    const observers = nodes.slice(0, 4);
+    let worstHealth = 0;
+    await c.runUntil(() => {
+      worstHealth = Math.max(worstHealth, ...observers.map((n) => n.healthScore()));
+      return observers.every((n) => n.member('node4')?.state === 'dead');
+    }, 60_000);
+    expect(observers.reduce((s, n) => s + n.getStats().probesFailed, 0)).toBeGreaterThan(0);
+    expect(worstHealth).toBe(0); // a failed probe with all nacks back is the target's fault, not ours
+  });
+
+  it('periodic push/pull repairs state that gossip missed', async () => {
+    const c = (cluster = new SimCluster(65));
+    const nodes = await c.addJoined(3, 'node', { pushPullIntervalMs: 5_000, gossipIntervalMs: 0 });
+    // No gossip loop at all: news travels only on probes and push/pull.
+    await c.runUntil(() => nodes.every((n) => n.numMembers() === 3), 60_000);
+    const before = nodes.map((n) => n.getStats().pushPulls);
+    await c.run(30_000);
+    nodes.forEach((n, i) => expect(n.getStats().pushPulls - before[i]!).toBeGreaterThanOrEqual(4));
+    for (const n of nodes) expect(n.members().map((m) => m.state)).toEqual(['alive', 'alive', 'alive']);
+  });
+});
