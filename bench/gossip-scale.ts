@@ -166,6 +166,10 @@ async function main(): Promise<void> {
   }
   await Promise.all(cluster.nodes.map((m) => m.shutdown()));
   console.log('memberlist model (1,000 nodes, 0 % loss): ~2.2 s to converge, ~330 kbit/s (≈41 kB/s)');
+  // The model's bandwidth is the ceiling with full gossip packets: UDPBufferSize × GossipNodes per
+  // GossipInterval, sent and received. Ours above is what one piece of news actually costs.
+  const ceiling = ((1400 * 3) / 0.2) * 2 * 8 / 1000;
+  console.log(`gossip ceiling at DefaultLANConfig (1400 B × 3 nodes / 200 ms, in + out): ${ceiling.toFixed(0)} kbit/s per node`);
 }
 
 main().catch((err: unknown) => {
