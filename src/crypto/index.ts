@@ -15,3 +15,4 @@ export * from './overhead.js';
 export * from './keyring.js';
 export * from './rotation.js';
 export * from './wireshark.js';
+export * from './sa-table.js';

@@ -28,6 +28,12 @@ describe('deriveSa', () => {
       '00000000000000000000ffffc6120001' + '00000000000000000000ffffc6120002' + '00000001' + '0080',
     );
     expect({ spi: sa.spi.toString(16), key: sa.key.toString('hex'), salt: sa.salt.toString('hex') }).toEqual(DOC_VECTOR);
+    const sa256 = deriveSa({ key, src: a, dst: b, keySize: 32 });
+    expect([sa256.spi.toString(16), sa256.key.toString('hex'), sa256.salt.toString('hex')]).toEqual([
+      '291e9244',
+      '183d9e1feb85d3a82e07b1cf79c22e8057e04864e41e008d643415af1f650bcc',
+      'f68535c0',
+    ]);
   });
 
   it('is deterministic: both ends compute the same SA', () => {
