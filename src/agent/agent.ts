@@ -84,6 +84,12 @@ interface UpNetwork {
 }
 
 const REAP_INTERVAL_MS = 60_000;
+/**
+ * How often dead members are tried again. memberlist gossips to the dead only
+ * for 30 s; without this, two sides of a longer partition would never meet
+ * again (Serf and NetworkDB retry failed nodes the same way).
+ */
+const RECONNECT_INTERVAL_MS = 10_000;
 /** Changes learnt from gossip are written to the state file at most this often. */
 const SAVE_DELAY_MS = 200;
 
@@ -95,6 +101,7 @@ export class Agent {
   private gossip?: Memberlist;
   private joinTimer?: NodeJS.Timeout;
   private reapTimer?: NodeJS.Timeout;
+  private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
   private readonly up = new Map<string, UpNetwork>();
   private readonly startedAt = Date.now();
@@ -134,6 +141,7 @@ export class Agent {
     for (const ep of this.store.localEndpoints()) this.store.commitEndpoint(ep);
     this.saveNow();
     this.reapTimer = setInterval(() => this.store.reapTombstones(), REAP_INTERVAL_MS).unref();
+    this.reconnectTimer = setInterval(() => this.reconnectDead(), RECONNECT_INTERVAL_MS).unref();
     this.log.info(
       { name: this.config.name, advertise: this.config.advertiseAddr, datapath: this.datapath.kind, underlay: underlay.ifname, mtu: this.defaultMtu },
       'agent started',
@@ -147,6 +155,7 @@ export class Agent {
   async stop(): Promise<void> {
     clearTimeout(this.joinTimer);
     clearInterval(this.reapTimer);
+    clearInterval(this.reconnectTimer);
     if (this.saveTimer) this.saveNow();
     if (this.gossip) {
       await this.gossip.leave(2000).catch((err: Error) => this.log.warn({ err: err.message }, 'graceful leave failed'));
@@ -308,6 +317,15 @@ export class Agent {
     }
     this.joinTimer = setTimeout(() => void this.joinCluster(Math.min(retryMs * 2, 30_000)), retryMs);
     this.joinTimer.unref();
+  }
+
+  /** A push/pull with each dead member: if it is up again (a healed partition), both sides learn it. */
+  private reconnectDead(): void {
+    for (const n of this.gossip?.members() ?? []) {
+      if (n.state !== 'dead') continue;
+      const addr = n.addr.includes(':') ? `[${n.addr}]:${n.port}` : `${n.addr}:${n.port}`;
+      this.gossip!.pushPullWith(addr).catch(() => undefined); // still unreachable: try again next round
+    }
   }
 
   // ---- reconciliation -----------------------------------------------------

@@ -8,12 +8,14 @@
  * converges.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { Topology } from '../helpers/topology.js';
 import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
 import { AgentHandle, pingRaw, removeAgentDirs, startAgents, type Endpoint } from './agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping'), 'cluster e2e needs root, ip and ping');
 const HOSTS = 5;
+const ROGUE = join(import.meta.dirname, '../../dist/test/e2e/fixtures/rogue-gossip.js');
 
 interface FdbRow {
   network: string;
@@ -169,4 +171,29 @@ describe.skipIf(!ready)('five agents build one overlay by gossip', () => {
       await loss.remove();
     }
   }, 90_000);
+
+  it('refuses malformed entries from a member, counts them, and keeps the tables', async () => {
+    const net = await agents[0].ctl<{ id: string; vni: number }>('network', 'inspect', 'blue');
+    const before = await Promise.all(alive().map((a) => fdbOf(a)));
+    const base = { kind: 'endpoint', network: 'blue', networkId: net.id, ifname: 'eth0', netns: 'x', ltime: 1e6, created: 1e6, deleted: false };
+    const bad = [
+      { ...base, id: 'r1', owner: 'rogue', ips: ['198.19.1.200'], mac: '02:42:zz:00:00:01', vtep: topo.host(3).addr4 },
+      { ...base, id: 'r2', owner: 'rogue', ips: ['198.19.9.9'], mac: '02:42:c6:13:09:09', vtep: topo.host(3).addr4 },
+      { ...base, id: 'r3', owner: 'node1', ips: ['198.19.1.201'], mac: '02:42:c6:13:01:c9', vtep: topo.host(3).addr4 },
+      { ...base, id: 'r4', owner: 'rogue', ips: ['198.19.1.202'], mac: '02:42:c6:13:01:ca', vtep: topo.host(3).addr4, network: 'nosuch' },
+      { kind: 'network', name: 'evil', id: 'e1', vni: net.vni, subnets: ['198.19.77.0/24'], mtu: 1450, encrypted: false, owner: 'rogue', ltime: 1e6, created: 1e6, deleted: false },
+      { kind: 'endpoint', id: 7 },
+    ];
+    // The rogue is a gossip member on host 3 (port 7947, beside that host's agent).
+    const out = await topo.exec(topo.host(3).ns, [process.execPath, ROGUE, topo.host(3).addr4!, `${topo.host(1).addr4!}:7946`, JSON.stringify(bad)], { timeoutMs: 30_000 });
+    expect(out.stdout).toMatch(/sent 8 messages/);
+    // Node 2 judges them all (node 1 would answer the entry forged in its own name with a tombstone).
+    const stats = await agents[1].ctl<{ cluster: { rejected: Record<string, number>; badMessages: number } }>('stats');
+    for (const reason of ['bad_mac', 'ip_outside_subnet', 'vtep_mismatch', 'unknown_network', 'vni_collision', 'malformed']) {
+      expect(stats.cluster.rejected[reason], reason).toBeGreaterThanOrEqual(1);
+    }
+    expect(stats.cluster.badMessages).toBeGreaterThanOrEqual(2);
+    expect(await Promise.all(alive().map((a) => fdbOf(a)))).toEqual(before);
+    expect((await agents[0].ctl<{ name: string }[]>('network', 'ls')).map((n) => n.name)).toEqual(['blue']);
+  }, 60_000);
 });
