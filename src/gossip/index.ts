@@ -20,7 +20,8 @@
  * suspicion.ts, awareness.ts, config.ts, transports (net-transport.ts,
  * mock-network.ts), clock.ts; wire/ holds the codecs.
  */
-export { Memberlist, MemberlistError, pushPullScale, type MemberlistOptions } from './memberlist.js';
+export { Memberlist, MemberlistError, type MemberlistOptions } from './memberlist.js';
+export { pushPullScale } from './engine.js';
 export { type Config, defaultLanConfig, defaultWanConfig, defaultLocalConfig, PROTOCOL_VERSION_MIN, PROTOCOL_VERSION_MAX, META_MAX_SIZE } from './config.js';
 export type { Delegate, EventDelegate, ConflictDelegate, MergeDelegate, AliveDelegate, PingDelegate, Delegates } from './delegates.js';
 export { type NodeInfo, type NodeStateName, NodeStateType } from './node.js';

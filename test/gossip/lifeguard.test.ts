@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Awareness } from '../../src/gossip/awareness.js';
 import { Suspicion, remainingSuspicionTime, suspicionTimeout } from '../../src/gossip/suspicion.js';
 import { VirtualClock } from '../../src/gossip/clock.js';
-import { pushPullScale } from '../../src/gossip/memberlist.js';
+import { pushPullScale } from '../../src/gossip/engine.js';
 import { retransmitLimit } from '../../src/gossip/broadcast-queue.js';
 import { defaultLanConfig } from '../../src/gossip/config.js';
 
