@@ -126,7 +126,7 @@ export class NetworkKeyring {
   }
 
   /**
-   * Stops accepting `tag`. Returns whether it was held.
+   * Stops accepting `tag` (`removed` lists it when it was held).
    * @throws CryptoError KEY_IN_USE when `tag` is the sending key
    */
   remove(tag: number): KeyringChange {
