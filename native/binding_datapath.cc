@@ -350,6 +350,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     o.Set("groFrames", Napi::Number::New(env, static_cast<double>(s.gro_frames)));
     o.Set("groSegments", Napi::Number::New(env, static_cast<double>(s.gro_segments)));
     o.Set("udpGroBuffers", Napi::Number::New(env, static_cast<double>(s.udp_gro_buffers)));
+    o.Set("tsoFramesIn", Napi::Number::New(env, static_cast<double>(s.tso_frames_in)));
     o.Set("gsoEnabled", Napi::Boolean::New(env, s.gso_enabled != 0));
     o.Set("groEnabled", Napi::Boolean::New(env, s.gro_enabled != 0));
     return o;

@@ -48,6 +48,7 @@ typedef struct io_offload_stats {
   uint64_t gro_frames;     /* coalesced super-frames written to TAPs */
   uint64_t gro_segments;   /* segments coalesced into them */
   uint64_t udp_gro_buffers;/* received buffers holding more than one datagram */
+  uint64_t tso_frames_in;  /* whole TCP super-frames received (kernel tunnel GSO), written as TSO */
   int gso_enabled;         /* UDP_SEGMENT in use (off after EIO) */
   int gro_enabled;         /* UDP_GRO enabled on the data socket */
 } io_offload_stats;

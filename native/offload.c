@@ -88,6 +88,68 @@ long tso_segment(const uint8_t *frame, size_t len, const vnet_hdr *h, uint8_t *o
   return (long)used;
 }
 
+int offload_l4_csum(const uint8_t *frame, size_t len, uint16_t *csum_start, uint16_t *csum_offset) {
+  if (len < 14 + 20) return L4_CSUM_NONE;
+  uint16_t type = rd16(frame + 12);
+  const uint8_t *ip = frame + 14;
+  size_t l4off, l4len;
+  uint8_t proto;
+  uint32_t pseudo;
+  if (type == 0x0800) {
+    size_t hlen = (size_t)(ip[0] & 0x0f) * 4;
+    size_t total = rd16(ip + 2);
+    if (ip[0] >> 4 != 4 || hlen < 20 || total < hlen || 14 + total > len || (rd16(ip + 6) & 0x3fff) != 0) return L4_CSUM_NONE;
+    proto = ip[9];
+    l4off = 14 + hlen;
+    l4len = total - hlen;
+    pseudo = csum_pseudo(4, ip + 12, ip + 16, proto, (uint32_t)l4len);
+  } else if (type == 0x86dd) {
+    if (len < 14 + 40 || ip[0] >> 4 != 6 || 14 + 40 + (size_t)rd16(ip + 4) > len) return L4_CSUM_NONE;
+    proto = ip[6];
+    l4off = 54;
+    l4len = rd16(ip + 4);
+    pseudo = csum_pseudo(6, ip + 8, ip + 24, proto, (uint32_t)l4len);
+  } else {
+    return L4_CSUM_NONE;
+  }
+  uint16_t field_off;
+  if (proto == 6 && l4len >= 20) field_off = 16;
+  else if (proto == 17 && l4len >= 8) field_off = 6;
+  else return L4_CSUM_NONE;
+  const uint8_t *l4 = frame + l4off;
+  uint16_t field = rd16(l4 + field_off);
+  if (proto == 17 && type == 0x0800 && field == 0) return L4_CSUM_NONE; /* IPv4 UDP without checksum */
+  if (csum_finish(csum_add(pseudo, l4, l4len)) == 0) return L4_CSUM_VALID;
+  if (field == csum_fold(pseudo)) {
+    *csum_start = (uint16_t)l4off;
+    *csum_offset = field_off;
+    return L4_CSUM_PARTIAL;
+  }
+  return L4_CSUM_BAD;
+}
+
+int offload_tso_hdr(uint8_t *frame, size_t len, size_t mtu, vnet_hdr *h) {
+  size_t l3off, l4off, thlen;
+  int v6 = len >= 14 && rd16(frame + 12) == 0x86dd;
+  if (len < 14 || tcp_layout(frame, len, v6, &l3off, &l4off, &thlen) < 0) return -1;
+  uint8_t *ip = frame + l3off;
+  size_t l3len = v6 ? 40 + (size_t)rd16(ip + 4) : rd16(ip + 2);
+  if (l3off + l3len != len || (!v6 && (rd16(ip + 6) & 0x3fff) != 0)) return -1;
+  size_t headers = (l4off - l3off) + thlen;
+  if (mtu <= headers + 8) return -1;
+  size_t l4len = len - l4off;
+  uint32_t pseudo = v6 ? csum_pseudo(6, ip + 8, ip + 24, 6, (uint32_t)l4len) : csum_pseudo(4, ip + 12, ip + 16, 6, (uint32_t)l4len);
+  wr16(frame + l4off + 16, csum_fold(pseudo));
+  memset(h, 0, sizeof *h);
+  h->flags = VNET_F_NEEDS_CSUM;
+  h->gso_type = v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
+  h->hdr_len = (uint16_t)(l4off + thlen);
+  h->gso_size = (uint16_t)(mtu - headers);
+  h->csum_start = (uint16_t)l4off;
+  h->csum_offset = 16;
+  return 0;
+}
+
 /* A coalescable segment: untagged TCP/IP, no IP options or fragmenting, no padding, payload, only ACK(|PSH). */
 static int gro_layout(const uint8_t *frame, size_t len, int *v6, size_t *l4off, size_t *thlen, size_t *payload) {
   if (len < 14 + 40) return 0;
@@ -113,9 +175,10 @@ static int gro_layout(const uint8_t *frame, size_t len, int *v6, size_t *l4off, 
   return 1;
 }
 
-int gro_start(gro_run *run, void *owner, const uint8_t *frame, size_t len) {
+int gro_start(gro_run *run, void *owner, const uint8_t *frame, size_t len, int csum) {
   int v6;
   size_t l4off, thlen, payload;
+  if (csum != L4_CSUM_VALID && csum != L4_CSUM_PARTIAL) return 0;
   if (!gro_layout(frame, len, &v6, &l4off, &thlen, &payload)) return 0;
   memcpy(run->buf + sizeof(vnet_hdr), frame, len);
   run->len = len;
@@ -127,13 +190,15 @@ int gro_start(gro_run *run, void *owner, const uint8_t *frame, size_t len) {
   run->segs = 1;
   run->mss = (uint16_t)payload;
   run->closed = (frame[l4off + 13] & TCP_PSH) != 0;
+  run->partial = csum == L4_CSUM_PARTIAL;
   run->next_seq = rd32(frame + l4off + 4) + (uint32_t)payload;
   return 1;
 }
 
-int gro_append(gro_run *run, void *owner, const uint8_t *frame, size_t len) {
+int gro_append(gro_run *run, void *owner, const uint8_t *frame, size_t len, int csum) {
   int v6;
   size_t l4off, thlen, payload;
+  if (csum != L4_CSUM_VALID && csum != L4_CSUM_PARTIAL) return 0;
   if (run->segs == 0 || run->closed || owner != run->owner || run->segs >= OFFLOAD_MAX_SEGMENTS) return 0;
   if (!gro_layout(frame, len, &v6, &l4off, &thlen, &payload)) return 0;
   const uint8_t *head = run->buf + sizeof(vnet_hdr);
@@ -185,6 +250,10 @@ size_t gro_finish(gro_run *run) {
     h.gso_type = run->ipv6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
     h.hdr_len = (uint16_t)run->hdr_len;
     h.gso_size = run->mss;
+    h.csum_start = (uint16_t)run->l4off;
+    h.csum_offset = 16;
+  } else if (run->partial) {
+    h.flags = VNET_F_NEEDS_CSUM;
     h.csum_start = (uint16_t)run->l4off;
     h.csum_offset = 16;
   }

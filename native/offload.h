@@ -46,6 +46,30 @@ typedef void (*tso_emit_fn)(void *ctx, uint8_t *seg, size_t len);
 long tso_segment(const uint8_t *frame, size_t len, const vnet_hdr *h, uint8_t *out, size_t cap, size_t headroom,
                  tso_emit_fn emit, void *ctx);
 
+/** State of a frame's TCP/UDP checksum (offload_l4_csum). */
+enum l4_csum_state {
+  L4_CSUM_NONE,    /* not untagged TCP/UDP over IPv4/IPv6 (or UDP without checksum): nothing to say */
+  L4_CSUM_VALID,   /* complete and correct */
+  L4_CSUM_PARTIAL, /* only the pseudo-header sum: the sender offloaded it (local veth), no wire ever did */
+  L4_CSUM_BAD      /* wrong: let the kernel see it and drop it */
+};
+
+/**
+ * Checks the TCP/UDP checksum of an untagged IPv4 (not fragmented) or IPv6
+ * (no extension headers) frame. On L4_CSUM_PARTIAL, `*csum_start` and
+ * `*csum_offset` say where the checksum goes (virtio_net_hdr convention).
+ */
+int offload_l4_csum(const uint8_t *frame, size_t len, uint16_t *csum_start, uint16_t *csum_offset);
+
+/**
+ * Prepares an oversize TCP frame (larger than one MTU: a kernel sender's
+ * tunnel-GSO packet arrives whole, one VXLAN header in front of a TCP
+ * super-frame) to be written to a TAP as a TSO frame: fills `h` (GSO_TCPV4/6,
+ * segment size from `mtu`, NEEDS_CSUM) and seeds the TCP checksum with the
+ * pseudo-header sum. Returns 0, or -1 when the frame is not TCP over IP.
+ */
+int offload_tso_hdr(uint8_t *frame, size_t len, size_t mtu, vnet_hdr *h);
+
 /** An ingress super-frame being built from in-order TCP segments of one flow. */
 typedef struct gro_run {
   uint8_t *buf;   /* [vnet_hdr][frame...], capacity GRO_BUF_LEN */
@@ -55,16 +79,20 @@ typedef struct gro_run {
   int ipv6;
   int segs;
   int closed;     /* a short or PSH segment ended the run */
+  int partial;    /* the head's checksum is partial (matters when it stays alone) */
   uint16_t mss;
   uint32_t next_seq;
 } gro_run;
 
 #define GRO_BUF_LEN (sizeof(vnet_hdr) + 14 + 65535)
 
-/** Starts a run with `frame` if it is a coalescable TCP segment; 1 if started, 0 if not coalescable. */
-int gro_start(gro_run *run, void *owner, const uint8_t *frame, size_t len);
-/** Appends `frame` if it continues the run (same flow, next sequence, same headers); 1 if appended. */
-int gro_append(gro_run *run, void *owner, const uint8_t *frame, size_t len);
+/**
+ * Starts a run with `frame` if it is a coalescable TCP segment whose checksum
+ * state `csum` (offload_l4_csum) is VALID or PARTIAL; 1 if started, 0 if not.
+ */
+int gro_start(gro_run *run, void *owner, const uint8_t *frame, size_t len, int csum);
+/** Appends `frame` (checksum state `csum`) if it continues the run (same flow, next sequence, same headers); 1 if appended. */
+int gro_append(gro_run *run, void *owner, const uint8_t *frame, size_t len, int csum);
 /** Finalises headers and the vnet header; returns the bytes to write (vnet header + frame) at run->buf. */
 size_t gro_finish(gro_run *run);
 

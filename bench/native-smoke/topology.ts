@@ -144,37 +144,47 @@ export class SmokeTopology {
 
   /** A persistent TAP per side, each driven by a NativeDatapath peer process. */
   async addNativeOverlay(sourcePorts?: number): Promise<void> {
-    for (let i = 0; i < 2; i++) {
-      await nsRun(this.ns[i], ['ip', 'tuntap', 'add', 'mode', 'tap', 'name', this.overlayDevice]);
-      await this.configureOverlay(i);
-      const other = SIDES[1 - i];
-      const cfg: PeerConfig = {
-        bindAddress: SIDES[i].underlay,
-        dataPort: 4789,
-        vni: SMOKE_VNI,
-        tapName: this.overlayDevice,
-        mtu: SMOKE_MTU,
-        remotes: [{ mac: other.mac, ip: other.overlay, vtep: other.underlay }],
-      };
-      if (sourcePorts !== undefined) cfg.sourcePorts = sourcePorts;
-      this.peers.push(await PeerProcess.start(this.ns[i], cfg));
-    }
+    for (let i = 0; i < 2; i++) await this.addNativeSide(i, sourcePorts);
   }
 
   /** A kernel vxlan device per side on the same VNI and port, for comparison. */
   async addKernelOverlay(): Promise<void> {
-    for (let i = 0; i < 2; i++) {
-      await nsRun(this.ns[i], [
-        'ip', 'link', 'add', this.overlayDevice, 'type', 'vxlan', 'id', String(SMOKE_VNI),
-        'local', SIDES[i].underlay, 'remote', SIDES[1 - i].underlay, 'dstport', '4789', 'dev', this.underlayDevice(i),
-      ]);
-      await this.configureOverlay(i);
-    }
+    for (let i = 0; i < 2; i++) await this.addKernelSide(i);
+  }
+
+  /** Side a native, side b a kernel vxlan device: the interoperability check. */
+  async addMixedOverlay(): Promise<void> {
+    await this.addNativeSide(0);
+    await this.addKernelSide(1);
+  }
+
+  private async addNativeSide(i: number, sourcePorts?: number): Promise<void> {
+    await nsRun(this.ns[i], ['ip', 'tuntap', 'add', 'mode', 'tap', 'name', this.overlayDevice]);
+    await this.configureOverlay(i);
+    const other = SIDES[1 - i];
+    const cfg: PeerConfig = {
+      bindAddress: SIDES[i].underlay,
+      dataPort: 4789,
+      vni: SMOKE_VNI,
+      tapName: this.overlayDevice,
+      mtu: SMOKE_MTU,
+      remotes: [{ mac: other.mac, ip: other.overlay, vtep: other.underlay }],
+    };
+    if (sourcePorts !== undefined) cfg.sourcePorts = sourcePorts;
+    this.peers[i] = await PeerProcess.start(this.ns[i], cfg);
+  }
+
+  private async addKernelSide(i: number): Promise<void> {
+    await nsRun(this.ns[i], [
+      'ip', 'link', 'add', this.overlayDevice, 'type', 'vxlan', 'id', String(SMOKE_VNI),
+      'local', SIDES[i].underlay, 'remote', SIDES[1 - i].underlay, 'dstport', '4789', 'dev', this.underlayDevice(i),
+    ]);
+    await this.configureOverlay(i);
   }
 
   /** Stops the peers and deletes both namespaces (and with them every link). */
   async destroy(): Promise<void> {
-    await Promise.allSettled(this.peers.map((p) => p.stop()));
+    await Promise.allSettled(this.peers.filter((p) => p !== undefined).map((p) => p.stop()));
     for (const ns of this.ns) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
   }
 }

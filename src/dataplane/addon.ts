@@ -60,6 +60,8 @@ export interface OffloadStats {
   groSegments: number;
   /** Received buffers that held more than one datagram (UDP GRO). */
   udpGroBuffers: number;
+  /** Whole TCP super-frames received (a kernel vxlan sender's tunnel GSO), written to the TAP as TSO frames. */
+  tsoFramesIn: number;
   /** UDP_SEGMENT in use (turned off after EIO). */
   gsoEnabled: boolean;
   /** UDP_GRO enabled on the data-port socket. */
