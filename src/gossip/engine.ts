@@ -158,6 +158,10 @@ export class GossipEngine implements EngineContext {
   }
 
   sendMsg(addr: string, name: string, msg: Buffer): void {
+    if (!name && this.config.requireNodeNames) {
+      this.log('error', `not sending to ${addr}: node names are required`);
+      return;
+    }
     let avail = this.config.udpBufferSize - msg.length - COMPOUND_HEADER_OVERHEAD;
     if (encryptionEnabled(this.config) && this.config.gossipVerifyOutgoing) avail -= encryptOverhead(this.encryptionVersion());
     const extra = this.getBroadcasts(COMPOUND_OVERHEAD, avail);

@@ -107,6 +107,10 @@ export class Memberlist extends EventEmitter {
     const errors: string[] = [];
     for (const raw of addrs) {
       const slash = raw.indexOf('/');
+      if (slash <= 0 && this.config.requireNodeNames) {
+        errors.push(`${raw}: node names are required (name/host:port)`);
+        continue;
+      }
       const target = ensurePort(slash >= 0 ? raw.slice(slash + 1) : raw, this.config.bindPort);
       const hp = splitHostPort(target);
       if (!hp) {

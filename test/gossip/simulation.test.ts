@@ -272,3 +272,17 @@ describe('names coming back at new addresses', () => {
     expect(a.member('d')).toMatchObject({ state: 'alive', addr: late.localNode().addr });
   });
 });
+
+describe('requireNodeNames', () => {
+  it('refuses to join an address without a node name, accepts name/addr', async () => {
+    const c = (cluster = new SimCluster(81));
+    const a = await c.add('a');
+    const b = await c.add('b', { requireNodeNames: true });
+    const addr = `${a.localNode().addr}:${a.localNode().port}`;
+    await expect(b.join([addr])).rejects.toMatchObject({ code: 'JOIN_FAILED' });
+    const joined = b.join([`a/${addr}`]);
+    await c.run(10);
+    expect(await joined).toBe(1);
+    expect(b.member('a')?.state).toBe('alive');
+  });
+});
