@@ -27,8 +27,8 @@ export interface PeerConfig {
   mtu: number;
   /** Source-pool size (default: the datapath's). */
   sourcePorts?: number;
-  /** The other side's endpoints: MAC, overlay IP, VTEP. */
-  remotes: { mac: string; ip: string; vtep: string }[];
+  /** The other side's endpoints: MAC, overlay IPv4 (and IPv6) address, VTEP. */
+  remotes: { mac: string; ip: string; ip6?: string; vtep: string }[];
 }
 
 function reply(value: unknown): void {
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   for (const r of cfg.remotes) {
     dp.fdbSet(cfg.vni, r.mac, r.vtep);
     dp.neighSet(cfg.vni, r.ip, r.mac);
+    if (r.ip6 !== undefined) dp.neighSet(cfg.vni, r.ip6, r.mac);
   }
   await dp.start();
   const udp = createSocket(cfg.bindAddress.includes(':') ? 'udp6' : 'udp4');

@@ -22,8 +22,8 @@ export const SMOKE_VNI = 42;
 export const SMOKE_MTU = 1450;
 /** Per side: underlay, overlay and MAC addresses. */
 export const SIDES = [
-  { underlay: '198.18.0.1', overlay: '198.19.0.1', mac: '02:42:c6:13:00:01' },
-  { underlay: '198.18.0.2', overlay: '198.19.0.2', mac: '02:42:c6:13:00:02' },
+  { underlay: '198.18.0.1', overlay: '198.19.0.1', overlay6: '2001:db8:19::1', mac: '02:42:c6:13:00:01' },
+  { underlay: '198.18.0.2', overlay: '198.19.0.2', overlay6: '2001:db8:19::2', mac: '02:42:c6:13:00:02' },
 ] as const;
 
 /** Runs a command, throwing with its stderr on failure. */
@@ -131,13 +131,18 @@ export class SmokeTopology {
     return `${this.prefix}v${i === 0 ? 'a' : 'b'}`;
   }
 
-  /** Gives the overlay device of side `i` its MAC, address, MTU, neighbour entry, and brings it up. */
+  /**
+   * Gives the overlay device of side `i` its MAC, addresses, MTU and IPv4
+   * neighbour entry, and brings it up. IPv6 neighbours are left to neighbour
+   * discovery (answered by the native path's ND proxy, or by the kernel).
+   */
   private async configureOverlay(i: number): Promise<void> {
     const ns = this.ns[i];
     const dev = this.overlayDevice;
     const other = SIDES[1 - i];
     await nsRun(ns, ['ip', 'link', 'set', dev, 'address', SIDES[i].mac, 'mtu', String(SMOKE_MTU)]);
     await nsRun(ns, ['ip', 'addr', 'add', `${SIDES[i].overlay}/24`, 'dev', dev]);
+    await nsRun(ns, ['ip', '-6', 'addr', 'add', `${SIDES[i].overlay6}/64`, 'dev', dev, 'nodad']);
     await nsRun(ns, ['ip', 'link', 'set', dev, 'up']);
     await nsRun(ns, ['ip', 'neigh', 'replace', other.overlay, 'lladdr', other.mac, 'dev', dev, 'nud', 'permanent']);
   }
@@ -168,7 +173,7 @@ export class SmokeTopology {
       vni: SMOKE_VNI,
       tapName: this.overlayDevice,
       mtu: SMOKE_MTU,
-      remotes: [{ mac: other.mac, ip: other.overlay, vtep: other.underlay }],
+      remotes: [{ mac: other.mac, ip: other.overlay, ip6: other.overlay6, vtep: other.underlay }],
     };
     if (sourcePorts !== undefined) cfg.sourcePorts = sourcePorts;
     this.peers[i] = await PeerProcess.start(this.ns[i], cfg);

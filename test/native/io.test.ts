@@ -27,7 +27,7 @@ const innerFrame = (srcMac: string): Buffer =>
 /** Sender and receiver of a TCP transfer; both print "<bytes> <sha256>". */
 const TCP_SINK = `
 import socket, hashlib, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], 5001)); s.listen(1); s.settimeout(30)
 print("listening", flush=True)
 c, _ = s.accept(); c.settimeout(30); h = hashlib.sha256(); n = 0
@@ -45,13 +45,14 @@ print(len(data), hashlib.sha256(data).hexdigest(), flush=True)
 `;
 
 /** Sends `size` seeded random bytes over TCP from side `from` to the other side; returns what each end saw ("<bytes> <sha256>"). */
-async function tcpTransfer(topo: SmokeTopology, from: number, size: number): Promise<{ sent: string; received: string }> {
+async function tcpTransfer(topo: SmokeTopology, from: number, size: number, family: 4 | 6 = 4): Promise<{ sent: string; received: string }> {
   const to = 1 - from;
-  const sink = nsRun(topo.ns[to], ['python3', '-c', TCP_SINK, SIDES[to].overlay], 60_000);
+  const address = family === 4 ? SIDES[to].overlay : SIDES[to].overlay6;
+  const sink = nsRun(topo.ns[to], ['python3', '-c', TCP_SINK, address], 60_000);
   let sent = '';
   for (let attempt = 0; attempt < 50 && sent === ''; attempt++) {
     await new Promise((r) => setTimeout(r, 100));
-    sent = await nsRun(topo.ns[from], ['python3', '-c', TCP_SOURCE, SIDES[to].overlay, String(size)], 60_000).catch(() => '');
+    sent = await nsRun(topo.ns[from], ['python3', '-c', TCP_SOURCE, address, String(size)], 60_000).catch(() => '');
   }
   const received = (await sink).trim().split('\n').pop()!;
   return { sent: sent.trim(), received };
@@ -82,6 +83,18 @@ describe.skipIf(!ready)('native datapaths back to back over a veth underlay', ()
       expect(after[side]!.drops.udp_send).toBe(0);
       expect(after[side]!.drops.tap_write).toBe(0);
     }
+  });
+
+  it('carries IPv6: neighbour discovery answered by the proxy, ping, and a TCP transfer through TSO6/GRO', async () => {
+    const before = await counters(0);
+    await nsRun(topo.ns[0], ['ping', '-6', '-c', '3', '-i', '0.05', '-W', '2', SIDES[1].overlay6]);
+    const { sent, received } = await tcpTransfer(topo, 0, 4 << 20, 6);
+    expect(received.split(' ')[0]).toBe(String(4 << 20));
+    expect(sent).toBe(received);
+    const after = await counters(0);
+    expect(after.ndReplies).toBeGreaterThan(before.ndReplies);
+    const neigh = await nsRun(topo.ns[0], ['ip', '-6', 'neigh', 'show', SIDES[1].overlay6]);
+    expect(neigh).toContain(SIDES[1].mac);
   });
 
   it('mirrors both directions to a capture listener while enabled', async () => {
