@@ -1,0 +1,107 @@
+/**
+ * Cluster convergence benchmark (issue "Agents form the overlay"): the time
+ * from `overlayctl endpoint attach` on one host until the new endpoint
+ * answers pings from every other host, for clusters of several sizes —
+ * median and worst of N attaches. The goal is under 1 s at 50 agents.
+ *
+ * Each size gets its own topology: one host namespace per agent, agents
+ * 2..n joined to agent 1 by gossip, one network, a probe container on every
+ * host (bench/lib/convergence/cluster.ts). Each attach lands on another host
+ * and is pinged from every other host's probe, with ARP retried every few
+ * milliseconds so the kernel's 1 s retry does not quantise the result
+ * (attach-round.ts). Everything is removed at the end, also on failure.
+ *
+ *   npx tsx bench/convergence.ts [--agents 5,50] [--attaches 10] [--datapath native|js]
+ *        [--ping-interval-ms 20] [--retrans-ms 20] [--deadline-s 20] [--settle-ms 1000]
+ *
+ * Needs root, ip, ping, sysctl and stdbuf; builds on dist/ (`npm run build`).
+ */
+import { haveRoot, haveTools } from '../test/helpers/ci.js';
+import { measureAttach, type AttachSample } from './lib/convergence/attach-round.js';
+import { ConvergenceCluster, MAX_HOSTS } from './lib/convergence/cluster.js';
+import { ConvergenceError } from './lib/convergence/errors.js';
+import { describeSample, summarise, SUMMARY_COLUMNS, type SummaryKey } from './lib/convergence/summary.js';
+import { renderTable, type ResultRow } from './lib/table.js';
+
+/** The benchmark's options, from the command line. */
+interface BenchOptions {
+  agents: number[];
+  attaches: number;
+  datapath: 'native' | 'js';
+  pingIntervalMs: number;
+  retransMs: number;
+  deadlineS: number;
+  settleMs: number;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
+}
+
+function positiveInt(name: string, fallback: string): number {
+  const v = Number(arg(name, fallback));
+  if (!Number.isInteger(v) || v < 1) throw new ConvergenceError('BAD_ARGUMENT', `--${name} must be a positive integer`);
+  return v;
+}
+
+function parseOptions(): BenchOptions {
+  const agents = arg('agents', '5,50').split(',').map(Number);
+  if (agents.some((n) => !Number.isInteger(n) || n < 2 || n > MAX_HOSTS)) {
+    throw new ConvergenceError('BAD_ARGUMENT', `--agents takes sizes of 2–${MAX_HOSTS}, comma-separated`);
+  }
+  const datapath = arg('datapath', 'native');
+  if (datapath !== 'native' && datapath !== 'js') throw new ConvergenceError('BAD_ARGUMENT', '--datapath must be native or js');
+  const attaches = positiveInt('attaches', '10');
+  if (attaches > MAX_HOSTS) throw new ConvergenceError('BAD_ARGUMENT', `--attaches must be at most ${MAX_HOSTS}`);
+  return {
+    agents,
+    attaches,
+    datapath,
+    pingIntervalMs: positiveInt('ping-interval-ms', '20'),
+    retransMs: positiveInt('retrans-ms', '20'),
+    deadlineS: positiveInt('deadline-s', '20'),
+    settleMs: Number(arg('settle-ms', '1000')),
+  };
+}
+
+const log = (message: string): void => console.error(`[${new Date().toISOString().slice(11, 23)}] ${message}`);
+
+/** Builds a cluster of `size` agents, runs the attaches, tears it down. */
+async function runSize(size: number, opts: BenchOptions): Promise<AttachSample[]> {
+  log(`--- ${size} agents (${opts.datapath} data path) ---`);
+  const cluster = await ConvergenceCluster.start({ agents: size, datapath: opts.datapath, retransMs: opts.retransMs, startBatch: 10, log });
+  try {
+    const samples: AttachSample[] = [];
+    for (let round = 0; round < opts.attaches; round++) {
+      // Let the previous attach's gossip die down, so each attach starts from rest.
+      await new Promise((r) => setTimeout(r, opts.settleMs));
+      const sample = await measureAttach(cluster, { round, rounds: opts.attaches, pingIntervalMs: opts.pingIntervalMs, deadlineS: opts.deadlineS });
+      log(describeSample(sample));
+      samples.push(sample);
+    }
+    return samples;
+  } finally {
+    await cluster.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions();
+  if (!haveRoot() || !haveTools('ip', 'ping', 'sysctl', 'stdbuf')) {
+    console.error('skipped: the convergence benchmark needs root, ip, ping, sysctl and stdbuf');
+    process.exit(2);
+  }
+  const rows: ResultRow<SummaryKey>[] = [];
+  for (const size of opts.agents) rows.push(summarise(`${size} agents`, await runSize(size, opts)));
+  console.log(
+    `\nConvergence: \`endpoint attach\` until every other host's probe got an echo reply; ${opts.attaches} attaches per size, ` +
+      `${opts.datapath} data path, one host namespace per agent, ARP retried every ${opts.retransMs} ms, ping every ${opts.pingIntervalMs} ms.\n`,
+  );
+  console.log(renderTable(SUMMARY_COLUMNS, rows));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
