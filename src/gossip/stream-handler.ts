@@ -61,9 +61,12 @@ export class StreamHandler {
   async handleConn(conn: StreamConn): Promise<void> {
     const { ctx } = this;
     ctx.stats.streamsAccepted++;
+    // Like memberlist, only a stream we could not even open is answered with [13][err].
+    let opened = false;
     try {
       const reader = await openStream(this.track(conn), { ...this.decodeOptions(), expectLabel: true });
       const type = (await reader.readByte()) as MessageType;
+      opened = true;
       switch (type) {
         case MessageType.User:
           await this.readUserMsg(reader);
@@ -76,11 +79,10 @@ export class StreamHandler {
           break;
         default:
           ctx.stats.drop('unexpectedType');
-          await this.sendError(conn, `received invalid msgType (${type})`);
       }
     } catch (err) {
       this.countStreamError(err);
-      if (!isEof(err)) await this.sendError(conn, (err as Error).message).catch(() => undefined);
+      if (!opened && !isEof(err)) await this.sendError(conn, (err as Error).message).catch(() => undefined);
     } finally {
       conn.end();
       conn.destroy();
@@ -251,6 +253,8 @@ export class StreamHandler {
 
   private countStreamError(err: unknown): void {
     if (isEof(err)) return;
+    // Refused merges were counted where they were refused.
+    if (err instanceof StreamExchangeError && (err.code === 'PROTOCOL_INCOMPATIBLE' || err.code === 'MERGE_REFUSED')) return;
     if (err instanceof GossipWireError) this.ctx.stats.drop(dropReasonForWireCode(err.code));
     else this.ctx.stats.drop('streamFailed');
     this.ctx.log('error', `failed to handle stream: ${(err as Error).message}`);

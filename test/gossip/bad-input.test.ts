@@ -104,11 +104,22 @@ describe('bad input is dropped and counted, never fatal', () => {
 
     const huge = await rogue.dialTimeout(addrOf(a), 1000);
     const answer: Buffer[] = [];
+    let closed = false;
     huge.on('data', (d: Buffer) => answer.push(d));
+    huge.on('close', () => { closed = true; });
     huge.write(withType(MessageType.PushPull, encodeMsgpack({ Join: false, Nodes: 2_000_000_000, UserStateLen: 0 })));
-    await until(() => a.getStats().dropped.tooLarge > 0 && answer.length > 0);
+    await until(() => a.getStats().dropped.tooLarge > 0 && closed);
     expect(a.getStats().dropped.tooLarge).toBe(1);
-    expect(Buffer.concat(answer)[0]).toBe(MessageType.Compress); // compressed [13][err], as Go sends it
+    expect(answer).toEqual([]); // like memberlist: a bad push/pull body is dropped and the stream closed
+
+    // A stream that cannot be opened (here: encrypted, but we have no keys) gets [13][err] back.
+    const sealed = await rogue.dialTimeout(addrOf(a), 1000);
+    const errAnswer: Buffer[] = [];
+    sealed.on('data', (d: Buffer) => errAnswer.push(d));
+    sealed.write(Buffer.from([MessageType.Encrypt, 0, 0, 0, 4, 1, 2, 3, 4]));
+    await until(() => errAnswer.length > 0);
+    expect(a.getStats().dropped.decryptFailed).toBe(1);
+    expect(Buffer.concat(errAnswer)[0]).toBe(MessageType.Compress); // [13][err], compressed as Go sends it
 
     const unknown = await rogue.dialTimeout(addrOf(a), 1000);
     unknown.write(Buffer.from([42, 0x80]));
