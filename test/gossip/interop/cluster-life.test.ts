@@ -71,6 +71,23 @@ describe.skipIf(!haveGo)('mixed TS/Go clusters', () => {
     for (const p of [g, g2]) await p.until((m) => m.some((x) => x.name === 'ts-victim' && x.state === 'dead'), 30_000);
   });
 
+  it('a TS node restarted under the same name and port is taken back by Go', async () => {
+    const g = await go('go-keeper');
+    const first = await ts('ts-phoenix');
+    const port = first.localNode().port;
+    await first.join([g.address]);
+    await g.until((m) => m.some((x) => x.name === 'ts-phoenix' && x.state === 'alive'), 10_000);
+    await first.shutdown();
+    const dead = await g.until((m) => m.some((x) => x.name === 'ts-phoenix' && x.state === 'dead'), 30_000);
+    const deadIncarnation = dead.find((x) => x.name === 'ts-phoenix')!.incarnation;
+    const again = await startTsNode('ts-phoenix', { bindPort: port });
+    tsNodes.push(again);
+    await again.join([g.address]);
+    // Go's state says we are dead at a higher incarnation: we refute above it.
+    const back = await g.until((m) => m.some((x) => x.name === 'ts-phoenix' && x.state === 'alive'), 10_000);
+    expect(back.find((x) => x.name === 'ts-phoenix')!.incarnation).toBeGreaterThan(deadIncarnation);
+  });
+
   it('graceful leave of a Go node is seen as left by TS', async () => {
     const t = await ts('ts-l');
     const g = await go('go-leaver', ['-join', addr(t)]);
