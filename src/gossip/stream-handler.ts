@@ -219,7 +219,11 @@ export class StreamHandler {
     await write(conn, encodeStreamMessage(encodeMessage(MessageType.Err, resp), this.packetOptions()));
   }
 
-  /** A reader over `conn` with memberlist's limits, disposed when the stream closes. */
+  /**
+   * A reader over `conn` with memberlist's limits, disposed when the stream
+   * closes. socketReader is typed for net.Socket but only uses the Duplex
+   * events (data/end/error/close), so mock streams work as well.
+   */
   private track(conn: StreamConn, timeoutMs = this.ctx.config.tcpTimeoutMs): StreamReader {
     const reader = socketReader(conn as unknown as Socket, { maxBytes: MAX_PUSH_STATE_BYTES + 1024, timeoutMs });
     conn.once('close', () => reader.dispose());
