@@ -16,6 +16,10 @@ extern "C" {
 }
 
 namespace overlayd {
+
+/** Registers EspSaHandle (binding_esp.cc). */
+void InitEsp(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 bool OptionFlag(const Napi::Object &opts, const char *key) {
@@ -49,6 +53,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("counterRows", Napi::Number::New(env, 1 + IO_WORKERS));
   exports.Set("tapOpen", Napi::Function::New(env, TapOpen, "tapOpen"));
   InitDatapath(env, exports);
+  InitEsp(env, exports);
   return exports;
 }
 
