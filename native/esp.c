@@ -91,7 +91,7 @@ const char *esp_drop_name(long reason) {
 long esp_seal(esp_ctx *ctx, uint64_t seq, const uint8_t *payload, size_t payload_len, uint8_t next_header, uint8_t *out,
               size_t out_cap) {
   const esp_sa *sa = ctx->sa;
-  if (seq == 0 || (!sa->esn && seq > UINT32_MAX)) return ESP_ERR_SEQUENCE;
+  if (seq == 0 || seq > (sa->esn ? REPLAY_MAX_SEQ : UINT32_MAX)) return ESP_ERR_SEQUENCE;
   if (payload_len > ESP_MAX_PAYLOAD) return ESP_ERR_ARGUMENT;
   size_t total = esp_sealed_len(payload_len);
   if (out_cap < total) return ESP_ERR_SPACE;

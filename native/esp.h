@@ -65,7 +65,7 @@ enum esp_drop {
 
 /** Why esp_seal() or an init refused its arguments. */
 enum esp_error {
-  /** Sequence number 0, or above 2^32 − 1 without ESN. */
+  /** Sequence number 0, above 2^53 − 1 (REPLAY_MAX_SEQ), or above 2^32 − 1 without ESN. */
   ESP_ERR_SEQUENCE = -16,
   /** Key, salt or SPI impossible; payload longer than ESP_MAX_PAYLOAD. */
   ESP_ERR_ARGUMENT = -17,
@@ -128,7 +128,7 @@ size_t esp_sealed_len(size_t payload_len);
 
 /**
  * Encrypts `payload_len` bytes at `payload` with sequence number `seq`
- * (1.., never reused under the SA; ≤ 2^32 − 1 without ESN) into `out`
+ * (1..REPLAY_MAX_SEQ, never reused under the SA; ≤ 2^32 − 1 without ESN) into `out`
  * (capacity `out_cap` ≥ esp_sealed_len()). In place when payload ==
  * out + ESP_PREFIX_LEN (no copy); otherwise the payload is moved there first
  * (overlap allowed). Returns the packet length or an esp_error.

@@ -54,7 +54,7 @@ int replay_infer(const replay_window *w, uint32_t lo, uint64_t *seq) {
 }
 
 int replay_verdict(const replay_window *w, uint64_t seq) {
-  if (seq == 0) return REPLAY_TOO_OLD;
+  if (seq == 0 || seq > REPLAY_MAX_SEQ) return REPLAY_TOO_OLD;
   if (seq > w->top) return REPLAY_OK;
   if (w->top - seq >= w->size) return REPLAY_TOO_OLD;
   uint32_t block = w->blocks[(seq / BLOCK_BITS) % w->nblocks];
@@ -67,7 +67,7 @@ int replay_check(const replay_window *w, uint32_t lo, uint64_t *seq) {
 }
 
 void replay_accept(replay_window *w, uint64_t seq) {
-  if (seq == 0) return;
+  if (seq == 0 || seq > REPLAY_MAX_SEQ) return;
   uint32_t n = w->nblocks;
   if (seq > w->top) {
     uint64_t from = w->top / BLOCK_BITS;

@@ -26,6 +26,13 @@
 /** Largest window (a 16 KiB bitmap). */
 #define REPLAY_MAX_WINDOW 131072u
 
+/**
+ * Largest sequence number overlayd uses: 2^53 − 1, exact in a JavaScript
+ * number (28 years at 10 Mpps; senders rekey long before). Larger numbers
+ * are refused as REPLAY_TOO_OLD, as the TypeScript window does.
+ */
+#define REPLAY_MAX_SEQ ((UINT64_C(1) << 53) - 1)
+
 /** Verdict: acceptable (new, or unseen inside the window). */
 #define REPLAY_OK 0
 /** Verdict: left of the window, or before sequence number 1. */
@@ -64,7 +71,10 @@ void replay_window_reset(replay_window *w);
  */
 int replay_infer(const replay_window *w, uint32_t lo, uint64_t *seq);
 
-/** REPLAY_OK when `seq` may be accepted, else REPLAY_TOO_OLD or REPLAY_DUPLICATE. Changes nothing. */
+/**
+ * REPLAY_OK when `seq` may be accepted, else REPLAY_TOO_OLD (also for 0 and
+ * numbers above REPLAY_MAX_SEQ) or REPLAY_DUPLICATE. Changes nothing.
+ */
 int replay_verdict(const replay_window *w, uint64_t seq);
 
 /**
@@ -76,7 +86,7 @@ int replay_check(const replay_window *w, uint32_t lo, uint64_t *seq);
 /**
  * Records `seq` as received, sliding the window when it is above the top.
  * Call only after the packet authenticated, with a number replay_verdict()
- * allowed; 0 is ignored.
+ * allowed; 0 and numbers above REPLAY_MAX_SEQ are ignored.
  */
 void replay_accept(replay_window *w, uint64_t seq);
 
