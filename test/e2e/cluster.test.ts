@@ -63,7 +63,7 @@ describe.skipIf(!ready)('five agents build one overlay by gossip', () => {
     await waitFor('5 members everywhere', async () => {
       for (const a of agents) if ((await a.ctl<{ state: string }[]>('members')).filter((m) => m.state === 'alive').length !== HOSTS) return false;
       return true;
-    }, 20_000);
+    }, 40_000);
   }, 90_000);
 
   afterAll(async () => {
@@ -195,5 +195,21 @@ describe.skipIf(!ready)('five agents build one overlay by gossip', () => {
     expect(stats.cluster.badMessages).toBeGreaterThanOrEqual(2);
     expect(await Promise.all(alive().map((a) => fdbOf(a)))).toEqual(before);
     expect((await agents[0].ctl<{ name: string }[]>('network', 'ls')).map((n) => n.name)).toEqual(['blue']);
+  }, 60_000);
+
+  it('network rm is refused while endpoints are attached anywhere; --force removes them on every host', async () => {
+    const refused = await agents[0].ctlRaw('network', 'rm', 'blue');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/endpoint\(s\) attached \(on .*node2/);
+    await agents[0].ctl('network', 'rm', 'blue', '--force');
+    for (const a of alive()) {
+      await waitFor(`${a.name} drops the network and its endpoints`, async () => {
+        const [nets, eps] = await Promise.all([a.ctl<unknown[]>('network', 'ls'), a.ctl<unknown[]>('endpoint', 'ls')]);
+        return nets.length === 0 && eps.length === 0;
+      }, 10_000);
+    }
+    // The containers' interfaces are gone too.
+    const links = await topo.exec(topo.host(2).ns, ['ip', '-o', 'link', 'show']);
+    expect(links.stdout).not.toMatch(/ov-4096|vx-4096/);
   }, 60_000);
 });

@@ -60,7 +60,7 @@ describe.skipIf(!ready)('agents join by gossip', () => {
       const members = await waitFor('3 alive members', async () => {
         const m = await a.ctl<Member[]>('members');
         return m.filter((x) => x.state === 'alive').length === 3 ? m : undefined;
-      }, 15_000);
+      }, 30_000);
       expect(members.map((m) => m.name)).toEqual(['node1', 'node2', 'node3']);
       expect(members.find((m) => m.name === 'node2')!).toMatchObject({ addr: topo.host(2).addr4, port: 7946 });
     }
