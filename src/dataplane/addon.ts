@@ -155,14 +155,22 @@ function findAddonPath(): string | undefined {
 
 let cached: Addon | undefined;
 
-/** Loads the addon once and returns it; throws {@link AddonLoadError} if it is not built or does not load. */
+/** Environment variable naming an addon binary to load instead of build/Release/overlayd.node. */
+export const ADDON_PATH_ENV = 'OVERLAYD_ADDON_PATH';
+
+/**
+ * Loads the addon once and returns it; throws {@link AddonLoadError} if it is
+ * not built or does not load. `OVERLAYD_ADDON_PATH` overrides where it is
+ * looked for (a packaged or privately built binary).
+ */
 export function loadAddon(): Addon {
   if (cached) return cached;
-  const path = findAddonPath();
-  if (!path) {
+  const override = process.env[ADDON_PATH_ENV];
+  const path = override !== undefined && override !== '' ? override : findAddonPath();
+  if (!path || !existsSync(path)) {
     throw new AddonLoadError(
       'ERR_ADDON_NOT_BUILT',
-      `native addon not built: ${ADDON_RELATIVE_PATH} not found; run \`npm run build:native\``,
+      `native addon not built: ${path ?? ADDON_RELATIVE_PATH} not found; run \`npm run build:native\``,
     );
   }
   const require = createRequire(import.meta.url);
