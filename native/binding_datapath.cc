@@ -4,7 +4,7 @@
  * in the Datapath interface.
  *
  * Counter block: (1 + IO_WORKERS) rows × DP_COUNTER_SLOTS uint64, row 0 for
- * the synchronous processEgress/processIngress, one row per worker. JS reads
+ * the synchronous processEgress/processIngress, then one per I/O direction. JS reads
  * it through a BigUint64Array and sums the rows.
  */
 #include <napi.h>

@@ -13,8 +13,8 @@
  *              dp_ingress each datagram, coalesce in-order TCP segments of one
  *              flow into one super-frame, write to the TAP.
  *
- * Counters go to per-thread rows of the shared counter block; captured
- * frames to a bounded punt ring drained by the binding.
+ * Counters go to their own rows of the shared counter block (one per
+ * direction); captured frames to a bounded punt ring drained by the binding.
  */
 #ifndef OVERLAYD_IO_H
 #define OVERLAYD_IO_H
@@ -56,12 +56,12 @@ typedef struct io_offload_stats {
 typedef struct io_ctx io_ctx;
 
 /**
- * Binds the sockets and starts the workers. `rows` points at IO_WORKERS
+ * Binds the sockets and starts the worker. `rows` points at IO_WORKERS
  * counter rows of DP_COUNTER_SLOTS each; `punt` receives captured frames.
  * Returns the context, or NULL with `*err` = -errno.
  */
 io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, int *err);
-/** Stops the workers and closes the sockets (not the TAPs). */
+/** Stops the worker and closes the sockets (not the TAPs). */
 void io_stop(io_ctx *io);
 /** A network's TAP appeared: start reading it. 0 or -errno. */
 int io_tap_add(io_ctx *io, uint32_t vni, int fd);
