@@ -26,6 +26,8 @@ export interface EspSaHandle {
   sealInto(seq: number, payload: Buffer, nextHeader: number, out: Buffer): number;
   open(packet: Buffer, inPlace: boolean): OpenedEsp | number;
   openInto(packet: Buffer, out: Buffer): number;
+  sealRepeat(firstSeq: number, buf: Buffer, payloadLength: number, count: number): number;
+  openRepeat(packet: Buffer, count: number): number;
   verdict(seq: number): number;
   resetWindow(): void;
   readonly windowTop: number;
@@ -128,6 +130,26 @@ export class NativeEspSa {
   openInto(packet: Buffer, out: Buffer): number | EspDropReason {
     const r = this.handle.openInto(packet, out);
     return r < 0 ? dropReason(r) : r;
+  }
+
+  /**
+   * Benchmark: seals the payload at `buf[ESP_GCM_PREFIX_LENGTH ..]` in place
+   * `count` times with numbers `firstSeq`… inside one native call; returns
+   * the seconds it took (the C core's cost without a JavaScript call per packet).
+   * @throws CryptoError BAD_SEQUENCE
+   */
+  sealRepeat(firstSeq: number, buf: Buffer, payloadLength: number, count: number): number {
+    this.checkSeal(firstSeq + count - 1, ESP_NEXT_HEADER_UDP);
+    this.checkSeal(firstSeq, ESP_NEXT_HEADER_UDP);
+    return this.handle.sealRepeat(firstSeq, buf, payloadLength, count);
+  }
+
+  /**
+   * Benchmark: opens `packet` (which must be authentic) `count` times inside
+   * one native call, resetting the window before each; returns the seconds it took.
+   */
+  openRepeat(packet: Buffer, count: number): number {
+    return this.handle.openRepeat(packet, count);
   }
 
   /** As `ReplayWindow.verdict`: `seq` when acceptable, else REPLAY_TOO_OLD or REPLAY_DUPLICATE. */
