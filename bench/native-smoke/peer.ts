@@ -5,7 +5,8 @@
  *
  *   counters              → the datapath's counters
  *   offloads              → what TSO/GSO/GRO did
- *   capture on|off        → mirrors the network's frames to this process (counted)
+ *   capture on|off|stall  → mirrors the network's frames to this process (counted);
+ *                           `stall` blocks the event loop 500 ms in the first callback
  *   captured              → {egress, ingress, vteps}: frames captured so far and the VTEPs seen
  *   send HOST PORT HEX    → sends one raw UDP datagram from a separate socket (garbage tests)
  *   quit                  → stops the datapath and exits
@@ -62,11 +63,16 @@ async function main(): Promise<void> {
     if (cmd === 'counters') reply(dp.counters());
     else if (cmd === 'offloads') reply(dp.offloadStats());
     else if (cmd === 'capture') {
-      dp.setCapture(cfg.vni, args[0] === 'on' ? (f) => {
+      let stall = args[0] === 'stall';
+      dp.setCapture(cfg.vni, args[0] === 'off' ? null : (f) => {
+        if (stall) {
+          stall = false;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+        }
         captured[f.direction]++;
         if (f.vtep !== undefined) captured.vteps.add(f.vtep);
-      } : null);
-      reply({ capture: args[0] === 'on' });
+      });
+      reply({ capture: args[0] !== 'off' });
     } else if (cmd === 'captured') reply({ egress: captured.egress, ingress: captured.ingress, vteps: [...captured.vteps] });
     else if (cmd === 'send') {
       const [host, port, hex] = args;

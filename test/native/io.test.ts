@@ -116,6 +116,16 @@ describe.skipIf(!ready)('native datapaths back to back over a veth underlay', ()
     expect(later.egress + later.ingress).toBeLessThanOrEqual(seen.egress + seen.ingress + 1); // at most one in flight when it was turned off
   });
 
+  it('never blocks forwarding on a stalled capture listener: the full punt queue is counted as punt_overflow', async () => {
+    const before = await counters(1);
+    await topo.peers[1]!.command('capture stall');
+    const { sent, received } = await tcpTransfer(topo, 0, 4 << 20);
+    await topo.peers[1]!.command('capture off');
+    expect(sent).toBe(received);
+    const after = await counters(1);
+    expect(after.drops.punt_overflow).toBeGreaterThan(before.drops.punt_overflow);
+  });
+
   it('counts garbage and truncated datagrams at the data port as drops and keeps forwarding', async () => {
     const before = await counters(0);
     const send = async (payload: Buffer): Promise<void> => {
