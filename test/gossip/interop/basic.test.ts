@@ -1,34 +1,7 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Memberlist } from '../../../src/gossip/memberlist.js';
-import { needGo } from '../go.js';
-import { GoPeer, buildGoPeer } from './go-peer.js';
-import { eventually, startTsNode, tsState } from './cluster.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, tsState, useInteropNodes } from './cluster.js';
 
-const haveGo = needGo();
-let binary = '';
-const goPeers: GoPeer[] = [];
-const tsNodes: Memberlist[] = [];
-
-beforeAll(async () => {
-  if (haveGo) binary = (await buildGoPeer())!;
-}, 600_000);
-
-afterEach(async () => {
-  await Promise.all(goPeers.splice(0).map((p) => p.kill()));
-  await Promise.all(tsNodes.splice(0).map((n) => n.shutdown()));
-});
-
-async function go(name: string, args: string[] = []): Promise<GoPeer> {
-  const p = await GoPeer.start(binary, name, args);
-  goPeers.push(p);
-  return p;
-}
-
-async function ts(name: string, ...rest: Parameters<typeof startTsNode> extends [string, ...infer R] ? R : never): Promise<Memberlist> {
-  const m = await startTsNode(name, ...rest);
-  tsNodes.push(m);
-  return m;
-}
+const { haveGo, go, ts } = useInteropNodes();
 
 describe.skipIf(!haveGo)('interop with Go memberlist 0.2.2', () => {
   it('TS joins Go: both see each other alive', async () => {

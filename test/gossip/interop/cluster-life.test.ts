@@ -1,44 +1,15 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Memberlist } from '../../../src/gossip/memberlist.js';
-import { needGo } from '../go.js';
-import { GoPeer, buildGoPeer } from './go-peer.js';
-import { eventually, startTsNode, tsState } from './cluster.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, tsAddress, tsState, useInteropNodes } from './cluster.js';
 
-const haveGo = needGo();
-let binary = '';
-const goPeers: GoPeer[] = [];
-const tsNodes: Memberlist[] = [];
-
-beforeAll(async () => {
-  if (haveGo) binary = (await buildGoPeer())!;
-}, 600_000);
-
-afterEach(async () => {
-  await Promise.all(goPeers.splice(0).map((p) => p.kill()));
-  await Promise.all(tsNodes.splice(0).map((n) => n.shutdown()));
-});
-
-async function go(name: string, args: string[] = []): Promise<GoPeer> {
-  const p = await GoPeer.start(binary, name, args);
-  goPeers.push(p);
-  return p;
-}
-
-async function ts(name: string): Promise<Memberlist> {
-  const m = await startTsNode(name);
-  tsNodes.push(m);
-  return m;
-}
-
-const addr = (m: Memberlist): string => `127.0.0.1:${m.localNode().port}`;
+const { haveGo, go, ts } = useInteropNodes();
 
 describe.skipIf(!haveGo)('mixed TS/Go clusters', () => {
   it('3 TS + 2 Go: everybody sees everybody alive', async () => {
     const t0 = await ts('ts-0');
-    const g0 = await go('go-0', ['-join', addr(t0)]);
+    const g0 = await go('go-0', ['-join', tsAddress(t0)]);
     const t1 = await ts('ts-1');
     await t1.join([g0.address]);
-    const g1 = await go('go-1', ['-join', addr(t1)]);
+    const g1 = await go('go-1', ['-join', tsAddress(t1)]);
     const t2 = await ts('ts-2');
     await t2.join([g1.address]);
     const names = ['go-0', 'go-1', 'ts-0', 'ts-1', 'ts-2'];
@@ -54,8 +25,8 @@ describe.skipIf(!haveGo)('mixed TS/Go clusters', () => {
   it('a killed Go node is declared dead by TS', async () => {
     const t = await ts('ts-obs');
     const t2 = await ts('ts-obs2');
-    await t2.join([addr(t)]);
-    const g = await go('go-victim', ['-join', addr(t)]);
+    await t2.join([tsAddress(t)]);
+    const g = await go('go-victim', ['-join', tsAddress(t)]);
     await eventually(() => tsState(t, 'go-victim') === 'alive' && tsState(t2, 'go-victim') === 'alive', 10_000, 'go-victim alive');
     await g.kill();
     await eventually(() => tsState(t, 'go-victim') === 'dead' && tsState(t2, 'go-victim') === 'dead', 30_000, 'go-victim dead on TS');
@@ -80,8 +51,7 @@ describe.skipIf(!haveGo)('mixed TS/Go clusters', () => {
     await first.shutdown();
     const dead = await g.until((m) => m.some((x) => x.name === 'ts-phoenix' && x.state === 'dead'), 30_000);
     const deadIncarnation = dead.find((x) => x.name === 'ts-phoenix')!.incarnation;
-    const again = await startTsNode('ts-phoenix', { bindPort: port });
-    tsNodes.push(again);
+    const again = await ts('ts-phoenix', { bindPort: port });
     await again.join([g.address]);
     // Go's state says we are dead at a higher incarnation: we refute above it.
     const back = await g.until((m) => m.some((x) => x.name === 'ts-phoenix' && x.state === 'alive'), 10_000);
@@ -90,7 +60,7 @@ describe.skipIf(!haveGo)('mixed TS/Go clusters', () => {
 
   it('graceful leave of a Go node is seen as left by TS', async () => {
     const t = await ts('ts-l');
-    const g = await go('go-leaver', ['-join', addr(t)]);
+    const g = await go('go-leaver', ['-join', tsAddress(t)]);
     await eventually(() => tsState(t, 'go-leaver') === 'alive', 10_000, 'go-leaver alive');
     await g.leave();
     await eventually(() => tsState(t, 'go-leaver') === 'left', 10_000, 'go-leaver left');
@@ -114,21 +84,20 @@ describe.skipIf(!haveGo)('mixed TS/Go clusters', () => {
     await t.join([g.address]);
     // The join's push/pull answer alone carries 121 states.
     expect(t.members().filter((n) => n.name.startsWith('fake-')).length).toBe(120);
-    const g2 = await go('go-big2', ['-join', addr(t)]);
+    const g2 = await go('go-big2', ['-join', tsAddress(t)]);
     const seen = await g2.until((m) => m.filter((x) => x.name.startsWith('fake-')).length === 120, 10_000);
     expect(seen.some((x) => x.name === 'go-big')).toBe(true);
   });
 
   it('user messages both ways, by packet and by stream', async () => {
     const received: string[] = [];
-    const t = await startTsNode('ts-user', {}, {
+    const t = await ts('ts-user', {}, {
       delegate: {
         nodeMeta: () => Buffer.alloc(0), notifyMsg: (m) => received.push(m.toString()),
         getBroadcasts: () => [], localState: () => Buffer.alloc(0), mergeRemoteState: () => undefined,
       },
     });
-    tsNodes.push(t);
-    const g = await go('go-user', ['-join', addr(t)]);
+    const g = await go('go-user', ['-join', tsAddress(t)]);
     await eventually(() => tsState(t, 'go-user') === 'alive', 10_000, 'go-user alive');
     g.command('user-udp ts-user hello-by-udp');
     g.command('user-tcp ts-user hello-by-tcp');

@@ -1,9 +1,6 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { Memberlist } from '../../../src/gossip/memberlist.js';
-import { needGo } from '../go.js';
-import { GoPeer, buildGoPeer } from './go-peer.js';
-import { eventually, tsState } from './cluster.js';
+import { eventually, tsState, useInteropNodes } from './cluster.js';
 
 /** IPv6 loopback is there unless the kernel has IPv6 disabled. */
 function haveIpv6Loopback(): boolean {
@@ -12,31 +9,16 @@ function haveIpv6Loopback(): boolean {
   return ok;
 }
 
-const haveGo = needGo();
+const { haveGo, go, ts } = useInteropNodes();
 const haveV6 = haveIpv6Loopback();
-let binary = '';
-const goPeers: GoPeer[] = [];
-const tsNodes: Memberlist[] = [];
-
-beforeAll(async () => {
-  if (haveGo) binary = (await buildGoPeer())!;
-}, 600_000);
-
-afterEach(async () => {
-  await Promise.all(goPeers.splice(0).map((p) => p.kill()));
-  await Promise.all(tsNodes.splice(0).map((n) => n.shutdown()));
-});
 
 describe.skipIf(!haveGo || !haveV6)('IPv6 with Go memberlist', () => {
   it('TS and Go nodes on ::1 join both ways and see each other alive', async () => {
-    const t = await Memberlist.create({ name: 'ts-v6', bindAddr: '::1', bindPort: 0 });
-    tsNodes.push(t);
+    const t = await ts('ts-v6', { bindAddr: '::1' });
     expect(t.localNode().addr).toBe('::1');
-    const g = await GoPeer.start(binary, 'go-v6', ['-bind', '::1', '-join', `[::1]:${t.localNode().port}`]);
-    goPeers.push(g);
+    const g = await go('go-v6', ['-bind', '::1', '-join', `[::1]:${t.localNode().port}`]);
     expect((await g.waitFor((e) => e.event === 'join-result')).joined).toBe(1);
-    const t2 = await Memberlist.create({ name: 'ts-v6b', bindAddr: '::1', bindPort: 0 });
-    tsNodes.push(t2);
+    const t2 = await ts('ts-v6b', { bindAddr: '::1' });
     expect(await t2.join([`[::1]:${g.port}`])).toBe(1);
     for (const n of [t, t2]) await eventually(() => ['go-v6', 'ts-v6', 'ts-v6b'].every((x) => tsState(n, x) === 'alive'), 15_000, 'all alive on ::1');
     const seen = await g.until((m) => ['ts-v6', 'ts-v6b'].every((x) => m.some((y) => y.name === x && y.state === 'alive')), 15_000);

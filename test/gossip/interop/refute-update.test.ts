@@ -1,24 +1,9 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
-import { Memberlist } from '../../../src/gossip/memberlist.js';
 import { MessageType, encodeMessage, type Suspect } from '../../../src/gossip/wire/index.js';
-import { needGo } from '../go.js';
-import { GoPeer, buildGoPeer } from './go-peer.js';
-import { eventually, tsState } from './cluster.js';
+import { eventually, tsAddress, tsState, useInteropNodes } from './cluster.js';
 
-const haveGo = needGo();
-let binary = '';
-const goPeers: GoPeer[] = [];
-const tsNodes: Memberlist[] = [];
-
-beforeAll(async () => {
-  if (haveGo) binary = (await buildGoPeer())!;
-}, 600_000);
-
-afterEach(async () => {
-  await Promise.all(goPeers.splice(0).map((p) => p.kill()));
-  await Promise.all(tsNodes.splice(0).map((n) => n.shutdown()));
-});
+const { haveGo, go, ts } = useInteropNodes();
 
 /** Sends one plaintext memberlist message from a throwaway socket. */
 async function sendRaw(port: number, msg: Buffer): Promise<void> {
@@ -29,10 +14,8 @@ async function sendRaw(port: number, msg: Buffer): Promise<void> {
 
 describe.skipIf(!haveGo)('incarnations and updates across implementations', () => {
   it('a TS node falsely suspected by Go refutes, and Go accepts the refutation', async () => {
-    const t = await Memberlist.create({ name: 'ts-accused', bindAddr: '127.0.0.1', bindPort: 0 });
-    tsNodes.push(t);
-    const g = await GoPeer.start(binary, 'go-judge', ['-join', `127.0.0.1:${t.localNode().port}`]);
-    goPeers.push(g);
+    const t = await ts('ts-accused');
+    const g = await go('go-judge', ['-join', tsAddress(t)]);
     const before = (await g.until((m) => m.some((x) => x.name === 'ts-accused' && x.state === 'alive'))).find((x) => x.name === 'ts-accused')!.incarnation;
     const s: Suspect = { Incarnation: before, Node: 'ts-accused', From: 'somebody' };
     await sendRaw(g.port, encodeMessage(MessageType.Suspect, s));
@@ -42,10 +25,8 @@ describe.skipIf(!haveGo)('incarnations and updates across implementations', () =
   });
 
   it('a Go node falsely suspected by TS refutes, and TS accepts the refutation', async () => {
-    const t = await Memberlist.create({ name: 'ts-judge', bindAddr: '127.0.0.1', bindPort: 0 });
-    tsNodes.push(t);
-    const g = await GoPeer.start(binary, 'go-accused', ['-join', `127.0.0.1:${t.localNode().port}`]);
-    goPeers.push(g);
+    const t = await ts('ts-judge');
+    const g = await go('go-accused', ['-join', tsAddress(t)]);
     await eventually(() => tsState(t, 'go-accused') === 'alive', 10_000, 'go-accused alive');
     const before = t.member('go-accused')!.incarnation;
     await sendRaw(t.localNode().port, encodeMessage(MessageType.Suspect, { Incarnation: before, Node: 'go-accused', From: 'somebody' }));
@@ -55,15 +36,13 @@ describe.skipIf(!haveGo)('incarnations and updates across implementations', () =
 
   it('node meta updates reach Go (NotifyUpdate) and Go meta reaches TS', async () => {
     let meta = 'v1';
-    const t = await Memberlist.create({ name: 'ts-meta', bindAddr: '127.0.0.1', bindPort: 0 }, {
+    const t = await ts('ts-meta', {}, {
       delegate: {
         nodeMeta: () => Buffer.from(meta), notifyMsg: () => undefined, getBroadcasts: () => [],
         localState: () => Buffer.alloc(0), mergeRemoteState: () => undefined,
       },
     });
-    tsNodes.push(t);
-    const g = await GoPeer.start(binary, 'go-meta', ['-meta', 'go-v1', '-join', `127.0.0.1:${t.localNode().port}`]);
-    goPeers.push(g);
+    const g = await go('go-meta', ['-meta', 'go-v1', '-join', tsAddress(t)]);
     await eventually(() => t.member('go-meta')?.meta.toString() === 'go-v1', 10_000, 'Go meta on TS');
     meta = 'v2';
     await t.updateNode(5_000);
@@ -73,15 +52,13 @@ describe.skipIf(!haveGo)('incarnations and updates across implementations', () =
 
   it('user state rides on push/pull both ways', async () => {
     const remote: string[] = [];
-    const t = await Memberlist.create({ name: 'ts-state', bindAddr: '127.0.0.1', bindPort: 0 }, {
+    const t = await ts('ts-state', {}, {
       delegate: {
         nodeMeta: () => Buffer.alloc(0), notifyMsg: () => undefined, getBroadcasts: () => [],
         localState: (join) => Buffer.from(`ts-state join=${join}`), mergeRemoteState: (b, join) => remote.push(`${b.toString()} (join=${join})`),
       },
     });
-    tsNodes.push(t);
-    const g = await GoPeer.start(binary, 'go-state', ['-user-state', 'go-state-blob', '-join', `127.0.0.1:${t.localNode().port}`]);
-    goPeers.push(g);
+    const g = await go('go-state', ['-user-state', 'go-state-blob', '-join', tsAddress(t)]);
     const ev = await g.waitFor((e) => e.event === 'remote-state', 10_000);
     expect(ev.data).toBe('ts-state join=true');
     expect(ev.join).toBe(true);

@@ -1,40 +1,10 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import type { Memberlist } from '../../../src/gossip/memberlist.js';
 import { NetTransport } from '../../../src/gossip/net-transport.js';
 import type { InboundPacket, Transport } from '../../../src/gossip/transport.js';
-import type { MemberlistOptions } from '../../../src/gossip/memberlist.js';
-import { needGo } from '../go.js';
-import { GoPeer, buildGoPeer } from './go-peer.js';
-import { eventually, startTsNode, tsState } from './cluster.js';
+import { eventually, tsAddress, tsState, useInteropNodes } from './cluster.js';
 
-const haveGo = needGo();
-let binary = '';
-const goPeers: GoPeer[] = [];
-const tsNodes: Memberlist[] = [];
-
-beforeAll(async () => {
-  if (haveGo) binary = (await buildGoPeer())!;
-}, 600_000);
-
-afterEach(async () => {
-  await Promise.all(goPeers.splice(0).map((p) => p.kill()));
-  await Promise.all(tsNodes.splice(0).map((n) => n.shutdown()));
-});
-
-async function go(name: string, args: string[] = []): Promise<GoPeer> {
-  const p = await GoPeer.start(binary, name, args);
-  goPeers.push(p);
-  return p;
-}
-
-async function ts(name: string, options: Partial<MemberlistOptions> = {}): Promise<Memberlist> {
-  const m = await startTsNode(name, options);
-  tsNodes.push(m);
-  return m;
-}
-
-const addr = (m: Memberlist): string => `127.0.0.1:${m.localNode().port}`;
+const { haveGo, go, ts } = useInteropNodes();
 
 /** Wraps a transport and keeps a copy of every inbound datagram. */
 function spy(inner: Transport, seen: InboundPacket[]): Transport {
@@ -53,7 +23,7 @@ describe.skipIf(!haveGo)('encryption with Go memberlist', () => {
     it(`a shared ${size}-byte key works both ways`, async () => {
       const key = randomBytes(size);
       const t = await ts('ts-enc', { secretKey: key });
-      const g = await go('go-enc', ['-key', key.toString('base64'), '-join', addr(t)]);
+      const g = await go('go-enc', ['-key', key.toString('base64'), '-join', tsAddress(t)]);
       const res = await g.waitFor((e) => e.event === 'join-result');
       expect(res.error).toBeUndefined();
       const t2 = await ts('ts-enc2', { secretKey: key });
@@ -66,7 +36,7 @@ describe.skipIf(!haveGo)('encryption with Go memberlist', () => {
 
   it('a wrong key is refused both ways', async () => {
     const t = await ts('ts-k1', { secretKey: randomBytes(16) });
-    const g = await go('go-k2', ['-key', randomBytes(16).toString('base64'), '-join', addr(t)]);
+    const g = await go('go-k2', ['-key', randomBytes(16).toString('base64'), '-join', tsAddress(t)]);
     const res = await g.waitFor((e) => e.event === 'join-result');
     expect(res.joined).toBe(0);
     expect(String(res.error)).toMatch(/./);
@@ -81,7 +51,7 @@ describe.skipIf(!haveGo)('encryption with Go memberlist', () => {
     const g = await go('go-secret', ['-key', randomBytes(32).toString('base64')]);
     await expect(t.join([g.address])).rejects.toMatchObject({ code: 'JOIN_FAILED' });
     const tEnc = await ts('ts-secret', { secretKey: randomBytes(32) });
-    const g2 = await go('go-plain', ['-join', addr(tEnc)]);
+    const g2 = await go('go-plain', ['-join', tsAddress(tEnc)]);
     expect((await g2.waitFor((e) => e.event === 'join-result')).joined).toBe(0);
     expect(tEnc.getStats().dropped.notEncrypted).toBeGreaterThan(0);
   });
@@ -92,7 +62,7 @@ describe.skipIf(!haveGo)('encryption with Go memberlist', () => {
     const t = await ts('ts-rot', { secretKey: oldKey });
     t.keyring()!.addKey(newKey);
     t.keyring()!.useKey(newKey); // we now send with newKey, still accept oldKey
-    const g = await go('go-new', ['-key', newKey.toString('base64'), '-join', addr(t)]);
+    const g = await go('go-new', ['-key', newKey.toString('base64'), '-join', tsAddress(t)]);
     expect((await g.waitFor((e) => e.event === 'join-result')).joined).toBe(1);
     await eventually(() => tsState(t, 'go-new') === 'alive', 10_000, 'go-new alive');
   });
@@ -103,7 +73,7 @@ describe.skipIf(!haveGo)('labels against Go 0.2.2 (which has none)', () => {
     const t = await ts('ts-labelled', { label: 'blue' });
     const g = await go('go-unlabelled');
     await expect(t.join([g.address])).rejects.toMatchObject({ code: 'JOIN_FAILED' });
-    const g2 = await go('go-unlabelled2', ['-join', addr(t)]);
+    const g2 = await go('go-unlabelled2', ['-join', tsAddress(t)]);
     expect((await g2.waitFor((e) => e.event === 'join-result')).joined).toBe(0);
     expect(t.getStats().dropped.badLabel).toBeGreaterThan(0);
     expect(t.numMembers()).toBe(1);
@@ -116,7 +86,7 @@ describe.skipIf(!haveGo)('framing from Go', () => {
     const net = await NetTransport.listen({ bindAddr: '127.0.0.1', bindPort: 0 });
     const t = await ts('ts-frame', { transport: spy(net, seen), bindPort: net.port });
     const meta = 'overlay-meta-'.repeat(30);
-    const g = await go('go-frame', ['-meta', meta, '-join', addr(t)]);
+    const g = await go('go-frame', ['-meta', meta, '-join', tsAddress(t)]);
     await eventually(() => t.members().find((n) => n.name === 'go-frame')?.meta.toString() === meta, 10_000, 'meta of go-frame');
     // Go CRCs only what its gossip loop sends (probes and acks go without): each new
     // Go node makes go-frame gossip an alive message, carrying the long meta, to us.
