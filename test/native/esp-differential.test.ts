@@ -25,7 +25,6 @@ import { loadEspAddon, NativeEspSa } from '../../src/dataplane/native-esp.js';
 import { haveAddon } from './support.js';
 
 const TWO_32 = 2 ** 32;
-const WINDOW = 1024;
 
 /** xorshift32: a reproducible stream of 32-bit numbers. */
 function rng(seed: number): { u32(): number; below(n: number): number; bytes(n: number): Buffer } {
@@ -53,24 +52,27 @@ interface Pair {
   sa: SecurityAssociation;
   native: NativeEspSa;
   window: ReplayWindow;
+  windowSize: number;
 }
 
-function pair(keySize: 16 | 32, esn: boolean, seed: number): Pair {
+function pair(keySize: 16 | 32, esn: boolean, seed: number, windowSize = 1024): Pair {
   const r = rng(seed);
   const params = { spi: 256 + r.below(TWO_32 - 256), key: r.bytes(keySize), salt: r.bytes(4), esn };
   return {
     name: `AES-${keySize * 8}, ESN ${esn ? 'on' : 'off'}`,
     sa: new SecurityAssociation(params),
-    native: new NativeEspSa({ ...params, windowSize: WINDOW }),
-    window: new ReplayWindow(WINDOW),
+    native: new NativeEspSa({ ...params, windowSize }),
+    window: new ReplayWindow(windowSize),
+    windowSize,
   };
 }
 
+/** Key size, ESN, replay window size. */
 const CONFIGS = [
-  [16, true],
-  [32, true],
-  [16, false],
-  [32, false],
+  [16, true, 1024],
+  [32, true, 4096],
+  [16, false, 2048],
+  [32, false, 1024],
 ] as const;
 
 /** Sequence numbers that exercise the high half: around 2^32 boundaries, and random ones. */
@@ -109,7 +111,7 @@ function expectSameWindow(p: Pair): void {
   const top = p.window.top;
   const native: number[] = [];
   const ts: number[] = [];
-  for (let s = Math.max(0, top - WINDOW - 40); s <= top + 40; s++) {
+  for (let s = Math.max(0, top - p.windowSize - 40); s <= top + 40; s++) {
     native.push(p.native.verdict(s));
     ts.push(p.window.verdict(s));
   }
@@ -195,9 +197,9 @@ describe.skipIf(!haveAddon())('native ESP against src/crypto', () => {
     }
   });
 
-  for (const [keySize, esn] of CONFIGS) {
-    it(`drops fresh, reordered, replayed, mutated, truncated and badly padded packets alike (AES-${keySize * 8}, ESN ${esn})`, () => {
-      const p = pair(keySize, esn, 0xd00d + keySize + (esn ? 1 : 0));
+  for (const [keySize, esn, windowSize] of CONFIGS) {
+    it(`drops fresh, reordered, replayed, mutated, truncated and badly padded packets alike (AES-${keySize * 8}, ESN ${esn}, window ${windowSize})`, () => {
+      const p = pair(keySize, esn, 0xd00d + keySize + (esn ? 1 : 0), windowSize);
       const r = rng(0xabc + keySize + (esn ? 1 : 0));
       const max = esn ? 2 ** 53 - 1 : TWO_32 - 1;
       let cur = esn ? TWO_32 - 3000 : TWO_32 - 6000;
@@ -208,12 +210,12 @@ describe.skipIf(!haveAddon())('native ESP against src/crypto', () => {
         const pick = r.below(100);
         let seq: number;
         if (pick < 55) seq = cur + 1 + r.below(3);
-        else if (pick < 80) seq = cur - r.below(WINDOW + 200);
-        else if (pick < 85 && esn) seq = cur + TWO_32 + r.below(2 * WINDOW) - WINDOW;
-        else if (pick < 90) seq = cur + r.below(3 * WINDOW);
+        else if (pick < 80) seq = cur - r.below(windowSize + 200);
+        else if (pick < 85 && esn) seq = cur + TWO_32 + r.below(2 * windowSize) - windowSize;
+        else if (pick < 90) seq = cur + r.below(3 * windowSize);
         else seq = cur + 1;
         seq = Math.min(max, Math.max(1, seq));
-        cur = Math.max(cur, Math.min(seq, max - 10 * WINDOW));
+        cur = Math.max(cur, Math.min(seq, max - 10 * windowSize));
         let packet = sealEsp(p.sa, seq, r.bytes(r.below(100)), 17);
         const how = r.below(100);
         if (how < 10 && history.length) packet = history[r.below(history.length)]!;
