@@ -17,7 +17,7 @@
  * Needs root, ip, ping, sysctl and stdbuf; builds on dist/ (`npm run build`).
  */
 import { haveRoot, haveTools } from '../test/helpers/ci.js';
-import { measureAttach, type AttachSample } from './lib/convergence/attach-round.js';
+import { measureAttach, measureCommandStartup, type AttachSample } from './lib/convergence/attach-round.js';
 import { ConvergenceCluster, MAX_HOSTS } from './lib/convergence/cluster.js';
 import { ConvergenceError } from './lib/convergence/errors.js';
 import { describeSample, summarise, SUMMARY_COLUMNS, type SummaryKey } from './lib/convergence/summary.js';
@@ -68,11 +68,13 @@ function parseOptions(): BenchOptions {
 const log = (message: string): void => console.error(`[${new Date().toISOString().slice(11, 23)}] ${message}`);
 
 /** Builds a cluster of `size` agents, runs the attaches, tears it down. */
-async function runSize(size: number, opts: BenchOptions): Promise<AttachSample[]> {
+async function runSize(size: number, opts: BenchOptions): Promise<{ samples: AttachSample[]; ctlStartupMs: number }> {
   log(`--- ${size} agents (${opts.datapath} data path) ---`);
   const cluster = await ConvergenceCluster.start({ agents: size, datapath: opts.datapath, retransMs: opts.retransMs, startBatch: 10, log });
   try {
     const samples: AttachSample[] = [];
+    const ctlStartupMs = await measureCommandStartup(cluster);
+    log(`overlayctl status takes ${ctlStartupMs} ms (median of 3): start-up cost inside every attach`);
     for (let round = 0; round < opts.attaches; round++) {
       // Let the previous attach's gossip die down, so each attach starts from rest.
       await new Promise((r) => setTimeout(r, opts.settleMs));
@@ -80,7 +82,7 @@ async function runSize(size: number, opts: BenchOptions): Promise<AttachSample[]
       log(describeSample(sample));
       samples.push(sample);
     }
-    return samples;
+    return { samples, ctlStartupMs };
   } finally {
     await cluster.destroy();
   }
@@ -93,7 +95,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const rows: ResultRow<SummaryKey>[] = [];
-  for (const size of opts.agents) rows.push(summarise(`${size} agents`, await runSize(size, opts)));
+  for (const size of opts.agents) {
+    const { samples, ctlStartupMs } = await runSize(size, opts);
+    rows.push(summarise(`${size} agents`, samples, ctlStartupMs));
+  }
   console.log(
     `\nConvergence: \`endpoint attach\` until every other host's probe got an echo reply; ${opts.attaches} attaches per size, ` +
       `${opts.datapath} data path, one host namespace per agent, ARP retried every ${opts.retransMs} ms, ping every ${opts.pingIntervalMs} ms.\n`,

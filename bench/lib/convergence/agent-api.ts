@@ -58,9 +58,3 @@ export function callAgent<T>(socket: string, method: 'GET' | 'POST', path: strin
     req.end(payload);
   });
 }
-
-/** How many members the agent on `socket` sees alive, itself included. */
-export async function aliveMembers(socket: string): Promise<number> {
-  const members = await callAgent<MemberView[]>(socket, 'GET', '/v1/members');
-  return members.filter((m) => m.state === 'alive').length;
-}

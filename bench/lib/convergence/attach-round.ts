@@ -14,6 +14,7 @@ import type { ConvergenceCluster } from './cluster.js';
 import { NETWORK } from './cluster.js';
 import { fastNeighbourResolution } from './neighbour-timers.js';
 import { PingProbe } from './ping-probe.js';
+import { median } from '../stats.js';
 
 /** Options of {@link measureAttach}. */
 export interface AttachRoundOptions {
@@ -77,6 +78,21 @@ export async function measureAttach(cluster: ConvergenceCluster, opts: AttachRou
   } finally {
     await Promise.all(probes.map((p) => p.stop()));
   }
+}
+
+/**
+ * What starting `overlayctl` costs on this machine now: the median wall time
+ * of `count` `overlayctl status` calls on host 1's agent. Every attach pays
+ * it before the agent hears the request, whatever the cluster size.
+ */
+export async function measureCommandStartup(cluster: ConvergenceCluster, count = 3): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = Date.now();
+    await cluster.agent(1).ctl('status');
+    times.push(Date.now() - t0);
+  }
+  return median(times);
 }
 
 /** The agent's "endpoint attached" log line for `endpointId` (pino JSON, `time` in epoch ms), relative to `t0`. */

@@ -9,6 +9,8 @@
  *   every host: probe container, 198.19.1.<host>, fast ARP retries
  *   new endpoints (attach-round.ts): 198.19.2.<round + 1>
  *
+ * Underlay neighbours are pinned first (underlay-neighbours.ts: the kernel's
+ * ARP table is shared by all namespaces and too small for a 50-host mesh).
  * Agents are started in batches so that N node processes do not all load at
  * once on a small machine; set-up and tear-down are bounded in time.
  */
@@ -16,9 +18,10 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Topology, type ContainerNamespace } from '../../../test/helpers/topology.js';
 import { removeAgentDirs, startAgents, type AgentHandle, type Endpoint } from '../../../test/e2e/agents.js';
-import { aliveMembers, callAgent, type NeighView } from './agent-api.js';
+import { callAgent, type MemberView, type NeighView } from './agent-api.js';
 import { ConvergenceError } from './errors.js';
 import { fastNeighbourResolution } from './neighbour-timers.js';
+import { pinUnderlayNeighbours } from './underlay-neighbours.js';
 
 /** Name of the benchmark's overlay network. */
 export const NETWORK = 'conv';
@@ -82,7 +85,8 @@ export class ConvergenceCluster {
     const topology = await Topology.create({ hosts: n });
     const cluster = new ConvergenceCluster(topology, [], options);
     try {
-      options.log(`${n} hosts built in ${seconds(began)}`);
+      await pinUnderlayNeighbours(topology);
+      options.log(`${n} hosts built (underlay neighbours pinned) in ${seconds(began)}`);
       await cluster.startAgents();
       options.log(`${n} agents started in ${seconds(began)}`);
       await cluster.waitForMembers();
@@ -135,10 +139,17 @@ export class ConvergenceCluster {
   private async waitForMembers(): Promise<void> {
     const n = this.options.agents;
     const pending = new Set(this.agents);
+    const seen = new Map<AgentHandle, string>();
     await waitUntil(`every agent to see ${n} alive members`, 30_000 + n * 1000, async () => {
-      for (const a of [...pending]) if ((await aliveMembers(a.socket)) === n) pending.delete(a);
+      for (const a of [...pending]) {
+        const members = await callAgent<MemberView[]>(a.socket, 'GET', '/v1/members');
+        const alive = members.filter((m) => m.state === 'alive').length;
+        if (alive === n) pending.delete(a);
+        const others = members.filter((m) => m.state !== 'alive').map((m) => `${m.name} ${m.state}`);
+        seen.set(a, `${a.name}: ${alive} alive${others.length ? ` (${others.slice(0, 5).join(', ')})` : ''}`);
+      }
       return pending.size === 0;
-    }, () => `${pending.size} agents still see fewer: ${[...pending].map((a) => a.name).slice(0, 10).join(', ')}`);
+    }, () => `${pending.size} agents still see fewer: ${[...pending].slice(0, 8).map((a) => seen.get(a) ?? a.name).join('; ')}`);
   }
 
   private async createNetwork(): Promise<void> {

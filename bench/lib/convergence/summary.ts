@@ -9,7 +9,7 @@ import type { MetricColumn, ResultRow } from '../table.js';
 import type { AttachSample } from './attach-round.js';
 
 /** Keys of the summary table's columns. */
-export type SummaryKey = 'median' | 'worst' | 'probeP50' | 'probeP90' | 'probeMax' | 'committed' | 'spread' | 'unanswered';
+export type SummaryKey = 'median' | 'worst' | 'probeP50' | 'probeP90' | 'probeMax' | 'ctlStartup' | 'committed' | 'spread' | 'unanswered';
 
 /** The summary table's columns. */
 export const SUMMARY_COLUMNS: readonly MetricColumn<SummaryKey>[] = [
@@ -18,6 +18,7 @@ export const SUMMARY_COLUMNS: readonly MetricColumn<SummaryKey>[] = [
   { key: 'probeP50', title: 'per-probe first reply p50 (ms)', digits: 0 },
   { key: 'probeP90', title: 'p90 (ms)', digits: 0 },
   { key: 'probeMax', title: 'max (ms)', digits: 0 },
+  { key: 'ctlStartup', title: 'overlayctl start-up (status), median (ms)', digits: 0 },
   { key: 'committed', title: 'agent committed, median (ms)', digits: 0 },
   { key: 'spread', title: 'commit → last reply, median (ms)', digits: 0 },
   { key: 'unanswered', title: 'unanswered probes', digits: 0 },
@@ -31,11 +32,12 @@ export function quantile(values: readonly number[], q: number): number {
 }
 
 /**
- * One table row for `samples` of one cluster size. An attach that some probe
+ * One table row for `samples` of one cluster size; `ctlStartupMs` is what
+ * starting overlayctl cost meanwhile (measureCommandStartup). An attach that some probe
  * never answered makes the worst figure infinite (shown as "–") and is
  * counted in `unanswered`.
  */
-export function summarise(name: string, samples: readonly AttachSample[]): ResultRow<SummaryKey> {
+export function summarise(name: string, samples: readonly AttachSample[], ctlStartupMs: number): ResultRow<SummaryKey> {
   const converged = samples.map((s) => s.convergedMs ?? Number.POSITIVE_INFINITY);
   const replies = samples.flatMap((s) => [...s.firstReplyMs.values()]);
   const answered = replies.filter((t): t is number => t !== undefined);
@@ -49,6 +51,7 @@ export function summarise(name: string, samples: readonly AttachSample[]): Resul
       probeP50: quantile(answered, 0.5),
       probeP90: quantile(answered, 0.9),
       probeMax: answered.length === replies.length ? Math.max(...answered) : Number.POSITIVE_INFINITY,
+      ctlStartup: ctlStartupMs,
       committed: median(committed),
       spread: median(spread),
       unanswered: replies.length - answered.length,
