@@ -139,9 +139,6 @@ const ADDON_RELATIVE_PATH = join('build', 'Release', 'overlayd.node');
 
 /** Walks up from this module to the directory holding the compiled addon (src/ or dist/src/ both work). */
 function findAddonPath(): string | undefined {
-  // An explicit build elsewhere (packaging, or a copy held stable while rebuilding).
-  const explicit = process.env.OVERLAYD_ADDON;
-  if (explicit) return existsSync(explicit) ? explicit : undefined;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const candidate = join(dir, ADDON_RELATIVE_PATH);
