@@ -17,7 +17,6 @@
  * ({@link fuzzEsp}) with a smaller budget.
  */
 import { createCipheriv } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import {
   deriveSa,
   ESP_DROP_REASONS,
@@ -29,20 +28,9 @@ import {
   sealEsp,
 } from '../src/crypto/index.js';
 import * as wire from '../src/wire/index.js';
+import { below, extend, flipBits, isMain, keepFirst, makeRng, randomBytes, runFuzzCli, setByte, splice, tally, truncate, type Rng } from './fuzz/driver.js';
 
-/** Deterministic 32-bit generator (mulberry32), so a failing run can be replayed by seed. */
-export function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-type Rng = () => number;
-const below = (rng: Rng, n: number): number => (n <= 0 ? 0 : rng() % n);
+export { makeRng };
 
 /** One sealed packet and what it carries. */
 interface Seed {
@@ -78,7 +66,7 @@ function makeSeeds(rng: Rng): Seed[] {
     for (const seq of [1, 2, 3, 100, 5000, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 40 + 3]) {
       if (!sa.esn && seq > 0xffffffff) continue;
       const length = [0, 1, 2, 3, 7, 64, 200][below(rng, 7)];
-      const payload = Buffer.from(Array.from({ length }, () => below(rng, 256)));
+      const payload = randomBytes(rng, length);
       const nextHeader = below(rng, 4) === 0 ? 59 : 17;
       seeds.push({ sa, seq, payload, nextHeader, packet: sealEsp(sa, seq, payload, nextHeader) });
     }
@@ -115,18 +103,16 @@ function mutate(rng: Rng, base: Buffer, other: Buffer): Buffer {
   switch (below(rng, 10)) {
     case 0: // random bytes, sometimes with a real SPI
       return Buffer.from(Array.from({ length: below(rng, 80) }, (_, i) => (i < 4 && below(rng, 2) === 0 ? base[i] : below(rng, 256))));
-    case 1: // bit flips
-      for (let n = 1 + below(rng, 3); n > 0 && b.length > 0; n--) b[below(rng, b.length)] ^= 1 << below(rng, 8);
-      return b;
-    case 2: // byte set
-      if (b.length > 0) b[below(rng, b.length)] = below(rng, 256);
-      return b;
-    case 3: // truncation
-      return b.subarray(0, below(rng, b.length + 1));
-    case 4: // extension
-      return Buffer.concat([b, Buffer.from(Array.from({ length: 1 + below(rng, 8) }, () => below(rng, 256)))]);
-    case 5: // splice: head of one packet, tail of another
-      return Buffer.concat([b.subarray(0, below(rng, b.length + 1)), other.subarray(below(rng, other.length + 1))]);
+    case 1:
+      return flipBits(rng, b, 3);
+    case 2:
+      return setByte(rng, b);
+    case 3:
+      return truncate(rng, b);
+    case 4:
+      return extend(rng, b, 8);
+    case 5: // head of one packet, tail of another
+      return splice(rng, b, other);
     case 6: // rewrite the low sequence half
       if (b.length >= 8) b.writeUInt32BE(below(rng, 4) === 0 ? rng() : (b.readUInt32BE(4) + below(rng, 5) - 2) >>> 0, 4);
       return b;
@@ -155,7 +141,7 @@ export function fuzzEsp(opts: { iterations: number; seed: number }): EspFuzzRepo
     failures: [],
   };
   const fail = (problem: string, input: Buffer): void => {
-    if (report.failures.length < 20) report.failures.push({ problem, inputHex: input.toString('hex') });
+    keepFirst(report.failures, { problem, inputHex: input.toString('hex') }, 20);
   };
   // One window per SA; reset now and then so that fresh packets open again.
   const windows = new Map<SecurityAssociation, ReplayWindow>();
@@ -191,7 +177,7 @@ export function fuzzEsp(opts: { iterations: number; seed: number }): EspFuzzRepo
         }
       } catch (e) {
         if (!wire.isWireError(e)) fail(`decoder threw ${String(e)}`, input);
-        else report.decoders.wireErrors[e.code] = (report.decoders.wireErrors[e.code] ?? 0) + 1;
+        else tally(report.decoders.wireErrors, e.code);
       }
     }
     try {
@@ -237,16 +223,11 @@ export function formatReport(r: EspFuzzReport): string {
   return lines.join('\n');
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2);
-  const seedAt = args.indexOf('--seed');
-  const seed = seedAt >= 0 ? Number(args[seedAt + 1]) : Date.now() % 2 ** 31;
-  const positional = args.filter((_, i) => i !== seedAt && i !== seedAt + 1);
-  const iterations = positional.length > 0 ? Number(positional[0]) : 1_000_000;
-  const started = process.hrtime.bigint();
-  const report = fuzzEsp({ iterations, seed });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  console.log(formatReport(report));
-  console.log(`${seconds.toFixed(1)} s`);
-  process.exit(report.failures.length > 0 ? 1 : 0);
+if (isMain(import.meta.url)) {
+  await runFuzzCli({
+    name: 'fuzz-esp.ts',
+    run: ({ iterations, seed }) => fuzzEsp({ iterations, seed: seed ?? Date.now() % 2 ** 31 }),
+    format: formatReport,
+    failed: (r) => r.failures.length > 0,
+  });
 }

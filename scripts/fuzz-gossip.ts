@@ -6,12 +6,11 @@
  * A decoder may accept an input or refuse it with a GossipWireError; any
  * other exception is a bug and is reported with the input in hex.
  *
- *   npx tsx scripts/fuzz-gossip.ts [iterations=1000000] [seed=1]
+ *   npx tsx scripts/fuzz-gossip.ts [iterations=1000000] [--seed N=1]
  *
  * The test suite runs a ~20,000-input share of the same core
  * (test/gossip/wire/fuzz.test.ts).
  */
-import { pathToFileURL } from 'node:url';
 import {
   BufferStreamReader,
   decodeBody,
@@ -30,6 +29,22 @@ import {
   type DecodeOptions,
   type PushPullHeader,
 } from '../src/gossip/wire/index.js';
+import {
+  below,
+  deleteRun,
+  flipBits,
+  insertBytes,
+  isMain,
+  keepFirst,
+  makeRng,
+  pick,
+  randomBytes,
+  runFuzzCli,
+  setByte,
+  tally,
+  truncate,
+  type Rng,
+} from './fuzz/driver.js';
 
 /** Outcome of a fuzz run. */
 export interface FuzzReport {
@@ -39,34 +54,10 @@ export interface FuzzReport {
   accepted: number;
   /** Refusals by GossipWireError code. */
   refused: Record<string, number>;
-  /** Exceptions that were not GossipWireError (bugs), with the input in hex. */
+  /** Inputs that made a decoder throw something other than GossipWireError (bugs). */
+  crashed: number;
+  /** The first 20 of those, with the input in hex. */
   crashes: Array<{ target: string; input: string; error: string }>;
-}
-
-/** xorshift32: reproducible randomness for a given seed. */
-class Rng {
-  private x: number;
-  constructor(seed: number) {
-    this.x = seed >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    let x = this.x;
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    this.x = x;
-    return x;
-  }
-  int(n: number): number {
-    return this.next() % n;
-  }
-  bytes(n: number): Buffer {
-    const out = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) out[i] = this.next() & 0xff;
-    return out;
-  }
 }
 
 const KEY = Buffer.alloc(16, 0x42);
@@ -126,32 +117,34 @@ function buildCorpus(): { packets: Array<{ packet: Buffer; opts: DecodeOptions }
 }
 
 function mutate(rng: Rng, seed: Buffer): Buffer {
-  let buf = Buffer.from(seed);
-  const rounds = 1 + rng.int(4);
-  for (let r = 0; r < rounds; r++) {
-    const pos = buf.length === 0 ? 0 : rng.int(buf.length);
-    switch (rng.int(7)) {
-      case 0: // flip a bit
-        if (buf.length > 0) buf[pos] ^= 1 << rng.int(8);
+  let buf: Buffer = Buffer.from(seed);
+  for (let rounds = 1 + below(rng, 4); rounds > 0; rounds--) {
+    switch (below(rng, 7)) {
+      case 0:
+        buf = flipBits(rng, buf, 1);
         break;
-      case 1: // interesting byte
-        if (buf.length > 0) buf[pos] = INTERESTING[rng.int(INTERESTING.length)]!;
+      case 1:
+        buf = setByte(rng, buf, INTERESTING);
         break;
-      case 2: // truncate
-        buf = buf.subarray(0, pos);
+      case 2:
+        buf = truncate(rng, buf);
         break;
-      case 3: // insert random bytes
-        buf = Buffer.concat([buf.subarray(0, pos), rng.bytes(1 + rng.int(8)), buf.subarray(pos)]);
+      case 3:
+        buf = insertBytes(rng, buf, 8);
         break;
-      case 4: // delete a run
-        buf = Buffer.concat([buf.subarray(0, pos), buf.subarray(pos + 1 + rng.int(8))]);
+      case 4:
+        buf = deleteRun(rng, buf, 8);
         break;
-      case 5: // random u16/u32 at pos (lengths, counts)
-        if (pos + 4 <= buf.length) buf.writeUInt32BE(rng.next(), pos);
+      case 5: { // random u32 at a random place (lengths, counts)
+        const pos = below(rng, buf.length);
+        if (pos + 4 <= buf.length) buf.writeUInt32BE(rng(), pos);
         break;
-      default: // duplicate a slice
-        buf = Buffer.concat([buf, buf.subarray(pos, pos + rng.int(32))]);
+      }
+      default: { // duplicate a slice at the end
+        const pos = below(rng, buf.length);
+        buf = Buffer.concat([buf, buf.subarray(pos, pos + below(rng, 32))]);
         break;
+      }
     }
   }
   return buf;
@@ -190,7 +183,7 @@ async function consumeStream(input: Buffer, opts: DecodeOptions & { expectLabel:
 
 /** Runs `iterations` fuzz inputs from `seed`; never throws for a decoder failure. */
 export async function fuzzGossipWire(iterations: number, seed = 1): Promise<FuzzReport> {
-  const rng = new Rng(seed);
+  const rng = makeRng(seed);
   const corpus = buildCorpus();
   const keyring = new Keyring([Buffer.alloc(32, 1)], KEY);
   const packetOptions: DecodeOptions[] = [
@@ -200,7 +193,7 @@ export async function fuzzGossipWire(iterations: number, seed = 1): Promise<Fuzz
     { keyring, label: LABEL, gossipVerifyIncoming: false },
     { label: LABEL, skipInboundLabelCheck: true },
   ];
-  const report: FuzzReport = { inputs: 0, accepted: 0, refused: {}, crashes: [] };
+  const report: FuzzReport = { inputs: 0, accepted: 0, refused: {}, crashed: 0, crashes: [] };
 
   const record = async (target: string, input: Buffer, run: () => unknown): Promise<void> => {
     report.inputs++;
@@ -209,24 +202,22 @@ export async function fuzzGossipWire(iterations: number, seed = 1): Promise<Fuzz
       report.accepted++;
     } catch (err) {
       if (err instanceof GossipWireError) {
-        report.refused[err.code] = (report.refused[err.code] ?? 0) + 1;
-      } else if (report.crashes.length < 20) {
-        report.crashes.push({ target, input: input.toString('hex'), error: String((err as Error)?.stack ?? err) });
+        tally(report.refused, err.code);
       } else {
-        report.crashes.length++;
+        report.crashed++;
+        keepFirst(report.crashes, { target, input: input.toString('hex'), error: String((err as Error)?.stack ?? err) }, 20);
       }
     }
   };
 
-  const pick = <T>(list: readonly T[]): T => list[rng.int(list.length)]!;
   for (let i = 0; i < iterations; i++) {
-    const random = rng.int(4) === 0;
+    const random = below(rng, 4) === 0;
     switch (i % 4) {
       case 0: {
-        const seedPacket = pick(corpus.packets);
-        const input = random ? rng.bytes(rng.int(300)) : mutate(rng, seedPacket.packet);
+        const seedPacket = pick(rng, corpus.packets);
+        const input = random ? randomBytes(rng, below(rng, 300)) : mutate(rng, seedPacket.packet);
         // Mostly the options the seed was made with, so mutations get past the label and key.
-        const opts = random || rng.int(4) === 0 ? pick(packetOptions) : seedPacket.opts;
+        const opts = random || below(rng, 4) === 0 ? pick(rng, packetOptions) : seedPacket.opts;
         await record('decodePacket', input, () => {
           for (const m of decodePacket(input, opts)) {
             if (m[0] !== MessageType.User && BODY_KINDS.includes(m[0]!)) decodeBody(m[0] as BodyKind, m.subarray(1));
@@ -235,19 +226,19 @@ export async function fuzzGossipWire(iterations: number, seed = 1): Promise<Fuzz
         break;
       }
       case 1: {
-        const input = random ? rng.bytes(rng.int(120)) : mutate(rng, pick(corpus.bodies)).subarray(1);
-        const kind = pick(BODY_KINDS);
+        const input = random ? randomBytes(rng, below(rng, 120)) : mutate(rng, pick(rng, corpus.bodies)).subarray(1);
+        const kind = pick(rng, BODY_KINDS);
         await record('decodeBody', input, () => decodeBody(kind, input));
         break;
       }
       case 2: {
-        const input = random ? rng.bytes(rng.int(200)) : mutate(rng, pick(corpus.lzw));
+        const input = random ? randomBytes(rng, below(rng, 200)) : mutate(rng, pick(rng, corpus.lzw));
         await record('lzwDecompress', input, () => lzwDecompress(input, 1 << 20));
         break;
       }
       default: {
-        const input = random ? rng.bytes(rng.int(300)) : mutate(rng, pick(corpus.streams));
-        const opts = rng.int(2) === 0 ? { keyring, label: LABEL, expectLabel: true } : { expectLabel: false, label: LABEL };
+        const input = random ? randomBytes(rng, below(rng, 300)) : mutate(rng, pick(rng, corpus.streams));
+        const opts = below(rng, 2) === 0 ? { keyring, label: LABEL, expectLabel: true } : { expectLabel: false, label: LABEL };
         await record('openStream', input, () => consumeStream(input, opts));
         break;
       }
@@ -256,15 +247,20 @@ export async function fuzzGossipWire(iterations: number, seed = 1): Promise<Fuzz
   return report;
 }
 
-async function main(): Promise<void> {
-  const iterations = Number(process.argv[2] ?? 1_000_000);
-  const seed = Number(process.argv[3] ?? 1);
-  const started = Date.now();
-  const report = await fuzzGossipWire(iterations, seed);
-  const seconds = (Date.now() - started) / 1000;
-  console.log(JSON.stringify({ ...report, crashes: report.crashes.length, seconds, seed }, null, 2));
-  for (const c of report.crashes.slice(0, 5)) console.error(`${c.target} ${c.input}\n${c.error}`);
-  process.exitCode = report.crashes.length === 0 ? 0 : 1;
+/** The report as JSON, then the first five crashes with their stacks. */
+export function formatReport(r: FuzzReport, seed: number): string {
+  const { crashes, ...counts } = r;
+  const lines = [JSON.stringify({ ...counts, seed }, null, 2)];
+  for (const c of crashes.slice(0, 5)) lines.push(`${c.target} ${c.input}\n${c.error}`);
+  return lines.join('\n');
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (isMain(import.meta.url)) {
+  let seed = 1;
+  await runFuzzCli({
+    name: 'fuzz-gossip.ts',
+    run: (args) => fuzzGossipWire(args.iterations, (seed = args.seed ?? 1)),
+    format: (r) => formatReport(r, seed),
+    failed: (r) => r.crashed > 0,
+  });
+}

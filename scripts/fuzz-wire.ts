@@ -10,22 +10,10 @@
  * Exits 1 on any failure. test/wire/fuzz.test.ts runs the same core
  * ({@link fuzzWire}) with a smaller budget.
  */
-import { pathToFileURL } from 'node:url';
 import * as wire from '../src/wire/index.js';
+import { below, deleteRun, extend, flipBits, isMain, makeRng, randomBytes, runFuzzCli, setByte, splice, tally, truncate, type Rng } from './fuzz/driver.js';
 
-/** Deterministic 32-bit generator (mulberry32), so a failing run can be replayed by seed. */
-export function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-type Rng = () => number;
-const below = (rng: Rng, n: number): number => (n <= 0 ? 0 : rng() % n);
+export { makeRng };
 
 /** A place in a seed packet worth editing: a length, version or type field. */
 interface Field {
@@ -376,22 +364,13 @@ function writeField(b: Buffer, f: Field, value: number): void {
   else b.writeUInt32BE(value >>> 0, f.at);
 }
 
-function randomBytes(rng: Rng, n: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) b[i] = rng() & 0xff;
-  return b;
-}
-
 /** Applies one mutation to `b` (a private copy of a seed with `fields`) and returns the result. */
 function mutateOnce(rng: Rng, b: Buffer, t: FuzzTarget, fields: Field[]): Buffer {
   switch (rng() % 7) {
-    case 0: {
-      const flips = 1 + (rng() % 8);
-      for (let i = 0; i < flips && b.length > 0; i++) b[below(rng, b.length)] ^= 1 << (rng() & 7);
-      return b;
-    }
+    case 0:
+      return flipBits(rng, b, 8);
     case 1:
-      return b.subarray(0, below(rng, b.length + 1));
+      return truncate(rng, b);
     case 2: {
       const anywhere: Field = { at: below(rng, b.length), size: (1 << (rng() % 3)) as 1 | 2 | 4 };
       const f = fields.length > 0 && rng() % 4 !== 0 ? fields[below(rng, fields.length)] : anywhere;
@@ -403,20 +382,13 @@ function mutateOnce(rng: Rng, b: Buffer, t: FuzzTarget, fields: Field[]): Buffer
       return b;
     }
     case 3:
-      if (b.length > 0) b[below(rng, b.length)] = [0, 0xff, 0x80, 0x7f, 0x01][rng() % 5];
-      return b;
+      return setByte(rng, b, [0, 0xff, 0x80, 0x7f, 0x01]);
     case 4:
-      return Buffer.concat([b, randomBytes(rng, 1 + (rng() % 16))]);
-    case 5: {
-      const other = t.seeds[below(rng, t.seeds.length)];
-      const cut = below(rng, b.length + 1);
-      return Buffer.concat([b.subarray(0, cut), other.subarray(below(rng, other.length + 1))]);
-    }
-    default: {
-      if (b.length === 0) return b;
-      const at = below(rng, b.length);
-      return Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + (rng() % 8)))]);
-    }
+      return extend(rng, b, 16);
+    case 5:
+      return splice(rng, b, t.seeds[below(rng, t.seeds.length)]);
+    default:
+      return deleteRun(rng, b, 8);
   }
 }
 
@@ -491,7 +463,7 @@ export function fuzzWire(opts: { iterations: number; seed?: number; maxFailuresP
         st.decoded++;
       } catch (e) {
         if (e instanceof wire.WireError && !t.neverThrows) {
-          st.wireErrors[e.code] = (st.wireErrors[e.code] ?? 0) + 1;
+          tally(st.wireErrors, e.code);
         } else {
           problem = `threw ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
         }
@@ -520,22 +492,11 @@ export function formatReport(r: FuzzReport): string {
   return lines.join('\n');
 }
 
-function main(argv: string[]): number {
-  let iterations = 1_000_000;
-  let seed: number | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--seed') seed = Number(argv[++i]);
-    else iterations = Number(argv[i]);
-  }
-  if (!Number.isInteger(iterations) || iterations <= 0 || (seed !== undefined && !Number.isInteger(seed))) {
-    process.stderr.write('usage: fuzz-wire.ts [iterations] [--seed N]\n');
-    return 2;
-  }
-  const started = process.hrtime.bigint();
-  const report = fuzzWire({ iterations, seed });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  process.stdout.write(`${formatReport(report)}\n${seconds.toFixed(1)} s\n`);
-  return report.failures.length > 0 || report.targets.some((t) => t.failures > 0) ? 1 : 0;
+if (isMain(import.meta.url)) {
+  await runFuzzCli({
+    name: 'fuzz-wire.ts',
+    run: fuzzWire,
+    format: formatReport,
+    failed: (r) => r.failures.length > 0 || r.targets.some((t) => t.failures > 0),
+  });
 }
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = main(process.argv.slice(2));
