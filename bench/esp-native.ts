@@ -8,7 +8,7 @@
  * worker thread gets); "per call" pays one JavaScript → C call per packet.
  * Prints a markdown table of Mpps and Gbit/s (payload bits).
  *
- *   npx tsx bench/esp-native.ts [--seconds S]     (S per cell, default 1)
+ *   npx tsx bench/esp-native.ts [--seconds S] [--trials N]   (S per trial, default 1; best of N, default 3)
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -26,12 +26,25 @@ const argValue = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const SECONDS = argValue('--seconds', 1);
+/** Each cell is measured this many times and the best kept: the machine is shared, so slower runs measure the neighbours. */
+const TRIALS = argValue('--trials', 3);
 const RING = 4096;
 const SIZES = [1450, 64] as const;
 const KEY_SIZES = [16, 32] as const;
 
-/** Calls `step(i)` for i = 0, 1, … until `SECONDS` pass (clock read every 256 calls); returns calls per second. */
+/** The best of TRIALS measurements. */
+function best(measure: () => number): number {
+  let top = 0;
+  for (let t = 0; t < TRIALS; t++) top = Math.max(top, measure());
+  return top;
+}
+
+/** Calls `step(i)` for i = 0, 1, … until `SECONDS` pass (clock read every 256 calls); returns calls per second (best trial). */
 function rate(step: (i: number) => void): number {
+  return best(() => rateOnce(step));
+}
+
+function rateOnce(step: (i: number) => void): number {
   for (let i = 0; i < 2000; i++) step(i); // warm-up
   const start = process.hrtime.bigint();
   const budget = BigInt(Math.round(SECONDS * 1e9));
@@ -45,12 +58,12 @@ function rate(step: (i: number) => void): number {
   return i / (Number(elapsed) / 1e9);
 }
 
-/** Runs `loop(count)` (returning the seconds taken) for about `SECONDS`; returns packets per second. */
+/** Runs `loop(count)` (returning the seconds taken) for about `SECONDS`; returns packets per second (best trial). */
 function loopRate(loop: (count: number) => number): number {
   const probe = 2000;
   const perPacket = loop(probe) / probe;
   const count = Math.max(probe, Math.min(0xffff_ffff, Math.round(SECONDS / perPacket)));
-  return count / loop(count);
+  return best(() => count / loop(count));
 }
 
 interface Cell {
@@ -123,5 +136,5 @@ for (const keySize of KEY_SIZES) {
     }
   }
 }
-console.log(`ESP AES-GCM, ESN, one core, ${SECONDS} s per cell (Gbit/s counts payload bits)\n`);
+console.log(`ESP AES-GCM, ESN, one core, best of ${TRIALS} × ${SECONDS} s per cell (Gbit/s counts payload bits)\n`);
 console.log(lines.join('\n'));
