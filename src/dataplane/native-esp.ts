@@ -22,14 +22,23 @@ import { loadAddon } from './addon.js';
 
 /** The addon's EspSaHandle class (native/binding_esp.cc); drops are −(index in espDropReasons + 1). */
 export interface EspSaHandle {
+  /** esp_seal into a new Buffer. */
   seal(seq: number, payload: Buffer, nextHeader: number): Buffer;
+  /** esp_seal into `out`; returns the packet length. */
   sealInto(seq: number, payload: Buffer, nextHeader: number, out: Buffer): number;
+  /** esp_open of a copy (in place) or into a scratch buffer; a negative number is a drop. */
   open(packet: Buffer, inPlace: boolean): OpenedEsp | number;
+  /** esp_open into `out`; the payload length or a negative drop. */
   openInto(packet: Buffer, out: Buffer): number;
+  /** Seals in place `count` times in one call; returns seconds. */
   sealRepeat(firstSeq: number, buf: Buffer, payloadLength: number, count: number): number;
+  /** Opens `count` times in one call (window reset before each); returns seconds. */
   openRepeat(packet: Buffer, count: number): number;
+  /** replay_verdict: 0, −1 (too old) or −2 (duplicate). */
   verdict(seq: number): number;
+  /** replay_window_reset. */
   resetWindow(): void;
+  /** The window's top. */
   readonly windowTop: number;
 }
 
