@@ -61,7 +61,7 @@ function parseOptions(): BenchOptions {
     pingIntervalMs: positiveInt('ping-interval-ms', '20'),
     retransMs: positiveInt('retrans-ms', '20'),
     deadlineS: positiveInt('deadline-s', '20'),
-    settleMs: Number(arg('settle-ms', '1000')),
+    settleMs: positiveInt('settle-ms', '1000'),
   };
 }
 

@@ -61,9 +61,15 @@ export async function measureAttach(cluster: ConvergenceCluster, opts: AttachRou
   const agent = cluster.agent(host);
   const container = await cluster.container(host, `n${opts.round}`);
   const probers = cluster.probes.filter((p) => p.host !== host);
-  const probes = await Promise.all(
+  const started = await Promise.allSettled(
     probers.map((p) => PingProbe.start(cluster.topology, { ns: p.ns, target: ip, intervalMs: opts.pingIntervalMs, deadlineS: opts.deadlineS })),
   );
+  const probes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(probes.map((p) => p.stop()));
+    throw failed.reason;
+  }
   try {
     const t0 = Date.now();
     const ep = await agent.ctl<Endpoint>('endpoint', 'attach', NETWORK, '--netns', container.ns, '--ip', ip);
