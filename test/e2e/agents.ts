@@ -151,4 +151,24 @@ export async function ping(ns: string, target: string, args: string[] = []): Pro
   return r.stdout;
 }
 
+/**
+ * Polls `fn` every 250 ms until it returns a value other than undefined or
+ * false, and resolves with it; a throw counts as not yet. After `timeoutMs`
+ * rejects, naming `what` and the last error.
+ */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 export { nsExec };

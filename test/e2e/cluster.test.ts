@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Topology } from '../helpers/topology.js';
 import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { AgentHandle, pingRaw, removeAgentDirs, startAgents, type Endpoint } from './agents.js';
+import { AgentHandle, pingRaw, removeAgentDirs, startAgents, waitFor, type Endpoint } from './agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping'), 'cluster e2e needs root, ip and ping');
 const HOSTS = 5;
@@ -24,21 +24,6 @@ interface FdbRow {
   ip: string;
   origin: string;
   node?: string;
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** What an agent's FDB holds for `net`, as comparable text (origin aside: local here is gossip there). */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Topology } from '../helpers/topology.js';
 import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { removeAgentDirs, startAgents, type AgentHandle } from './agents.js';
+import { removeAgentDirs, startAgents, waitFor, type AgentHandle } from './agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip'), 'gossip e2e needs root and ip');
 
@@ -18,21 +18,6 @@ interface Member {
   port: number;
   state: 'alive' | 'suspect' | 'dead' | 'left';
   incarnation: number;
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 const stateOf = async (a: AgentHandle, name: string) => (await a.ctl<Member[]>('members')).find((m) => m.name === name)?.state;
