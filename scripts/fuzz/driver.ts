@@ -8,20 +8,19 @@
  * replayed exactly from its seed.
  */
 import { pathToFileURL } from 'node:url';
+import { seededRandom } from '../../src/gossip/clock.js';
 
 /** A generator of unsigned 32-bit integers. */
 export type Rng = () => number;
 
-/** Deterministic 32-bit generator (mulberry32), so a failing run can be replayed by seed. */
+/**
+ * Deterministic 32-bit generator, so a failing run can be replayed by seed:
+ * the mulberry32 of src/gossip/clock.ts scaled back to whole numbers (exact:
+ * it divides a 32-bit integer by 2^32).
+ */
 export function makeRng(seed: number): Rng {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const next = seededRandom(seed);
+  return () => next() * 2 ** 32;
 }
 
 /** A whole number in [0, n), or 0 when n <= 0. */

@@ -19,6 +19,7 @@ import {
   solicitedNodeMulticast,
   type VlanTag,
 } from '../../src/wire/index.js';
+import { seededRandom } from '../../src/gossip/clock.js';
 
 export const VNI = 4096;
 export const MTU = 1450;
@@ -107,17 +108,8 @@ export function vxlanFrom(frameSrcMac = REMOTE_MAC, vni = VNI, size = 84): Buffe
   return encodeVxlan(vni, f);
 }
 
-/** A small seeded PRNG (mulberry32) so generated sets are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32, numbers in [0, 1)) so generated sets are reproducible. */
+export const prng: (seed: number) => () => number = seededRandom;
 
 /** `count` egress frames of every kind, some of them damaged. */
 export function generateEgressFrames(count: number, seed = 1): Buffer[] {
