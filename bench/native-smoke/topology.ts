@@ -1,6 +1,7 @@
 /**
  * The native smoke topology: two namespaces `<prefix>a` / `<prefix>b` joined
- * by a veth underlay (198.18.0.1/16 ↔ 198.18.0.2/16), and in each an overlay
+ * by a veth underlay (198.18.0.1/16 ↔ 198.18.0.2/16, and 2001:db8:18::1/64 ↔
+ * ::2/64 for an IPv6 underlay), and in each an overlay
  * device carrying 198.19.0.1/24 / 198.19.0.2/24 with static neighbour
  * entries: either a TAP driven by a NativeDatapath peer process
  * (./peer.ts), or a kernel `vxlan` device for comparison. Shared by
@@ -18,6 +19,8 @@ const exec = promisify(execFile);
 
 /** Overlay VNI of the smoke topology. */
 export const SMOKE_VNI = 42;
+/** Underlay IPv6 addresses of the sides, when the underlay is IPv6. */
+export const UNDERLAY6 = ['2001:db8:18::1', '2001:db8:18::2'] as const;
 /** Overlay MTU (a 1500-byte underlay minus VXLAN over IPv4). */
 export const SMOKE_MTU = 1450;
 /** Per side: underlay, overlay and MAC addresses. */
@@ -96,8 +99,22 @@ export class SmokeTopology {
   readonly ns: [string, string];
   readonly peers: PeerProcess[] = [];
 
-  private constructor(readonly prefix: string) {
+  private constructor(
+    readonly prefix: string,
+    /** Underlay family the overlays run over (both families are configured on the veth). */
+    readonly underlayFamily: 4 | 6,
+  ) {
     this.ns = [`${prefix}a`, `${prefix}b`];
+  }
+
+  /** Underlay address of side `i` in the chosen family. */
+  underlayAddress(i: number): string {
+    return this.underlayFamily === 4 ? SIDES[i]!.underlay : UNDERLAY6[i]!;
+  }
+
+  /** Overlay MTU: 1500 minus VXLAN over the underlay family (50 for IPv4, 70 for IPv6). */
+  get overlayMtu(): number {
+    return this.underlayFamily === 4 ? SMOKE_MTU : 1430;
   }
 
   /** Name of the overlay device in each namespace. */
@@ -106,8 +123,8 @@ export class SmokeTopology {
   }
 
   /** Builds the namespaces and the veth underlay; removes them again if that fails. */
-  static async create(prefix: string): Promise<SmokeTopology> {
-    const t = new SmokeTopology(prefix);
+  static async create(prefix: string, underlayFamily: 4 | 6 = 4): Promise<SmokeTopology> {
+    const t = new SmokeTopology(prefix, underlayFamily);
     try {
       for (const ns of t.ns) {
         await run('ip', ['netns', 'add', ns]);
@@ -117,6 +134,7 @@ export class SmokeTopology {
       await run('ip', ['link', 'add', va, 'netns', t.ns[0], 'type', 'veth', 'peer', 'name', vb, 'netns', t.ns[1]]);
       for (const [i, dev] of [va, vb].entries()) {
         await nsRun(t.ns[i], ['ip', 'addr', 'add', `${SIDES[i].underlay}/16`, 'dev', dev]);
+        await nsRun(t.ns[i], ['ip', '-6', 'addr', 'add', `${UNDERLAY6[i]}/64`, 'dev', dev, 'nodad']);
         await nsRun(t.ns[i], ['ip', 'link', 'set', dev, 'up']);
       }
     } catch (err) {
@@ -140,7 +158,7 @@ export class SmokeTopology {
     const ns = this.ns[i];
     const dev = this.overlayDevice;
     const other = SIDES[1 - i];
-    await nsRun(ns, ['ip', 'link', 'set', dev, 'address', SIDES[i].mac, 'mtu', String(SMOKE_MTU)]);
+    await nsRun(ns, ['ip', 'link', 'set', dev, 'address', SIDES[i].mac, 'mtu', String(this.overlayMtu)]);
     await nsRun(ns, ['ip', 'addr', 'add', `${SIDES[i].overlay}/24`, 'dev', dev]);
     await nsRun(ns, ['ip', '-6', 'addr', 'add', `${SIDES[i].overlay6}/64`, 'dev', dev, 'nodad']);
     await nsRun(ns, ['ip', 'link', 'set', dev, 'up']);
@@ -168,12 +186,12 @@ export class SmokeTopology {
     await this.configureOverlay(i);
     const other = SIDES[1 - i];
     const cfg: PeerConfig = {
-      bindAddress: SIDES[i].underlay,
+      bindAddress: this.underlayAddress(i),
       dataPort: 4789,
       vni: SMOKE_VNI,
       tapName: this.overlayDevice,
-      mtu: SMOKE_MTU,
-      remotes: [{ mac: other.mac, ip: other.overlay, ip6: other.overlay6, vtep: other.underlay }],
+      mtu: this.overlayMtu,
+      remotes: [{ mac: other.mac, ip: other.overlay, ip6: other.overlay6, vtep: this.underlayAddress(1 - i) }],
     };
     if (sourcePorts !== undefined) cfg.sourcePorts = sourcePorts;
     this.peers[i] = await PeerProcess.start(this.ns[i], cfg);
@@ -182,7 +200,7 @@ export class SmokeTopology {
   private async addKernelSide(i: number): Promise<void> {
     await nsRun(this.ns[i], [
       'ip', 'link', 'add', this.overlayDevice, 'type', 'vxlan', 'id', String(SMOKE_VNI),
-      'local', SIDES[i].underlay, 'remote', SIDES[1 - i].underlay, 'dstport', '4789', 'dev', this.underlayDevice(i),
+      'local', this.underlayAddress(i), 'remote', this.underlayAddress(1 - i), 'dstport', '4789', 'dev', this.underlayDevice(i),
     ]);
     await this.configureOverlay(i);
   }

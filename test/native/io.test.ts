@@ -204,3 +204,27 @@ describe.skipIf(!ready)('native datapath against a kernel vxlan device', () => {
     for (const reason of ['malformed', 'unknown_vtep', 'spoofed_src', 'tap_write', 'udp_send'] as const) expect(c.drops[reason], reason).toBe(0);
   });
 });
+
+describe.skipIf(!ready)('native datapaths over an IPv6 underlay', () => {
+  let topo: SmokeTopology;
+
+  beforeAll(async () => {
+    topo = await SmokeTopology.create(`${runPrefix()}n6`, 6);
+    await topo.addNativeOverlay();
+  });
+
+  afterAll(async () => {
+    await topo?.destroy();
+  });
+
+  it('carries ping and a TCP transfer with IPv6 VTEPs (overlay MTU 1430)', async () => {
+    await nsRun(topo.ns[0], ['ping', '-c', '3', '-i', '0.05', '-W', '2', SIDES[1].overlay]);
+    await nsRun(topo.ns[0], ['ping', '-c', '2', '-W', '2', '-M', 'do', '-s', String(1430 - 28), SIDES[1].overlay]);
+    const { sent, received } = await tcpTransfer(topo, 0, 4 << 20);
+    expect(received.split(' ')[0]).toBe(String(4 << 20));
+    expect(sent).toBe(received);
+    const c = await topo.peers[1]!.command<DatapathCounters>('counters');
+    expect(c.rx.bytes).toBeGreaterThan(4 << 20);
+    for (const reason of ['malformed', 'unknown_vtep', 'spoofed_src', 'tap_write', 'udp_send'] as const) expect(c.drops[reason], reason).toBe(0);
+  });
+});
