@@ -11,6 +11,11 @@
  * milliseconds so the kernel's 1 s retry does not quantise the result
  * (attach-round.ts). Everything is removed at the end, also on failure.
  *
+ * Besides median and worst, the table splits the time: what starting
+ * overlayctl costs on the machine right now, when the attaching agent
+ * committed (its log line), and commit → last reply, the cluster's own share
+ * (delivery to every agent, table update, one ARP retry, one round trip).
+ *
  *   npx tsx bench/convergence.ts [--agents 5,50] [--attaches 10] [--datapath native|js]
  *        [--ping-interval-ms 20] [--retrans-ms 20] [--deadline-s 20] [--settle-ms 1000]
  *
