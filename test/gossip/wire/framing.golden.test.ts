@@ -14,7 +14,6 @@ import {
   encodeMessage,
   encodePacket,
   encryptPayload,
-  GossipWireError,
   Keyring,
   lzwCompress,
   lzwDecompress,
@@ -23,6 +22,7 @@ import {
   MessageType,
 } from '../../../src/gossip/wire/index.js';
 import { goVectors, haveGo, hex, seededBytes, unhex } from './go-vectors.js';
+import { codeOf } from './refusals.js';
 
 const alive = encodeMessage(MessageType.Alive, {
   Incarnation: 3,
@@ -48,16 +48,6 @@ const lzwInputs = [
   seededBytes(7, 70000),
   Buffer.concat([alive, suspect, dead, user]),
 ];
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GossipWireError) return err.code;
-    throw err;
-  }
-  return 'none';
-};
 
 describe.skipIf(!haveGo)('framing against memberlist (Go)', () => {
   it('builds compound messages byte for byte, and splits them as Go does', async () => {

@@ -3,19 +3,10 @@
  * (The Go-produced golden vectors are in bodies.golden.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { decodeBody, decodeMsgpack, decodeMsgpackAt, encodeMsgpack, GossipWireError, MessageType } from '../../../src/gossip/wire/index.js';
+import { decodeBody, decodeMsgpack, decodeMsgpackAt, encodeMsgpack, MessageType } from '../../../src/gossip/wire/index.js';
+import { codeOf } from './refusals.js';
 
 const h = (b: Buffer): string => b.toString('hex');
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-    return 'none';
-  } catch (err) {
-    if (err instanceof GossipWireError) return err.code;
-    throw err;
-  }
-};
-
 describe('encodeMsgpack (go-msgpack rules)', () => {
   it('writes unsigned integers in the smallest form', () => {
     expect([0, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32].map((n) => h(encodeMsgpack(n)))).toEqual([

@@ -13,13 +13,13 @@ import {
   encodeMsgpack,
   encodePacket,
   encryptPayload,
-  GossipWireError,
   Keyring,
   makeCompound,
   MessageType,
   type GossipWireErrorCode,
   type PacketOptions,
 } from '../../../src/gossip/wire/index.js';
+import { codeOf } from './refusals.js';
 
 const key1 = Buffer.alloc(16, 1);
 const key2 = Buffer.alloc(32, 2);
@@ -30,16 +30,6 @@ const messages = [
   Buffer.concat([Buffer.from([MessageType.User]), Buffer.alloc(300, 0x61)]),
 ];
 const h = (list: Buffer[]): string[] => list.map((b) => b.toString('hex'));
-
-function codeOf(fn: () => unknown): GossipWireErrorCode | 'none' {
-  try {
-    fn();
-    return 'none';
-  } catch (err) {
-    if (err instanceof GossipWireError) return err.code;
-    throw err;
-  }
-}
 
 describe('encodePacket / decodePacket round trips', () => {
   const keyring = new Keyring([], key1);

@@ -1,0 +1,16 @@
+/** How the gossip wire tests name a decoder's refusal. */
+import { GossipWireError, type GossipWireErrorCode } from '../../../src/gossip/wire/index.js';
+
+/**
+ * The GossipWireError code `fn` throws, or 'none' when it returns; any other
+ * exception is passed on (a bug, not a refusal).
+ */
+export function codeOf(fn: () => unknown): GossipWireErrorCode | 'none' {
+  try {
+    fn();
+    return 'none';
+  } catch (err) {
+    if (err instanceof GossipWireError) return err.code;
+    throw err;
+  }
+}
