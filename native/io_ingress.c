@@ -58,8 +58,8 @@ static void flush_run(ingress_worker *w) {
     w->io->stats.gro_frames++;
     w->io->stats.gro_segments += (uint64_t)segs;
   }
-  size_t n = gro_finish(&w->run);
-  if (write(net->tap_fd, w->run.buf, n) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE] += (uint64_t)segs;
+  int iovcnt = gro_finish(&w->run);
+  if (writev(net->tap_fd, w->run.iov, iovcnt) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE] += (uint64_t)segs;
 }
 
 static void ingress_datagram(ingress_worker *w, const dp_addr *src, uint8_t *payload, size_t len) {

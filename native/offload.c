@@ -180,7 +180,12 @@ int gro_start(gro_run *run, void *owner, const uint8_t *frame, size_t len, int c
   size_t l4off, thlen, payload;
   if (csum != L4_CSUM_VALID && csum != L4_CSUM_PARTIAL) return 0;
   if (!gro_layout(frame, len, &v6, &l4off, &thlen, &payload)) return 0;
-  memcpy(run->buf + sizeof(vnet_hdr), frame, len);
+  memcpy(run->buf + sizeof(vnet_hdr), frame, l4off + thlen);
+  run->iov[0].iov_base = run->buf;
+  run->iov[0].iov_len = sizeof(vnet_hdr) + l4off + thlen;
+  run->iov[1].iov_base = (void *)(frame + l4off + thlen);
+  run->iov[1].iov_len = payload;
+  run->iovcnt = 2;
   run->len = len;
   run->owner = owner;
   run->l3off = 14;
@@ -216,7 +221,9 @@ int gro_append(gro_run *run, void *owner, const uint8_t *frame, size_t len, int 
   if (memcmp(th, hth, 4) != 0 || memcmp(th + 8, hth + 8, 5) != 0 || memcmp(th + 14, hth + 14, 2) != 0) return 0;
   if (memcmp(th + 20, hth + 20, thlen - 20) != 0) return 0;
   if (rd32(th + 4) != run->next_seq) return 0;
-  memcpy(run->buf + sizeof(vnet_hdr) + run->len, frame + l4off + thlen, payload);
+  run->iov[run->iovcnt].iov_base = (void *)(frame + l4off + thlen);
+  run->iov[run->iovcnt].iov_len = payload;
+  run->iovcnt++;
   run->len += payload;
   run->segs++;
   run->next_seq += (uint32_t)payload;
@@ -227,7 +234,7 @@ int gro_append(gro_run *run, void *owner, const uint8_t *frame, size_t len, int 
   return 1;
 }
 
-size_t gro_finish(gro_run *run) {
+int gro_finish(gro_run *run) {
   vnet_hdr h;
   memset(&h, 0, sizeof h);
   uint8_t *frame = run->buf + sizeof(vnet_hdr);
@@ -258,8 +265,9 @@ size_t gro_finish(gro_run *run) {
     h.csum_offset = 16;
   }
   memcpy(run->buf, &h, sizeof h);
-  size_t n = sizeof h + run->len;
+  int n = run->iovcnt;
   run->segs = 0;
   run->len = 0;
+  run->iovcnt = 0;
   return n;
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /** The 10-byte header in front of every TAP read/write in vnet mode (host byte order). */
 typedef struct vnet_hdr {
@@ -70,9 +71,17 @@ int offload_l4_csum(const uint8_t *frame, size_t len, uint16_t *csum_start, uint
  */
 int offload_tso_hdr(uint8_t *frame, size_t len, size_t mtu, vnet_hdr *h);
 
-/** An ingress super-frame being built from in-order TCP segments of one flow. */
+/**
+ * An ingress super-frame being built from in-order TCP segments of one flow.
+ * Only the head's headers are copied (into `buf`, after room for the vnet
+ * header); payloads stay where they were received and are gathered by
+ * `iov` — valid until the receive buffers are reused, so finish the run
+ * before that.
+ */
 typedef struct gro_run {
-  uint8_t *buf;   /* [vnet_hdr][frame...], capacity GRO_BUF_LEN */
+  uint8_t *buf;   /* [vnet_hdr][head's headers], capacity GRO_BUF_LEN */
+  struct iovec iov[OFFLOAD_MAX_SEGMENTS + 1]; /* [0] = buf, then one payload per segment */
+  int iovcnt;
   size_t len;     /* frame bytes after the vnet header */
   void *owner;    /* which TAP/network it goes to (caller's tag) */
   size_t l3off, l4off, hdr_len;
@@ -84,7 +93,8 @@ typedef struct gro_run {
   uint32_t next_seq;
 } gro_run;
 
-#define GRO_BUF_LEN (sizeof(vnet_hdr) + 14 + 65535)
+/** Room for the vnet header and the largest Ethernet + IP + TCP headers. */
+#define GRO_BUF_LEN (sizeof(vnet_hdr) + 14 + 60 + 60)
 
 /**
  * Starts a run with `frame` if it is a coalescable TCP segment whose checksum
@@ -93,7 +103,7 @@ typedef struct gro_run {
 int gro_start(gro_run *run, void *owner, const uint8_t *frame, size_t len, int csum);
 /** Appends `frame` (checksum state `csum`) if it continues the run (same flow, next sequence, same headers); 1 if appended. */
 int gro_append(gro_run *run, void *owner, const uint8_t *frame, size_t len, int csum);
-/** Finalises headers and the vnet header; returns the bytes to write (vnet header + frame) at run->buf. */
-size_t gro_finish(gro_run *run);
+/** Finalises headers and the vnet header; returns the iovec count to write (run->iov: vnet header + frame). */
+int gro_finish(gro_run *run);
 
 #endif
