@@ -9,10 +9,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AesKeySize, deriveSa, type EspCarrier, type NetworkKey, openEsp, ReplayWindow, sealEsp, seqHigh, seqLow } from '../../src/crypto/index.js';
 import { formatIp, parseIp } from '../../src/wire/index.js';
-import { espOf, findScapyPython, icmpEcho, need, outerPacket, runScapyEsp, tcpSyn, vxlanDatagram } from './support.js';
+import { requirement } from '../helpers/ci.js';
+import { espOf, findScapyEspPython, icmpEcho, outerPacket, runScapyEsp, tcpSyn, vxlanDatagram } from './support.js';
 
-const python = findScapyPython();
-const haveScapy = need(python !== null, 'python3 with scapy and cryptography (apt-get install python3-scapy)');
+const python = findScapyEspPython();
+const haveScapy = requirement(python !== null, 'python3 with scapy and cryptography (apt-get install python3-scapy)');
 
 interface Case {
   carrier: EspCarrier;

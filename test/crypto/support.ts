@@ -1,36 +1,17 @@
 /**
- * Shared helpers of the crypto tests: the CI rule for missing tools, a driver
- * for the python3 scapy peer, and the VXLAN datagrams and outer packets the
- * interop tests encrypt.
+ * Shared helpers of the crypto tests: a driver for the python3 scapy peer,
+ * and the VXLAN datagrams and outer packets the interop tests encrypt.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EspCarrier } from '../../src/crypto/index.js';
 import * as wire from '../../src/wire/index.js';
-
-/**
- * `ok` locally (after saying why it is not); under CI a missing prerequisite
- * is a failure. Use as `describe.skipIf(!need(ok, why))`.
- */
-export function need(ok: boolean, why: string): boolean {
-  if (!ok && process.env.CI) throw new Error(`required under CI: ${why}`);
-  if (!ok) console.warn(`skipped: ${why}`);
-  return ok;
-}
+import { findScapyPython } from '../wire/support.js';
 
 /** The python3 that imports scapy's IPsec layer and `cryptography`, or null. */
-export function findScapyPython(): string | null {
-  for (const candidate of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(candidate, ['-c', 'import scapy.layers.ipsec, cryptography.hazmat.primitives.kdf.hkdf'], { stdio: 'ignore', timeout: 60_000 });
-    if (r.status === 0) return candidate;
-  }
-  return null;
-}
-
-/** True when `cmd` is on the PATH. */
-export function haveCommand(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+export function findScapyEspPython(): string | null {
+  return findScapyPython('scapy.layers.ipsec, cryptography.hazmat.primitives.kdf.hkdf');
 }
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');

@@ -19,9 +19,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AesKeySize, deriveSa, type EspCarrier, sealEsp, SecurityAssociation, tsharkEspArgs } from '../../src/crypto/index.js';
 import { LINKTYPE_RAW, parseIp, PcapWriter } from '../../src/wire/index.js';
-import { haveCommand, icmpEcho, need, outerPacket, tcpSyn, vxlanDatagram } from './support.js';
+import { haveTool, requirement } from '../helpers/ci.js';
+import { icmpEcho, outerPacket, tcpSyn, vxlanDatagram } from './support.js';
 
-const haveTshark = need(haveCommand('tshark'), 'tshark (apt-get install tshark)');
+const haveTshark = requirement(haveTool('tshark'), 'tshark (apt-get install tshark)');
 const CUSTOM_PORT = 14789;
 
 interface Sent {

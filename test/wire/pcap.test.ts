@@ -14,7 +14,8 @@ import {
   PcapWriter,
   readPcap,
 } from '../../src/wire/index.js';
-import { findScapyPython, haveCommand, need, runScapy, wireErrorCode } from './support.js';
+import { haveTool, requirement } from '../helpers/ci.js';
+import { findScapyPython, runScapy, wireErrorCode } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ovt-wire-pcap-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,7 +80,7 @@ describe('PcapWriter / readPcap', () => {
     expect(wireErrorCode(() => new PcapWriter().record(Buffer.alloc(1), -1))).toBe('BAD_VALUE');
   });
 
-  const tcpdump = need(haveCommand('tcpdump'), 'tcpdump (apt-get install tcpdump)');
+  const tcpdump = requirement(haveTool('tcpdump'), 'tcpdump (apt-get install tcpdump)');
   it.skipIf(!tcpdump)('tcpdump reads what PcapWriter writes', () => {
     const path = join(dir, 'ours.pcap');
     writeFileSync(path, sampleFile());
@@ -91,7 +92,7 @@ describe('PcapWriter / readPcap', () => {
   });
 
   const python = findScapyPython();
-  it.skipIf(!need(python !== null, 'python3 with scapy'))('scapy reads our files, and we read files scapy writes (µs, ns, big-endian)', () => {
+  it.skipIf(!requirement(python !== null, 'python3 with scapy'))('scapy reads our files, and we read files scapy writes (µs, ns, big-endian)', () => {
     const ours = join(dir, 'for-scapy.pcap');
     writeFileSync(ours, sampleFile());
     const result = runScapy<{ read: [string, string][] }>(

@@ -24,10 +24,11 @@ import {
   ipv4HeaderChecksumValid,
   udpChecksumValid,
 } from '../../src/wire/index.js';
-import { findScapyPython, hex, need, runScapy } from './support.js';
+import { requirement } from '../helpers/ci.js';
+import { findScapyPython, hex, runScapy } from './support.js';
 
 const python = findScapyPython();
-const haveScapy = need(python !== null, 'python3 with scapy (apt-get install python3-scapy)');
+const haveScapy = requirement(python !== null, 'python3 with scapy (apt-get install python3-scapy)');
 
 interface Case {
   kind: 'ipv4' | 'ipv6' | 'arp' | 'eth';

@@ -39,10 +39,11 @@ import {
   TCP_FLAG,
   udpChecksumValid,
 } from '../../src/wire/index.js';
-import { findScapyPython, hex, need, runScapy } from './support.js';
+import { requirement } from '../helpers/ci.js';
+import { findScapyPython, hex, runScapy } from './support.js';
 
 const python = findScapyPython();
-const haveScapy = need(python !== null, 'python3 with scapy (apt-get install python3-scapy)');
+const haveScapy = requirement(python !== null, 'python3 with scapy (apt-get install python3-scapy)');
 
 const MAC_A = '02:42:c6:13:01:02';
 const MAC_B = '02:42:c6:13:01:03';

@@ -1,23 +1,16 @@
 /**
- * Shared helpers for the wire tests: the CI rule for missing tools, and the
- * bridge to python3-scapy, the independent implementation our known-good
- * vectors come from.
+ * Shared helpers for the wire tests: the bridge to python3-scapy, the
+ * independent implementation our known-good vectors come from.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 
 /**
- * `ok` locally; under CI=true a missing prerequisite is a failure, not a skip.
- * Use as `it.skipIf(!need(ok, why))`.
+ * The first python3 that can import `modules` (scapy by default; Debian's
+ * python3-scapy lives in /usr/bin/python3), or null.
  */
-export function need(ok: boolean, why: string): boolean {
-  if (!ok && process.env.CI) throw new Error(`required under CI: ${why}`);
-  return ok;
-}
-
-/** The first python3 that can import scapy (Debian's python3-scapy lives in /usr/bin/python3), or null. */
-export function findScapyPython(): string | null {
+export function findScapyPython(modules = 'scapy.all'): string | null {
   for (const candidate of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(candidate, ['-c', 'import scapy.all'], { stdio: 'ignore', timeout: 30_000 });
+    const r = spawnSync(candidate, ['-c', `import ${modules}`], { stdio: 'ignore', timeout: 60_000 });
     if (r.status === 0) return candidate;
   }
   return null;
@@ -37,11 +30,6 @@ export function runScapy<T>(python: string, script: string): T {
   const out = execFileSync(python, ['-c', `${prelude}\n${script}`], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
   const lines = out.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as T;
-}
-
-/** True when `cmd` is on the PATH. */
-export function haveCommand(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
 /** Buffer from a hex string. */
