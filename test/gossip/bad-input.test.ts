@@ -1,18 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { SimCluster } from './helpers.js';
+import { PLAIN_PACKET, addrOf, useSimClusters } from './helpers.js';
 import { seededRandom } from '../../src/gossip/clock.js';
-import type { Memberlist } from '../../src/gossip/memberlist.js';
 import { MessageType, addCrc, encodeMessage, encodeMsgpack, encodePacket, Keyring } from '../../src/gossip/wire/index.js';
 
-let cluster: SimCluster | undefined;
-afterEach(async () => {
-  await cluster?.close();
-  cluster = undefined;
-});
+const simCluster = useSimClusters();
 
-const addrOf = (m: Memberlist): string => `${m.localNode().addr}:${m.localNode().port}`;
-const plain = { encryptionEnabled: false, compress: false, crc: false } as const;
 
 /** Polls real time (streams run outside the virtual clock) until `check` holds, at most 5 s. */
 async function until(check: () => boolean): Promise<void> {
@@ -25,7 +18,7 @@ function withType(type: number, body: Buffer): Buffer {
 
 describe('bad input is dropped and counted, never fatal', () => {
   it('every kind of broken packet lands in its counter and probing goes on', async () => {
-    const c = (cluster = new SimCluster(41));
+    const c = simCluster(41);
     const [a, b] = await c.addJoined(2);
     await c.runUntil(() => a!.numMembers() === 2, 10_000);
     const rogue = c.network.createTransport();
@@ -56,27 +49,27 @@ describe('bad input is dropped and counted, never fatal', () => {
   });
 
   it('encrypted nodes count undecryptable and plaintext packets', async () => {
-    const c = (cluster = new SimCluster(42));
+    const c = simCluster(42);
     const a = await c.add('a', { secretKey: randomBytes(16) });
     const rogue = c.network.createTransport();
     const ping = encodeMessage(MessageType.Ping, { SeqNo: 1, Node: 'a' });
     await rogue.writeTo(ping, addrOf(a));
     const other = randomBytes(16);
     const wrongKey = new Keyring([other], other);
-    await rogue.writeTo(encodePacket([ping], { ...plain, encryptionEnabled: true, keyring: wrongKey }), addrOf(a));
+    await rogue.writeTo(encodePacket([ping], { ...PLAIN_PACKET, encryptionEnabled: true, keyring: wrongKey }), addrOf(a));
     await c.run(10);
     expect(a.getStats().dropped.decryptFailed).toBe(2); // plaintext does not decrypt either
   });
 
   it('20,000 mutated datagrams neither crash a node nor stop its probes', async () => {
-    const c = (cluster = new SimCluster(43));
+    const c = simCluster(43);
     const [a] = await c.addJoined(2);
     const rogue = c.network.createTransport();
     const random = seededRandom(99);
     const valid = [
       encodeMessage(MessageType.Ping, { SeqNo: 7, Node: 'node0' }),
       encodeMessage(MessageType.Suspect, { Incarnation: 1, Node: 'node1', From: 'z' }),
-      encodePacket([encodeMessage(MessageType.Dead, { Incarnation: 0, Node: 'q', From: 'z' }), encodeMessage(MessageType.AckResp, { SeqNo: 3, Payload: Buffer.alloc(0) })], plain),
+      encodePacket([encodeMessage(MessageType.Dead, { Incarnation: 0, Node: 'q', From: 'z' }), encodeMessage(MessageType.AckResp, { SeqNo: 3, Payload: Buffer.alloc(0) })], PLAIN_PACKET),
     ];
     const count = 20_000; // the million-input fuzz of the decoders lives in scripts/fuzz-gossip.ts
     for (let i = 0; i < count; i++) {
@@ -94,7 +87,7 @@ describe('bad input is dropped and counted, never fatal', () => {
   });
 
   it('a stalled stream times out and is counted; bad streams get an error answer', async () => {
-    const c = (cluster = new SimCluster(44));
+    const c = simCluster(44);
     const a = await c.add('a', { tcpTimeoutMs: 100 });
     const rogue = c.network.createTransport();
     const stalled = await rogue.dialTimeout(addrOf(a), 1000);

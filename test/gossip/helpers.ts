@@ -1,4 +1,5 @@
 /** Builds clusters of memberlist nodes on a MockNetwork driven by a VirtualClock. */
+import { afterEach } from 'vitest';
 import { Memberlist, type MemberlistOptions } from '../../src/gossip/memberlist.js';
 import { MockNetwork, type MockNetworkOptions } from '../../src/gossip/mock-network.js';
 import { VirtualClock, seededRandom } from '../../src/gossip/clock.js';
@@ -62,8 +63,36 @@ export class SimCluster {
     return observer.members().find((n) => n.name === name)?.state ?? 'unknown';
   }
 
-  /** Shuts every node down. */
-  async close(): Promise<void> {
-    await Promise.all(this.nodes.map((n) => n.shutdown()));
+  private closing?: Promise<void>;
+
+  /** Shuts every node down (once: later calls wait for the first). */
+  close(): Promise<void> {
+    this.closing ??= Promise.all(this.nodes.map((n) => n.shutdown())).then(() => undefined);
+    return this.closing;
   }
 }
+
+/**
+ * Registers an afterEach that closes every cluster the test made, and
+ * returns the maker (same arguments as the SimCluster constructor). Call at
+ * the top level of a test file: `const simCluster = useSimClusters();`.
+ */
+export function useSimClusters(): (...args: ConstructorParameters<typeof SimCluster>) => SimCluster {
+  const made: SimCluster[] = [];
+  afterEach(async () => {
+    await Promise.all(made.splice(0).map((c) => c.close()));
+  });
+  return (...args) => {
+    const c = new SimCluster(...args);
+    made.push(c);
+    return c;
+  };
+}
+
+/** `addr:port` of a node, as transports address it. */
+export function addrOf(m: Memberlist): string {
+  return `${m.localNode().addr}:${m.localNode().port}`;
+}
+
+/** Packet options for hand-made plaintext packets: no encryption, compression or CRC. */
+export const PLAIN_PACKET = { encryptionEnabled: false, compress: false, crc: false } as const;

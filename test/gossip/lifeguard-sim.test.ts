@@ -1,15 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { SimCluster } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { useSimClusters } from './helpers.js';
 
-let cluster: SimCluster | undefined;
-afterEach(async () => {
-  await cluster?.close();
-  cluster = undefined;
-});
+const simCluster = useSimClusters();
 
 describe('Lifeguard on the mock network', () => {
   it('an isolated node loses health and probes less often; health recovers after', async () => {
-    const c = (cluster = new SimCluster(61));
+    const c = simCluster(61);
     const nodes = await c.addJoined(5);
     await c.runUntil(() => nodes.every((n) => n.numMembers() === 5), 30_000);
     const lonely = nodes[0]!;
@@ -33,7 +29,7 @@ describe('Lifeguard on the mock network', () => {
   });
 
   it('the ping delegate puts a payload in acks and hears RTTs', async () => {
-    const c = (cluster = new SimCluster(62, { delayMs: 5 }));
+    const c = simCluster(62, { delayMs: 5 });
     const rtts: Array<[string, number, string]> = [];
     const a = await c.add('a', {}, { ping: { ackPayload: () => Buffer.from('a-payload'), notifyPingComplete: (n, rtt, p) => rtts.push([n.name, rtt, p.toString()]) } });
     const b = await c.add('b', {}, { ping: { ackPayload: () => Buffer.from('b-payload'), notifyPingComplete: (n, rtt, p) => rtts.push([n.name, rtt, p.toString()]) } });
@@ -50,7 +46,7 @@ describe('Lifeguard on the mock network', () => {
 describe('TCP fallback ping', () => {
   it('keeps a node whose UDP is blocked alive; without it the node is declared dead', async () => {
     for (const disableTcpPings of [false, true]) {
-      const c = (cluster = new SimCluster(63));
+      const c = simCluster(63);
       const nodes = await c.addJoined(4, 'node', { disableTcpPings });
       await c.runUntil(() => nodes.every((n) => n.numMembers() === 4), 30_000);
       c.network.packetsBlocked.add(nodes[3]!.localNode().addr);
@@ -65,14 +61,13 @@ describe('TCP fallback ping', () => {
         expect(nodes.slice(0, 3).reduce((s, n) => s + n.getStats().tcpFallbackPings, 0)).toBeGreaterThan(0);
       }
       await c.close();
-      cluster = undefined;
     }
   });
 });
 
 describe('nacks and periodic push/pull', () => {
   it('nacks from indirect probers keep a healthy prober healthy when a peer dies', async () => {
-    const c = (cluster = new SimCluster(64));
+    const c = simCluster(64);
     // Nacks come ProbeTimeout after the indirect request; with memberlist's defaults
     // (timeout = interval / 2) they land just after the probe gave up, in Go too.
     // A shorter timeout lets them arrive within the probe.
@@ -90,7 +85,7 @@ describe('nacks and periodic push/pull', () => {
   });
 
   it('periodic push/pull repairs state that gossip missed', async () => {
-    const c = (cluster = new SimCluster(65));
+    const c = simCluster(65);
     const nodes = await c.addJoined(3, 'node', { pushPullIntervalMs: 5_000, gossipIntervalMs: 0 });
     // No gossip loop at all: news travels only on probes and push/pull.
     await c.runUntil(() => nodes.every((n) => n.numMembers() === 3), 60_000);

@@ -1,15 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { SimCluster } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { useSimClusters } from './helpers.js';
 
-let cluster: SimCluster | undefined;
-afterEach(async () => {
-  await cluster?.close();
-  cluster = undefined;
-});
+const simCluster = useSimClusters();
 
 describe('memberlist on the mock network', () => {
   it('joins: every node learns every other as alive', async () => {
-    cluster = new SimCluster(1);
+    const cluster = simCluster(1);
     const nodes = await cluster.addJoined(5);
     await cluster.runUntil(() => nodes.every((n) => n.numMembers() === 5), 30_000);
     for (const n of nodes) {
@@ -19,7 +15,7 @@ describe('memberlist on the mock network', () => {
   });
 
   it('declares a silent node dead through suspicion', async () => {
-    cluster = new SimCluster(2);
+    const cluster = simCluster(2);
     const nodes = await cluster.addJoined(4);
     await cluster.runUntil(() => nodes.every((n) => n.numMembers() === 4), 30_000);
     await nodes[3]!.shutdown();
@@ -30,7 +26,7 @@ describe('memberlist on the mock network', () => {
   });
 
   it('sees a graceful leave as left, not dead', async () => {
-    cluster = new SimCluster(3);
+    const cluster = simCluster(3);
     const nodes = await cluster.addJoined(3);
     await cluster.runUntil(() => nodes.every((n) => n.numMembers() === 3), 30_000);
     const leaving = nodes[2]!.leave(5_000);

@@ -1,28 +1,22 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { SimCluster } from './helpers.js';
+import { PLAIN_PACKET, addrOf, useSimClusters } from './helpers.js';
 import { MessageType, encodeMessage, encodePacket, type Suspect } from '../../src/gossip/wire/index.js';
 import type { Memberlist } from '../../src/gossip/memberlist.js';
 import type { NodeInfo } from '../../src/gossip/node.js';
 
-let cluster: SimCluster | undefined;
-afterEach(async () => {
-  await cluster?.close();
-  cluster = undefined;
-});
+const simCluster = useSimClusters();
 
-const addrOf = (m: Memberlist): string => `${m.localNode().addr}:${m.localNode().port}`;
-const plainPacket = { encryptionEnabled: false, compress: false, crc: false } as const;
 
 describe('SWIM behaviour on the mock network', () => {
   it('a falsely suspected node refutes with a higher incarnation', async () => {
-    const c = (cluster = new SimCluster(11));
+    const c = simCluster(11);
     const nodes = await c.addJoined(4);
     await c.runUntil(() => nodes.every((n) => n.numMembers() === 4), 30_000);
     const before = nodes[0]!.member('node1')!.incarnation;
     const rogue = c.network.createTransport();
     const s: Suspect = { Incarnation: before, Node: 'node1', From: 'rogue' };
-    await rogue.writeTo(encodePacket([encodeMessage(MessageType.Suspect, s)], plainPacket), addrOf(nodes[0]!));
+    await rogue.writeTo(encodePacket([encodeMessage(MessageType.Suspect, s)], PLAIN_PACKET), addrOf(nodes[0]!));
     await c.run(1);
     expect(nodes[0]!.member('node1')!.state).toBe('suspect');
     await c.runUntil(() => nodes.every((n) => n.member('node1')!.state === 'alive' && n.member('node1')!.incarnation > before), 10_000);
@@ -33,7 +27,7 @@ describe('SWIM behaviour on the mock network', () => {
   });
 
   it('a short partition heals by itself: suspects refute before they are declared dead', async () => {
-    const c = (cluster = new SimCluster(12));
+    const c = simCluster(12);
     const nodes = await c.addJoined(6);
     await c.runUntil(() => nodes.every((n) => n.numMembers() === 6), 30_000);
     const ips = nodes.map((n) => n.localNode().addr);
@@ -46,7 +40,7 @@ describe('SWIM behaviour on the mock network', () => {
   });
 
   it('a long partition splits the cluster; a join across heals it, as Serf reconnects do', async () => {
-    const c = (cluster = new SimCluster(16));
+    const c = simCluster(16);
     const nodes = await c.addJoined(6);
     await c.runUntil(() => nodes.every((n) => n.numMembers() === 6), 30_000);
     const ips = nodes.map((n) => n.localNode().addr);
@@ -62,7 +56,7 @@ describe('SWIM behaviour on the mock network', () => {
   });
 
   it('10% packet loss causes no false deaths; a real failure is still found', async () => {
-    const c = (cluster = new SimCluster(13));
+    const c = simCluster(13);
     const nodes = await c.addJoined(8);
     await c.runUntil(() => nodes.every((n) => n.numMembers() === 8), 30_000);
     const leaves: NodeInfo[] = [];
@@ -77,7 +71,7 @@ describe('SWIM behaviour on the mock network', () => {
   });
 
   it('30% loss: indirect probes and TCP fallback keep healthy nodes alive', async () => {
-    const c = (cluster = new SimCluster(14));
+    const c = simCluster(14);
     const nodes = await c.addJoined(6);
     await c.runUntil(() => nodes.every((n) => n.numMembers() === 6), 30_000);
     c.network.loss = 0.3;
@@ -89,7 +83,7 @@ describe('SWIM behaviour on the mock network', () => {
   });
 
   it('dead nodes are reaped after GossipToTheDeadTime', async () => {
-    const c = (cluster = new SimCluster(15));
+    const c = simCluster(15);
     const nodes = await c.addJoined(3);
     await c.runUntil(() => nodes.every((n) => n.numMembers() === 3), 30_000);
     await nodes[2]!.shutdown();
@@ -102,7 +96,7 @@ describe('SWIM behaviour on the mock network', () => {
 
 describe('delegates and events', () => {
   it('meta, user state, user messages and updates flow through the delegates', async () => {
-    const c = (cluster = new SimCluster(21));
+    const c = simCluster(21);
     const got: Record<string, string[]> = { msgs: [], remote: [], joins: [], updates: [] };
     let meta = 'role=a';
     const mk = (name: string): Promise<Memberlist> => c.add(name, {}, {
@@ -140,7 +134,7 @@ describe('delegates and events', () => {
   });
 
   it('a merge delegate can refuse a join', async () => {
-    const c = (cluster = new SimCluster(22));
+    const c = simCluster(22);
     const a = await c.add('a');
     const b = await c.add('b', {}, { merge: { notifyMerge: (peers) => { if (peers.some((p) => p.name === 'a')) throw new Error('not that cluster'); } } });
     await expect(c.join(b, a)).rejects.toMatchObject({ code: 'JOIN_FAILED' });
@@ -149,7 +143,7 @@ describe('delegates and events', () => {
   });
 
   it('a conflict delegate hears of a name claimed from another address', async () => {
-    const c = (cluster = new SimCluster(23));
+    const c = simCluster(23);
     const conflicts: string[] = [];
     const a = await c.add('a', {}, { conflict: { notifyConflict: (mine, other) => conflicts.push(`${mine.addr} vs ${other.addr}`) } });
     const b = await c.add('b');
@@ -163,7 +157,7 @@ describe('delegates and events', () => {
 
 describe('labels and encryption between TS nodes', () => {
   it('same label joins; a different label is refused and counted', async () => {
-    const c = (cluster = new SimCluster(31));
+    const c = simCluster(31);
     const a = await c.add('a', { label: 'blue' });
     const b = await c.add('b', { label: 'blue' });
     await c.join(b, a);
@@ -175,7 +169,7 @@ describe('labels and encryption between TS nodes', () => {
   });
 
   it('encrypted cluster with a key ring: rotation without a restart', async () => {
-    const c = (cluster = new SimCluster(32));
+    const c = simCluster(32);
     const k1 = randomBytes(32);
     const k2 = randomBytes(32);
     const a = await c.add('a', { secretKey: k1 });
@@ -198,7 +192,7 @@ describe('labels and encryption between TS nodes', () => {
 
 describe('encryption rollout switches and admission', () => {
   it('verify-incoming/outgoing off lets a keyed node talk with plaintext nodes during a rollout', async () => {
-    const c = (cluster = new SimCluster(51));
+    const c = simCluster(51);
     const key = randomBytes(16);
     const plainNode = await c.add('plain');
     const rolling = await c.add('rolling', { secretKey: key, gossipVerifyIncoming: false, gossipVerifyOutgoing: false });
@@ -215,7 +209,7 @@ describe('encryption rollout switches and admission', () => {
   });
 
   it('cidrsAllowed keeps nodes from other networks out', async () => {
-    const c = (cluster = new SimCluster(52));
+    const c = simCluster(52);
     const a = await c.add('a', { cidrsAllowed: ['198.18.0.0/24'] });
     const b = await c.add('b');
     const outsider = await c.add('outsider', {}, {}, '198.19.0.9');
@@ -229,7 +223,7 @@ describe('encryption rollout switches and admission', () => {
   });
 
   it('an alive delegate can veto nodes', async () => {
-    const c = (cluster = new SimCluster(53));
+    const c = simCluster(53);
     const a = await c.add('a', {}, { alive: { notifyAlive: (n) => { if (n.name.startsWith('bad')) throw new Error('vetoed'); } } });
     const good = await c.add('good');
     const bad = await c.add('bad-1');
@@ -244,7 +238,7 @@ describe('encryption rollout switches and admission', () => {
 
 describe('names coming back at new addresses', () => {
   it('a left node may return from a new address; a dead one only after deadNodeReclaimTime', async () => {
-    const c = (cluster = new SimCluster(71));
+    const c = simCluster(71);
     const a = await c.add('a', { deadNodeReclaimTimeMs: 20_000 });
     const b = await c.add('b');
     const d = await c.add('d');
@@ -275,7 +269,7 @@ describe('names coming back at new addresses', () => {
 
 describe('requireNodeNames', () => {
   it('refuses to join an address without a node name, accepts name/addr', async () => {
-    const c = (cluster = new SimCluster(81));
+    const c = simCluster(81);
     const a = await c.add('a');
     const b = await c.add('b', { requireNodeNames: true });
     const addr = `${a.localNode().addr}:${a.localNode().port}`;
