@@ -36,6 +36,16 @@ export class SimCluster {
     return added;
   }
 
+  /**
+   * {@link addJoined}, then runs (at most 30 s of virtual time) until every
+   * new node counts `n` members.
+   */
+  async addConverged(n: number, prefix = 'node', options: Partial<MemberlistOptions> = {}): Promise<Memberlist[]> {
+    const added = await this.addJoined(n, prefix, options);
+    await this.runUntil(() => added.every((m) => m.numMembers() === n), 30_000);
+    return added;
+  }
+
   /** Joins `m` to `target` (push/pull over in-memory streams, with the clock stepping). */
   async join(m: Memberlist, target: Memberlist): Promise<number> {
     const addr = target.localNode();

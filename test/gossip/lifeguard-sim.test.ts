@@ -6,8 +6,7 @@ const simCluster = useSimClusters();
 describe('Lifeguard on the mock network', () => {
   it('an isolated node loses health and probes less often; health recovers after', async () => {
     const c = simCluster(61);
-    const nodes = await c.addJoined(5);
-    await c.runUntil(() => nodes.every((n) => n.numMembers() === 5), 30_000);
+    const nodes = await c.addConverged(5);
     const lonely = nodes[0]!;
     const probesHealthy = lonely.getStats().probes;
     await c.run(20_000);
@@ -47,8 +46,7 @@ describe('TCP fallback ping', () => {
   it('keeps a node whose UDP is blocked alive; without it the node is declared dead', async () => {
     for (const disableTcpPings of [false, true]) {
       const c = simCluster(63);
-      const nodes = await c.addJoined(4, 'node', { disableTcpPings });
-      await c.runUntil(() => nodes.every((n) => n.numMembers() === 4), 30_000);
+      const nodes = await c.addConverged(4, 'node', { disableTcpPings });
       c.network.packetsBlocked.add(nodes[3]!.localNode().addr);
       const observers = nodes.slice(0, 3);
       if (disableTcpPings) await c.runUntil(() => observers.every((n) => n.member('node3')?.state === 'dead'), 60_000);
@@ -71,8 +69,7 @@ describe('nacks and periodic push/pull', () => {
     // Nacks come ProbeTimeout after the indirect request; with memberlist's defaults
     // (timeout = interval / 2) they land just after the probe gave up, in Go too.
     // A shorter timeout lets them arrive within the probe.
-    const nodes = await c.addJoined(5, 'node', { probeTimeoutMs: 200 });
-    await c.runUntil(() => nodes.every((n) => n.numMembers() === 5), 30_000);
+    const nodes = await c.addConverged(5, 'node', { probeTimeoutMs: 200 });
     await nodes[4]!.shutdown();
     const observers = nodes.slice(0, 4);
     let worstHealth = 0;

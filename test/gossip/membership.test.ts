@@ -6,8 +6,7 @@ const simCluster = useSimClusters();
 describe('memberlist on the mock network', () => {
   it('joins: every node learns every other as alive', async () => {
     const cluster = simCluster(1);
-    const nodes = await cluster.addJoined(5);
-    await cluster.runUntil(() => nodes.every((n) => n.numMembers() === 5), 30_000);
+    const nodes = await cluster.addConverged(5);
     for (const n of nodes) {
       expect(n.members().map((m) => m.name).sort()).toEqual(['node0', 'node1', 'node2', 'node3', 'node4']);
       expect(n.members().every((m) => m.state === 'alive')).toBe(true);
@@ -16,8 +15,7 @@ describe('memberlist on the mock network', () => {
 
   it('declares a silent node dead through suspicion', async () => {
     const cluster = simCluster(2);
-    const nodes = await cluster.addJoined(4);
-    await cluster.runUntil(() => nodes.every((n) => n.numMembers() === 4), 30_000);
+    const nodes = await cluster.addConverged(4);
     await nodes[3]!.shutdown();
     const c = cluster;
     await c.runUntil(() => nodes.slice(0, 3).every((n) => c.stateOf(n, 'node3') === 'dead'), 60_000);
@@ -27,8 +25,7 @@ describe('memberlist on the mock network', () => {
 
   it('sees a graceful leave as left, not dead', async () => {
     const cluster = simCluster(3);
-    const nodes = await cluster.addJoined(3);
-    await cluster.runUntil(() => nodes.every((n) => n.numMembers() === 3), 30_000);
+    const nodes = await cluster.addConverged(3);
     const leaving = nodes[2]!.leave(5_000);
     await cluster.runUntil(() => false, 2_000);
     await leaving;

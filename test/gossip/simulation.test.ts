@@ -11,8 +11,7 @@ const simCluster = useSimClusters();
 describe('SWIM behaviour on the mock network', () => {
   it('a falsely suspected node refutes with a higher incarnation', async () => {
     const c = simCluster(11);
-    const nodes = await c.addJoined(4);
-    await c.runUntil(() => nodes.every((n) => n.numMembers() === 4), 30_000);
+    const nodes = await c.addConverged(4);
     const before = nodes[0]!.member('node1')!.incarnation;
     const rogue = c.network.createTransport();
     const s: Suspect = { Incarnation: before, Node: 'node1', From: 'rogue' };
@@ -28,8 +27,7 @@ describe('SWIM behaviour on the mock network', () => {
 
   it('a short partition heals by itself: suspects refute before they are declared dead', async () => {
     const c = simCluster(12);
-    const nodes = await c.addJoined(6);
-    await c.runUntil(() => nodes.every((n) => n.numMembers() === 6), 30_000);
+    const nodes = await c.addConverged(6);
     const ips = nodes.map((n) => n.localNode().addr);
     c.network.partition(ips.slice(0, 3), ips.slice(3));
     await c.runUntil(() => nodes.some((n) => n.members().some((m) => m.state === 'suspect')), 10_000);
@@ -41,8 +39,7 @@ describe('SWIM behaviour on the mock network', () => {
 
   it('a long partition splits the cluster; a join across heals it, as Serf reconnects do', async () => {
     const c = simCluster(16);
-    const nodes = await c.addJoined(6);
-    await c.runUntil(() => nodes.every((n) => n.numMembers() === 6), 30_000);
+    const nodes = await c.addConverged(6);
     const ips = nodes.map((n) => n.localNode().addr);
     c.network.partition(ips.slice(0, 3), ips.slice(3));
     const split = (): boolean => nodes.every((n, i) => nodes.every((o, j) => (i < 3) === (j < 3) || n.member(o.localNode().name)?.state === 'dead'));
@@ -57,8 +54,7 @@ describe('SWIM behaviour on the mock network', () => {
 
   it('10% packet loss causes no false deaths; a real failure is still found', async () => {
     const c = simCluster(13);
-    const nodes = await c.addJoined(8);
-    await c.runUntil(() => nodes.every((n) => n.numMembers() === 8), 30_000);
+    const nodes = await c.addConverged(8);
     const leaves: NodeInfo[] = [];
     for (const n of nodes) n.on('leave', (info: NodeInfo) => leaves.push(info));
     c.network.loss = 0.1;
@@ -72,8 +68,7 @@ describe('SWIM behaviour on the mock network', () => {
 
   it('30% loss: indirect probes and TCP fallback keep healthy nodes alive', async () => {
     const c = simCluster(14);
-    const nodes = await c.addJoined(6);
-    await c.runUntil(() => nodes.every((n) => n.numMembers() === 6), 30_000);
+    const nodes = await c.addConverged(6);
     c.network.loss = 0.3;
     await c.run(60_000);
     for (const n of nodes) expect(n.numMembers()).toBe(6);
@@ -84,8 +79,7 @@ describe('SWIM behaviour on the mock network', () => {
 
   it('dead nodes are reaped after GossipToTheDeadTime', async () => {
     const c = simCluster(15);
-    const nodes = await c.addJoined(3);
-    await c.runUntil(() => nodes.every((n) => n.numMembers() === 3), 30_000);
+    const nodes = await c.addConverged(3);
     await nodes[2]!.shutdown();
     await c.runUntil(() => nodes[0]!.member('node2')?.state === 'dead', 60_000);
     await c.run(40_000); // 30 s, then the next probe round reshuffles and reaps
