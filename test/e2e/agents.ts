@@ -97,8 +97,20 @@ export async function startAgents(topology: Topology, options: AgentOptions, onl
   return agents;
 }
 
+/** Removes the agents' state folders. */
 export function removeAgentDirs(agents: AgentHandle[]): void {
   for (const a of agents) rmSync(a.stateDir, { recursive: true, force: true });
+}
+
+/**
+ * The end of a test file: stops the agents, destroys the topology and removes
+ * the agents' state folders. Either may be missing (a setup that failed half-way).
+ */
+export async function tearDown(topology: Topology | undefined, agents: readonly (AgentHandle | undefined)[] = []): Promise<void> {
+  const started = agents.filter((a): a is AgentHandle => a !== undefined);
+  for (const a of started) await a.stop();
+  await topology?.destroy();
+  removeAgentDirs(started);
 }
 
 export interface Endpoint {

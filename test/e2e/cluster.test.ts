@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Topology } from '../helpers/topology.js';
 import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { AgentHandle, pingRaw, removeAgentDirs, startAgents, waitFor, type Endpoint } from './agents.js';
+import { AgentHandle, pingRaw, startAgents, tearDown, waitFor, type Endpoint } from './agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping'), 'cluster e2e needs root, ip and ping');
 const HOSTS = 5;
@@ -51,11 +51,7 @@ describe.skipIf(!ready)('five agents build one overlay by gossip', () => {
     }, 40_000);
   }, 90_000);
 
-  afterAll(async () => {
-    for (const a of agents) await a.stop();
-    await topo?.destroy();
-    removeAgentDirs(agents);
-  });
+  afterAll(() => tearDown(topo, agents));
 
   it('a network created on host 1 appears on every host', async () => {
     await agents[0].ctl('network', 'create', 'blue', '--subnet', '198.19.1.0/24', '--subnet', '2001:db8:1::/64');

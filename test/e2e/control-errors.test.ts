@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../helpers/topology.js';
 import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
 import { ControlClient } from '../../src/cli/client.js';
-import { OVERLAYD, removeAgentDirs, run, startAgents, type AgentHandle, type Endpoint } from './agents.js';
+import { OVERLAYD, run, startAgents, tearDown, type AgentHandle, type Endpoint } from './agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip'), 'control tests need root and ip');
 
@@ -24,11 +24,7 @@ describe.skipIf(!ready)('overlayctl refuses bad input and changes nothing', () =
     await agent.ctl<Endpoint>('endpoint', 'attach', 'blue', '--netns', container, '--ip', '198.19.1.10');
   }, 60_000);
 
-  afterAll(async () => {
-    await agent?.stop();
-    await topo?.destroy();
-    if (agent) removeAgentDirs([agent]);
-  });
+  afterAll(() => tearDown(topo, [agent]));
 
   // Read through the API directly (what overlayctl shows), one process spawn less per case.
   const state = async () => ({

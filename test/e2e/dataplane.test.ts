@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Topology } from '../helpers/topology.js';
 import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
 import { decodeEthernet, decodeIPv4, decodeIPv6, decodeUdp, readPcap } from '../../src/wire/index.js';
-import { crossPeer, ping, pingRaw, removeAgentDirs, run, startAgents, nsExec, type AgentHandle, type Endpoint } from './agents.js';
+import { crossPeer, nsExec, ping, pingRaw, run, startAgents, tearDown, type AgentHandle, type Endpoint } from './agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping', 'tcpdump'), 'end-to-end tests need root, ip, ping and tcpdump');
 const TRANSFER = join(import.meta.dirname, 'fixtures/transfer.mjs');
@@ -52,11 +52,7 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('two hosts, %s data path
     await crossPeer(agents.slice(0, 2), 'blue', eps);
   }, 120_000);
 
-  afterAll(async () => {
-    for (const a of agents ?? []) await a.stop();
-    await topo?.destroy();
-    if (agents) removeAgentDirs(agents);
-  });
+  afterAll(() => tearDown(topo, agents));
 
   it('gives endpoints the MAC 02:42 + IPv4 and the overlay MTU', async () => {
     expect(eps[0].mac).toBe('02:42:c6:13:01:02');

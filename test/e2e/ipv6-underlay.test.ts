@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../helpers/topology.js';
 import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { crossPeer, nsExec, ping, pingRaw, removeAgentDirs, startAgents, type AgentHandle, type Endpoint } from './agents.js';
+import { crossPeer, nsExec, ping, pingRaw, startAgents, tearDown, type AgentHandle, type Endpoint } from './agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping'), 'IPv6 underlay test needs root, ip and ping');
 
@@ -25,11 +25,7 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('IPv6 underlay, %s data 
     await crossPeer(agents, 'six', eps);
   }, 60_000);
 
-  afterAll(async () => {
-    for (const a of agents ?? []) await a.stop();
-    await topo?.destroy();
-    if (agents) removeAgentDirs(agents);
-  });
+  afterAll(() => tearDown(topo, agents));
 
   it('defaults the overlay MTU to the underlay MTU less 70', async () => {
     const [net] = await agents[0].ctl<{ mtu: number }[]>('network', 'ls');

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Topology } from '../helpers/topology.js';
 import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { nsExec, ping, removeAgentDirs, startAgents, type AgentHandle, type Endpoint } from './agents.js';
+import { nsExec, ping, startAgents, tearDown, type AgentHandle, type Endpoint } from './agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'bridge', 'ping', 'ethtool'), 'kernel interop needs root, ip, bridge, ping and ethtool');
 const TRANSFER = join(import.meta.dirname, 'fixtures/transfer.mjs');
@@ -51,11 +51,7 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('kernel VXLAN peer, %s d
     await k('ethtool', '-K', 'eth0', 'tx', 'off');
   }, 60_000);
 
-  afterAll(async () => {
-    await agent?.stop();
-    await topo?.destroy();
-    if (agent) removeAgentDirs([agent]);
-  });
+  afterAll(() => tearDown(topo, [agent]));
 
   it('our container reaches the kernel peer', async () => {
     await ping(ours.netns, KERNEL_IP);

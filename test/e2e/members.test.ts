@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Topology } from '../helpers/topology.js';
 import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { removeAgentDirs, startAgents, waitFor, type AgentHandle } from './agents.js';
+import { startAgents, tearDown, waitFor, type AgentHandle } from './agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip'), 'gossip e2e needs root and ip');
 
@@ -34,11 +34,7 @@ describe.skipIf(!ready)('agents join by gossip', () => {
     agents = [...first, ...rest];
   }, 60_000);
 
-  afterAll(async () => {
-    for (const a of agents) await a.stop();
-    await topo?.destroy();
-    removeAgentDirs(agents);
-  });
+  afterAll(() => tearDown(topo, agents));
 
   it('every agent sees every other as alive', async () => {
     for (const a of agents) {
