@@ -1,9 +1,14 @@
-/** Builds clusters of memberlist nodes on a MockNetwork driven by a VirtualClock. */
+/**
+ * Builds clusters of memberlist nodes on a MockNetwork driven by a
+ * VirtualClock; and what the gossip tests on real sockets check first.
+ */
+import { existsSync, readFileSync } from 'node:fs';
 import { afterEach } from 'vitest';
 import { Memberlist, type MemberlistOptions } from '../../src/gossip/memberlist.js';
 import { MockNetwork, type MockNetworkOptions } from '../../src/gossip/mock-network.js';
 import { VirtualClock, seededRandom } from '../../src/gossip/clock.js';
 import type { Delegates } from '../../src/gossip/delegates.js';
+import { requirement } from '../helpers/ci.js';
 
 /** A simulated cluster: one virtual clock, one mock network, n nodes. */
 export class SimCluster {
@@ -106,3 +111,12 @@ export function addrOf(m: Memberlist): string {
 
 /** Packet options for hand-made plaintext packets: no encryption, compression or CRC. */
 export const PLAIN_PACKET = { encryptionEnabled: false, compress: false, crc: false } as const;
+
+/**
+ * Whether the IPv6 loopback (::1) is there (it is unless the kernel has IPv6
+ * disabled); under CI its absence is a failure, not a skip.
+ */
+export function haveIpv6Loopback(): boolean {
+  const ok = existsSync('/proc/net/if_inet6') && readFileSync('/proc/net/if_inet6', 'utf8').includes('00000000000000000000000000000001');
+  return requirement(ok, 'IPv6 loopback (::1) is missing');
+}

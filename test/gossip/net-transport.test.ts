@@ -1,14 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NetTransport } from '../../src/gossip/net-transport.js';
 import type { InboundPacket, StreamConn } from '../../src/gossip/transport.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { haveIpv6Loopback } from './helpers.js';
 
-/** ::1 exists unless IPv6 is disabled; under CI its absence is a failure, not a skip. */
-const haveV6 = ((): boolean => {
-  const ok = existsSync('/proc/net/if_inet6') && readFileSync('/proc/net/if_inet6', 'utf8').includes('00000000000000000000000000000001');
-  if (!ok && process.env.CI) throw new Error('IPv6 loopback (::1) is missing');
-  return ok;
-})();
+const haveV6 = haveIpv6Loopback();
 
 const open: NetTransport[] = [];
 afterEach(async () => {

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { haveIpv6Loopback } from '../helpers.js';
 import { eventually, tsState, useInteropNodes } from './cluster.js';
-
-/** IPv6 loopback is there unless the kernel has IPv6 disabled. */
-function haveIpv6Loopback(): boolean {
-  const ok = existsSync('/proc/net/if_inet6') && readFileSync('/proc/net/if_inet6', 'utf8').includes('00000000000000000000000000000001');
-  if (!ok && process.env.CI) throw new Error('IPv6 loopback (::1) is missing');
-  return ok;
-}
 
 const { haveGo, go, ts } = useInteropNodes();
 const haveV6 = haveIpv6Loopback();
