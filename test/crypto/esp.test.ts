@@ -13,13 +13,13 @@ import {
   isCryptoError,
   type NetworkKey,
   openEsp,
-  type OpenedEsp,
   ReplayWindow,
   SecurityAssociation,
   sealedLength,
   sealEsp,
 } from '../../src/crypto/index.js';
 import { decodeEsp, parseIp } from '../../src/wire/index.js';
+import { opened } from './support.js';
 
 const key: NetworkKey = { tag: 0x01020304, material: Buffer.alloc(32, 0x5a) };
 const src = parseIp('198.18.0.1');
@@ -27,11 +27,6 @@ const dst = parseIp('198.18.0.2');
 const sa16 = deriveSa({ key, src, dst });
 const sa32 = deriveSa({ key, src, dst, keySize: 32 });
 const datagram = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff));
-
-const opened = (r: OpenedEsp | EspDropReason): OpenedEsp => {
-  if (typeof r === 'string') throw new Error(`dropped: ${r}`);
-  return r;
-};
 
 describe('sealEsp / openEsp', () => {
   for (const sa of [sa16, sa32]) {

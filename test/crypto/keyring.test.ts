@@ -11,7 +11,6 @@ import {
   isCryptoError,
   KEYRING_CAPACITY,
   type KeyringState,
-  type NetworkKey,
   NetworkKeyring,
   openEsp,
   ReplayWindow,
@@ -19,8 +18,8 @@ import {
   sealEsp,
 } from '../../src/crypto/index.js';
 import { parseIp } from '../../src/wire/index.js';
+import { testKey } from './support.js';
 
-const k = (tag: number): NetworkKey => ({ tag, material: Buffer.alloc(32, tag) });
 const HOUR = 3_600_000;
 
 function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
@@ -31,25 +30,25 @@ function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number
 describe('NetworkKeyring', () => {
   it('installs for receive only; the first rotation of an empty ring makes the key the sender', () => {
     const ring = new NetworkKeyring();
-    const c1 = ring.install(k(1));
-    expect(c1).toEqual({ installed: [k(1)], sendTag: undefined, sendChanged: false, removed: [] });
+    const c1 = ring.install(testKey(1));
+    expect(c1).toEqual({ installed: [testKey(1)], sendTag: undefined, sendChanged: false, removed: [] });
     expect(ring.sendKey).toBeUndefined();
     const fresh = new NetworkKeyring();
-    const c2 = fresh.rotate(k(1));
+    const c2 = fresh.rotate(testKey(1));
     expect(c2.sendTag).toBe(1);
     expect(c2.sendChanged).toBe(true);
   });
 
   it('rotates [a, b*, c] → [b, c*, d]: install new, switch to the previous newest, drop the oldest', () => {
     const ring = new NetworkKeyring();
-    ring.rotate(k(1)); // [1*]
-    const s2 = ring.rotate(k(2)); // [1*, 2]: 1 stays the sender (it is the newest before 2)
+    ring.rotate(testKey(1)); // [1*]
+    const s2 = ring.rotate(testKey(2)); // [1*, 2]: 1 stays the sender (it is the newest before 2)
     expect(s2.sendChanged).toBe(false);
     expect(ring.receiveKeys().map((x) => x.tag)).toEqual([1, 2]);
-    const s3 = ring.rotate(k(3)); // [1, 2*, 3]
-    expect(s3).toMatchObject({ installed: [k(3)], sendTag: 2, sendChanged: true, removed: [] });
-    const s4 = ring.rotate(k(4)); // [2, 3*, 4]
-    expect(s4).toMatchObject({ installed: [k(4)], sendTag: 3, sendChanged: true, removed: [k(1)] });
+    const s3 = ring.rotate(testKey(3)); // [1, 2*, 3]
+    expect(s3).toMatchObject({ installed: [testKey(3)], sendTag: 2, sendChanged: true, removed: [] });
+    const s4 = ring.rotate(testKey(4)); // [2, 3*, 4]
+    expect(s4).toMatchObject({ installed: [testKey(4)], sendTag: 3, sendChanged: true, removed: [testKey(1)] });
     expect(ring.receiveKeys().map((x) => x.tag)).toEqual([2, 3, 4]);
     expect(ring.receiveKeys().length).toBe(KEYRING_CAPACITY);
   });
@@ -57,31 +56,31 @@ describe('NetworkKeyring', () => {
   it('never promotes a key installed in the same step, and with minAgeMs not one installed too recently', () => {
     const clock = fakeClock();
     const ring = new NetworkKeyring({ clock: clock.now });
-    ring.rotate(k(1));
+    ring.rotate(testKey(1));
     clock.advance(HOUR);
-    ring.rotate(k(2));
+    ring.rotate(testKey(2));
     clock.advance(1000); // on-demand rotation right after: 2 is only 1 s old
-    const early = ring.rotate(k(3), { minAgeMs: 60_000 });
+    const early = ring.rotate(testKey(3), { minAgeMs: 60_000 });
     expect(early.sendChanged).toBe(false);
     expect(ring.sendTag).toBe(1);
     clock.advance(60_000);
-    const later = ring.rotate(k(4), { minAgeMs: 60_000 });
+    const later = ring.rotate(testKey(4), { minAgeMs: 60_000 });
     expect(later.sendTag).toBe(3);
     expect(ring.receiveKeys().map((x) => x.tag)).toEqual([2, 3, 4]);
   });
 
   it('apply() installs before switching and removes last', () => {
     const ring = new NetworkKeyring();
-    ring.apply({ keys: [k(1), k(2)], sendTag: 1 });
-    const change = ring.apply({ keys: [k(2), k(3)], sendTag: 2 });
-    expect(change).toEqual({ installed: [k(3)], sendTag: 2, sendChanged: true, removed: [k(1)] });
-    expect(ring.state()).toEqual({ keys: [k(2), k(3)], sendTag: 2 });
+    ring.apply({ keys: [testKey(1), testKey(2)], sendTag: 1 });
+    const change = ring.apply({ keys: [testKey(2), testKey(3)], sendTag: 2 });
+    expect(change).toEqual({ installed: [testKey(3)], sendTag: 2, sendChanged: true, removed: [testKey(1)] });
+    expect(ring.state()).toEqual({ keys: [testKey(2), testKey(3)], sendTag: 2 });
   });
 
   it('reports key ages from its clock', () => {
     const clock = fakeClock();
     const ring = new NetworkKeyring({ clock: clock.now });
-    ring.install(k(5));
+    ring.install(testKey(5));
     clock.advance(1234);
     expect(ring.age(5)).toBe(1234);
     expect(ring.age(6)).toBeUndefined();
@@ -89,7 +88,7 @@ describe('NetworkKeyring', () => {
 
   it('refuses misuse with typed errors', () => {
     const ring = new NetworkKeyring();
-    ring.rotate(k(1));
+    ring.rotate(testKey(1));
     const expectCode = (fn: () => unknown, code: string): void => {
       let thrown: unknown;
       try {
@@ -103,11 +102,11 @@ describe('NetworkKeyring', () => {
     expectCode(() => ring.remove(1), 'KEY_IN_USE');
     expectCode(() => ring.install({ tag: 1, material: Buffer.alloc(32, 0xee) }), 'KEY_IN_USE');
     expectCode(() => ring.install({ tag: 2, material: Buffer.alloc(8) }), 'BAD_KEY');
-    expectCode(() => ring.apply({ keys: [k(2)], sendTag: 3 }), 'BAD_ARGUMENT');
-    expectCode(() => ring.apply({ keys: [k(2), k(3), k(4), k(5)], sendTag: 3 }), 'BAD_ARGUMENT');
+    expectCode(() => ring.apply({ keys: [testKey(2)], sendTag: 3 }), 'BAD_ARGUMENT');
+    expectCode(() => ring.apply({ keys: [testKey(2), testKey(3), testKey(4), testKey(5)], sendTag: 3 }), 'BAD_ARGUMENT');
     expectCode(() => new NetworkKeyring({ capacity: 1 }), 'BAD_ARGUMENT');
     // Re-installing the same key is harmless.
-    expect(ring.install(k(1)).installed).toEqual([]);
+    expect(ring.install(testKey(1)).installed).toEqual([]);
   });
 
   it('is hitless across a cluster that learns each rotation at different times', () => {
@@ -122,7 +121,7 @@ describe('NetworkKeyring', () => {
     let tag = 0;
     let delivered = 0;
     const publish = (spread: boolean): void => {
-      leader.rotate(k(++tag));
+      leader.rotate(testKey(++tag));
       const state = leader.state()!;
       rings.forEach((_, node) => pending.push({ at: now + (spread ? node * 10 * 60_000 : 0), node, state }));
     };

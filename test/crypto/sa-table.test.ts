@@ -4,22 +4,18 @@
  * refuse packets from unknown sources or SPIs.
  */
 import { describe, expect, it } from 'vitest';
-import { EspSaTable, type NetworkKey, NetworkKeyring, type OpenedFrom } from '../../src/crypto/index.js';
+import { EspSaTable, NetworkKeyring } from '../../src/crypto/index.js';
 import { parseIp } from '../../src/wire/index.js';
+import { opened, testKey } from './support.js';
 
 const A = parseIp('198.18.0.1');
 const B = parseIp('198.18.0.2');
 const C = parseIp('198.18.0.3');
-const k = (tag: number): NetworkKey => ({ tag, material: Buffer.alloc(32, tag) });
-const opened = (r: OpenedFrom | string): OpenedFrom => {
-  if (typeof r === 'string') throw new Error(`dropped: ${r}`);
-  return r;
-};
 
 function pair(keySize: 16 | 32 = 16): { a: EspSaTable; b: EspSaTable; ring: NetworkKeyring } {
   const ring = new NetworkKeyring();
-  ring.rotate(k(1));
-  ring.rotate(k(2));
+  ring.rotate(testKey(1));
+  ring.rotate(testKey(2));
   const a = new EspSaTable({ local: A, keySize });
   const b = new EspSaTable({ local: B, keySize });
   a.addPeer(B);
@@ -58,7 +54,7 @@ describe('EspSaTable', () => {
     const { a, b, ring } = pair();
     const before = a.seal(4096, B, Buffer.from('old key'))!;
     opened(b.open(A, before));
-    ring.rotate(k(3)); // [1, 2*, 3]: sender switches to 2
+    ring.rotate(testKey(3)); // [1, 2*, 3]: sender switches to 2
     b.setNetworkKeys(4096, ring.state()!); // the receiver learns first…
     const late = a.seal(4096, B, Buffer.from('still key 1'))!; // …while the sender still uses key 1
     expect(opened(b.open(A, late)).opened.seq).toBe(2);
@@ -67,7 +63,7 @@ describe('EspSaTable', () => {
     expect(a.outbound(4096, B)!.sa.keyTag).toBe(2);
     const fresh = a.seal(4096, B, Buffer.from('key 2'))!;
     expect(opened(b.open(A, fresh)).opened.seq).toBe(1);
-    ring.rotate(k(4)); // [2, 3*, 4]: key 1 leaves the ring
+    ring.rotate(testKey(4)); // [2, 3*, 4]: key 1 leaves the ring
     b.setNetworkKeys(4096, ring.state()!);
     expect(b.open(A, before)).toBe('esp_bad_spi');
     expect([...b.securityAssociations()].map((sa) => sa.keyTag).sort()).toEqual([2, 3, 3, 4]);
@@ -76,7 +72,7 @@ describe('EspSaTable', () => {
   it('keeps networks apart and forgets removed peers and networks', () => {
     const { a, b, ring } = pair();
     const other = new NetworkKeyring();
-    other.rotate(k(9));
+    other.rotate(testKey(9));
     a.setNetworkKeys(5000, other.state()!);
     b.setNetworkKeys(5000, other.state()!);
     expect(opened(b.open(A, a.seal(5000, B, Buffer.from('n2'))!)).vni).toBe(5000);
@@ -97,7 +93,7 @@ describe('EspSaTable', () => {
     a.addPeer(B);
     b.addPeer(A);
     const ring = new NetworkKeyring();
-    ring.rotate(k(1));
+    ring.rotate(testKey(1));
     a.setNetworkKeys(1, ring.state()!);
     b.setNetworkKeys(1, ring.state()!);
     expect(opened(b.open(A, a.seal(1, B, Buffer.from('x'))!)).opened.seq).toBe(1001);
@@ -109,6 +105,6 @@ describe('EspSaTable', () => {
     expect(() => new EspSaTable({ local: Buffer.alloc(5) })).toThrow(expect.objectContaining({ code: 'BAD_SA' }));
     const t = new EspSaTable({ local: A });
     expect(() => t.addPeer(parseIp('2001:db8::1'))).toThrow(expect.objectContaining({ code: 'BAD_SA' }));
-    expect(() => t.setNetworkKeys(1, { keys: [k(1)], sendTag: 2 })).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
+    expect(() => t.setNetworkKeys(1, { keys: [testKey(1)], sendTag: 2 })).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
   });
 });

@@ -1,13 +1,25 @@
 /**
- * Shared helpers of the crypto tests: a driver for the python3 scapy peer,
- * and the VXLAN datagrams and outer packets the interop tests encrypt.
+ * Shared helpers of the crypto tests: keys and opened packets, a driver for
+ * the python3 scapy peer, and the VXLAN datagrams and outer packets the
+ * interop tests encrypt.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EspCarrier } from '../../src/crypto/index.js';
+import type { EspCarrier, NetworkKey } from '../../src/crypto/index.js';
 import * as wire from '../../src/wire/index.js';
 import { findScapyPython } from '../wire/support.js';
+
+/** A network key with tag `tag` and 32 bytes of `tag` as material. */
+export function testKey(tag: number): NetworkKey {
+  return { tag, material: Buffer.alloc(32, tag) };
+}
+
+/** What an open returned when it opened; throws naming the drop reason when it did not. */
+export function opened<T extends object>(r: T | string): T {
+  if (typeof r === 'string') throw new Error(`dropped: ${r}`);
+  return r;
+}
 
 /** The python3 that imports scapy's IPsec layer and `cryptography`, or null. */
 export function findScapyEspPython(): string | null {
