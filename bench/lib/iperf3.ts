@@ -64,7 +64,7 @@ export async function runIperf3(opts: Iperf3Options): Promise<Iperf3Result> {
     await server.waitForLine(/Server listening/, 10_000);
     const args = ['iperf3', '-c', opts.serverAddr, '-p', port, '-J', '-t', String(opts.seconds), '-P', String(opts.streams ?? 1)];
     if (opts.protocol === 'udp') args.push('-u', '-l', String(opts.udpPayload ?? 64), '-b', opts.udpBitrate ?? '0');
-    const stdout = await nsExec(opts.clientNs, args, { timeoutMs: (opts.seconds + 20) * 1000 }).then(
+    const stdout = await nsExec(opts.clientNs, args, { timeoutMs: (opts.seconds * 3 + 30) * 1000 }).then(
       (r) => r.stdout,
       // iperf3 -J reports its own errors as JSON on stdout and exits 1: let parseIperf3 quote them.
       (e: unknown) => (isHarnessError(e, 'COMMAND_FAILED') && e.stdout ? e.stdout : Promise.reject(e)),
