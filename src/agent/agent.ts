@@ -474,5 +474,3 @@ export class Agent {
     return next;
   }
 }
-
-export type { EndpointEntry };
