@@ -14,3 +14,14 @@ export function codeOf(fn: () => unknown): GossipWireErrorCode | 'none' {
     throw err;
   }
 }
+
+/** The GossipWireError code `work` rejects with, or 'none' when it resolves; other rejections pass on. */
+export async function codeOfAsync(work: Promise<unknown>): Promise<GossipWireErrorCode | 'none'> {
+  try {
+    await work;
+    return 'none';
+  } catch (err) {
+    if (err instanceof GossipWireError) return err.code;
+    throw err;
+  }
+}

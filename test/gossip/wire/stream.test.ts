@@ -10,7 +10,6 @@ import {
   encodeBody,
   encodeMessage,
   encodeStreamMessage,
-  GossipWireError,
   Keyring,
   MessageType,
   openStream,
@@ -20,6 +19,7 @@ import {
   type PushPullHeader,
   type StreamEncodeOptions,
 } from '../../../src/gossip/wire/index.js';
+import { codeOfAsync } from './refusals.js';
 
 const keyring = new Keyring([], Buffer.alloc(32, 9));
 const limits = { maxBytes: 1 << 20, timeoutMs: 2000 };
@@ -70,16 +70,6 @@ async function pair(onConn: (s: Socket) => void): Promise<Socket> {
   return client;
 }
 
-async function failure(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'none';
-  } catch (err) {
-    if (err instanceof GossipWireError) return err.code;
-    throw err;
-  }
-}
-
 describe('stream exchanges over TCP', () => {
   it('push/pull both ways: label from the dialer, encryption and compression each way', async () => {
     const framing = { compress: true, crc: false, encryptionEnabled: true, keyring, label: 'blue' } satisfies StreamEncodeOptions;
@@ -100,7 +90,7 @@ describe('stream exchanges over TCP', () => {
   it('a stalled peer ends in TIMEOUT, not a hung read', async () => {
     let code: Promise<string> | undefined;
     const client = await pair((s) => {
-      code = failure(openStream(socketReader(s, { maxBytes: 1 << 20, timeoutMs: 150 }), { keyring, expectLabel: true }));
+      code = codeOfAsync(openStream(socketReader(s, { maxBytes: 1 << 20, timeoutMs: 150 }), { keyring, expectLabel: true }));
     });
     client.write(Buffer.from([MessageType.Encrypt, 0, 0])); // then nothing
     await expect.poll(() => code !== undefined).toBe(true);
@@ -110,7 +100,7 @@ describe('stream exchanges over TCP', () => {
   it('refuses state over 20 MiB before reading it', async () => {
     let code: Promise<string> | undefined;
     const client = await pair((s) => {
-      code = failure(openStream(socketReader(s, limits), { keyring, expectLabel: true }));
+      code = codeOfAsync(openStream(socketReader(s, limits), { keyring, expectLabel: true }));
     });
     client.write(Buffer.from([MessageType.Encrypt, 0x02, 0, 0, 0]));
     await expect.poll(() => code !== undefined).toBe(true);
@@ -121,7 +111,7 @@ describe('stream exchanges over TCP', () => {
     let code: Promise<string> | undefined;
     const client = await pair((s) => {
       const reader = socketReader(s, { maxBytes: 1000, timeoutMs: 2000 });
-      code = failure(reader.readBytes(900).then(() => reader.readBytes(900)));
+      code = codeOfAsync(reader.readBytes(900).then(() => reader.readBytes(900)));
     });
     client.write(Buffer.alloc(5000));
     await expect.poll(() => code !== undefined).toBe(true);
@@ -131,12 +121,12 @@ describe('stream exchanges over TCP', () => {
   it('an early close is TRUNCATED; a wrong label is BAD_LABEL', async () => {
     const codes: Array<Promise<string>> = [];
     const client = await pair((s) => {
-      codes.push(failure(readPushPull(s, { label: 'blue', expectLabel: true })));
+      codes.push(codeOfAsync(readPushPull(s, { label: 'blue', expectLabel: true })));
     });
     client.end(encodeStreamMessage(pushPull(['a', 'b'], false), { compress: false, crc: false, encryptionEnabled: false, label: 'blue', dialer: true }).subarray(0, 30));
     await expect.poll(() => codes.length).toBe(1);
     const other = await pair((s) => {
-      codes.push(failure(readPushPull(s, { label: 'blue', expectLabel: true })));
+      codes.push(codeOfAsync(readPushPull(s, { label: 'blue', expectLabel: true })));
     });
     other.write(encodeStreamMessage(pushPull(['a'], false), { compress: false, crc: false, encryptionEnabled: false, label: 'green', dialer: true }));
     await expect.poll(() => codes.length).toBe(2);
