@@ -16,6 +16,7 @@ import {
   SecurityAssociation,
 } from '../../src/crypto/index.js';
 import { parseIp } from '../../src/wire/index.js';
+import { thrownBy } from './support.js';
 
 const key: NetworkKey = { tag: 1, material: Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex') };
 const a = parseIp('198.18.0.1');
@@ -92,12 +93,7 @@ describe('deriveSa', () => {
       [() => new SecurityAssociation({ spi: 300, key: Buffer.alloc(24), salt: Buffer.alloc(4) }), 'BAD_KEY'],
     ];
     for (const [fn, code] of bad) {
-      let thrown: unknown;
-      try {
-        fn();
-      } catch (e) {
-        thrown = e;
-      }
+      const thrown = thrownBy(fn);
       expect(isCryptoError(thrown, code as 'BAD_KEY'), String(thrown)).toBe(true);
     }
   });

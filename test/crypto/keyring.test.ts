@@ -18,7 +18,7 @@ import {
   sealEsp,
 } from '../../src/crypto/index.js';
 import { parseIp } from '../../src/wire/index.js';
-import { testKey } from './support.js';
+import { testKey, thrownBy } from './support.js';
 
 const HOUR = 3_600_000;
 
@@ -90,12 +90,7 @@ describe('NetworkKeyring', () => {
     const ring = new NetworkKeyring();
     ring.rotate(testKey(1));
     const expectCode = (fn: () => unknown, code: string): void => {
-      let thrown: unknown;
-      try {
-        fn();
-      } catch (e) {
-        thrown = e;
-      }
+      const thrown = thrownBy(fn);
       expect(isCryptoError(thrown, code as 'KEY_IN_USE'), `${code}: ${String(thrown)}`).toBe(true);
     };
     expectCode(() => ring.use(9), 'KEY_NOT_INSTALLED');

@@ -1,6 +1,7 @@
 /** The sender's counter: monotonic, reserved ahead durably, rekey signal, hard stop at the limit. */
 import { describe, expect, it } from 'vitest';
 import { isCryptoError, OutboundSequence } from '../../src/crypto/index.js';
+import { thrownBy } from './support.js';
 
 describe('OutboundSequence', () => {
   it('counts from start + 1 and never repeats', () => {
@@ -42,13 +43,7 @@ describe('OutboundSequence', () => {
     expect(s.next()).toBe(99);
     expect(s.needsRekey).toBe(true);
     expect(s.next()).toBe(100);
-    let thrown: unknown;
-    try {
-      s.next();
-    } catch (e) {
-      thrown = e;
-    }
-    expect(isCryptoError(thrown, 'SEQUENCE_EXHAUSTED')).toBe(true);
+    expect(isCryptoError(thrownBy(() => s.next()), 'SEQUENCE_EXHAUSTED')).toBe(true);
     expect(s.last).toBe(100);
   });
 

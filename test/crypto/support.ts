@@ -21,6 +21,16 @@ export function opened<T extends object>(r: T | string): T {
   return r;
 }
 
+/** What `fn` threw, or undefined when it returned. */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 /** The python3 that imports scapy's IPsec layer and `cryptography`, or null. */
 export function findScapyEspPython(): string | null {
   return findScapyPython('scapy.layers.ipsec, cryptography.hazmat.primitives.kdf.hkdf');
