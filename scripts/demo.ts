@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { Topology } from '../test/helpers/topology.js';
 import { haveTool } from '../test/helpers/ci.js';
-import { crossPeer, pingRaw, removeAgentDirs, run, startAgents, type AgentHandle, type Endpoint } from '../test/e2e/agents.js';
+import { crossPeer, pingRaw, run, startAgents, tearDown, type AgentHandle, type Endpoint } from '../test/e2e/agents.js';
 import { loadAddon } from '../src/dataplane/addon.js';
 import { runIperf3 } from '../bench/lib/iperf3.js';
 
@@ -79,9 +79,7 @@ async function main(): Promise<void> {
     if (failures) process.exitCode = 1;
   } finally {
     step('removing everything');
-    for (const a of agents) await a.stop();
-    await topo.destroy();
-    removeAgentDirs(agents);
+    await tearDown(topo, agents);
     const left = execFileSync('ip', ['netns', 'list']).toString().split('\n').filter((l) => l.startsWith(topo.prefix));
     console.log(left.length ? `left behind: ${left.join(', ')}` : '  nothing left behind');
   }
