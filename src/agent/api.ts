@@ -18,10 +18,7 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OverlayError } from '../cluster/errors.js';
 import type { Agent } from './agent.js';
-import type { EndpointRecord } from '../cluster/store.js';
 
-/** An endpoint as the API shows it: `ip` is the first address (IPv4 when it has one), `ips` all of them. */
-const endpointView = (e: EndpointRecord) => ({ id: e.id, network: e.network, ip: e.ips[0], ips: e.ips, mac: e.mac, ifname: e.ifname, netns: e.netns, node: e.node, vtep: e.vtep });
 
 type Params = Record<string, string>;
 type Handler = (params: Params, query: URLSearchParams, body: Record<string, unknown>) => Promise<unknown> | unknown;
@@ -81,16 +78,16 @@ export class ControlApi {
       a.addPeer({ network: p.name, ip: str(b, 'ip'), mac: str(b, 'mac'), vtep: str(b, 'vtep') }),
     );
     this.route('DELETE', '/v1/networks/:name/peers/:ip', (p) => a.removePeer(p.name, p.ip));
-    this.route('GET', '/v1/endpoints', (_p, q) => a.endpoints(q.get('network') ?? undefined).map(endpointView));
-    this.route('POST', '/v1/endpoints', async (_p, _q, b) =>
-      endpointView(await a.attachEndpoint({
+    this.route('GET', '/v1/endpoints', (_p, q) => a.endpoints(q.get('network') ?? undefined));
+    this.route('POST', '/v1/endpoints', (_p, _q, b) =>
+      a.attachEndpoint({
         network: str(b, 'network'),
         netns: str(b, 'netns'),
         ips: b.ips === undefined ? undefined : strList(b, 'ips'),
         ifname: b.ifname === undefined ? undefined : str(b, 'ifname'),
-      })),
+      }),
     );
-    this.route('DELETE', '/v1/endpoints/:id', async (p) => endpointView(await a.detachEndpoint(p.id)));
+    this.route('DELETE', '/v1/endpoints/:id', (p) => a.detachEndpoint(p.id));
     this.route('GET', '/v1/fdb', (_p, q) => a.fdbRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/neigh', (_p, q) => a.neighRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/members', () => a.members());

@@ -16,36 +16,15 @@ import { allocateAddress, cidrOverlaps, endpointMac, isHostAddress, parseCidr } 
 import { claimedFirst, entryKey, LamportClock, supersedes, type EndpointEntry, type Entry, type NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
 import { checkEndpoint, checkNetwork, REJECT_REASONS, wellFormed, type RejectReason } from './validate.js';
+import type { PeerRecord } from './records.js';
+
+export * from './records.js';
 
 /** First VNI handed out automatically (Docker's). */
 export const VNI_AUTO_START = 4096;
 export const VNI_MAX = 0xffffff;
 /** How long a tombstone is kept (DESIGN.md §4.2). */
 export const TOMBSTONE_MS = 30 * 60_000;
-
-/** A network as the API shows it. */
-export type NetworkRecord = Pick<NetworkEntry, 'name' | 'id' | 'vni' | 'subnets' | 'mtu' | 'encrypted'>;
-
-/** An endpoint as the API shows it. */
-export interface EndpointRecord {
-  id: string;
-  network: string;
-  ips: string[];
-  mac: string;
-  ifname: string;
-  netns: string;
-  /** Node that owns the endpoint. */
-  node: string;
-  vtep: string;
-}
-
-/** A remote endpoint entered by hand (`overlayctl peer add`); never gossiped. */
-export interface PeerRecord {
-  network: string;
-  ip: string;
-  mac: string;
-  vtep: string;
-}
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
 
@@ -71,19 +50,6 @@ export interface EndpointRequest {
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-
-export const toEndpointRecord = (e: EndpointEntry): EndpointRecord => ({
-  id: e.id,
-  network: e.network,
-  ips: e.ips,
-  mac: e.mac,
-  ifname: e.ifname,
-  netns: e.netns,
-  node: e.owner,
-  vtep: e.vtep,
-});
-
-export const toNetworkRecord = ({ name, id, vni, subnets, mtu, encrypted }: NetworkEntry): NetworkRecord => ({ name, id, vni, subnets, mtu, encrypted });
 
 export class OverlayStore extends EventEmitter {
   readonly clock = new LamportClock();

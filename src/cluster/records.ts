@@ -1,0 +1,46 @@
+/**
+ * How networks, endpoints and static peers are shown to the control API and
+ * to overlayctl (`--json` field names are part of the contract).
+ */
+import type { EndpointEntry, NetworkEntry } from './entries.js';
+
+/** A network as the API shows it. */
+export type NetworkRecord = Pick<NetworkEntry, 'name' | 'id' | 'vni' | 'subnets' | 'mtu' | 'encrypted'>;
+
+/** An endpoint as the API shows it. */
+export interface EndpointRecord {
+  id: string;
+  network: string;
+  /** The first address (IPv4 when the endpoint has one). */
+  ip: string;
+  /** All its addresses, IPv4 first. */
+  ips: string[];
+  mac: string;
+  ifname: string;
+  netns: string;
+  /** Node that owns the endpoint. */
+  node: string;
+  vtep: string;
+}
+
+/** A remote endpoint entered by hand (`overlayctl peer add`); never gossiped. */
+export interface PeerRecord {
+  network: string;
+  ip: string;
+  mac: string;
+  vtep: string;
+}
+
+export const toEndpointRecord = (e: EndpointEntry): EndpointRecord => ({
+  id: e.id,
+  network: e.network,
+  ip: e.ips[0],
+  ips: e.ips,
+  mac: e.mac,
+  ifname: e.ifname,
+  netns: e.netns,
+  node: e.owner,
+  vtep: e.vtep,
+});
+
+export const toNetworkRecord = ({ name, id, vni, subnets, mtu, encrypted }: NetworkEntry): NetworkRecord => ({ name, id, vni, subnets, mtu, encrypted });
