@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { haveIpv6Loopback } from '../helpers.js';
+import { requirement } from '../../helpers/ci.js';
 import { eventually, tsState, useInteropNodes } from './cluster.js';
 
 const { haveGo, go, ts } = useInteropNodes();
-const haveV6 = haveIpv6Loopback();
+const haveV6 = requirement(haveIpv6Loopback(), 'IPv6 on the loopback interface');
 
 describe.skipIf(!haveGo || !haveV6)('IPv6 with Go memberlist', () => {
   it('TS and Go nodes on ::1 join both ways and see each other alive', async () => {
