@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { nsExec } from '../helpers/netns.js';
+import type { EndpointRecord } from '../../src/cluster/records.js';
 import type { ManagedProcess } from '../helpers/process.js';
 import type { Topology } from '../helpers/topology.js';
 
@@ -113,16 +114,8 @@ export async function tearDown(topology: Topology | undefined, agents: readonly 
   removeAgentDirs(started);
 }
 
-export interface Endpoint {
-  id: string;
-  network: string;
-  ip: string;
-  ips: string[];
-  mac: string;
-  ifname: string;
-  netns: string;
-  node: string;
-}
+/** An endpoint as `overlayctl --json` prints it. */
+export type Endpoint = EndpointRecord;
 
 /** Enters every endpoint as a static peer on every other agent (no gossip yet). */
 export async function crossPeer(agents: AgentHandle[], network: string, endpoints: Endpoint[]): Promise<void> {
