@@ -16,7 +16,8 @@ import { OverlayError } from '../cluster/errors.js';
 import { endpointMac, parseCidr } from '../cluster/cidr.js';
 import { ClusterSync } from '../cluster/sync.js';
 import { createDatapath } from '../dataplane/index.js';
-import type { Datapath, DatapathCounters } from '../dataplane/datapath.js';
+import type { CapturedFrame, Datapath, DatapathCounters } from '../dataplane/datapath.js';
+import { CAPTURE_MAX_S, CaptureEncoder, type CaptureOptions } from './capture.js';
 import { Memberlist, type NodeInfo } from '../gossip/index.js';
 import {
   attachContainer,
@@ -104,6 +105,8 @@ export class Agent {
   private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
   private readonly up = new Map<string, UpNetwork>();
+  /** Capture sessions per VNI (several may watch one network). */
+  private readonly captures = new Map<number, Set<(f: CapturedFrame) => void>>();
   private readonly startedAt = Date.now();
   private readonly events: AgentEvent[] = [];
   /** Serialises changes: one state change (with its host plumbing) at a time. */
@@ -281,6 +284,49 @@ export class Agent {
 
   counters(): DatapathCounters & { cluster: { rejected: Record<string, number>; badMessages: number } } {
     return { ...this.datapath.counters(), cluster: { rejected: { ...this.store.rejected }, badMessages: this.sync.badMessages } };
+  }
+
+  /**
+   * Starts mirroring a network's frames as pcap: `write` gets the header, then
+   * one record per frame, then `end` is called when the count or duration is
+   * reached. Returns a function that stops early (the client went away).
+   */
+  startCapture(network: string, opts: CaptureOptions, write: (chunk: Buffer) => void, end: () => void): () => void {
+    const net = this.store.network(network);
+    const up = this.up.get(net.name);
+    if (!up) throw new OverlayError('BAD_REQUEST', `network ${network} has no endpoints on this host: nothing passes here to capture`);
+    const durationS = opts.durationS ?? 30;
+    if (!(durationS > 0 && durationS <= CAPTURE_MAX_S)) throw new OverlayError('BAD_REQUEST', `capture duration must be 1..${CAPTURE_MAX_S} s`);
+    if (opts.count !== undefined && !(Number.isInteger(opts.count) && opts.count > 0)) throw new OverlayError('BAD_REQUEST', 'capture count must be a positive integer');
+    const encoder = new CaptureEncoder(up.vni, this.config.advertiseAddr, this.config.dataPort, opts.outer === true);
+    let seen = 0;
+    let done = false;
+    const sinks = this.captures.get(up.vni) ?? new Set();
+    const stop = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sinks.delete(sink);
+      if (sinks.size === 0) {
+        this.captures.delete(up.vni);
+        if (this.up.get(net.name) === up) this.datapath.setCapture(up.vni, null);
+      }
+      end();
+    };
+    const sink = (f: CapturedFrame): void => {
+      const record = encoder.record(f);
+      if (done || !record) return;
+      write(record);
+      if (opts.count !== undefined && ++seen >= opts.count) stop();
+    };
+    const timer = setTimeout(stop, durationS * 1000);
+    write(encoder.header());
+    sinks.add(sink);
+    if (!this.captures.has(up.vni)) {
+      this.captures.set(up.vni, sinks);
+      this.datapath.setCapture(up.vni, (f) => sinks.forEach((s) => s(f)));
+    }
+    return stop;
   }
 
   // ---- gossip -------------------------------------------------------------

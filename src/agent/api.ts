@@ -10,6 +10,7 @@
  *   DELETE /v1/endpoints/:id
  *   GET    /v1/fdb?network=N               GET    /v1/neigh?network=N
  *   GET    /v1/members
+ *   POST   /v1/networks/:name/capture {count?, durationS?, outer?} → a pcap stream
  *
  * Errors: `{ "error": { "code": "...", "message": "..." } }` with a 4xx/5xx status.
  */
@@ -126,6 +127,8 @@ export class ControlApi {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://overlayd');
     try {
+      const capture = /^\/v1\/networks\/([^/]+)\/capture$/.exec(url.pathname);
+      if (capture && req.method === 'POST') return this.capture(decodeURIComponent(capture[1]), await readJson(req), req, res);
       const match = this.match(req.method ?? 'GET', url.pathname);
       if (!match) throw new OverlayError('BAD_REQUEST', `no such API call: ${req.method} ${url.pathname}`);
       const body = req.method === 'POST' ? await readJson(req) : {};
@@ -138,6 +141,25 @@ export class ControlApi {
       if (status === 500) this.agent.log.error({ err: e, path: url.pathname }, 'control API call failed');
       send(res, status, { error: { code, message: e.message } });
     }
+  }
+
+  /** Streams pcap until the capture ends or the client goes away. */
+  private capture(network: string, b: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse): void {
+    const opts = { count: optInt(b, 'count'), durationS: optInt(b, 'durationS'), outer: b.outer === true };
+    let started = false;
+    const stop = this.agent.startCapture(
+      network,
+      opts,
+      (chunk) => {
+        if (!started) {
+          res.writeHead(200, { 'content-type': 'application/vnd.tcpdump.pcap' });
+          started = true;
+        }
+        res.write(chunk);
+      },
+      () => res.end(),
+    );
+    req.socket.on('close', stop);
   }
 
   private match(method: string, path: string): { route: Route; params: Params } | undefined {

@@ -25,6 +25,47 @@ export class ControlClient {
     return this.call<T>('DELETE', path);
   }
 
+  /**
+   * POSTs `body` and writes the response body into `sink` as it arrives
+   * (a pcap stream); resolves with the number of bytes once the agent ends it.
+   */
+  stream(path: string, body: unknown, sink: NodeJS.WritableStream): Promise<number> {
+    const payload = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { socketPath: this.socketPath, method: 'POST', path, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        (res) => {
+          if ((res.statusCode ?? 500) >= 400) {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              let err: { code?: string; message?: string } | undefined;
+              try {
+                err = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: { code: string; message: string } }).error;
+              } catch {
+                err = undefined;
+              }
+              reject(new ApiError(err?.code ?? 'HTTP_ERROR', err?.message ?? `HTTP ${res.statusCode}`, res.statusCode ?? 0));
+            });
+            return;
+          }
+          let bytes = 0;
+          res.on('data', (c: Buffer) => {
+            bytes += c.length;
+            sink.write(c);
+          });
+          res.on('end', () => resolve(bytes));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? `no agent is listening on ${this.socketPath}` : e.message;
+        reject(new ApiError(e.code ?? 'CONNECT', why, 0));
+      });
+      req.end(payload);
+    });
+  }
+
   call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `overlayctl`: a thin client of the agent's control API (DESIGN.md §4.1). */
+import { createWriteStream, openSync } from 'node:fs';
 import { Command } from 'commander';
 import { ControlClient } from './client.js';
 import { printTable } from './table.js';
@@ -129,6 +130,20 @@ program
   .command('neigh [network]')
   .description('neighbour table: IP → MAC')
   .action(async (net?: string) => out(await client().get<Row[]>(`/v1/neigh${q(net)}`), rows(['network', 'vni', 'ip', 'mac'])));
+
+program
+  .command('capture <network>')
+  .description('write the network\'s frames on this host to a pcap file')
+  .requiredOption('-w, --write <file>', 'pcap file to write (- for standard output)')
+  .option('--outer', 'the VXLAN datagrams between hosts (raw IP) instead of the inner frames')
+  .option('--count <n>', 'stop after this many frames', int)
+  .option('--duration <s>', 'stop after this many seconds (default 30)', int)
+  .action(async (net: string, o: { write: string; outer?: boolean; count?: number; duration?: number }) => {
+    const file = o.write === '-' ? process.stdout : createWriteStream(o.write, { fd: openSync(o.write, 'w') });
+    const bytes = await client().stream(`/v1/networks/${enc(net)}/capture`, { count: o.count, durationS: o.duration, outer: o.outer === true }, file);
+    if (file !== process.stdout) await new Promise<void>((resolve, reject) => (file as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (o.write !== '-') process.stderr.write(`${bytes} bytes written to ${o.write}\n`);
+  });
 
 program.parseAsync().catch((err: Error) => {
   process.stderr.write(`overlayctl: ${err.message}\n`);

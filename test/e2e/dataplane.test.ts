@@ -6,9 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Topology } from '../helpers/topology.js';
 import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { decodeEthernet, decodeIPv4, decodeIPv6, decodeUdp, readPcap } from '../../src/wire/index.js';
+import { decodeEthernet, decodeIPv4, decodeIPv6, decodeUdp, decodeVxlan, LINKTYPE_ETHERNET, LINKTYPE_RAW, readPcap } from '../../src/wire/index.js';
 import { crossPeer, nsExec, ping, pingRaw, run, startAgents, tearDown, type AgentHandle, type Endpoint } from './agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping', 'tcpdump'), 'end-to-end tests need root, ip, ping and tcpdump');
@@ -115,6 +117,42 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('two hosts, %s data path
     const after = await agents[0].ctl<Stats>('stats');
     expect(after.icmpErrors - mid.icmpErrors).toBeGreaterThanOrEqual(2);
     expect(after.drops.too_big - mid.drops.too_big).toBeGreaterThanOrEqual(2);
+  });
+
+  it('captures a network\'s frames to pcap, inner or as the VXLAN datagrams between hosts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ovt-capture-'));
+    try {
+      const inner = join(dir, 'inner.pcap');
+      const outer = join(dir, 'outer.pcap');
+      const captures = Promise.all([
+        agents[0].ctlRaw('capture', 'blue', '-w', inner, '--duration', '3'),
+        agents[0].ctlRaw('capture', 'blue', '-w', outer, '--outer', '--count', '2', '--duration', '20'),
+      ]);
+      await new Promise((r) => setTimeout(r, 500)); // both sessions are open
+      await ping(ns.a, eps[2].ip);
+      for (const r of await captures) expect(r.code, r.stderr).toBe(0);
+
+      const a = readPcap(readFileSync(inner));
+      expect(a.linkType).toBe(LINKTYPE_ETHERNET);
+      // Every frame of the network passes here, neighbour discovery included; the pings are among them.
+      const echoes = a.packets.filter((p) => p.data.readUInt16BE(12) === 0x0800 && decodeIPv4(p.data, 14).protocol === 1);
+      expect(echoes.length).toBeGreaterThanOrEqual(4); // 2 requests out, 2 replies in
+      expect(decodeIPv4(echoes[0].data, 14).src.join('.')).toBe(eps[0].ip);
+
+      const b = readPcap(readFileSync(outer));
+      expect(b.linkType).toBe(LINKTYPE_RAW);
+      const o = decodeIPv4(b.packets[0].data);
+      expect(decodeUdp(b.packets[0].data, o.headerLength).dstPort).toBe(4789);
+      expect(decodeVxlan(b.packets[0].data, o.headerLength + 8).vni).toBe(4100);
+      // tcpdump reads both files.
+      const td = await run(['tcpdump', '-nr', outer]);
+      expect(td.stdout).toMatch(/VXLAN.*vni 4100/);
+
+      const bad = await agents[0].ctlRaw('capture', 'nosuch', '-w', join(dir, 'x.pcap'), '--count', '1');
+      expect([bad.code !== 0, bad.stderr.trim()]).toEqual([true, 'overlayctl: no network named nosuch']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('counts garbage, unknown VNIs and unknown sources on the data port and keeps forwarding', async () => {
