@@ -1,13 +1,14 @@
 /**
  * `npm run demo`: three namespace hosts on this machine, an overlayd agent on
- * each, one dual-stack network, two containers per host; every pair pings,
- * the tables are printed, a throughput figure is taken, and everything is
- * removed again. Needs root (namespaces, TAP devices).
+ * each joined by gossip, one dual-stack network created on host 1, two
+ * containers per host with addresses allocated cluster-wide; every pair
+ * pings, the tables are printed, a throughput figure is taken, and
+ * everything is removed again. Needs root (namespaces, TAP devices).
  */
 import { execFileSync } from 'node:child_process';
 import { Topology } from '../test/helpers/topology.js';
 import { haveTool } from '../test/helpers/ci.js';
-import { crossPeer, pingRaw, run, startAgents, tearDown, type AgentHandle, type Endpoint } from '../test/e2e/agents.js';
+import { pingRaw, run, startAgents, tearDown, waitFor, type AgentHandle, type Endpoint } from '../test/e2e/agents.js';
 import { loadAddon } from '../src/dataplane/addon.js';
 import { runIperf3 } from '../bench/lib/iperf3.js';
 
@@ -27,20 +28,29 @@ async function main(): Promise<void> {
   const topo = await Topology.create({ hosts: HOSTS });
   let agents: AgentHandle[] = [];
   try {
-    agents = await startAgents(topo, { datapath });
-    console.log(agents.map((a) => `  ${a.name} in ${a.ns}, VTEP ${a.advertise}, ${datapath} data path`).join('\n'));
+    agents = await startAgents(topo, { datapath }, [1]);
+    const join = ['--join', topo.host(1).addr4!];
+    agents.push(...(await startAgents(topo, { datapath, extraArgs: join }, Array.from({ length: HOSTS - 1 }, (_, i) => i + 2))));
+    await waitFor('every agent to see every member', async () => {
+      for (const a of agents) if ((await a.ctl<{ state: string }[]>('members')).filter((m) => m.state === 'alive').length !== HOSTS) return false;
+      return true;
+    }, 20_000);
+    console.log(agents.map((a) => `  ${a.name} in ${a.ns}, VTEP ${a.advertise}, ${datapath} data path${a.hostIndex > 1 ? `, joined ${topo.host(1).addr4}` : ''}`).join('\n'));
 
-    step('creating network "demo" (198.19.10.0/24 + 2001:db8:10::/64, VNI 4096) and attaching containers');
-    for (const a of agents) await a.ctl('network', 'create', 'demo', '--subnet', '198.19.10.0/24', '--subnet', '2001:db8:10::/64', '--vni', '4096');
-    const eps: Endpoint[] = [];
+    step('creating network "demo" (198.19.10.0/24 + 2001:db8:10::/64) on node1; attaching containers on every host');
+    await agents[0].ctl('network', 'create', 'demo', '--subnet', '198.19.10.0/24', '--subnet', '2001:db8:10::/64');
+    for (const a of agents) await waitFor(`network demo on ${a.name}`, async () => (await a.ctl<unknown[]>('network', 'ls')).length === 1, 10_000);
     for (const a of agents) {
       for (let k = 0; k < PER_HOST; k++) {
-        const n = 10 * a.hostIndex + k + 1;
         const c = await topo.container(a.hostIndex, `c${k}`);
-        eps.push(await a.ctl<Endpoint>('endpoint', 'attach', 'demo', '--netns', c.ns, '--ip', `198.19.10.${n}`, '--ip', `2001:db8:10::${n}`));
+        await a.ctl<Endpoint>('endpoint', 'attach', 'demo', '--netns', c.ns);
       }
     }
-    await crossPeer(agents, 'demo', eps);
+    // Every host learns every endpoint by gossip.
+    const eps = await waitFor('every endpoint on every host', async () => {
+      const views = await Promise.all(agents.map((a) => a.ctl<Endpoint[]>('endpoint', 'ls')));
+      return views.every((v) => v.length === HOSTS * PER_HOST) ? views[0].sort((x, y) => x.node.localeCompare(y.node)) : undefined;
+    }, 20_000);
     for (const e of eps) console.log(`  ${e.node}: ${e.ips.join(' ')}  ${e.mac}`);
 
     step('every pair pings (IPv4 / IPv6)');

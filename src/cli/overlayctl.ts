@@ -125,7 +125,7 @@ peer
 program
   .command('fdb [network]')
   .description('forwarding database: MAC → VTEP')
-  .action(async (net?: string) => out(await client().get<Row[]>(`/v1/fdb${q(net)}`), rows(['network', 'vni', 'mac', 'vtep', 'ip', 'origin'])));
+  .action(async (net?: string) => out(await client().get<Row[]>(`/v1/fdb${q(net)}`), rows(['network', 'vni', 'mac', 'vtep', 'ip', 'origin', 'node'])));
 program
   .command('neigh [network]')
   .description('neighbour table: IP → MAC')
