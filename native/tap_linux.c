@@ -38,6 +38,10 @@ int tap_open(const char *name, int opts) {
     err = -errno;
   } else if ((opts & TAP_OPT_VNET_HDR) != 0) {
     err = tap_enable_offloads(fd);
+  } else if (ioctl(fd, TUNSETOFFLOAD, 0UL) < 0) {
+    /* A persistent TAP keeps the offloads of its last opener: without a vnet
+       header the kernel must not hand us 64 KB TSO frames, so clear them. */
+    err = -errno;
   }
   if (err == 0 && (opts & TAP_OPT_PERSIST) != 0 && ioctl(fd, TUNSETPERSIST, 1) < 0) err = -errno;
   /* tun.c starts TAPs at 500 frames; a fast path reading in bursts wants the queue deeper. Best effort. */

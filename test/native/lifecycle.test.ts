@@ -78,6 +78,8 @@ describe.skipIf(!(haveAddon() && requirement(haveRoot() && haveTool('ip'), 'need
     dp.removeNetwork(4096);
     const fd = loadAddon().tapOpen(tapName, {}); // blocking, no vnet header: what the TypeScript path uses
     expect(fd).toBeGreaterThan(2);
+    // The offloads the fast path turned on are off again: without a vnet header no TSO frame may arrive.
+    if (haveTool('ethtool')) expect(execFileSync('ethtool', ['-k', tapName], { encoding: 'utf8' })).toMatch(/tcp-segmentation-offload: off/);
     closeSync(fd);
     execFileSync('ip', ['link', 'del', tapName]);
   });
