@@ -124,7 +124,8 @@ export class JsDatapath implements Datapath {
         tap.open = false;
         return;
       }
-      if (n > 0) this.onFrame(tap, Buffer.from(tap.buffer.subarray(0, n)));
+      // The read buffer is reused: onFrame finishes with it before the next read (its outputs are copies).
+      if (n > 0) this.onFrame(tap, tap.buffer.subarray(0, n));
       this.readLoop(tap);
     });
   }
@@ -139,7 +140,7 @@ export class JsDatapath implements Datapath {
       });
     }
     const capture = this.captures.get(tap.vni);
-    if (capture) capture({ vni: tap.vni, direction: 'egress', frame, vtep: result.out[0]?.vtep });
+    if (capture) capture({ vni: tap.vni, direction: 'egress', frame: Buffer.from(frame), vtep: result.out[0]?.vtep });
   }
 
   private onDatagram(msg: Buffer, from: string): void {
