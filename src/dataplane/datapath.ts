@@ -4,6 +4,7 @@
  * (./js-datapath.ts). docs/datapath.md says what happens to a frame; this file
  * says how the rest of overlayd drives a path.
  */
+import type { AesKeySize, EspCarrier, KeyringState } from '../crypto/index.js';
 
 /** Drop reasons, in counter-layout order. Names are stable (stats --json). */
 export const DROP_REASONS = [
@@ -25,6 +26,16 @@ export const DROP_REASONS = [
   'tap_write',
   'udp_send',
   'punt_overflow',
+  // encrypted networks (docs/datapath.md "Encrypted networks")
+  'no_sa',
+  'plaintext_on_encrypted',
+  'esp_truncated',
+  'esp_bad_spi',
+  'esp_replay',
+  'esp_bad_icv',
+  'esp_bad_padding',
+  'esp_too_old',
+  'esp_wrong_vni',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -72,13 +83,19 @@ export function countersFromSlots(slots: ArrayLike<number | bigint>): DatapathCo
   };
 }
 
-/** One VXLAN payload to send (VXLAN header + inner frame). */
+/**
+ * One datagram to send: a VXLAN payload (VXLAN header + inner frame) to the
+ * data port, or — on an encrypted network — an ESP packet (SPI to ICV) on the
+ * network's carrier.
+ */
 export interface EncapOutput {
   /** Underlay address of the receiving VTEP. */
   vtep: string;
   /** Flow hash of the inner packet; picks the source socket (outer source port). */
   flowHash: number;
   payload: Buffer;
+  /** Set when `payload` is an ESP packet: how it travels (IP protocol 50 or ESP-in-UDP). */
+  carrier?: EspCarrier;
 }
 
 /** What the path decided for one frame read from a TAP. */
@@ -106,7 +123,40 @@ export interface IngressResult {
  */
 export interface FrameProcessor {
   processEgress(vni: number, frame: Buffer): EgressResult;
+  /** A datagram received on the plain data port. */
   processIngress(srcAddress: string, payload: Buffer): IngressResult;
+  /** An ESP packet (SPI to ICV) received on either carrier from `srcAddress`. */
+  processEsp(srcAddress: string, packet: Buffer): IngressResult;
+}
+
+/** How an encrypted network protects its traffic (fixed for the network's life, the same on every host). */
+export interface NetworkEncryption {
+  /** IP protocol 50 (`ip`, Docker's framing) or ESP-in-UDP on the ESP port (`udp`, RFC 3948). */
+  carrier: EspCarrier;
+  /** AES-GCM key size: 16 (default) or 32. */
+  keySize: AesKeySize;
+  /**
+   * 64-bit extended sequence numbers (RFC 4304): the default. `false` gives
+   * classic 32-bit ESP for tools without ESN (Wireshark 4.0 verifies ICVs only
+   * in that form); the sender then has to rekey before 2^32 packets.
+   */
+  esn: boolean;
+}
+
+/** Names one SA: the network, the peer VTEP and the key it is derived from. */
+export interface SaIdentity {
+  vni: number;
+  /** The other end's VTEP address (canonical text). */
+  peer: string;
+  keyTag: number;
+  spi: number;
+}
+
+/** One SA as `securityAssociations()` reports it. */
+export interface SaInfo extends SaIdentity {
+  direction: 'out' | 'in';
+  /** Outbound: the last sequence number sent. Inbound: the highest accepted (the window's top). */
+  seq: number;
 }
 
 export interface NetworkAttachment {
@@ -115,6 +165,12 @@ export interface NetworkAttachment {
   tapName: string;
   /** Overlay IP MTU: the largest inner IP packet carried without fragmenting. */
   mtu: number;
+  /**
+   * Set for an encrypted network: from this call on, nothing of the VNI is
+   * sent in plaintext (no SA → `no_sa`) and plaintext VXLAN for it is dropped
+   * (`plaintext_on_encrypted`), also before any key is set.
+   */
+  encryption?: NetworkEncryption;
 }
 
 export interface DatapathOptions {
@@ -124,6 +180,19 @@ export interface DatapathOptions {
   dataPort: number;
   /** Sockets in the source pool; the outer source port follows the inner flow (default 8). */
   sourcePorts?: number;
+  /**
+   * This host's VTEP address as peers see it (the gossip advertise address):
+   * SAs are derived from it. Default `bindAddress`; needed when that is a wildcard.
+   */
+  vtepAddress?: string;
+  /** UDP port of ESP-in-UDP (RFC 3948), received on and sent to (default 4500; 0 picks one, for tests). */
+  espPort?: number;
+  /**
+   * The last sequence number an outbound SA may be assumed to have used
+   * already (its first packet carries this + 1). The agent answers from its
+   * persisted checkpoints, so a restarted sender never reuses a nonce. Default 0.
+   */
+  sequenceStart?: (sa: SaIdentity) => number;
 }
 
 /** A captured frame, handed to TypeScript through the punt queue. */
@@ -151,6 +220,17 @@ export interface Datapath extends FrameProcessor {
   /** Remote IP (v4 or v6) → MAC, answered to ARP and neighbour solicitations. */
   neighSet(vni: number, ip: string, mac: string): void;
   neighDelete(vni: number, ip: string): void;
+  /**
+   * Sets the key ring of an encrypted network. SAs are derived for every VTEP
+   * of the network's FDB (and re-derived as the FDB changes), in the ring's
+   * order: inbound SAs for new keys, then the outbound switch, then inbound
+   * SAs of dropped keys go. Throws when the VNI is not an encrypted network.
+   */
+  setKeys(vni: number, ring: KeyringState): void;
+  /** Every SA held, optionally of one network. */
+  securityAssociations(vni?: number): SaInfo[];
+  /** The ESP-in-UDP port bound (differs from options.espPort only when that was 0); 0 before start. */
+  readonly espPort: number;
   counters(): DatapathCounters;
   /** Mirror the network's frames (both directions) to `listener` until disabled. */
   setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null): void;

@@ -9,3 +9,4 @@ export async function createDatapath(kind: 'native' | 'js', options: DatapathOpt
 }
 
 export * from './datapath.js';
+export * from './esp-plan.js';
