@@ -5,6 +5,7 @@
       "sources": [
         "native/addr.c",
         "native/binding.cc",
+        "native/binding_cred.cc",
         "native/binding_datapath.cc",
         "native/binding_esp.cc",
         "native/csum.c",

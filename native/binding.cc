@@ -19,6 +19,8 @@ namespace overlayd {
 
 /** Registers EspSaHandle (binding_esp.cc). */
 void InitEsp(Napi::Env env, Napi::Object exports);
+/** Registers peerCredentials (binding_cred.cc). */
+void InitCred(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -54,6 +56,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tapOpen", Napi::Function::New(env, TapOpen, "tapOpen"));
   InitDatapath(env, exports);
   InitEsp(env, exports);
+  InitCred(env, exports);
   return exports;
 }
 
