@@ -32,7 +32,20 @@ import {
   tapName,
 } from '../host/links.js';
 import { overlayMtu, underlayInterface } from '../host/mtu.js';
-import { ipFamily } from '../wire/index.js';
+import { ipFamily, parseIp } from '../wire/index.js';
+import { deriveSa, encryptedOverlayMtu, espSaUatFile } from '../crypto/index.js';
+import type { EncryptionRequest, EspCarrierName, NetworkEncryptionEntry } from '../cluster/network-keys.js';
+import type { SaIdentity, SaInfo } from '../dataplane/datapath.js';
+import {
+  CHECKPOINT_INTERVAL_MS,
+  ESN_REKEY_AT,
+  NO_ESN_REKEY_AT,
+  SequenceCheckpoints,
+  keyringOf,
+  ringSignature,
+  rotationDue,
+  scheduledRotator,
+} from './encryption.js';
 import type { AgentConfig } from './config.js';
 import { loadState, saveState } from './state-file.js';
 
@@ -61,6 +74,22 @@ export interface NetworkCreateRequest {
   vni?: number;
   mtu?: number;
   encrypted?: boolean;
+  /** Encrypted networks: carrier (default ip), AES key bits (default 128), ESN (default on). */
+  esp?: { carrier?: EspCarrierName; keyBits?: 128 | 256; esn?: boolean };
+}
+
+/** `overlayctl keys NETWORK --json`. */
+export interface KeysReport {
+  network: string;
+  vni: number;
+  carrier: EspCarrierName;
+  keySize: 16 | 32;
+  esn: boolean;
+  keys: { tag: number; sending: boolean; pending: boolean; ageSeconds: number; created: string }[];
+  /** The SAs this host holds for the network (none until it has endpoints on it). */
+  sas: { direction: 'out' | 'in'; peer: string; spi: string; keyTag: number; seq: number }[];
+  /** Only with --show-secrets, for root. */
+  secrets?: { keys: { tag: number; material: string }[]; espSa: string };
 }
 
 export interface EndpointAttachRequest {
@@ -80,6 +109,8 @@ export interface AgentEvent {
 interface UpNetwork {
   vni: number;
   id: string;
+  /** Encrypted networks: the ring the data path holds (ringSignature). */
+  ring?: string;
   fdb: Map<string, string>;
   neigh: Map<string, string>;
 }
@@ -93,6 +124,14 @@ const REAP_INTERVAL_MS = 60_000;
 const RECONNECT_INTERVAL_MS = 10_000;
 /** Changes learnt from gossip are written to the state file at most this often. */
 const SAVE_DELAY_MS = 200;
+/**
+ * An on-demand rotation promotes a key only once this node has held it this
+ * long, so gossip has carried it to every live node first (5 agents converge
+ * in well under a second; 50 in about one).
+ */
+export const KEY_SETTLE_MS = 5_000;
+/** How often the schedule of key rotations is looked at. */
+const ROTATION_CHECK_MS = 30_000;
 
 export class Agent {
   readonly store: OverlayStore;
@@ -113,6 +152,14 @@ export class Agent {
   private queue: Promise<unknown> = Promise.resolve();
   private reconcilePending = false;
   private saveTimer?: NodeJS.Timeout;
+  private sequences!: SequenceCheckpoints;
+  private checkpointTimer?: NodeJS.Timeout;
+  private rotationTimer?: NodeJS.Timeout;
+  private underlayMtu = 1500;
+  /** When this node first held each key tag (the settle guard of on-demand rotations). */
+  private readonly keySeen = new Map<number, number>();
+  /** Networks with a rotation under way from the schedule or a worn SA. */
+  private readonly rotating = new Set<string>();
 
   constructor(
     readonly config: AgentConfig,
@@ -127,7 +174,15 @@ export class Agent {
     const family = ipFamily(this.config.advertiseAddr) as 4 | 6;
     const underlay = await underlayInterface(this.config.advertiseAddr);
     this.defaultMtu = overlayMtu(underlay.mtu, family);
-    this.datapath = await createDatapath(this.config.datapath, { bindAddress: this.config.listenAddr, dataPort: this.config.dataPort });
+    this.underlayMtu = underlay.mtu;
+    this.sequences = new SequenceCheckpoints(this.config.stateDir);
+    this.datapath = await createDatapath(this.config.datapath, {
+      bindAddress: this.config.listenAddr,
+      dataPort: this.config.dataPort,
+      vtepAddress: this.config.advertiseAddr,
+      espPort: this.config.espPort,
+      sequenceStart: (id) => this.sequenceStart(id),
+    });
     await this.datapath.start();
     const saved = loadState(this.config.stateDir);
     if (saved) this.store.load(saved);
@@ -145,6 +200,11 @@ export class Agent {
     this.saveNow();
     this.reapTimer = setInterval(() => this.store.reapTombstones(), REAP_INTERVAL_MS).unref();
     this.reconnectTimer = setInterval(() => this.reconnectDead(), RECONNECT_INTERVAL_MS).unref();
+    this.checkpointTimer = setInterval(() => this.checkpointSequences(), CHECKPOINT_INTERVAL_MS).unref();
+    if (this.config.keyRotationIntervalS > 0) {
+      const every = Math.min(ROTATION_CHECK_MS, (this.config.keyRotationIntervalS * 1000) / 4);
+      this.rotationTimer = setInterval(() => this.rotateDueKeys(), every).unref();
+    }
     this.log.info(
       { name: this.config.name, advertise: this.config.advertiseAddr, datapath: this.datapath.kind, underlay: underlay.ifname, mtu: this.defaultMtu },
       'agent started',
@@ -159,11 +219,14 @@ export class Agent {
     clearTimeout(this.joinTimer);
     clearInterval(this.reapTimer);
     clearInterval(this.reconnectTimer);
+    clearInterval(this.checkpointTimer);
+    clearInterval(this.rotationTimer);
     if (this.saveTimer) this.saveNow();
     if (this.gossip) {
       await this.gossip.leave(2000).catch((err: Error) => this.log.warn({ err: err.message }, 'graceful leave failed'));
       await this.gossip.shutdown();
     }
+    if (this.datapath) this.checkpointSequences();
     await this.datapath?.stop();
   }
 
@@ -188,11 +251,60 @@ export class Agent {
 
   createNetwork(req: NetworkCreateRequest): Promise<NetworkRecord> {
     return this.serial(async () => {
-      if (req.encrypted) throw new OverlayError('UNSUPPORTED', 'encrypted networks are not available yet in this build');
-      const net = this.store.commitNetwork(this.store.prepareNetwork({ ...req, mtu: req.mtu ?? this.defaultMtu }));
-      this.log.info({ network: net.name, vni: net.vni, subnets: net.subnets }, 'network created');
+      const encryption = req.encrypted ? this.encryptionRequest(req) : undefined;
+      const mtu = req.mtu ?? (encryption ? this.encryptedMtu(encryption) : this.defaultMtu);
+      const net = this.store.commitNetwork(this.store.prepareNetwork({ ...req, mtu, encryption }));
+      this.log.info({ network: net.name, vni: net.vni, subnets: net.subnets, mtu: net.mtu, encrypted: net.encrypted }, 'network created');
       return toNetworkRecord(net);
     });
+  }
+
+  /**
+   * One rotation step of an encrypted network's keys (network-keys.ts), on
+   * demand. Waits until the key it promotes has been here KEY_SETTLE_MS (so
+   * every live node holds it), and returns once this host sends with it.
+   */
+  async rotateKey(name: string): Promise<KeysReport> {
+    const pending = this.store.pendingKey(name);
+    if (pending === undefined) throw new OverlayError('BAD_REQUEST', `network ${name} is not encrypted: it has no keys to rotate`);
+    const wait = (this.keySeen.get(pending.tag) ?? Date.now()) + KEY_SETTLE_MS - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    return this.serial(async () => {
+      const net = this.store.commitKeyRotation(name);
+      this.log.info({ network: name, sendTag: net.encryption!.sendTag }, 'network key rotated');
+      await this.reconcile();
+      return this.keys(name, false);
+    });
+  }
+
+  /** The key ring and SAs of an encrypted network; with `secrets`, the keys too (the API allows it to root only). */
+  keys(name: string, secrets: boolean): KeysReport {
+    const net = this.store.network(name);
+    const enc = net.encryption;
+    if (!enc) throw new OverlayError('BAD_REQUEST', `network ${name} is not encrypted`);
+    const now = Date.now();
+    const pending = this.store.pendingKey(name);
+    const sas = this.up.has(name) ? this.datapath.securityAssociations(net.vni) : [];
+    const report: KeysReport = {
+      network: net.name,
+      vni: net.vni,
+      carrier: enc.carrier,
+      keySize: enc.keySize,
+      esn: enc.esn,
+      keys: enc.keys.map((k) => ({
+        tag: k.tag,
+        sending: k.tag === enc.sendTag,
+        pending: k.tag === pending?.tag,
+        ageSeconds: Math.max(0, Math.round((now - k.created) / 1000)),
+        created: new Date(k.created).toISOString(),
+      })),
+      sas: sas.map((s) => ({ direction: s.direction, peer: s.peer, spi: `0x${s.spi.toString(16).padStart(8, '0')}`, keyTag: s.keyTag, seq: s.seq })),
+    };
+    if (secrets) {
+      const keys = keyringOf(enc).keys.map((k) => ({ tag: k.tag, material: Buffer.from(k.material).toString('hex') }));
+      report.secrets = { keys, espSa: this.espSaExport(enc, sas) };
+    }
+    return report;
   }
 
   removeNetwork(name: string, force: boolean): Promise<void> {
@@ -402,7 +514,11 @@ export class Agent {
       if (!net || net.vni !== up.vni || net.id !== up.id) await this.tearDown(name);
     }
     for (const net of wanted.values()) await this.bringUp(net);
-    for (const [name, up] of this.up) this.syncTables(this.store.network(name), up);
+    for (const [name, up] of this.up) {
+      const net = this.store.network(name);
+      this.syncKeys(net, up);
+      this.syncTables(net, up);
+    }
   }
 
   /** Our claims that lost to earlier ones: a VNI taken twice, an address allocated twice. */
@@ -456,12 +572,109 @@ export class Agent {
 
   private async bringUp(net: NetworkEntry): Promise<void> {
     if (this.up.has(net.name)) return;
+    if (net.encrypted && !net.encryption) throw new OverlayError('BAD_REQUEST', `network ${net.name} is encrypted but this node has no keys for it: not bringing it up`);
     await ensureBridge(net.vni);
-    this.datapath.addNetwork({ vni: net.vni, tapName: tapName(net.vni), mtu: net.mtu });
-    await attachTap(net.vni);
+    const enc = net.encryption;
+    // From this call on the path drops plaintext for the VNI and sends nothing without an SA.
+    this.datapath.addNetwork({ vni: net.vni, tapName: tapName(net.vni), mtu: net.mtu, encryption: enc && { carrier: enc.carrier, keySize: enc.keySize, esn: enc.esn } });
     const up: UpNetwork = { vni: net.vni, id: net.id, fdb: new Map(), neigh: new Map() };
     this.up.set(net.name, up);
+    this.syncKeys(net, up);
+    await attachTap(net.vni);
     this.syncTables(net, up);
+  }
+
+  /** Hands a changed key ring to the data path (which installs receive keys before switching the sender). */
+  private syncKeys(net: NetworkEntry, up: UpNetwork): void {
+    const enc = net.encryption;
+    if (!enc) return;
+    const now = Date.now();
+    for (const k of enc.keys) if (!this.keySeen.has(k.tag)) this.keySeen.set(k.tag, now);
+    const signature = ringSignature(enc);
+    if (up.ring === signature) return;
+    this.datapath.setKeys(net.vni, keyringOf(enc));
+    up.ring = signature;
+    this.log.info({ network: net.name, keys: enc.keys.map((k) => k.tag), sendTag: enc.sendTag }, 'network keys installed');
+  }
+
+  private encryptionRequest(req: NetworkCreateRequest): EncryptionRequest {
+    if (!this.config.gossipKey) {
+      throw new OverlayError(
+        'UNSUPPORTED',
+        'encrypted networks need encrypted gossip: their keys travel only inside it. Start every overlayd of the cluster with --gossip-key',
+      );
+    }
+    const esp = req.esp ?? {};
+    if (esp.carrier !== undefined && esp.carrier !== 'ip' && esp.carrier !== 'udp') throw new OverlayError('BAD_REQUEST', `ESP carrier must be ip or udp, got "${String(esp.carrier)}"`);
+    if (esp.keyBits !== undefined && esp.keyBits !== 128 && esp.keyBits !== 256) throw new OverlayError('BAD_REQUEST', `ESP key bits must be 128 or 256, got ${String(esp.keyBits)}`);
+    return { carrier: esp.carrier ?? 'ip', keySize: esp.keyBits === 256 ? 32 : 16, esn: esp.esn ?? true };
+  }
+
+  /** The overlay MTU of an encrypted network on this host's underlay. */
+  private encryptedMtu(enc: EncryptionRequest): number {
+    const family = ipFamily(this.config.advertiseAddr) as 4 | 6;
+    return encryptedOverlayMtu(this.underlayMtu, family, enc.carrier ?? 'ip', enc.keySize ?? 16);
+  }
+
+  /** Where a new outbound SA's sequence numbers start (SequenceCheckpoints). */
+  private sequenceStart(id: SaIdentity): number {
+    const enc = this.store.networks().find((n) => n.vni === id.vni)?.encryption;
+    const key = enc?.keys.find((k) => k.tag === id.keyTag);
+    return this.sequences.start(id, key?.created, enc?.esn ?? true);
+  }
+
+  /** Persists outbound sequence numbers; asks for a new key when an SA nears the end of its numbers. */
+  private checkpointSequences(): void {
+    const sas = this.datapath.securityAssociations();
+    try {
+      this.sequences.record(sas);
+      this.sequences.save();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'saving ESP sequence checkpoints failed');
+    }
+    for (const net of this.store.networks()) {
+      const enc = net.encryption;
+      if (!enc || !this.up.has(net.name)) continue;
+      const limit = enc.esn ? ESN_REKEY_AT : NO_ESN_REKEY_AT;
+      const worn = sas.some((s) => s.vni === net.vni && s.direction === 'out' && s.keyTag === enc.sendTag && s.seq >= limit);
+      if (worn) this.rotateInBackground(net.name, 'sequence numbers near their end');
+    }
+  }
+
+  /** Rotates the networks whose sending key is older than the interval, where this node is the rotator. */
+  private rotateDueKeys(): void {
+    const now = Date.now();
+    const alive = (node: string): boolean => node === this.config.name || this.store.memberState(node) === 'alive';
+    for (const net of this.store.networks()) {
+      const enc = net.encryption;
+      if (!enc || !rotationDue(enc, this.config.keyRotationIntervalS * 1000, now)) continue;
+      const holders = [...new Set(this.store.endpoints(net.name).map((e) => e.owner)), this.config.name];
+      if (scheduledRotator(net.owner, holders, alive) !== this.config.name) continue;
+      this.rotateInBackground(net.name, 'scheduled');
+    }
+  }
+
+  private rotateInBackground(name: string, why: string): void {
+    if (this.rotating.has(name)) return;
+    this.rotating.add(name);
+    this.log.info({ network: name, why }, 'rotating network key');
+    this.rotateKey(name)
+      .catch((err: Error) => this.log.error({ network: name, err: err.message }, 'key rotation failed'))
+      .finally(() => this.rotating.delete(name));
+  }
+
+  /** Wireshark's esp_sa records of the network's SAs on this host. */
+  private espSaExport(enc: NetworkEncryptionEntry, sas: SaInfo[]): string {
+    const ring = keyringOf(enc);
+    const local = parseIp(this.config.advertiseAddr);
+    const derived = sas.flatMap((s) => {
+      const key = ring.keys.find((k) => k.tag === s.keyTag);
+      if (!key) return [];
+      const peer = parseIp(s.peer);
+      const [src, dst] = s.direction === 'out' ? [local, peer] : [peer, local];
+      return [deriveSa({ key, src, dst, keySize: enc.keySize })];
+    });
+    return espSaUatFile(derived);
   }
 
   private async tearDown(name: string): Promise<void> {

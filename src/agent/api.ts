@@ -3,7 +3,7 @@
  * of it, so everything it shows is reachable by scripts too.
  *
  *   GET    /v1/status                      GET    /v1/stats
- *   GET    /v1/networks                    POST   /v1/networks          {name, subnets, vni?, mtu?, encrypted?}
+ *   GET    /v1/networks                    POST   /v1/networks          {name, subnets, vni?, mtu?, encrypted?, esp?}
  *   GET    /v1/networks/:name              DELETE /v1/networks/:name?force=1
  *   POST   /v1/networks/:name/peers {ip, mac, vtep}   DELETE /v1/networks/:name/peers/:ip
  *   GET    /v1/endpoints?network=N         POST   /v1/endpoints         {network, netns, ips?, ifname?}
@@ -11,6 +11,7 @@
  *   GET    /v1/fdb?network=N               GET    /v1/neigh?network=N
  *   GET    /v1/members
  *   POST   /v1/networks/:name/capture {count?, durationS?, outer?} → a pcap stream
+ *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
  *
  * Errors: `{ "error": { "code": "...", "message": "..." } }` with a 4xx/5xx status.
  */
@@ -18,7 +19,8 @@ import http from 'node:http';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OverlayError } from '../cluster/errors.js';
-import type { Agent } from './agent.js';
+import type { Agent, NetworkCreateRequest } from './agent.js';
+import { peerUid } from './peer-cred.js';
 
 
 type Params = Record<string, string>;
@@ -36,6 +38,7 @@ const STATUS: Record<string, number> = {
   NETNS_NOT_FOUND: 400,
   IP_OUTSIDE_SUBNET: 400,
   UNSUPPORTED: 400,
+  FORBIDDEN: 403,
   LINK_EXISTS: 409,
   NETWORK_NOT_FOUND: 404,
   ENDPOINT_NOT_FOUND: 404,
@@ -68,8 +71,10 @@ export class ControlApi {
         vni: optInt(b, 'vni'),
         mtu: optInt(b, 'mtu'),
         encrypted: b.encrypted === true,
+        esp: espOptions(b.esp),
       }),
     );
+    this.route('POST', '/v1/networks/:name/rotate-key', (p) => a.rotateKey(p.name));
     this.route('GET', '/v1/networks/:name', (p) => a.network(p.name));
     this.route('DELETE', '/v1/networks/:name', async (p, q) => {
       await a.removeNetwork(p.name, q.get('force') === '1' || q.get('force') === 'true');
@@ -129,6 +134,12 @@ export class ControlApi {
     try {
       const capture = /^\/v1\/networks\/([^/]+)\/capture$/.exec(url.pathname);
       if (capture && req.method === 'POST') return this.capture(decodeURIComponent(capture[1]), await readJson(req), req, res);
+      const keys = /^\/v1\/networks\/([^/]+)\/keys$/.exec(url.pathname);
+      if (keys && req.method === 'GET') {
+        const secrets = url.searchParams.get('secrets') === '1';
+        if (secrets && peerUid(req.socket) !== 0) throw new OverlayError('FORBIDDEN', 'only root may see the keys (--show-secrets)');
+        return send(res, 200, this.agent.keys(decodeURIComponent(keys[1]), secrets));
+      }
       const match = this.match(req.method ?? 'GET', url.pathname);
       if (!match) throw new OverlayError('BAD_REQUEST', `no such API call: ${req.method} ${url.pathname}`);
       const body = req.method === 'POST' ? await readJson(req) : {};
@@ -204,6 +215,20 @@ function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
     });
     req.on('error', reject);
   });
+}
+
+function espOptions(v: unknown): NetworkCreateRequest['esp'] {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new OverlayError('BAD_REQUEST', '"esp" must be an object');
+  const o = v as Record<string, unknown>;
+  const esp: NonNullable<NetworkCreateRequest['esp']> = {};
+  if (o.carrier !== undefined) esp.carrier = o.carrier as 'ip' | 'udp'; // checked by the agent
+  if (o.keyBits !== undefined) esp.keyBits = o.keyBits as 128 | 256;
+  if (o.esn !== undefined) {
+    if (typeof o.esn !== 'boolean') throw new OverlayError('BAD_REQUEST', '"esp.esn" must be true or false');
+    esp.esn = o.esn;
+  }
+  return esp;
 }
 
 function str(b: Record<string, unknown>, key: string): string {

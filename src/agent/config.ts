@@ -12,6 +12,10 @@ export interface AgentConfig {
   gossipPort: number;
   /** VXLAN port (IANA 4789). */
   dataPort: number;
+  /** ESP-in-UDP port of encrypted networks with the `udp` carrier (RFC 3948's 4500). */
+  espPort: number;
+  /** Seconds between scheduled key rotations of encrypted networks (0: only on demand). */
+  keyRotationIntervalS: number;
   /** Hosts to join at start, HOST[:PORT]. */
   join: string[];
   /** Gossip encryption key (16, 24 or 32 bytes), if any. */
@@ -29,6 +33,9 @@ export interface AgentConfig {
 export const DEFAULTS = {
   gossipPort: 7946,
   dataPort: 4789,
+  espPort: 4500,
+  /** 12 hours, as Docker. */
+  keyRotationIntervalS: 43_200,
   stateDir: '/var/lib/overlayd',
   socket: '/run/overlayd/overlayd.sock',
   datapath: 'native' as const,
@@ -47,9 +54,15 @@ export function validateConfig(c: AgentConfig): AgentConfig {
   for (const [flag, port] of [
     ['--gossip-port', c.gossipPort],
     ['--data-port', c.dataPort],
+    ['--esp-port', c.espPort],
   ] as const) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`${flag} must be 1..65535, got ${port}`);
   }
+  if (c.espPort === c.dataPort) throw new ConfigError(`--esp-port and --data-port must differ (both ${c.dataPort})`);
+  if (!Number.isInteger(c.keyRotationIntervalS) || c.keyRotationIntervalS < 0) {
+    throw new ConfigError(`--key-rotation-interval must be a whole number of seconds ≥ 0, got ${c.keyRotationIntervalS}`);
+  }
+  if (c.keyRotationIntervalS > 0 && c.keyRotationIntervalS < 60) throw new ConfigError('--key-rotation-interval below 60 s leaves no time for a key to spread');
   if (c.datapath !== 'native' && c.datapath !== 'js') throw new ConfigError(`--datapath must be native or js, got "${c.datapath}"`);
   if (c.gossipKey && ![16, 24, 32].includes(c.gossipKey.length)) {
     throw new ConfigError(`--gossip-key must be 16, 24 or 32 bytes, got ${c.gossipKey.length}`);

@@ -1,7 +1,8 @@
 /**
  * The agent's own state between runs: one JSON file in the state directory,
  * replaced atomically (write to a temporary file, fsync, rename), so a crash
- * leaves either the old or the new content, never half of one.
+ * leaves either the old or the new content, never half of one. The file holds
+ * the keys of encrypted networks, so it is created mode 0600.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,9 +36,10 @@ export function loadState(dir: string): StoreSnapshot | undefined {
 }
 
 export function saveState(dir: string, state: StoreSnapshot): void {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `${FILE}.tmp`);
-  writeFileSync(tmp, JSON.stringify({ version: VERSION, state }, null, 2));
+  // Encrypted networks' keys are in here: readable by root only.
+  writeFileSync(tmp, JSON.stringify({ version: VERSION, state }, null, 2), { mode: 0o600 });
   const fd = openSync(tmp, 'r');
   fsyncSync(fd);
   closeSync(fd);

@@ -31,7 +31,7 @@ function out<T>(data: T, text: (d: T) => void): void {
 type Row = Record<string, unknown>;
 const rows = (cols: string[]) => (d: Row[]) => printTable(d, cols);
 const record = (d: Row): void => {
-  for (const [k, v] of Object.entries(d)) process.stdout.write(`${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}\n`);
+  for (const [k, v] of Object.entries(d)) process.stdout.write(`${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}\n`);
 };
 
 program.command('status').description('agent status').action(async () => out(await client().get<Row>('/v1/status'), record));
@@ -58,13 +58,22 @@ network
   .description('create a network')
   .requiredOption('--subnet <cidr>', 'subnet (repeat for one IPv4 and one IPv6)', collect)
   .option('--vni <n>', 'VXLAN network identifier (default: the next free from 4096)', int)
-  .option('--mtu <n>', 'overlay MTU (default: underlay MTU - 50, or - 70 on IPv6)', int)
-  .option('--encrypted', 'encrypt traffic between hosts')
-  .action(async (name: string, o: { subnet: string[]; vni?: number; mtu?: number; encrypted?: boolean }) =>
-    out(await client().post<Row>('/v1/networks', { name, subnets: o.subnet, vni: o.vni, mtu: o.mtu, encrypted: o.encrypted === true }), (d) =>
-      process.stdout.write(`${d.name} vni ${d.vni} id ${d.id}\n`),
-    ),
-  );
+  .option('--mtu <n>', 'overlay MTU (default: underlay MTU - 50, or - 70 on IPv6; less the ESP overhead when encrypted)', int)
+  .option('--encrypted', 'encrypt traffic between hosts (ESP, AES-GCM); needs the cluster\'s --gossip-key')
+  .option('--esp-carrier <ip|udp>', 'encrypted: IP protocol 50 (default) or ESP-in-UDP on the ESP port')
+  .option('--esp-key-bits <128|256>', 'encrypted: AES key size (default 128)', int)
+  .option('--no-esn', 'encrypted: 32-bit sequence numbers (for tools without ESN, e.g. Wireshark 4.0 ICV checks)')
+  .action(async (name: string, o: { subnet: string[]; vni?: number; mtu?: number; encrypted?: boolean; espCarrier?: string; espKeyBits?: number; esn: boolean }) => {
+    const espGiven = o.espCarrier !== undefined || o.espKeyBits !== undefined || !o.esn;
+    if (espGiven && !o.encrypted) throw new Error('--esp-carrier, --esp-key-bits and --no-esn apply to --encrypted networks only');
+    const esp = o.encrypted ? { carrier: o.espCarrier, keyBits: o.espKeyBits, esn: o.esn } : undefined;
+    const body = { name, subnets: o.subnet, vni: o.vni, mtu: o.mtu, encrypted: o.encrypted === true, esp };
+    out(await client().post<Row>('/v1/networks', body), (d) => process.stdout.write(`${d.name} vni ${d.vni} id ${d.id} mtu ${d.mtu}${d.encrypted ? ' encrypted' : ''}\n`));
+  });
+network
+  .command('rotate-key <name>')
+  .description('one key rotation step of an encrypted network: the key distributed last time starts sending')
+  .action(async (name: string) => out(await client().post<Row>(`/v1/networks/${enc(name)}/rotate-key`, {}), printKeys));
 network
   .command('ls')
   .description('list networks')
@@ -123,6 +132,14 @@ peer
   );
 
 program
+  .command('keys <network>')
+  .description('key ring and SAs of an encrypted network on this host')
+  .option('--show-secrets', 'also the keys, and the SAs as Wireshark esp_sa records (root only)')
+  .action(async (net: string, o: { showSecrets?: boolean }) =>
+    out(await client().get<Row>(`/v1/networks/${enc(net)}/keys${o.showSecrets ? '?secrets=1' : ''}`), printKeys),
+  );
+
+program
   .command('fdb [network]')
   .description('forwarding database: MAC → VTEP')
   .action(async (net?: string) => out(await client().get<Row[]>(`/v1/fdb${q(net)}`), rows(['network', 'vni', 'mac', 'vtep', 'ip', 'origin', 'node'])));
@@ -144,6 +161,30 @@ program
     if (file !== process.stdout) await new Promise<void>((resolve, reject) => (file as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));
     if (o.write !== '-') process.stderr.write(`${bytes} bytes written to ${o.write}\n`);
   });
+
+/** Human form of `keys` / `rotate-key`. */
+function printKeys(d: Row): void {
+  const k = d as unknown as {
+    network: string;
+    vni: number;
+    carrier: string;
+    keySize: number;
+    esn: boolean;
+    keys: { tag: number; sending: boolean; pending: boolean; ageSeconds: number }[];
+    sas: { direction: string; peer: string; spi: string; keyTag: number; seq: number }[];
+    secrets?: { keys: { tag: number; material: string }[]; espSa: string };
+  };
+  process.stdout.write(`${k.network} vni ${k.vni}: ESP ${k.carrier === 'udp' ? 'in UDP' : '(IP 50)'}, AES-${k.keySize * 8}-GCM, ${k.esn ? '64' : '32'}-bit sequence numbers\n`);
+  for (const key of k.keys) {
+    const role = key.sending ? 'sending' : key.pending ? 'next' : 'receive only';
+    process.stdout.write(`  key ${key.tag.toString(16).padStart(8, '0')}  ${role.padEnd(12)}  age ${key.ageSeconds} s\n`);
+  }
+  for (const sa of k.sas) process.stdout.write(`  ${sa.direction.padEnd(3)} ${sa.peer.padEnd(16)} spi ${sa.spi} key ${sa.keyTag.toString(16).padStart(8, '0')} seq ${sa.seq}\n`);
+  if (k.secrets) {
+    for (const key of k.secrets.keys) process.stdout.write(`  secret ${key.tag.toString(16).padStart(8, '0')} ${key.material}\n`);
+    process.stdout.write(`# Wireshark esp_sa records:\n${k.secrets.espSa}`);
+  }
+}
 
 program.parseAsync().catch((err: Error) => {
   process.stderr.write(`overlayctl: ${err.message}\n`);

@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     .option('--listen-addr <ip>', 'address to bind (default: the advertise address)')
     .option('--gossip-port <port>', 'gossip port, TCP and UDP', String(DEFAULTS.gossipPort))
     .option('--data-port <port>', 'VXLAN port', String(DEFAULTS.dataPort))
+    .option('--esp-port <port>', 'ESP-in-UDP port of encrypted networks (carrier udp)', String(DEFAULTS.espPort))
+    .option('--key-rotation-interval <seconds>', 'rotate the keys of encrypted networks this often (0: only on demand)', String(DEFAULTS.keyRotationIntervalS))
     .option('--join <hosts>', 'HOST[:PORT],... to join at start', '')
     .option('--gossip-key <key>', 'gossip encryption key: base64 of 16, 24 or 32 bytes, or a file holding it')
     .option('--state-dir <dir>', 'where state is kept between runs', DEFAULTS.stateDir)
@@ -46,6 +48,8 @@ async function main(): Promise<void> {
     listenAddr: o.listenAddr ?? o.advertiseAddr,
     gossipPort: int(o.gossipPort),
     dataPort: int(o.dataPort),
+    espPort: int(o.espPort),
+    keyRotationIntervalS: int(o.keyRotationInterval),
     join: String(o.join).split(',').filter(Boolean),
     gossipKey: gossipKey(o.gossipKey),
     stateDir: o.stateDir,

@@ -7,6 +7,7 @@
  * never changes: conflicts (an address or a VNI claimed twice) are settled in
  * favour of the earlier claim.
  */
+import type { NetworkEncryptionEntry } from './network-keys.js';
 
 export interface EntryMeta {
   /** The node that wrote this version (for endpoints: always the node that has it). */
@@ -28,6 +29,8 @@ export interface NetworkEntry extends EntryMeta {
   subnets: string[];
   mtu: number;
   encrypted: boolean;
+  /** Carrier, cipher and key ring of an encrypted network (absent on plain networks and tombstones). */
+  encryption?: NetworkEncryptionEntry;
 }
 
 export interface EndpointEntry extends EntryMeta {

@@ -12,7 +12,8 @@ export type OverlayErrorCode =
   | 'SUBNET_FULL'
   | 'PEER_NOT_FOUND'
   | 'MAC_CONFLICT'
-  | 'UNSUPPORTED';
+  | 'UNSUPPORTED'
+  | 'FORBIDDEN';
 
 export class OverlayError extends Error {
   constructor(

@@ -5,7 +5,10 @@
 import type { EndpointEntry, NetworkEntry } from './entries.js';
 
 /** A network as the API shows it. */
-export type NetworkRecord = Pick<NetworkEntry, 'name' | 'id' | 'vni' | 'subnets' | 'mtu' | 'encrypted'>;
+export type NetworkRecord = Pick<NetworkEntry, 'name' | 'id' | 'vni' | 'subnets' | 'mtu' | 'encrypted'> & {
+  /** Encrypted networks: how ESP travels and the cipher (never the keys). */
+  esp?: { carrier: 'ip' | 'udp'; keyBits: 128 | 256; esn: boolean };
+};
 
 /** An endpoint as the API shows it. */
 export interface EndpointRecord {
@@ -43,4 +46,8 @@ export const toEndpointRecord = (e: EndpointEntry): EndpointRecord => ({
   vtep: e.vtep,
 });
 
-export const toNetworkRecord = ({ name, id, vni, subnets, mtu, encrypted }: NetworkEntry): NetworkRecord => ({ name, id, vni, subnets, mtu, encrypted });
+export function toNetworkRecord({ name, id, vni, subnets, mtu, encrypted, encryption }: NetworkEntry): NetworkRecord {
+  const r: NetworkRecord = { name, id, vni, subnets, mtu, encrypted };
+  if (encryption) r.esp = { carrier: encryption.carrier, keyBits: encryption.keySize === 32 ? 256 : 128, esn: encryption.esn };
+  return r;
+}

@@ -16,6 +16,7 @@ import { allocateAddress, cidrOverlaps, endpointMac, isHostAddress, parseCidr } 
 import { claimedFirst, entryKey, LamportClock, supersedes, type EndpointEntry, type Entry, type NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
 import { checkEndpoint, checkNetwork, REJECT_REASONS, wellFormed, type RejectReason } from './validate.js';
+import { newEncryption, pendingKey, rotated, type EncryptionRequest } from './network-keys.js';
 import type { PeerRecord } from './records.js';
 
 export * from './records.js';
@@ -40,6 +41,8 @@ export interface NetworkRequest {
   vni?: number;
   mtu: number;
   encrypted?: boolean;
+  /** Carrier and cipher of an encrypted network (defaults: ip, AES-128, ESN). */
+  encryption?: EncryptionRequest;
 }
 
 export interface EndpointRequest {
@@ -146,7 +149,7 @@ export class OverlayStore extends EventEmitter {
     } else {
       vni = this.freeVni();
     }
-    return {
+    const net: NetworkEntry = {
       kind: 'network',
       name: req.name,
       id: randomBytes(12).toString('hex'),
@@ -159,6 +162,25 @@ export class OverlayStore extends EventEmitter {
       created: 0,
       deleted: false,
     };
+    if (net.encrypted) net.encryption = newEncryption(req.encryption ?? {}, this.now());
+    return net;
+  }
+
+  /**
+   * One rotation step of an encrypted network's key ring (network-keys.ts):
+   * the key distributed at the previous step starts sending, a fresh one is
+   * distributed. Returns the new entry.
+   */
+  commitKeyRotation(name: string): NetworkEntry {
+    const net = this.network(name);
+    if (!net.encryption) throw new OverlayError('BAD_REQUEST', `network ${name} is not encrypted: it has no keys to rotate`);
+    return this.commitNetwork({ ...net, encryption: rotated(net.encryption, this.now()) });
+  }
+
+  /** The key the next rotation of `name` promotes (undefined for a plain network). */
+  pendingKey(name: string): ReturnType<typeof pendingKey> {
+    const enc = this.network(name).encryption;
+    return enc && pendingKey(enc);
   }
 
   /** The lowest VNI from 4096 up that no known network (tombstones included, so a late peer cannot clash) holds. */
@@ -189,7 +211,8 @@ export class OverlayStore extends EventEmitter {
   commitNetworkRemoval(name: string): void {
     for (const e of this.localEndpoints(name)) this.writeLocal({ ...e, deleted: true, ltime: this.clock.tick() });
     for (const [k, p] of this.peers) if (p.network === name) this.peers.delete(k);
-    this.writeLocal({ ...this.network(name), owner: this.self, deleted: true, ltime: this.clock.tick() });
+    const { encryption: _keys, ...net } = this.network(name); // a tombstone keeps no keys
+    this.writeLocal({ ...net, owner: this.self, deleted: true, ltime: this.clock.tick() });
   }
 
   // ---- endpoints ----------------------------------------------------------

@@ -5,6 +5,7 @@
 import { formatMac, ipFamily, parseMac } from '../wire/index.js';
 import { isHostAddress, parseCidr } from './cidr.js';
 import type { EndpointEntry, Entry, NetworkEntry } from './entries.js';
+import { wellFormedEncryption } from './network-keys.js';
 
 export const REJECT_REASONS = ['malformed', 'bad_mac', 'bad_ip', 'ip_outside_subnet', 'unknown_network', 'vni_collision', 'vtep_mismatch', 'owner_left'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
@@ -18,7 +19,11 @@ export function wellFormed(e: unknown): e is Entry {
   if (typeof x !== 'object' || x === null) return false;
   if (!isStr(x.owner) || !isUint(x.ltime, Number.MAX_SAFE_INTEGER) || !isUint(x.created, Number.MAX_SAFE_INTEGER) || typeof x.deleted !== 'boolean') return false;
   if (x.kind === 'network') {
-    return isStr(x.name) && isStr(x.id) && isUint(x.vni, 0xffffff) && Array.isArray(x.subnets) && x.subnets.every(isStr) && isUint(x.mtu, 65535) && typeof x.encrypted === 'boolean';
+    const fields = isStr(x.name) && isStr(x.id) && isUint(x.vni, 0xffffff) && Array.isArray(x.subnets) && x.subnets.every(isStr) && isUint(x.mtu, 65535) && typeof x.encrypted === 'boolean';
+    // A live encrypted network carries its keys; a plain one none; a tombstone may drop them.
+    if (!fields) return false;
+    if (x.encryption === undefined) return !x.encrypted || x.deleted === true;
+    return x.encrypted === true && wellFormedEncryption(x.encryption);
   }
   if (x.kind === 'endpoint') {
     return isStr(x.id) && isStr(x.network) && isStr(x.networkId) && Array.isArray(x.ips) && x.ips.length > 0 && x.ips.length <= 2 && x.ips.every(isStr) && isStr(x.mac) && isStr(x.vtep) && isStr(x.ifname) && typeof x.netns === 'string';
