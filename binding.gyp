@@ -8,6 +8,7 @@
         "native/binding_cred.cc",
         "native/binding_datapath.cc",
         "native/binding_esp.cc",
+        "native/binding_raw.cc",
         "native/csum.c",
         "native/dp_oversize.c",
         "native/dp_process.c",

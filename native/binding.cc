@@ -21,6 +21,8 @@ namespace overlayd {
 void InitEsp(Napi::Env env, Napi::Object exports);
 /** Registers peerCredentials (binding_cred.cc). */
 void InitCred(Napi::Env env, Napi::Object exports);
+/** Registers rawOpen, rawRecv, rawSend, rawShutdown (binding_raw.cc). */
+void InitRaw(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -57,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitDatapath(env, exports);
   InitEsp(env, exports);
   InitCred(env, exports);
+  InitRaw(env, exports);
   return exports;
 }
 

@@ -3,9 +3,15 @@
  * libuv's thread pool, VXLAN through node:dgram. Slow next to the native path
  * but complete, and the yardstick the native path is tested against. The
  * decisions themselves are in ./process.ts.
+ *
+ * Encrypted networks: the SAs come from an EspPlanner into an EspSaStore the
+ * processor reads; ESP travels through a node:dgram socket on the ESP port
+ * (ESP-in-UDP) and, once a network uses carrier `ip`, a raw IP protocol 50
+ * socket (./raw-socket.ts).
  */
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import type { EspCarrier, KeyringState } from '../crypto/index.js';
 import { formatIp, ipFamily, parseIp } from '../wire/index.js';
 import { loadAddon } from './addon.js';
 import {
@@ -17,12 +23,20 @@ import {
   type EgressResult,
   type IngressResult,
   type NetworkAttachment,
+  type SaInfo,
 } from './datapath.js';
+import { EspPlanner } from './esp-plan.js';
+import { EspSaStore } from './esp-store.js';
 import { ReferenceProcessor, type NetworkConfig } from './process.js';
+import { RawSocket } from './raw-socket.js';
 import { FdbTable, NeighbourTable } from './tables.js';
 
 /** Largest frame a TAP read can return (TAP MTU is at most 65535). */
 const TAP_READ_SIZE = 65536 + 14;
+/** RFC 3948's port, the ESP-in-UDP port when none is given. */
+const DEFAULT_ESP_PORT = 4500;
+/** IP protocol number of ESP. */
+const IPPROTO_ESP = 50;
 
 interface OpenTap {
   vni: number;
@@ -36,15 +50,29 @@ export class JsDatapath implements Datapath {
   private readonly networks = new Map<number, NetworkConfig>();
   private readonly fdb = new FdbTable();
   private readonly neigh = new NeighbourTable();
-  private readonly processor = new ReferenceProcessor(this.networks, this.fdb, this.neigh);
+  private readonly sas = new EspSaStore();
+  private readonly planner: EspPlanner;
+  private readonly processor: ReferenceProcessor;
   private readonly taps = new Map<number, OpenTap>();
   private readonly captures = new Map<number, (f: CapturedFrame) => void>();
   private receiver?: dgram.Socket;
   private sources: dgram.Socket[] = [];
+  /** ESP-in-UDP: received on and sent from the ESP port. */
+  private espSocket?: dgram.Socket;
+  private boundEspPort = 0;
+  /** IP protocol 50, opened when the first network with carrier `ip` is added. */
+  private rawEsp?: RawSocket;
   private readonly dataPort: number;
 
   constructor(private readonly options: DatapathOptions) {
     this.dataPort = options.dataPort;
+    this.planner = new EspPlanner(options.vtepAddress ?? options.bindAddress, this.sas, options.sequenceStart);
+    this.processor = new ReferenceProcessor(this.networks, this.fdb, this.neigh, { dataPort: this.dataPort, sas: this.sas });
+  }
+
+  /** The ESP-in-UDP port bound; 0 before start. */
+  get espPort(): number {
+    return this.boundEspPort;
   }
 
   async start(): Promise<void> {
@@ -55,19 +83,37 @@ export class JsDatapath implements Datapath {
     this.receiver.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
     const n = Math.max(1, this.options.sourcePorts ?? 8);
     for (let i = 0; i < n; i++) this.sources.push(await bindSocket(type, this.options.bindAddress, 0));
+    this.espSocket = await bindSocket(type, this.options.bindAddress, this.options.espPort ?? DEFAULT_ESP_PORT);
+    this.boundEspPort = this.espSocket.address().port;
+    this.espSocket.on('message', (msg, rinfo) => this.onEsp(msg, rinfo.address));
+    if ([...this.networks.values()].some((n) => n.encryption?.carrier === 'ip')) this.openRawEsp();
   }
 
   async stop(): Promise<void> {
     for (const vni of [...this.taps.keys()]) this.removeNetwork(vni);
-    for (const s of [this.receiver, ...this.sources]) s?.close();
+    for (const s of [this.receiver, ...this.sources, this.espSocket]) s?.close();
     this.receiver = undefined;
     this.sources = [];
+    this.espSocket = undefined;
+    this.boundEspPort = 0;
+    const raw = this.rawEsp;
+    this.rawEsp = undefined;
+    await raw?.close();
   }
 
   addNetwork(net: NetworkAttachment): void {
     if (this.taps.has(net.vni)) this.removeNetwork(net.vni);
-    const fd = loadAddon().tapOpen(net.tapName, { persist: true, vnetHdr: false, nonBlocking: false });
-    this.networks.set(net.vni, { mtu: net.mtu });
+    // Registered first: refused without a VTEP address, before any TAP is opened.
+    if (net.encryption !== undefined) this.planner.addNetwork(net.vni, net.encryption);
+    let fd: number;
+    try {
+      fd = loadAddon().tapOpen(net.tapName, { persist: true, vnetHdr: false, nonBlocking: false });
+    } catch (err) {
+      this.planner.removeNetwork(net.vni);
+      throw err;
+    }
+    this.networks.set(net.vni, { mtu: net.mtu, encryption: net.encryption && { ...net.encryption } });
+    if (net.encryption?.carrier === 'ip' && this.receiver !== undefined) this.openRawEsp();
     const tap: OpenTap = { vni: net.vni, fd, open: true, buffer: Buffer.allocUnsafe(TAP_READ_SIZE) };
     this.taps.set(net.vni, tap);
     this.readLoop(tap);
@@ -75,6 +121,7 @@ export class JsDatapath implements Datapath {
 
   removeNetwork(vni: number): void {
     const tap = this.taps.get(vni);
+    this.planner.removeNetwork(vni);
     this.networks.delete(vni);
     this.fdb.deleteVni(vni);
     this.neigh.deleteVni(vni);
@@ -87,9 +134,19 @@ export class JsDatapath implements Datapath {
 
   fdbSet(vni: number, mac: string, vtep: string): void {
     this.fdb.set(vni, mac, vtep);
+    this.planner.fdbSet(vni, mac, vtep);
   }
   fdbDelete(vni: number, mac: string): void {
     this.fdb.delete(vni, mac);
+    this.planner.fdbDelete(vni, mac);
+  }
+
+  setKeys(vni: number, ring: KeyringState): void {
+    this.planner.setKeys(vni, ring);
+  }
+
+  securityAssociations(vni?: number): SaInfo[] {
+    return this.sas.list(vni);
   }
   neighSet(vni: number, ip: string, mac: string): void {
     this.neigh.set(vni, ip, mac);
@@ -115,6 +172,17 @@ export class JsDatapath implements Datapath {
     return this.processor.processIngress(srcAddress, payload);
   }
 
+  processEsp(srcAddress: string, packet: Buffer): IngressResult {
+    return this.processor.processEsp(srcAddress, packet);
+  }
+
+  /** Opens the protocol 50 socket and its receive loop (once). */
+  private openRawEsp(): void {
+    if (this.rawEsp !== undefined) return;
+    const family = ipFamily(this.options.bindAddress) === 6 ? 6 : 4;
+    this.rawEsp = RawSocket.open(family, IPPROTO_ESP, this.options.bindAddress, (packet, from) => this.onEsp(packet, from));
+  }
+
   private readLoop(tap: OpenTap): void {
     fs.read(tap.fd, tap.buffer, 0, tap.buffer.length, null, (err, n) => {
       if (!tap.open) return;
@@ -134,6 +202,10 @@ export class JsDatapath implements Datapath {
     const result = this.processor.processEgress(tap.vni, frame);
     for (const reply of result.reply) this.writeTap(tap, reply);
     for (const out of result.out) {
+      if (out.carrier !== undefined) {
+        this.sendEsp(out.carrier, out.payload, out.vtep);
+        continue;
+      }
       const socket = this.sources[out.flowHash % this.sources.length];
       socket.send(out.payload, this.dataPort, out.vtep, (err) => {
         if (err) this.processor.countDrop('udp_send');
@@ -143,8 +215,28 @@ export class JsDatapath implements Datapath {
     if (capture) capture({ vni: tap.vni, direction: 'egress', frame: Buffer.from(frame), vtep: result.out[0]?.vtep });
   }
 
+  /** Sends an ESP packet to `vtep` on its carrier; a failed send counts as `udp_send`. */
+  private sendEsp(carrier: EspCarrier, packet: Buffer, vtep: string): void {
+    if (carrier === 'udp') {
+      if (this.espSocket === undefined) return this.processor.countDrop('udp_send');
+      this.espSocket.send(packet, this.boundEspPort, vtep, (err) => {
+        if (err) this.processor.countDrop('udp_send');
+      });
+      return;
+    }
+    if (this.rawEsp === undefined || !this.rawEsp.send(packet, vtep)) this.processor.countDrop('udp_send');
+  }
+
   private onDatagram(msg: Buffer, from: string): void {
-    const result = this.processor.processIngress(from, msg);
+    this.deliver(this.processor.processIngress(from, msg), from);
+  }
+
+  private onEsp(packet: Buffer, from: string): void {
+    this.deliver(this.processor.processEsp(from, packet), from);
+  }
+
+  /** Writes an accepted inner frame to its network's TAP. */
+  private deliver(result: IngressResult, from: string): void {
     if (result.frame === undefined || result.vni === undefined) return;
     const tap = this.taps.get(result.vni);
     if (tap === undefined) return;

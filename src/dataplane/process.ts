@@ -7,9 +7,13 @@
  *   egress  (frame from the TAP of a network):
  *     parse Ethernet (≤ 2 VLAN tags) → ARP proxy → ND proxy → broadcast /
  *     multicast drop → FDB lookup → size (ICMP too-big | fragment) → VXLAN
+ *     (encrypted network: outbound SA → UDP header + VXLAN sealed as ESP)
  *   ingress (datagram on the data port):
- *     VXLAN header → VNI joined → source is a VTEP of the VNI → inner source
- *     MAC belongs to that VTEP → frame to the TAP
+ *     VXLAN header → VNI joined (and not encrypted) → source is a VTEP of the
+ *     VNI → inner source MAC belongs to that VTEP → frame to the TAP
+ *   ESP (either carrier):
+ *     (source, SPI) → openEsp → inner UDP header → VXLAN steps, the VNI being
+ *     the SA's network
  */
 import {
   encodeArp,
@@ -25,14 +29,18 @@ import {
   writeVxlanHeader,
   type VlanTag,
 } from '../wire/index.js';
+import { ESP_NEXT_HEADER_UDP, openEsp, sealEsp } from '../crypto/index.js';
 import {
   COUNTER_SLOTS,
   dropSlot,
   type DropReason,
   type EgressResult,
+  type EncapOutput,
   type FrameProcessor,
   type IngressResult,
+  type NetworkEncryption,
 } from './datapath.js';
+import { EspSaStore } from './esp-store.js';
 import { flowHash } from './flow-hash.js';
 import type { FdbTable, NeighbourTable } from './tables.js';
 
@@ -40,6 +48,12 @@ const ETH_IPV4 = 0x0800;
 const ETH_ARP = 0x0806;
 const ETH_IPV6 = 0x86dd;
 const VXLAN_HLEN = 8;
+const UDP_HLEN = 8;
+/** Inner UDP source ports of encrypted traffic: 49152 + flowHash mod 16384. */
+const ESP_SPORT_BASE = 49152;
+const ESP_SPORT_RANGE = 16384;
+/** IANA VXLAN port, the data port when none is given. */
+const DEFAULT_DATA_PORT = 4789;
 /** Largest share of the original packet quoted in an ICMPv4 error (576 − 28). */
 const ICMP4_QUOTE = 548;
 /** Largest share quoted in an ICMPv6 error (1280 − 48). */
@@ -60,6 +74,16 @@ const enum Slot {
 export interface NetworkConfig {
   /** Overlay IP MTU. */
   mtu: number;
+  /** Set for an encrypted network (docs/datapath.md "Encrypted networks"). */
+  encryption?: NetworkEncryption;
+}
+
+/** Options of a {@link ReferenceProcessor}. */
+export interface ReferenceOptions {
+  /** The data port: inner UDP destination of encrypted traffic (default 4789). */
+  dataPort?: number;
+  /** SAs of the encrypted networks (default: an empty store of its own). */
+  sas?: EspSaStore;
 }
 
 /** The parsed Ethernet layer of an egress frame. */
@@ -72,12 +96,20 @@ interface L2 {
 export class ReferenceProcessor implements FrameProcessor {
   /** Flat counters in the layout of datapath.ts (events, then drops). */
   readonly counters = new Float64Array(COUNTER_SLOTS);
+  /** The data port (inner UDP destination of ESP traffic, checked on receipt). */
+  readonly dataPort: number;
+  /** SAs of the encrypted networks, filled by an EspPlanner. */
+  readonly sas: EspSaStore;
 
   constructor(
     readonly networks: Map<number, NetworkConfig>,
     readonly fdb: FdbTable,
     readonly neigh: NeighbourTable,
-  ) {}
+    options: ReferenceOptions = {},
+  ) {
+    this.dataPort = options.dataPort ?? DEFAULT_DATA_PORT;
+    this.sas = options.sas ?? new EspSaStore();
+  }
 
   processEgress(vni: number, frame: Buffer): EgressResult {
     const result: EgressResult = { out: [], reply: [] };
@@ -92,6 +124,7 @@ export class ReferenceProcessor implements FrameProcessor {
 
     const vtep = this.fdb.lookup(vni, frame, 0);
     if (vtep === undefined) return this.drop(result, 'no_fdb');
+    if (net.encryption !== undefined && this.sas.findOutbound(vni, vtep) === undefined) return this.drop(result, 'no_sa');
 
     const hash = flowHash(frame, l2.l3off, l2.etherType);
     const maxFrame = net.mtu + 14;
@@ -106,10 +139,40 @@ export class ReferenceProcessor implements FrameProcessor {
   }
 
   processIngress(srcAddress: string, payload: Buffer): IngressResult {
+    return this.vxlanIn(srcAddress, payload, -1);
+  }
+
+  processEsp(srcAddress: string, packet: Buffer): IngressResult {
+    if (packet.length < 4) return this.dropIn('esp_truncated');
+    const src = canonicalAddress(srcAddress);
+    const inbound = src === undefined ? undefined : this.sas.findInbound(src, packet.readUInt32BE(0));
+    if (inbound === undefined) return this.dropIn('esp_bad_spi');
+    const opened = openEsp(inbound.planned.sa, inbound.window, packet);
+    if (typeof opened === 'string') return this.dropIn(opened);
+    const udp = opened.payload;
+    if (
+      opened.nextHeader !== ESP_NEXT_HEADER_UDP ||
+      udp.length < UDP_HLEN ||
+      udp.readUInt16BE(4) !== udp.length ||
+      udp.readUInt16BE(2) !== this.dataPort
+    ) {
+      return this.dropIn('malformed');
+    }
+    return this.vxlanIn(src!, udp.subarray(UDP_HLEN), inbound.planned.vni);
+  }
+
+  /**
+   * The VXLAN steps of ingress. `saVni` is the network of the SA the payload
+   * came through (ESP), or −1 for the plain data port.
+   */
+  private vxlanIn(srcAddress: string, payload: Buffer, saVni: number): IngressResult {
     if (payload.length < VXLAN_HLEN + 14) return this.dropIn('malformed');
     if ((payload[0] & 0x08) === 0) return this.dropIn('bad_vxlan');
     const vni = (payload[4] << 16) | (payload[5] << 8) | payload[6];
-    if (!this.networks.has(vni)) return this.dropIn('unknown_vni');
+    if (saVni >= 0 && vni !== saVni) return this.dropIn('esp_wrong_vni');
+    const net = this.networks.get(vni);
+    if (net === undefined) return this.dropIn('unknown_vni');
+    if (saVni < 0 && net.encryption !== undefined) return this.dropIn('plaintext_on_encrypted');
     const src = canonicalAddress(srcAddress);
     if (src === undefined || !this.fdb.isVtep(vni, src)) return this.dropIn('unknown_vtep');
     if (this.fdb.lookup(vni, payload, VXLAN_HLEN + 6) !== src) return this.dropIn('spoofed_src');
@@ -243,13 +306,23 @@ export class ReferenceProcessor implements FrameProcessor {
     return this.drop(result, 'too_big');
   }
 
-  private encapsulate(vni: number, vtep: string, hash: number, frame: Buffer): { vtep: string; flowHash: number; payload: Buffer } {
-    const payload = Buffer.allocUnsafe(VXLAN_HLEN + frame.length);
-    writeVxlanHeader(payload, 0, vni);
-    frame.copy(payload, VXLAN_HLEN);
+  private encapsulate(vni: number, vtep: string, hash: number, frame: Buffer): EncapOutput {
+    const encryption = this.networks.get(vni)?.encryption;
+    const udpLen = encryption === undefined ? 0 : UDP_HLEN;
+    const datagram = Buffer.allocUnsafe(udpLen + VXLAN_HLEN + frame.length);
+    writeVxlanHeader(datagram, udpLen, vni);
+    frame.copy(datagram, udpLen + VXLAN_HLEN);
     this.counters[Slot.TxPackets]++;
-    this.counters[Slot.TxBytes] += payload.length;
-    return { vtep, flowHash: hash, payload };
+    this.counters[Slot.TxBytes] += datagram.length - udpLen;
+    if (encryption === undefined) return { vtep, flowHash: hash, payload: datagram };
+    // The caller checked the outbound SA after the FDB lookup (no_sa); fragments share it.
+    const out = this.sas.findOutbound(vni, vtep)!;
+    datagram.writeUInt16BE(ESP_SPORT_BASE + (hash % ESP_SPORT_RANGE), 0);
+    datagram.writeUInt16BE(this.dataPort, 2);
+    datagram.writeUInt16BE(datagram.length, 4);
+    datagram.writeUInt16BE(0, 6);
+    const payload = sealEsp(out.planned.sa, ++out.lastSeq, datagram, ESP_NEXT_HEADER_UDP);
+    return { vtep, flowHash: hash, payload, carrier: encryption.carrier };
   }
 
   private drop(result: EgressResult, reason: DropReason): EgressResult {
