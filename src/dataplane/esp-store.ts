@@ -44,8 +44,9 @@ export class EspSaStore implements SaSink {
 
   inboundDelete(e: PlannedSa): void {
     const key = inboundKey(e.peer, e.spi);
-    // Two keys could in principle derive one SPI: only remove the SA this entry names.
-    if (this.inbound.get(key)?.planned.keyTag === e.keyTag) this.inbound.delete(key);
+    // Two SAs could in principle share an SPI: only remove the one this entry names.
+    const held = this.inbound.get(key)?.planned;
+    if (held?.keyTag === e.keyTag && held.vni === e.vni) this.inbound.delete(key);
   }
 
   outboundSet(e: PlannedSa, lastUsed: number): void {

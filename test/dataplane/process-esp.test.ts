@@ -19,7 +19,7 @@ import { countersFromSlots, type NetworkEncryption, type SaIdentity } from '../.
 import { EspPlanner } from '../../src/dataplane/esp-plan.js';
 import { EspSaStore } from '../../src/dataplane/esp-store.js';
 import { flowHash } from '../../src/dataplane/flow-hash.js';
-import { ReferenceProcessor } from '../../src/dataplane/process.js';
+import { ReferenceProcessor, type NetworkConfig } from '../../src/dataplane/process.js';
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import { encodeVxlan, parseIp } from '../../src/wire/index.js';
 import * as F from './frames.js';
@@ -32,7 +32,7 @@ const ring = (sendTag: number, ...keys: NetworkKey[]): KeyringState => ({ keys, 
 
 /** One host of the encrypted network F.VNI: its processor, planner and SA store. */
 function host(self: string, peer: string, peerMac: string, enc = ENC, sequenceStart?: (sa: SaIdentity) => number) {
-  const networks = new Map([[F.VNI, { mtu: F.MTU, encryption: enc }]]);
+  const networks = new Map<number, NetworkConfig>([[F.VNI, { mtu: F.MTU, encryption: enc }]]);
   const fdb = new FdbTable();
   const sas = new EspSaStore();
   const proc = new ReferenceProcessor(networks, fdb, new NeighbourTable(), { dataPort: DATA_PORT, sas });
