@@ -18,7 +18,7 @@ import { runPrefix } from '../helpers/run.js';
 import { haveAddon } from '../native/support.js';
 import type { EspPeerConfig } from './esp-peer.js';
 
-const ready = haveAddon() && requirement(haveNetns() && haveTools('ping'), 'needs root, ip and ping');
+const ready = haveAddon() && requirement(haveNetns() && haveTools('ping', 'tcpdump'), 'needs root, ip, ping and tcpdump');
 
 /** The two encrypted networks: overlay subnet 198.19.<vni − 40>.0/24 each. */
 const NETWORKS = [
@@ -122,6 +122,28 @@ describe.skipIf(!ready)('JsDatapath: encrypted networks over both carriers betwe
       }
     });
   }
+
+  it('puts only ESP on the underlay: no VXLAN datagram in plaintext', async () => {
+    const dev = topo.underlayDevice(1);
+    const dump = spawn('ip', ['netns', 'exec', topo.ns[1], 'tcpdump', '--immediate-mode', '-i', dev, '-n', '-l', 'ip proto 50 or udp port 4500 or udp port 4789']);
+    const lines: string[] = [];
+    createInterface({ input: dump.stdout }).on('line', (l) => lines.push(l));
+    await new Promise<void>((resolve, reject) => {
+      dump.stderr.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve());
+      dump.once('exit', () => reject(new Error('tcpdump exited before listening')));
+    });
+    const exited = new Promise((resolve) => dump.once('exit', resolve));
+    try {
+      for (const n of NETWORKS) await nsRun(topo.ns[0], ['ping', '-c', '2', '-i', '0.1', '-W', '2', overlayIp(n.vni, 1)]);
+    } finally {
+      dump.kill('SIGINT');
+      await exited;
+    }
+    // 2 requests and 2 replies per network
+    expect(lines.filter((l) => /ESP\(spi=/.test(l) && !l.includes('UDP-encap')).length).toBeGreaterThanOrEqual(4);
+    expect(lines.filter((l) => l.includes('UDP-encap') || l.includes('.4500')).length).toBeGreaterThanOrEqual(4);
+    expect(lines.filter((l) => l.includes('.4789'))).toEqual([]);
+  });
 
   it('stops cleanly: the raw receive loop ends and the process answers', async () => {
     for (const p of peers) expect(await p.command<{ stopped?: boolean }>('quit')).toEqual({ stopped: true });
