@@ -81,6 +81,8 @@ export class JsDatapath implements Datapath {
     const type = family === 6 ? 'udp6' : 'udp4';
     this.receiver = await bindSocket(type, this.options.bindAddress, this.dataPort);
     this.receiver.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
+    // Option 0 (tests) binds any port: ESP carries and checks the one bound.
+    this.processor.dataPort = this.receiver.address().port;
     const n = Math.max(1, this.options.sourcePorts ?? 8);
     for (let i = 0; i < n; i++) this.sources.push(await bindSocket(type, this.options.bindAddress, 0));
     this.espSocket = await bindSocket(type, this.options.bindAddress, this.options.espPort ?? DEFAULT_ESP_PORT);

@@ -96,8 +96,8 @@ interface L2 {
 export class ReferenceProcessor implements FrameProcessor {
   /** Flat counters in the layout of datapath.ts (events, then drops). */
   readonly counters = new Float64Array(COUNTER_SLOTS);
-  /** The data port (inner UDP destination of ESP traffic, checked on receipt). */
-  readonly dataPort: number;
+  /** The data port (inner UDP destination of ESP traffic, checked on receipt); the I/O layer sets the bound one. */
+  dataPort: number;
   /** SAs of the encrypted networks, filled by an EspPlanner. */
   readonly sas: EspSaStore;
 
