@@ -35,7 +35,6 @@ import {
   dropSlot,
   type DropReason,
   type EgressResult,
-  type EncapOutput,
   type FrameProcessor,
   type IngressResult,
   type NetworkEncryption,
@@ -129,7 +128,7 @@ export class ReferenceProcessor implements FrameProcessor {
     const hash = flowHash(frame, l2.l3off, l2.etherType);
     const maxFrame = net.mtu + 14;
     if (frame.length <= maxFrame) {
-      result.out.push(this.encapsulate(vni, vtep, hash, frame));
+      this.encapsulate(result, vni, vtep, hash, frame);
       return result;
     }
     const l3max = maxFrame - l2.l3off;
@@ -278,7 +277,7 @@ export class ReferenceProcessor implements FrameProcessor {
       piece.writeUInt16BE(0, ip + 10);
       piece.writeUInt16BE(internetChecksum(piece, ip, ip + headerLen), ip + 10);
       this.counters[Slot.Fragments]++;
-      result.out.push(this.encapsulate(vni, vtep, hash, piece));
+      this.encapsulate(result, vni, vtep, hash, piece);
       done += chunk;
       if (last) break;
     }
@@ -306,7 +305,8 @@ export class ReferenceProcessor implements FrameProcessor {
     return this.drop(result, 'too_big');
   }
 
-  private encapsulate(vni: number, vtep: string, hash: number, frame: Buffer): EncapOutput {
+  /** Appends the VXLAN payload of `frame` to `result.out` — sealed as ESP on an encrypted network. */
+  private encapsulate(result: EgressResult, vni: number, vtep: string, hash: number, frame: Buffer): void {
     const encryption = this.networks.get(vni)?.encryption;
     const udpLen = encryption === undefined ? 0 : UDP_HLEN;
     const datagram = Buffer.allocUnsafe(udpLen + VXLAN_HLEN + frame.length);
@@ -314,15 +314,22 @@ export class ReferenceProcessor implements FrameProcessor {
     frame.copy(datagram, udpLen + VXLAN_HLEN);
     this.counters[Slot.TxPackets]++;
     this.counters[Slot.TxBytes] += datagram.length - udpLen;
-    if (encryption === undefined) return { vtep, flowHash: hash, payload: datagram };
-    // The caller checked the outbound SA after the FDB lookup (no_sa); fragments share it.
-    const out = this.sas.findOutbound(vni, vtep)!;
+    if (encryption === undefined) {
+      result.out.push({ vtep, flowHash: hash, payload: datagram });
+      return;
+    }
+    // Checked after the FDB lookup; only a counter running out between two fragments gets here without one.
+    const out = this.sas.findOutbound(vni, vtep);
+    if (out === undefined) {
+      this.drop(result, 'no_sa');
+      return;
+    }
     datagram.writeUInt16BE(ESP_SPORT_BASE + (hash % ESP_SPORT_RANGE), 0);
     datagram.writeUInt16BE(this.dataPort, 2);
     datagram.writeUInt16BE(datagram.length, 4);
     datagram.writeUInt16BE(0, 6);
     const payload = sealEsp(out.planned.sa, ++out.lastSeq, datagram, ESP_NEXT_HEADER_UDP);
-    return { vtep, flowHash: hash, payload, carrier: encryption.carrier };
+    result.out.push({ vtep, flowHash: hash, payload, carrier: encryption.carrier });
   }
 
   private drop(result: EgressResult, reason: DropReason): EgressResult {

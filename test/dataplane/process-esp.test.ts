@@ -126,6 +126,15 @@ describe('encrypted egress', () => {
     expect(local.sas.list(F.VNI).find((s) => s.direction === 'out')?.seq).toBe(42);
   });
 
+  it('stops at the last sequence number of the SA (2^32 − 1 without ESN): no_sa, never a reused nonce', () => {
+    const enc = { ...ENC, esn: false };
+    const local = host(LOCAL_VTEP, F.REMOTE_VTEP, F.REMOTE_MAC, enc, () => 0xffffffff - 1);
+    local.planner.setKeys(F.VNI, ring(1, K1));
+    expect(local.proc.processEgress(F.VNI, F.ipv4Frame()).out).toHaveLength(1);
+    expect(local.proc.processEgress(F.VNI, F.ipv4Frame()).drop).toBe('no_sa');
+    expect(local.counters().tx.packets).toBe(1);
+  });
+
   it('fragments as the plain path does, each fragment its own ESP packet with the next sequence number', () => {
     const { local, remote } = pair(ring(1, K1), { ...ENC, carrier: 'udp' });
     const r = local.proc.processEgress(F.VNI, F.ipv4Frame({ size: F.MTU + 400 }));
