@@ -35,6 +35,15 @@ export interface NetworkKey {
   material: Uint8Array;
 }
 
+/**
+ * The keys of one network as the data path takes them: the ring (oldest
+ * first; all accepted on receive) and the tag of the one it sends with.
+ */
+export interface KeyringState {
+  keys: NetworkKey[];
+  sendTag: number;
+}
+
 /** Inputs of one SA derivation. */
 export interface SaDerivation {
   /** Network key. */
