@@ -9,7 +9,9 @@
         "native/binding_datapath.cc",
         "native/binding_esp.cc",
         "native/binding_raw.cc",
+        "native/binding_sa.cc",
         "native/csum.c",
+        "native/dp_esp.c",
         "native/dp_oversize.c",
         "native/dp_process.c",
         "native/errno_name.c",
@@ -18,6 +20,7 @@
         "native/offload.c",
         "native/punt.c",
         "native/replay.c",
+        "native/sa_table.c",
         "native/tables.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

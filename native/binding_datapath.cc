@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "binding_addr.h"
+#include "binding_sa.h"
 #include "binding_util.h"
 
 extern "C" {
@@ -22,6 +24,7 @@ extern "C" {
 #include "dp_process.h"
 #include "io.h"
 #include "punt.h"
+#include "sa_table.h"
 #include "tables.h"
 }
 
@@ -31,22 +34,9 @@ namespace {
 constexpr size_t kPuntCapacity = 1024;
 constexpr size_t kCounterRows = 1 + IO_WORKERS;
 
-dp_addr AddrArg(const Napi::CallbackInfo &info, size_t i, const char *name) {
-  std::string text = StringArg(info, i, name);
-  dp_addr a;
-  if (addr_parse(text.c_str(), &a) < 0) throw ArgError(info.Env(), std::string(name) + ": not an IP address: " + text, false);
-  return a;
-}
-
 void MacArg(const Napi::CallbackInfo &info, size_t i, const char *name, uint8_t mac[6]) {
   std::string text = StringArg(info, i, name);
   if (mac_parse(text.c_str(), mac) < 0) throw ArgError(info.Env(), std::string(name) + ": not a MAC address: " + text, false);
-}
-
-Napi::String AddrString(Napi::Env env, const dp_addr &a) {
-  char buf[64];
-  addr_format(&a, buf, sizeof buf);
-  return Napi::String::New(env, buf);
 }
 
 /** Collects what dp_egress emits for the synchronous processEgress. */
@@ -55,6 +45,7 @@ struct EgressCollector {
     dp_addr vtep;
     uint32_t hash;
     std::vector<uint8_t> payload;
+    int carrier;  // -1: plain VXLAN
   };
   std::vector<std::vector<uint8_t>> buffers;  // fragments built off-frame
   std::vector<Out> out;
@@ -67,7 +58,11 @@ struct EgressCollector {
   }
   static void Send(void *ctx, const dp_addr *vtep, uint32_t hash, uint8_t *payload, size_t len) {
     auto *self = static_cast<EgressCollector *>(ctx);
-    self->out.push_back(Out{*vtep, hash, std::vector<uint8_t>(payload, payload + len)});
+    self->out.push_back(Out{*vtep, hash, std::vector<uint8_t>(payload, payload + len), -1});
+  }
+  static void EspSend(void *ctx, const dp_addr *vtep, uint32_t hash, int carrier, uint8_t *packet, size_t len) {
+    auto *self = static_cast<EgressCollector *>(ctx);
+    self->out.push_back(Out{*vtep, hash, std::vector<uint8_t>(packet, packet + len), carrier});
   }
   static void Reply(void *ctx, const uint8_t *frame, size_t len) {
     static_cast<EgressCollector *>(ctx)->replies.emplace_back(frame, frame + len);
@@ -89,6 +84,12 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
                            InstanceMethod<&DatapathHandle::VtepRefs>("vtepRefs"),
                            InstanceMethod<&DatapathHandle::ProcessEgress>("processEgress"),
                            InstanceMethod<&DatapathHandle::ProcessIngress>("processIngress"),
+                           InstanceMethod<&DatapathHandle::ProcessEsp>("processEsp"),
+                           InstanceMethod<&DatapathHandle::SaOutboundSet>("saOutboundSet"),
+                           InstanceMethod<&DatapathHandle::SaOutboundDelete>("saOutboundDelete"),
+                           InstanceMethod<&DatapathHandle::SaInboundAdd>("saInboundAdd"),
+                           InstanceMethod<&DatapathHandle::SaInboundDelete>("saInboundDelete"),
+                           InstanceMethod<&DatapathHandle::SaList>("saList"),
                            InstanceMethod<&DatapathHandle::Start>("start"),
                            InstanceMethod<&DatapathHandle::Stop>("stop"),
                            InstanceMethod<&DatapathHandle::OffloadStats>("offloadStats"),
@@ -108,6 +109,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     cfg_.realtime = info.Length() > 3 && info[3].ToBoolean().Value() ? 1 : 0;
     int rc = tables_init(&tables_);
     if (rc < 0) throw ErrnoError(env, -rc, "tables_init");
+    tables_.data_port = cfg_.port;
     rc = punt_init(&punt_, kPuntCapacity);
     if (rc < 0) {
       tables_destroy(&tables_);
@@ -146,18 +148,23 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     tsfn_.Release();
   }
 
-  /** networkSet(vni, mtu, tapFd): tapFd −1 for a network without a TAP (tests). */
+  /**
+   * networkSet(vni, mtu, tapFd, encryption?): tapFd −1 for a network without
+   * a TAP (tests); encryption { carrier: 'ip' | 'udp' } makes it encrypted.
+   */
   Napi::Value NetworkSet(const Napi::CallbackInfo &info) {
     uint32_t vni = Uint32Arg(info, 0, "vni");
     uint32_t mtu = Uint32Arg(info, 1, "mtu");
     int fd = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : -1;
     if (vni > 0xffffff) throw ArgError(info.Env(), "vni must be 0–16777215", false);
+    dp_encryption enc{};
+    bool encrypted = EncryptionArg(info, 3, &enc);
     tables_read_lock(&tables_);
     dp_network *existing = tables_network(&tables_, vni);
     int old_fd = existing ? existing->tap_fd : -1;
     tables_read_unlock(&tables_);
     if (old_fd >= 0 && old_fd != fd && io_ != nullptr) io_tap_remove(io_, old_fd);
-    int rc = tables_network_set(&tables_, vni, mtu, fd);
+    int rc = tables_network_set(&tables_, vni, mtu, fd, encrypted ? &enc : nullptr);
     if (rc < 0) throw ErrnoError(info.Env(), -rc, "networkSet");
     if (old_fd >= 0 && old_fd != fd) close(old_fd);
     if (fd >= 0 && fd != old_fd && io_ != nullptr) {
@@ -239,7 +246,13 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     std::vector<uint8_t> work(DP_HEADROOM + frame.Length());
     std::memcpy(work.data() + DP_HEADROOM, frame.Data(), frame.Length());
     EgressCollector c;
-    dp_egress_sink sink = {&c, EgressCollector::Buffer, EgressCollector::Send, EgressCollector::Reply};
+    dp_egress_sink sink = {&c,
+                           EgressCollector::Buffer,
+                           EgressCollector::Send,
+                           EgressCollector::Reply,
+                           EgressCollector::EspSend,
+                           DP_SA_SLOT_SYNC,
+                           tables_.data_port};
     tables_read_lock(&tables_);
     int verdict = dp_egress(tables_network(&tables_, vni), work.data() + DP_HEADROOM, frame.Length(), counters_, &sink);
     tables_read_unlock(&tables_);
@@ -251,6 +264,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
       o.Set("vtep", AddrString(env, c.out[i].vtep));
       o.Set("flowHash", Napi::Number::New(env, c.out[i].hash));
       o.Set("payload", Napi::Buffer<uint8_t>::Copy(env, c.out[i].payload.data(), c.out[i].payload.size()));
+      if (c.out[i].carrier >= 0) o.Set("carrier", Napi::String::New(env, c.out[i].carrier == DP_CARRIER_UDP ? "udp" : "ip"));
       out.Set(i, o);
     }
     Napi::Array reply = Napi::Array::New(env, c.replies.size());
@@ -283,6 +297,19 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     }
     return result;
   }
+
+  /** processEsp(src, packet) → { vni, frame } | { drop: reason index } */
+  Napi::Value ProcessEsp(const Napi::CallbackInfo &info) { return ProcessEspSync(&tables_, counters_, info); }
+  /** saOutboundSet(vni, peer, spi, key, salt, esn, keyTag, lastUsed) */
+  Napi::Value SaOutboundSet(const Napi::CallbackInfo &info) { return overlayd::SaOutboundSet(&tables_, info); }
+  /** saOutboundDelete(vni, peer) → whether there was one */
+  Napi::Value SaOutboundDelete(const Napi::CallbackInfo &info) { return overlayd::SaOutboundDelete(&tables_, info); }
+  /** saInboundAdd(vni, peer, spi, key, salt, esn, keyTag, windowSize) */
+  Napi::Value SaInboundAdd(const Napi::CallbackInfo &info) { return overlayd::SaInboundAdd(&tables_, info); }
+  /** saInboundDelete(vni, peer, spi, keyTag) → whether it was held */
+  Napi::Value SaInboundDelete(const Napi::CallbackInfo &info) { return overlayd::SaInboundDelete(&tables_, info); }
+  /** saList(vni?) → [{ vni, peer, keyTag, spi, direction, seq }] */
+  Napi::Value SaList(const Napi::CallbackInfo &info) { return overlayd::SaList(&tables_, info); }
 
   static void NotifyPunt(void *arg) {
     auto *self = static_cast<DatapathHandle *>(arg);
@@ -333,6 +360,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     int n = tables_tap_fds(&tables_, fds.data(), vnis.data(), static_cast<int>(fds.size()));
     tables_read_unlock(&tables_);
     for (int i = 0; i < n; i++) io_tap_add(io_, vnis[i], fds[i]);
+    tables_.data_port = io_data_port(io_);
     return Napi::Number::New(env, io_data_port(io_));
   }
 

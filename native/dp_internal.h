@@ -21,4 +21,22 @@ int dp_oversize_ipv4(const dp_network *net, const dp_addr *vtep, uint32_t hash, 
 int dp_oversize_ipv6(const uint8_t *frame, size_t len, const dp_l2 *l2, size_t l3max, uint64_t *counters,
                      const dp_egress_sink *sink);
 
+/**
+ * The VXLAN steps of ingress on `payload` (VXLAN header + frame). `sa_vni`:
+ * the network of the SA it came through (ESP), or −1 for the plain data port.
+ */
+int dp_vxlan_in(dp_tables *tables, const dp_addr *src, const uint8_t *payload, size_t len, int64_t sa_vni,
+                uint64_t *counters, dp_network **net_out);
+/** Egress of an encrypted network after the FDB lookup: no SA → no_sa, else the plain steps 7–8 sealed. */
+int dp_egress_encrypted(const dp_network *net, const dp_addr *vtep, uint8_t *frame, size_t len, const dp_l2 *l2,
+                        uint64_t *counters, const dp_egress_sink *sink);
+/** Steps 7–8 (size, VXLAN) after the FDB lookup, emitting through `sink`. */
+int dp_egress_encap(const dp_network *net, const dp_addr *vtep, uint8_t *frame, size_t len, const dp_l2 *l2,
+                    uint64_t *counters, const dp_egress_sink *sink);
+/** Counts a drop and returns the reason. */
+static inline int dp_drop(uint64_t *counters, int reason) {
+  counters[DP_C_DROPS + reason]++;
+  return reason;
+}
+
 #endif

@@ -15,10 +15,7 @@
 #define ETH_IPV6 0x86dd
 #define NA_FLAGS 0x60000000u /* solicited | override */
 
-static inline int drop(uint64_t *counters, int reason) {
-  counters[DP_C_DROPS + reason]++;
-  return reason;
-}
+#define drop dp_drop
 
 static inline uint32_t fnv(uint32_t h, const uint8_t *p, size_t n) {
   for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x01000193u;
@@ -172,8 +169,13 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
 
   const dp_addr *vtep = net_fdb_lookup(net, frame);
   if (vtep == NULL) return drop(counters, DP_DROP_NO_FDB);
+  if (net->encrypted) return dp_egress_encrypted(net, vtep, frame, len, &l2, counters, sink);
+  return dp_egress_encap(net, vtep, frame, len, &l2, counters, sink);
+}
 
-  uint32_t hash = dp_flow_hash(frame, len, l2.l3off, l2.ethertype);
+int dp_egress_encap(const dp_network *net, const dp_addr *vtep, uint8_t *frame, size_t len, const dp_l2 *l2,
+                    uint64_t *counters, const dp_egress_sink *sink) {
+  uint32_t hash = dp_flow_hash(frame, len, l2->l3off, l2->ethertype);
   size_t max_frame = (size_t)net->mtu + 14;
   if (len <= max_frame) {
     uint8_t *payload = frame - DP_VXLAN_HLEN;
@@ -181,25 +183,27 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
     sink->send(sink->ctx, vtep, hash, payload, len + DP_VXLAN_HLEN);
     return DP_PASS;
   }
-  size_t l3max = max_frame - l2.l3off;
+  size_t l3max = max_frame - l2->l3off;
   int reason;
-  if (l2.ethertype == ETH_IPV4) {
-    reason = dp_oversize_ipv4(net, vtep, hash, frame, len, &l2, l3max, counters, sink);
-  } else if (l2.ethertype == ETH_IPV6) {
-    reason = dp_oversize_ipv6(frame, len, &l2, l3max, counters, sink);
+  if (l2->ethertype == ETH_IPV4) {
+    reason = dp_oversize_ipv4(net, vtep, hash, frame, len, l2, l3max, counters, sink);
+  } else if (l2->ethertype == ETH_IPV6) {
+    reason = dp_oversize_ipv6(frame, len, l2, l3max, counters, sink);
   } else {
     reason = DP_DROP_TOO_BIG;
   }
   return reason == DP_PASS ? DP_PASS : drop(counters, reason);
 }
 
-int dp_ingress(dp_tables *tables, const dp_addr *src, const uint8_t *payload, size_t len, uint64_t *counters,
-               dp_network **net_out) {
+int dp_vxlan_in(dp_tables *tables, const dp_addr *src, const uint8_t *payload, size_t len, int64_t sa_vni,
+                uint64_t *counters, dp_network **net_out) {
   if (len < DP_VXLAN_HLEN + 14) return drop(counters, DP_DROP_MALFORMED);
   if ((payload[0] & 0x08) == 0) return drop(counters, DP_DROP_BAD_VXLAN);
   uint32_t vni = (uint32_t)payload[4] << 16 | (uint32_t)payload[5] << 8 | payload[6];
+  if (sa_vni >= 0 && vni != (uint32_t)sa_vni) return drop(counters, DP_DROP_ESP_WRONG_VNI);
   dp_network *net = tables_network(tables, vni);
   if (net == NULL) return drop(counters, DP_DROP_UNKNOWN_VNI);
+  if (sa_vni < 0 && net->encrypted) return drop(counters, DP_DROP_PLAINTEXT_ON_ENCRYPTED);
   if (!net_is_vtep(net, src)) return drop(counters, DP_DROP_UNKNOWN_VTEP);
   const dp_addr *owner = net_fdb_lookup(net, payload + DP_VXLAN_HLEN + 6);
   if (owner == NULL || memcmp(owner, src, sizeof *src) != 0) return drop(counters, DP_DROP_SPOOFED_SRC);
@@ -207,4 +211,9 @@ int dp_ingress(dp_tables *tables, const dp_addr *src, const uint8_t *payload, si
   counters[DP_C_RX_BYTES] += len - DP_VXLAN_HLEN;
   *net_out = net;
   return DP_PASS;
+}
+
+int dp_ingress(dp_tables *tables, const dp_addr *src, const uint8_t *payload, size_t len, uint64_t *counters,
+               dp_network **net_out) {
+  return dp_vxlan_in(tables, src, payload, len, -1, counters, net_out);
 }

@@ -4,9 +4,13 @@
  *   egress  (frame from the TAP of a network):
  *     parse Ethernet (≤ 2 VLAN tags) → ARP proxy → ND proxy → broadcast /
  *     multicast drop → FDB lookup → size (ICMP too-big | fragment) → VXLAN
+ *     (encrypted network: outbound SA → UDP header + VXLAN sealed as ESP, dp_esp.c)
  *   ingress (datagram on the data port):
- *     VXLAN header → VNI joined → source is a VTEP of the VNI → inner source
- *     MAC belongs to that VTEP → frame to the TAP
+ *     VXLAN header → VNI joined (and not encrypted) → source is a VTEP of the
+ *     VNI → inner source MAC belongs to that VTEP → frame to the TAP
+ *   ESP (either carrier, dp_esp.c):
+ *     (source, SPI) → esp_open → inner UDP header → the VXLAN steps, the VNI
+ *     being the SA's network
  *
  * The same code runs in the worker threads and behind the synchronous
  * processEgress/processIngress of the binding. Callers hold the tables' read lock.
@@ -59,6 +63,16 @@ enum dp_drop {
   DP_DROP_TAP_WRITE,
   DP_DROP_UDP_SEND,
   DP_DROP_PUNT_OVERFLOW,
+  /* encrypted networks (docs/datapath.md "Encrypted networks") */
+  DP_DROP_NO_SA,
+  DP_DROP_PLAINTEXT_ON_ENCRYPTED,
+  DP_DROP_ESP_TRUNCATED, /* then esp_bad_spi … esp_too_old: the esp_drop order of esp.h */
+  DP_DROP_ESP_BAD_SPI,
+  DP_DROP_ESP_REPLAY,
+  DP_DROP_ESP_BAD_ICV,
+  DP_DROP_ESP_BAD_PADDING,
+  DP_DROP_ESP_TOO_OLD,
+  DP_DROP_ESP_WRONG_VNI,
   DP_DROP_REASONS
 };
 
@@ -73,6 +87,15 @@ typedef struct dp_egress_sink {
   void (*send)(void *ctx, const dp_addr *vtep, uint32_t flow_hash, uint8_t *payload, size_t len);
   /** One frame to write back into the TAP (ARP/ND reply, ICMP error); valid during the call only. */
   void (*reply)(void *ctx, const uint8_t *frame, size_t len);
+  /**
+   * One ESP packet (SPI to ICV) for `vtep` on `carrier` (enum dp_carrier);
+   * `packet` is a buffer() result. NULL: ESP cannot be sent (counted udp_send).
+   */
+  void (*esp_send)(void *ctx, const dp_addr *vtep, uint32_t flow_hash, int carrier, uint8_t *packet, size_t len);
+  /** Cipher-context slot of the calling thread (sa_table.h: DP_SA_SLOT_SYNC or DP_SA_SLOT_WORKER). */
+  int sa_slot;
+  /** The data port: inner UDP destination of sealed VXLAN. */
+  uint16_t data_port;
 } dp_egress_sink;
 
 /**
@@ -89,6 +112,15 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
  */
 int dp_ingress(dp_tables *tables, const dp_addr *src, const uint8_t *payload, size_t len, uint64_t *counters,
                dp_network **net_out);
+
+/**
+ * Decision for one ESP packet (SPI to ICV, writable: opened in place) from
+ * `src` on either carrier, with the cipher contexts of `slot`. On DP_PASS
+ * `*net_out` is the network and `*frame`/`*frame_len` the inner frame
+ * (inside `packet`). Counts into `counters`.
+ */
+int dp_esp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *packet, size_t len, int slot, uint64_t *counters,
+                   dp_network **net_out, const uint8_t **frame, size_t *frame_len);
 
 /** Flow hash of docs/datapath.md over a frame whose L3 starts at `l3off` with inner ethertype `ethertype`. */
 uint32_t dp_flow_hash(const uint8_t *frame, size_t len, size_t l3off, uint16_t ethertype);

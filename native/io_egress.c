@@ -19,6 +19,7 @@
 
 #include "dp_process.h"
 #include "io_internal.h"
+#include "sa_table.h"
 #include "offload.h"
 #include "udp_batch.h"
 
@@ -91,9 +92,11 @@ static void capture(egress_worker *w, const uint8_t *frame, size_t len) {
 }
 
 static void egress_frame(egress_worker *w, uint8_t *frame, size_t len) {
-  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply};
+  /* No ESP sockets yet: esp_send NULL counts a sealed packet as a udp_send drop (fail closed). */
+  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply, NULL, DP_SA_SLOT_WORKER, 0};
   dp_egress_sink sink = sink_proto;
   sink.ctx = w;
+  sink.data_port = w->io->port;
   if (w->net->capture) capture(w, frame, len);
   dp_egress(w->net, frame, len, w->counters, &sink);
 }

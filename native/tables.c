@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "tables.h"
 
+#include "sa_table.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +19,12 @@ int tables_init(dp_tables *t) {
   pthread_rwlockattr_destroy(&attr);
   if (rc != 0) return -rc;
   oa_init(&t->networks, sizeof(uint32_t), sizeof(dp_network *));
+  sa_tables_init(t);
   return 0;
 }
 
 static void network_free(dp_network *net) {
+  sa_network_free(net);
   oa_free(&net->fdb);
   oa_free(&net->neigh);
   oa_free(&net->vteps);
@@ -36,6 +40,7 @@ static void free_network_entry(const void *key, void *val, void *arg) {
 void tables_destroy(dp_tables *t) {
   oa_each(&t->networks, free_network_entry, NULL);
   oa_free(&t->networks);
+  sa_tables_destroy(t);
   pthread_rwlock_destroy(&t->lock);
 }
 
@@ -47,7 +52,7 @@ dp_network *tables_network(dp_tables *t, uint32_t vni) {
   return slot ? *slot : NULL;
 }
 
-int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, int tap_fd) {
+int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, int tap_fd, const dp_encryption *enc) {
   int rc = 0;
   pthread_rwlock_wrlock(&t->lock);
   dp_network *net = tables_network(t, vni);
@@ -61,6 +66,7 @@ int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, int tap_fd) {
     oa_init(&net->fdb, 6, sizeof(dp_addr));
     oa_init(&net->neigh, sizeof(dp_addr), 6);
     oa_init(&net->vteps, sizeof(dp_addr), sizeof(uint32_t));
+    oa_init(&net->sa_out, sizeof(dp_addr), sizeof(void *));
     if (oa_put(&t->networks, &vni, &net, NULL) < 0) {
       network_free(net);
       rc = -ENOMEM;
@@ -69,6 +75,8 @@ int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, int tap_fd) {
   }
   net->mtu = mtu;
   net->tap_fd = tap_fd;
+  net->encrypted = enc != NULL;
+  net->carrier = enc != NULL ? enc->carrier : 0;
 out:
   pthread_rwlock_unlock(&t->lock);
   return rc;

@@ -33,11 +33,27 @@ typedef struct dp_network {
   oa_table fdb;   /* mac[6] → dp_addr */
   oa_table neigh; /* dp_addr → mac[6] */
   oa_table vteps; /* dp_addr → uint32_t refcount */
+  /** Non-zero: an encrypted network (nothing in plaintext, from networkSet on). */
+  uint8_t encrypted;
+  /** DP_CARRIER_IP or DP_CARRIER_UDP (encrypted networks). */
+  uint8_t carrier;
+  oa_table sa_out; /* dp_addr peer → dp_sa_out* (sa_table.c) */
 } dp_network;
+
+/** How an encrypted network's ESP travels: IP protocol 50, or ESP-in-UDP (RFC 3948). */
+enum dp_carrier { DP_CARRIER_IP = 0, DP_CARRIER_UDP = 1 };
+
+/** The encryption of a network, fixed when it is added (NULL: plain). */
+typedef struct dp_encryption {
+  uint8_t carrier;
+} dp_encryption;
 
 typedef struct dp_tables {
   pthread_rwlock_t lock;
   oa_table networks; /* uint32_t vni → dp_network* */
+  oa_table sa_in;    /* (dp_addr peer, spi) → dp_sa_in* (sa_table.c) */
+  /** The data port: inner UDP destination of ESP traffic, checked on receipt. */
+  uint16_t data_port;
 } dp_tables;
 
 int tables_init(dp_tables *t);
@@ -49,8 +65,8 @@ void tables_read_unlock(dp_tables *t);
 
 /* Mutators: take the write lock. Return 0 or -errno. */
 
-/** Adds the network, or updates mtu/tap_fd of an existing one (its tables stay). */
-int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, int tap_fd);
+/** Adds the network, or updates mtu/tap_fd/encryption of an existing one (its tables stay); `enc` NULL: plain. */
+int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, int tap_fd, const dp_encryption *enc);
 /** Removes the network; returns its TAP descriptor (-1 if none) for the caller to close, or -ENOENT. */
 int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fd);
 int tables_capture_set(dp_tables *t, uint32_t vni, int on);

@@ -18,11 +18,29 @@ export interface TapOpenOptions {
   nonBlocking?: boolean;
 }
 
-/** One VXLAN payload produced by {@link DatapathHandle.processEgress}. */
+/** One VXLAN payload (or, with `carrier`, ESP packet) produced by {@link DatapathHandle.processEgress}. */
 export interface NativeEncapOutput {
   vtep: string;
   flowHash: number;
   payload: Buffer;
+  /** Set for an ESP packet of an encrypted network. */
+  carrier?: 'ip' | 'udp';
+}
+
+/** An encrypted network's encryption as {@link DatapathHandle.networkSet} takes it. */
+export interface NativeEncryption {
+  carrier: 'ip' | 'udp';
+}
+
+/** One SA as {@link DatapathHandle.saList} reports it. */
+export interface NativeSaInfo {
+  vni: number;
+  peer: string;
+  keyTag: number;
+  spi: number;
+  direction: 'out' | 'in';
+  /** Outbound: last sequence number used; inbound: the replay window's top. */
+  seq: number;
 }
 
 /** Raw egress result: `drop` is an index into DROP_REASONS. */
@@ -75,8 +93,11 @@ export interface OffloadStats {
 export interface DatapathHandle {
   /** (counterRows × counterSlots) uint64 counters; row 0 = synchronous calls, then one row per worker. */
   readonly counters: ArrayBuffer;
-  /** Adds or updates a network; `tapFd` −1 for none. A replaced descriptor is closed. */
-  networkSet(vni: number, mtu: number, tapFd: number): void;
+  /**
+   * Adds or updates a network; `tapFd` −1 for none. A replaced descriptor is
+   * closed. With `encryption` the network is encrypted from this call on.
+   */
+  networkSet(vni: number, mtu: number, tapFd: number, encryption?: NativeEncryption): void;
   /** Removes the network and closes its TAP descriptor; false if it did not exist. */
   networkRemove(vni: number): boolean;
   /** Mirrors the network's frames to the punt callback; false if the network does not exist. */
@@ -91,6 +112,18 @@ export interface DatapathHandle {
   vtepRefs(vni: number, vtep: string): number;
   processEgress(vni: number, frame: Buffer): NativeEgressResult;
   processIngress(srcAddress: string, payload: Buffer): NativeIngressResult;
+  /** An ESP packet (SPI to ICV) from `srcAddress`, on the synchronous slot. */
+  processEsp(srcAddress: string, packet: Buffer): NativeIngressResult;
+  /** Installs or replaces the outbound SA of (vni, peer); its first packet carries `lastUsed + 1`. */
+  saOutboundSet(vni: number, peer: string, spi: number, key: Buffer, salt: Buffer, esn: boolean, keyTag: number, lastUsed: number): void;
+  /** False when there was none. */
+  saOutboundDelete(vni: number, peer: string): boolean;
+  /** Installs or replaces the inbound SA of (peer, spi) for `vni` with a fresh replay window of `windowSize`. */
+  saInboundAdd(vni: number, peer: string, spi: number, key: Buffer, salt: Buffer, esn: boolean, keyTag: number, windowSize: number): void;
+  /** Removes the inbound SA of (peer, spi) when it is the one of (vni, keyTag); false otherwise. */
+  saInboundDelete(vni: number, peer: string, spi: number, keyTag: number): boolean;
+  /** Every SA held (outbound first), of one network when `vni` is given. */
+  saList(vni?: number): NativeSaInfo[];
   /** Binds the sockets, starts the workers; returns the bound data port. */
   start(onPunt: (items: NativePuntItem[]) => void): number;
   /** Stops the workers and closes the sockets. */

@@ -5,6 +5,7 @@
  * hands captured frames to their listeners.
  */
 import { closeSync } from 'node:fs';
+import { DEFAULT_REPLAY_WINDOW, type KeyringState } from '../crypto/index.js';
 import { loadAddon, type Addon, type DatapathHandle, type NativePuntItem, type OffloadStats } from './addon.js';
 import {
   COUNTER_SLOTS,
@@ -18,7 +19,10 @@ import {
   type EgressResult,
   type IngressResult,
   type NetworkAttachment,
+  type NetworkEncryption,
+  type SaInfo,
 } from './datapath.js';
+import { EspPlanner, type PlannedSa, type SaSink } from './esp-plan.js';
 
 /** Errors of the native data path that are not errno failures. */
 export class NativeDatapathError extends Error {
@@ -32,6 +36,29 @@ export class NativeDatapathError extends Error {
 }
 
 const DEFAULT_SOURCE_PORTS = 8;
+
+/** The SaSink of the native path: every SA the planner hands out goes into the C tables. */
+class NativeSaSink implements SaSink {
+  constructor(private readonly handle: DatapathHandle) {}
+
+  inboundAdd(e: PlannedSa): void {
+    const { sa } = e;
+    this.handle.saInboundAdd(e.vni, e.peer, e.spi, sa.key, sa.salt, sa.esn, e.keyTag, DEFAULT_REPLAY_WINDOW);
+  }
+
+  inboundDelete(e: PlannedSa): void {
+    this.handle.saInboundDelete(e.vni, e.peer, e.spi, e.keyTag);
+  }
+
+  outboundSet(e: PlannedSa, lastUsed: number): void {
+    const { sa } = e;
+    this.handle.saOutboundSet(e.vni, e.peer, e.spi, sa.key, sa.salt, sa.esn, e.keyTag, lastUsed);
+  }
+
+  outboundDelete(vni: number, peer: string): void {
+    this.handle.saOutboundDelete(vni, peer);
+  }
+}
 
 /** Options of the native path beyond the common {@link DatapathOptions}. */
 export interface NativeDatapathOptions extends DatapathOptions {
@@ -59,6 +86,7 @@ export class NativeDatapath implements Datapath {
   private readonly rows: number;
   private readonly captures = new Map<number, (f: CapturedFrame) => void>();
   private readonly taps = new Map<number, string>();
+  private readonly planner: EspPlanner;
   private running = false;
   private boundPort = 0;
 
@@ -78,6 +106,16 @@ export class NativeDatapath implements Datapath {
     );
     this.slots = new BigUint64Array(this.handle.counters);
     this.rows = this.addon.counterRows;
+    this.planner = new EspPlanner(options.vtepAddress ?? options.bindAddress, new NativeSaSink(this.handle), options.sequenceStart);
+  }
+
+  /**
+   * The ESP-in-UDP port bound. The native I/O loops do not open ESP sockets
+   * yet (encrypted frames are sealed, then counted as udp_send drops), so this
+   * stays 0.
+   */
+  get espPort(): number {
+    return 0;
   }
 
   /** The UDP port the data socket is bound to (differs from options.dataPort only when that was 0). */
@@ -105,25 +143,30 @@ export class NativeDatapath implements Datapath {
     if (!this.addon.supported) {
       throw new NativeDatapathError('ERR_NATIVE_UNSUPPORTED', this.addon.unsupportedReason ?? 'native data path unsupported');
     }
-    const fd = this.addon.tapOpen(net.tapName, { vnetHdr: true, persist: true, nonBlocking: true });
+    if (net.encryption !== undefined) this.planner.addNetwork(net.vni, net.encryption);
+    let fd = -1;
     try {
-      this.handle.networkSet(net.vni, net.mtu, fd);
+      fd = this.addon.tapOpen(net.tapName, { vnetHdr: true, persist: true, nonBlocking: true });
+      this.handle.networkSet(net.vni, net.mtu, fd, net.encryption && { carrier: net.encryption.carrier });
     } catch (err) {
-      closeSync(fd);
+      if (fd >= 0) closeSync(fd);
+      this.planner.removeNetwork(net.vni);
       throw err;
     }
     this.taps.set(net.vni, net.tapName);
   }
 
   /**
-   * Registers a network without a TAP: the tables and processEgress/processIngress
-   * work, nothing is read or written. For tests and the differential harness.
+   * Registers a network without a TAP: the tables and processEgress/processIngress/
+   * processEsp work, nothing is read or written. For tests and the differential harness.
    */
-  addDetachedNetwork(vni: number, mtu: number): void {
-    this.handle.networkSet(vni, mtu, -1);
+  addDetachedNetwork(vni: number, mtu: number, encryption?: NetworkEncryption): void {
+    if (encryption !== undefined) this.planner.addNetwork(vni, encryption);
+    this.handle.networkSet(vni, mtu, -1, encryption && { carrier: encryption.carrier });
   }
 
   removeNetwork(vni: number): void {
+    this.planner.removeNetwork(vni);
     this.handle.networkRemove(vni);
     this.taps.delete(vni);
     this.captures.delete(vni);
@@ -131,10 +174,20 @@ export class NativeDatapath implements Datapath {
 
   fdbSet(vni: number, mac: string, vtep: string): void {
     this.handle.fdbSet(vni, mac, vtep);
+    this.planner.fdbSet(vni, mac, vtep);
   }
 
   fdbDelete(vni: number, mac: string): void {
     this.handle.fdbDelete(vni, mac);
+    this.planner.fdbDelete(vni, mac);
+  }
+
+  setKeys(vni: number, ring: KeyringState): void {
+    this.planner.setKeys(vni, ring);
+  }
+
+  securityAssociations(vni?: number): SaInfo[] {
+    return this.handle.saList(vni);
   }
 
   neighSet(vni: number, ip: string, mac: string): void {
@@ -184,6 +237,12 @@ export class NativeDatapath implements Datapath {
 
   processIngress(srcAddress: string, payload: Buffer): IngressResult {
     const r = this.handle.processIngress(srcAddress, payload);
+    const drop = dropName(r.drop);
+    return drop !== undefined ? { drop } : { vni: r.vni, frame: r.frame };
+  }
+
+  processEsp(srcAddress: string, packet: Buffer): IngressResult {
+    const r = this.handle.processEsp(srcAddress, packet);
     const drop = dropName(r.drop);
     return drop !== undefined ? { drop } : { vni: r.vni, frame: r.frame };
   }

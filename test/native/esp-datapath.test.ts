@@ -1,0 +1,272 @@
+/**
+ * Encrypted networks, native path against the TypeScript reference
+ * (docs/datapath.md "Encrypted networks"): two hosts, each once as a
+ * NativeDatapath and once as a ReferenceProcessor fed by its own EspPlanner,
+ * with the same keys and starting sequence numbers. Egress must give the
+ * same ESP bytes, flow hashes, carriers and drops; the other host's
+ * processEsp of those packets — and of damaged ones — the same frames and
+ * drop reasons; and both ends the same counters and SA listings.
+ */
+import { createCipheriv } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateNetworkKey, sealEsp, type KeyringState, type SecurityAssociation } from '../../src/crypto/index.js';
+import { loadAddon } from '../../src/dataplane/addon.js';
+import {
+  countersFromSlots,
+  type EgressResult,
+  type FrameProcessor,
+  type IngressResult,
+  type NetworkEncryption,
+  type SaInfo,
+} from '../../src/dataplane/datapath.js';
+import { EspPlanner } from '../../src/dataplane/esp-plan.js';
+import { EspSaStore } from '../../src/dataplane/esp-store.js';
+import { NativeDatapath } from '../../src/dataplane/native.js';
+import { ReferenceProcessor, type NetworkConfig } from '../../src/dataplane/process.js';
+import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
+import { encodeVxlan } from '../../src/wire/index.js';
+import { requirement } from '../helpers/ci.js';
+import * as F from '../dataplane/frames.js';
+
+let addonOk = false;
+try {
+  addonOk = loadAddon().supported;
+} catch {
+  addonOk = false;
+}
+const ready = requirement(addonOk, 'the native addon is not built or not supported here (npm run build:native)');
+
+const LOCAL_VTEP = '198.18.0.1';
+const DATA_PORT = 4790;
+/** Three encrypted networks (both carriers, ESN on and off, both key sizes) and one plain. */
+const NETWORKS: { vni: number; mtu: number; encryption?: NetworkEncryption }[] = [
+  { vni: F.VNI, mtu: F.MTU, encryption: { carrier: 'ip', keySize: 16, esn: true } },
+  { vni: 5000, mtu: 1408, encryption: { carrier: 'udp', keySize: 32, esn: false } },
+  { vni: 6000, mtu: 1416, encryption: { carrier: 'ip', keySize: 16, esn: true } }, // never keyed: no_sa
+  { vni: 7000, mtu: F.MTU },
+];
+const KEYED = [F.VNI, 5000];
+const [K1, K2] = [generateNetworkKey(1), generateNetworkKey(2)];
+const RING1: KeyringState = { keys: [K1], sendTag: 1 };
+const RING2: KeyringState = { keys: [K1, K2], sendTag: 2 };
+/** Last sequence number each outbound SA is assumed to have used (the agent's checkpoints). */
+const sequenceStart = (sa: { vni: number; keyTag: number }): number => sa.vni + 40 * sa.keyTag;
+
+/** One host as the reference: processor, FDB, planner. */
+function referenceHost(self: string) {
+  const networks = new Map<number, NetworkConfig>(NETWORKS.map((n) => [n.vni, { mtu: n.mtu, encryption: n.encryption }]));
+  const fdb = new FdbTable();
+  const sas = new EspSaStore();
+  const proc = new ReferenceProcessor(networks, fdb, new NeighbourTable(), { dataPort: DATA_PORT, sas });
+  const planner = new EspPlanner(self, sas, sequenceStart);
+  for (const n of NETWORKS) if (n.encryption) planner.addNetwork(n.vni, n.encryption);
+  return {
+    proc,
+    sas,
+    fdbSet: (vni: number, mac: string, vtep: string) => {
+      fdb.set(vni, mac, vtep);
+      planner.fdbSet(vni, mac, vtep);
+    },
+    neighSet: () => undefined,
+    setKeys: (vni: number, ring: KeyringState) => planner.setKeys(vni, ring),
+  };
+}
+
+function nativeHost(self: string): NativeDatapath {
+  const dp = new NativeDatapath({ bindAddress: self, dataPort: DATA_PORT, sequenceStart });
+  for (const n of NETWORKS) dp.addDetachedNetwork(n.vni, n.mtu, n.encryption);
+  return dp;
+}
+
+interface Host {
+  fdbSet(vni: number, mac: string, vtep: string): void;
+  setKeys(vni: number, ring: KeyringState): void;
+}
+
+/** Local sends to REMOTE/OTHER; remote knows LOCAL_MAC behind LOCAL_VTEP. */
+function fillLocal(h: Host): void {
+  for (const n of NETWORKS) {
+    h.fdbSet(n.vni, F.REMOTE_MAC, F.REMOTE_VTEP);
+    h.fdbSet(n.vni, F.OTHER_MAC, F.OTHER_VTEP);
+  }
+}
+function fillRemote(h: Host): void {
+  for (const n of NETWORKS) h.fdbSet(n.vni, F.LOCAL_MAC, LOCAL_VTEP);
+}
+
+const egressView = (r: EgressResult) => ({
+  drop: r.drop,
+  out: r.out.map((o) => ({ vtep: o.vtep, flowHash: o.flowHash >>> 0, carrier: o.carrier, payload: o.payload.toString('hex') })),
+  reply: r.reply.map((b) => b.toString('hex')),
+});
+const ingressView = (r: IngressResult) => ({ drop: r.drop, vni: r.vni, frame: r.frame?.toString('hex') });
+const sortedSas = (l: SaInfo[]) =>
+  l.map((s) => ({ ...s })).sort((a, b) => `${a.direction}/${a.vni}/${a.peer}/${a.spi}`.localeCompare(`${b.direction}/${b.vni}/${b.peer}/${b.spi}`));
+
+/** A UDP header (checksum 0) around `vxlan`, as a sender protects it. */
+function udpAround(vxlan: Buffer, o: { dport?: number; length?: number } = {}): Buffer {
+  const out = Buffer.alloc(8 + vxlan.length);
+  out.writeUInt16BE(49152, 0);
+  out.writeUInt16BE(o.dport ?? DATA_PORT, 2);
+  out.writeUInt16BE(o.length ?? out.length, 4);
+  vxlan.copy(out, 8);
+  return out;
+}
+
+/** An ESP packet (ESN, 16-byte key) whose plaintext is `plain` as is: a trailer of our choosing (bad padding). */
+function sealRawTrailer(sa: SecurityAssociation, seq: number, plain: Buffer): Buffer {
+  const head = Buffer.alloc(16);
+  head.writeUInt32BE(sa.spi, 0);
+  head.writeUInt32BE(seq, 4);
+  head.writeUInt32BE(seq, 12);
+  const cipher = createCipheriv('aes-128-gcm', sa.key, Buffer.concat([sa.salt, head.subarray(8, 16)]), { authTagLength: 16 });
+  cipher.setAAD(Buffer.concat([head.subarray(0, 4), Buffer.alloc(4), head.subarray(4, 8)]));
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([head, body, cipher.getAuthTag()]);
+}
+
+describe.skipIf(!ready)('encrypted networks: native and reference paths agree', () => {
+  let nLocal: NativeDatapath;
+  let nRemote: NativeDatapath;
+  let rLocal: ReturnType<typeof referenceHost>;
+  let rRemote: ReturnType<typeof referenceHost>;
+  /** ESP packets local sent to REMOTE_VTEP, in order. */
+  const sent: Buffer[] = [];
+
+  beforeAll(() => {
+    nLocal = nativeHost(LOCAL_VTEP);
+    nRemote = nativeHost(F.REMOTE_VTEP);
+    rLocal = referenceHost(LOCAL_VTEP);
+    rRemote = referenceHost(F.REMOTE_VTEP);
+    fillLocal(nLocal);
+    fillLocal(rLocal);
+    fillRemote(nRemote);
+    fillRemote(rRemote);
+  });
+
+  const egress = (vni: number, frame: Buffer): EgressResult => {
+    const [a, b] = [nLocal, rLocal.proc].map((p: FrameProcessor) => p.processEgress(vni, Buffer.from(frame)));
+    const [va, vb] = [egressView(a), egressView(b)];
+    if (JSON.stringify(va) !== JSON.stringify(vb)) expect({ frame: frame.toString('hex'), native: va }).toEqual({ frame: frame.toString('hex'), native: vb });
+    return b;
+  };
+  const esp = (src: string, packet: Buffer): IngressResult => {
+    const [a, b] = [nRemote.processEsp(src, Buffer.from(packet)), rRemote.proc.processEsp(src, Buffer.from(packet))];
+    expect({ packet: packet.subarray(0, 24).toString('hex'), native: ingressView(a) }).toEqual({ packet: packet.subarray(0, 24).toString('hex'), native: ingressView(b) });
+    return b;
+  };
+  const ingress = (src: string, payload: Buffer): IngressResult => {
+    const [a, b] = [nRemote.processIngress(src, Buffer.from(payload)), rRemote.proc.processIngress(src, Buffer.from(payload))];
+    expect(ingressView(a)).toEqual(ingressView(b));
+    return b;
+  };
+
+  it('fails closed before any key: no_sa on every encrypted network, plain VXLAN on the plain one', () => {
+    const frame = F.ipv4Frame();
+    for (const vni of [F.VNI, 5000, 6000]) expect(egress(vni, frame).drop).toBe('no_sa');
+    const plain = egress(7000, frame);
+    expect(plain.out).toHaveLength(1);
+    expect(plain.out[0].carrier).toBeUndefined();
+    expect(nLocal.securityAssociations()).toEqual([]);
+  });
+
+  it('holds the same SAs once keyed, with the planned starting sequence numbers', () => {
+    for (const vni of KEYED) {
+      for (const h of [nLocal, rLocal, nRemote, rRemote]) h.setKeys(vni, RING1);
+    }
+    expect(sortedSas(nLocal.securityAssociations())).toEqual(sortedSas(rLocal.sas.list()));
+    expect(sortedSas(nRemote.securityAssociations())).toEqual(sortedSas(rRemote.sas.list()));
+    const out = nLocal.securityAssociations(F.VNI).filter((s) => s.direction === 'out');
+    expect(out.map((s) => s.seq)).toEqual([F.VNI + 40, F.VNI + 40]);
+    expect(() => nLocal.setKeys(7000, RING1)).toThrow(expect.objectContaining({ code: 'NOT_ENCRYPTED' }));
+  });
+
+  it('seals 8,000 generated frames to the same ESP bytes on both carriers, and the peer opens them alike', () => {
+    const frames = F.generateEgressFrames(4000, 11);
+    for (const f of frames) {
+      for (const vni of [F.VNI, 5000, 6000]) {
+        for (const o of egress(vni, f).out) if (o.vtep === F.REMOTE_VTEP) sent.push(o.payload);
+      }
+    }
+    expect(sent.length).toBeGreaterThan(500);
+    let delivered = 0;
+    for (const p of sent) if (esp(LOCAL_VTEP, p).frame !== undefined) delivered++;
+    expect(delivered).toBeGreaterThan(100);
+  });
+
+  it('refuses every replay of those packets the same way', () => {
+    for (const p of sent.slice(-300)) expect(esp(LOCAL_VTEP, p).drop).toBe('esp_replay');
+  });
+
+  it('drops damaged ESP for the same reasons', () => {
+    const fresh = egress(F.VNI, F.ipv4Frame({ size: 200 })).out[0];
+    expect(fresh.vtep).toBe(F.REMOTE_VTEP);
+    const p = fresh.payload; // not delivered yet: damage is seen before the window refuses it
+    const flip = (at: number): Buffer => {
+      const b = Buffer.from(p);
+      b[at < 0 ? b.length + at : at] ^= 0x10;
+      return b;
+    };
+    const cases: [Buffer, string][] = [
+      [Buffer.alloc(0), 'esp_truncated'],
+      [p.subarray(0, 3), 'esp_truncated'],
+      [Buffer.from([0xff]), 'esp_truncated'], // RFC 3948 NAT keepalive
+      [p.subarray(0, 20), 'esp_truncated'],
+      [Buffer.concat([Buffer.alloc(4), p.subarray(4)]), 'esp_bad_spi'], // SPI 0
+      [flip(0), 'esp_bad_spi'],
+      [flip(-1), 'esp_bad_icv'],
+      [flip(20), 'esp_bad_icv'],
+    ];
+    for (const [packet, reason] of cases) expect(esp(LOCAL_VTEP, packet).drop).toBe(reason);
+    expect(esp(F.OTHER_VTEP, p).drop).toBe('esp_bad_spi');
+    expect(esp('not an address', p).drop).toBe('esp_bad_spi');
+    expect(esp(`::ffff:${LOCAL_VTEP}`, p).vni).toBe(F.VNI); // the window never moved for the forgeries
+  });
+
+  it('checks the inner UDP header, the VNI under the SA, the window edges and the padding alike', () => {
+    const sa = rLocal.sas.findOutbound(F.VNI, F.REMOTE_VTEP)!;
+    const seal = (payload: Buffer, nextHeader = 17): Buffer => sealEsp(sa.planned.sa, ++sa.lastSeq, payload, nextHeader);
+    const good = encodeVxlan(F.VNI, F.ipv4Frame({ dstMac: F.REMOTE_MAC, size: 120 }));
+    const cases: [Buffer, string | undefined][] = [
+      [seal(udpAround(good), 4), 'malformed'],
+      [seal(Buffer.alloc(7)), 'malformed'],
+      [seal(udpAround(good, { length: 9 })), 'malformed'],
+      [seal(udpAround(good, { dport: 4789 })), 'malformed'],
+      [seal(udpAround(good.subarray(0, 20))), 'malformed'],
+      [seal(udpAround(encodeVxlan(5000, F.ipv4Frame()))), 'esp_wrong_vni'],
+      [seal(udpAround(Buffer.concat([Buffer.alloc(1), good.subarray(1)]))), 'bad_vxlan'],
+      [sealRawTrailer(sa.planned.sa, ++sa.lastSeq, Buffer.concat([udpAround(good), Buffer.from([9, 9, 9, 3, 17])])), 'esp_bad_padding'],
+    ];
+    for (const [packet, reason] of cases) expect(esp(LOCAL_VTEP, packet).drop).toBe(reason);
+    // Far ahead moves the window; the old numbers are then too old, a skipped recent one still fine.
+    sa.lastSeq += 100_000;
+    esp(LOCAL_VTEP, seal(udpAround(good)));
+    expect(esp(LOCAL_VTEP, sealEsp(sa.planned.sa, 50, udpAround(good))).drop).toBe('esp_too_old');
+    esp(LOCAL_VTEP, sealEsp(sa.planned.sa, sa.lastSeq - 5, udpAround(good)));
+    // Plain VXLAN for an encrypted VNI, on the data port.
+    expect(ingress(LOCAL_VTEP, F.vxlanFrom(F.LOCAL_MAC, F.VNI)).drop).toBe('plaintext_on_encrypted');
+    expect(ingress(LOCAL_VTEP, F.vxlanFrom(F.LOCAL_MAC, 7000)).drop).not.toBe('plaintext_on_encrypted');
+  });
+
+  it('rotates keys in the same order and keeps sealing alike under the new key', () => {
+    for (const vni of KEYED) for (const h of [nLocal, rLocal, nRemote, rRemote]) h.setKeys(vni, RING2);
+    expect(sortedSas(nLocal.securityAssociations())).toEqual(sortedSas(rLocal.sas.list()));
+    for (const f of F.generateEgressFrames(500, 12)) {
+      for (const o of egress(F.VNI, f).out) if (o.vtep === F.REMOTE_VTEP) esp(LOCAL_VTEP, o.payload);
+    }
+    for (const vni of KEYED) for (const h of [nLocal, rLocal, nRemote, rRemote]) h.setKeys(vni, { keys: [K2], sendTag: 2 });
+    expect(sortedSas(nRemote.securityAssociations())).toEqual(sortedSas(rRemote.sas.list()));
+    expect(nRemote.securityAssociations().every((s) => s.keyTag === 2)).toBe(true);
+  });
+
+  it('ends with the same counters and SA sequence numbers on both hosts', () => {
+    const local = countersFromSlots(rLocal.proc.counters);
+    const remote = countersFromSlots(rRemote.proc.counters);
+    expect(local.drops.no_sa).toBeGreaterThan(0);
+    expect(remote.rx.packets).toBeGreaterThan(100);
+    expect(nLocal.counters()).toEqual(local);
+    expect(nRemote.counters()).toEqual(remote);
+    expect(sortedSas(nLocal.securityAssociations())).toEqual(sortedSas(rLocal.sas.list()));
+    expect(sortedSas(nRemote.securityAssociations())).toEqual(sortedSas(rRemote.sas.list()));
+  });
+});
