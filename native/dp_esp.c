@@ -26,6 +26,8 @@ typedef struct sealing_sink {
   dp_sa_out *sa;
   int carrier;
   uint64_t *counters;
+  /** Set when the SA's sequence numbers ran out between two fragments. */
+  int exhausted;
 } sealing_sink;
 
 static uint8_t *sealing_buffer(void *ctx, size_t len) {
@@ -55,6 +57,7 @@ static void sealing_send(void *ctx, const dp_addr *vtep, uint32_t hash, uint8_t 
   if (n < 0) {
     /* Only a sequence space exhausted mid-frame gets here: nothing goes out unsealed. */
     dp_drop(s->counters, DP_DROP_NO_SA);
+    s->exhausted = 1;
     return;
   }
   if (outer->esp_send == NULL) {
@@ -68,13 +71,15 @@ int dp_egress_encrypted(const dp_network *net, const dp_addr *vtep, uint8_t *fra
                         uint64_t *counters, const dp_egress_sink *sink) {
   dp_sa_out *sa = net_sa_out(net, vtep);
   if (sa == NULL) return dp_drop(counters, DP_DROP_NO_SA);
-  sealing_sink state = {sink, sa, net->carrier, counters};
+  sealing_sink state = {sink, sa, net->carrier, counters, 0};
   dp_egress_sink sealing = *sink;
   sealing.ctx = &state;
   sealing.buffer = sealing_buffer;
   sealing.send = sealing_send;
   sealing.reply = sealing_reply;
-  return dp_egress_encap(net, vtep, frame, len, l2, counters, &sealing);
+  int verdict = dp_egress_encap(net, vtep, frame, len, l2, counters, &sealing);
+  /* The frame's verdict is no_sa (already counted per fragment) when the counter ran out on the way. */
+  return verdict == DP_PASS && state.exhausted ? DP_DROP_NO_SA : verdict;
 }
 
 int dp_esp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *packet, size_t len, int slot, uint64_t *counters,

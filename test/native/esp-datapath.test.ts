@@ -270,3 +270,28 @@ describe.skipIf(!ready)('encrypted networks: native and reference paths agree', 
     expect(sortedSas(nRemote.securityAssociations())).toEqual(sortedSas(rRemote.sas.list()));
   });
 });
+
+describe.skipIf(!ready)('an outbound SA running out of sequence numbers', () => {
+  it('seals up to 2^32 − 1 without ESN, then drops no_sa — also between fragments — on both paths alike', () => {
+    const enc: NetworkEncryption = { carrier: 'udp', keySize: 16, esn: false };
+    const start = () => 0xffffffff - 2;
+    const native = new NativeDatapath({ bindAddress: LOCAL_VTEP, dataPort: DATA_PORT, sequenceStart: start });
+    native.addDetachedNetwork(F.VNI, F.MTU, enc);
+    const fdb = new FdbTable();
+    const sas = new EspSaStore();
+    const ref = new ReferenceProcessor(new Map([[F.VNI, { mtu: F.MTU, encryption: enc }]]), fdb, new NeighbourTable(), { dataPort: DATA_PORT, sas });
+    const planner = new EspPlanner(LOCAL_VTEP, sas, start);
+    planner.addNetwork(F.VNI, enc);
+    native.fdbSet(F.VNI, F.REMOTE_MAC, F.REMOTE_VTEP);
+    fdb.set(F.VNI, F.REMOTE_MAC, F.REMOTE_VTEP);
+    planner.fdbSet(F.VNI, F.REMOTE_MAC, F.REMOTE_VTEP);
+    native.setKeys(F.VNI, RING1);
+    planner.setKeys(F.VNI, RING1);
+    const frames = [F.ipv4Frame({ size: 4000 }), F.ipv4Frame(), F.ipv4Frame()];
+    const views = [native, ref].map((p) => frames.map((f) => egressView(p.processEgress(F.VNI, Buffer.from(f)))));
+    expect(views[0]).toEqual(views[1]);
+    expect(views[0].map((v) => [v.drop, v.out.length])).toEqual([['no_sa', 2], ['no_sa', 0], ['no_sa', 0]]);
+    expect(native.counters()).toEqual(countersFromSlots(ref.counters));
+    expect(native.securityAssociations().find((s) => s.direction === 'out')?.seq).toBe(0xffffffff);
+  });
+});
