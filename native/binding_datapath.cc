@@ -90,13 +90,15 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
                            InstanceMethod<&DatapathHandle::SaInboundAdd>("saInboundAdd"),
                            InstanceMethod<&DatapathHandle::SaInboundDelete>("saInboundDelete"),
                            InstanceMethod<&DatapathHandle::SaList>("saList"),
+                           InstanceMethod<&DatapathHandle::EspPort>("espPort"),
+                           InstanceMethod<&DatapathHandle::EspRaw>("espRaw"),
                            InstanceMethod<&DatapathHandle::Start>("start"),
                            InstanceMethod<&DatapathHandle::Stop>("stop"),
                            InstanceMethod<&DatapathHandle::OffloadStats>("offloadStats"),
                        });
   }
 
-  /** new DatapathHandle(bindAddress, dataPort, sourcePorts, realtimeWorker) */
+  /** new DatapathHandle(bindAddress, dataPort, sourcePorts, realtimeWorker, espPort = 4500) */
   explicit DatapathHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<DatapathHandle>(info) {
     Napi::Env env = info.Env();
     cfg_.bind = AddrArg(info, 0, "bindAddress");
@@ -107,6 +109,9 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     cfg_.port = static_cast<uint16_t>(port);
     cfg_.source_ports = static_cast<int>(pool);
     cfg_.realtime = info.Length() > 3 && info[3].ToBoolean().Value() ? 1 : 0;
+    uint32_t esp_port = info.Length() > 4 && !info[4].IsUndefined() ? Uint32Arg(info, 4, "espPort") : 4500;
+    if (esp_port > 65535) throw ArgError(env, "espPort must be 0–65535", false);
+    cfg_.esp_port = static_cast<uint16_t>(esp_port);
     int rc = tables_init(&tables_);
     if (rc < 0) throw ErrnoError(env, -rc, "tables_init");
     tables_.data_port = cfg_.port;
@@ -382,6 +387,16 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     o.Set("gsoEnabled", Napi::Boolean::New(env, s.gso_enabled != 0));
     o.Set("groEnabled", Napi::Boolean::New(env, s.gro_enabled != 0));
     return o;
+  }
+
+  /** espPort() → the bound ESP-in-UDP port; 0 when stopped. */
+  Napi::Value EspPort(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), io_ != nullptr ? io_esp_port(io_) : 0);
+  }
+
+  /** espRaw() → whether the raw protocol 50 socket is open (carrier ip works); false when stopped. */
+  Napi::Value EspRaw(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), io_ != nullptr && io_esp_raw(io_) != 0);
   }
 
   Napi::Value Stop(const Napi::CallbackInfo &info) {

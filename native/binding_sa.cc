@@ -129,7 +129,7 @@ Napi::Value ProcessEspSync(dp_tables *t, uint64_t *counters, const Napi::Callbac
   if (addr_parse(text.c_str(), &src) < 0) std::memset(&src, 0, sizeof src);  // never a peer
   std::vector<uint8_t> work(packet.Data(), packet.Data() + packet.Length());  // opened in place
   dp_network *net = nullptr;
-  const uint8_t *frame = nullptr;
+  uint8_t *frame = nullptr;
   size_t frame_len = 0;
   tables_read_lock(t);
   int verdict =

@@ -83,7 +83,7 @@ int dp_egress_encrypted(const dp_network *net, const dp_addr *vtep, uint8_t *fra
 }
 
 int dp_esp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *packet, size_t len, int slot, uint64_t *counters,
-                   dp_network **net_out, const uint8_t **frame, size_t *frame_len) {
+                   dp_network **net_out, uint8_t **frame, size_t *frame_len) {
   if (len < 4) return dp_drop(counters, DP_DROP_ESP_TRUNCATED);
   dp_sa_in *sa = tables_sa_in(tables, src, rd32(packet));
   if (sa == NULL) return dp_drop(counters, DP_DROP_ESP_BAD_SPI);
@@ -95,7 +95,7 @@ int dp_esp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *packet, size_
   if (next_header != ESP_NEXT_HEADER_UDP || ulen < UDP_HLEN || rd16(udp + 4) != ulen ||
       rd16(udp + 2) != tables->data_port)
     return dp_drop(counters, DP_DROP_MALFORMED);
-  const uint8_t *vxlan = udp + UDP_HLEN;
+  uint8_t *vxlan = udp + UDP_HLEN;
   int verdict = dp_vxlan_in(tables, src, vxlan, ulen - UDP_HLEN, sa_in_vni(sa), counters, net_out);
   if (verdict != DP_PASS) return verdict;
   *frame = vxlan + DP_VXLAN_HLEN;

@@ -120,7 +120,7 @@ int dp_ingress(dp_tables *tables, const dp_addr *src, const uint8_t *payload, si
  * (inside `packet`). Counts into `counters`.
  */
 int dp_esp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *packet, size_t len, int slot, uint64_t *counters,
-                   dp_network **net_out, const uint8_t **frame, size_t *frame_len);
+                   dp_network **net_out, uint8_t **frame, size_t *frame_len);
 
 /** Flow hash of docs/datapath.md over a frame whose L3 starts at `l3off` with inner ethertype `ethertype`. */
 uint32_t dp_flow_hash(const uint8_t *frame, size_t len, size_t l3off, uint16_t ethertype);

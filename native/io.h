@@ -13,6 +13,11 @@
  *              dp_ingress each datagram, coalesce in-order TCP segments of one
  *              flow into one super-frame, write to the TAP.
  *
+ *   ESP       a raw IP protocol 50 socket (when permitted) and an ESP-in-UDP
+ *             socket on the ESP port, both in the epoll set: recvmmsg,
+ *             dp_esp_ingress each packet, then the TAP as for plain
+ *             ingress; sealed packets go out with sendmmsg batches.
+ *
  * Counters go to their own rows of the shared counter block (one per
  * direction); captured frames to a bounded punt ring drained by the binding.
  */
@@ -37,6 +42,8 @@ typedef struct io_config {
   int source_ports;
   /** Run the worker SCHED_FIFO (falls back to a raised nice value when refused). */
   int realtime;
+  /** ESP-in-UDP port (RFC 3948) received on and sent to; 0 picks one. */
+  uint16_t esp_port;
 } io_config;
 
 /** What the offloads did (diagnostics; read without synchronisation, may lag slightly). */
@@ -69,6 +76,10 @@ int io_tap_add(io_ctx *io, uint32_t vni, int fd);
 void io_tap_remove(io_ctx *io, int fd);
 /** The bound data port (useful when cfg->port was 0). */
 uint16_t io_data_port(const io_ctx *io);
+/** The bound ESP-in-UDP port (useful when cfg->esp_port was 0). */
+uint16_t io_esp_port(const io_ctx *io);
+/** Whether the raw IP protocol 50 socket is open (carrier `ip` can be sent and received). */
+int io_esp_raw(const io_ctx *io);
 /** Copies the offload statistics. */
 void io_get_offload_stats(const io_ctx *io, io_offload_stats *out);
 /** Whether this platform has the I/O loops. */

@@ -37,6 +37,8 @@ struct egress_worker {
   uint8_t *arena;
   size_t used;
   udp_batch batch;
+  udp_batch esp_udp; /* sealed packets of carrier udp: the ESP-in-UDP socket to the ESP port */
+  udp_batch esp_raw; /* sealed packets of carrier ip: the raw protocol 50 socket */
   const dp_network *net; /* network of the TAP being read */
   void *overflow[MAX_OVERFLOW]; /* fragment buffers that did not fit the arena */
   int overflow_n;
@@ -49,6 +51,8 @@ struct egress_worker {
 
 void egress_flush(egress_worker *w) {
   udp_batch_flush(&w->batch);
+  udp_batch_flush(&w->esp_udp);
+  udp_batch_flush(&w->esp_raw);
   for (int i = 0; i < w->overflow_n; i++) free(w->overflow[i]);
   w->overflow_n = 0;
   w->used = 0;
@@ -61,7 +65,11 @@ static uint8_t *sink_buffer(void *ctx, size_t len) {
     w->used += len;
     return p;
   }
-  if (w->overflow_n == MAX_OVERFLOW) udp_batch_flush(&w->batch); /* overflow blocks are only freed after a flush */
+  if (w->overflow_n == MAX_OVERFLOW) { /* overflow blocks are only freed after a flush */
+    udp_batch_flush(&w->batch);
+    udp_batch_flush(&w->esp_udp);
+    udp_batch_flush(&w->esp_raw);
+  }
   if (w->overflow_n == MAX_OVERFLOW) {
     for (int i = 0; i < w->overflow_n; i++) free(w->overflow[i]);
     w->overflow_n = 0;
@@ -75,6 +83,17 @@ static uint8_t *sink_buffer(void *ctx, size_t len) {
 static void sink_send(void *ctx, const dp_addr *vtep, uint32_t hash, uint8_t *payload, size_t len) {
   egress_worker *w = ctx;
   udp_batch_add(&w->batch, vtep, hash, payload, len);
+}
+
+static void sink_esp_send(void *ctx, const dp_addr *vtep, uint32_t hash, int carrier, uint8_t *packet, size_t len) {
+  egress_worker *w = ctx;
+  if (carrier == DP_CARRIER_UDP) {
+    udp_batch_add(&w->esp_udp, vtep, hash, packet, len);
+  } else if (w->io->esp_raw_sock >= 0) {
+    udp_batch_add(&w->esp_raw, vtep, hash, packet, len);
+  } else {
+    w->counters[DP_C_DROPS + DP_DROP_UDP_SEND]++; /* no raw socket (EPERM at start) */
+  }
 }
 
 static void sink_reply(void *ctx, const uint8_t *frame, size_t len) {
@@ -92,8 +111,7 @@ static void capture(egress_worker *w, const uint8_t *frame, size_t len) {
 }
 
 static void egress_frame(egress_worker *w, uint8_t *frame, size_t len) {
-  /* No ESP sockets yet: esp_send NULL counts a sealed packet as a udp_send drop (fail closed). */
-  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply, NULL, DP_SA_SLOT_WORKER, 0};
+  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply, sink_esp_send, DP_SA_SLOT_WORKER, 0};
   dp_egress_sink sink = sink_proto;
   sink.ctx = w;
   sink.data_port = w->io->port;
@@ -173,6 +191,9 @@ egress_worker *egress_create(io_ctx *io) {
   w->batch.gso_sends = &io->stats.gso_sends;
   w->batch.gso_datagrams = &io->stats.gso_datagrams;
   w->batch.gso_enabled = &io->stats.gso_enabled;
+  /* ESP: one socket each, no GSO (a raw socket cannot segment; ESP-in-UDP runs are rarely equal-sized). */
+  udp_batch_init(&w->esp_udp, &io->esp_udp_sock, 1, io->v6, io->esp_port, 0, w->counters);
+  udp_batch_init(&w->esp_raw, &io->esp_raw_sock, 1, io->v6, 0, 0, w->counters);
   return w;
 }
 

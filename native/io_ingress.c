@@ -23,6 +23,7 @@
 #include "dp_process.h"
 #include "io_internal.h"
 #include "offload.h"
+#include "sa_table.h"
 
 #ifndef UDP_GRO
 #define UDP_GRO 104
@@ -62,11 +63,8 @@ static void flush_run(ingress_worker *w) {
   if (writev(net->tap_fd, w->run.iov, iovcnt) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE] += (uint64_t)segs;
 }
 
-static void ingress_datagram(ingress_worker *w, const dp_addr *src, uint8_t *payload, size_t len) {
-  dp_network *net = NULL;
-  if (dp_ingress(w->io->tables, src, payload, len, w->counters, &net) != DP_PASS) return;
-  uint8_t *frame = payload + DP_VXLAN_HLEN;
-  size_t flen = len - DP_VXLAN_HLEN;
+/* An inner frame that passed the ingress checks (plain or ESP): capture, then the TAP. */
+static void deliver(ingress_worker *w, dp_network *net, const dp_addr *src, uint8_t *frame, size_t flen) {
   if (net->capture && punt_push(w->io->punt, net->vni, PUNT_INGRESS, src, frame, flen) < 0)
     w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
   if (net->tap_fd < 0) {
@@ -99,6 +97,12 @@ static void ingress_datagram(ingress_worker *w, const dp_addr *src, uint8_t *pay
     h.csum_offset = csum_offset;
   }
   write_tap(w, net, &h, frame, flen);
+}
+
+static void ingress_datagram(ingress_worker *w, const dp_addr *src, uint8_t *payload, size_t len) {
+  dp_network *net = NULL;
+  if (dp_ingress(w->io->tables, src, payload, len, w->counters, &net) != DP_PASS) return;
+  deliver(w, net, src, payload + DP_VXLAN_HLEN, len - DP_VXLAN_HLEN);
 }
 
 static int gro_size(struct msghdr *m) {
@@ -137,6 +141,41 @@ int ingress_receive(ingress_worker *w) {
       size_t dlen = len - off < seg ? len - off : seg;
       ingress_datagram(w, &src, buf + off, dlen);
     }
+  }
+  flush_run(w);
+  tables_read_unlock(io->tables);
+  return n;
+}
+
+int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
+  io_ctx *io = w->io;
+  for (int i = 0; i < RX_BATCH; i++) {
+    w->mm[i].msg_hdr.msg_name = &w->from[i];
+    w->mm[i].msg_hdr.msg_namelen = sizeof w->from[i];
+    w->mm[i].msg_hdr.msg_control = NULL;
+    w->mm[i].msg_hdr.msg_controllen = 0;
+    w->mm[i].msg_hdr.msg_flags = 0;
+  }
+  int n = recvmmsg(fd, w->mm, RX_BATCH, MSG_DONTWAIT, NULL);
+  if (n <= 0) return 0;
+  tables_read_lock(io->tables);
+  for (int i = 0; i < n; i++) {
+    dp_addr src;
+    addr_from_sockaddr((struct sockaddr *)&w->from[i], &src);
+    uint8_t *packet = w->bufs + (size_t)i * RX_BUF;
+    size_t len = w->mm[i].msg_len;
+    if (raw && w->from[i].ss_family == AF_INET) {
+      /* IPv4 raw receive includes the IP header; IPv6 does not. */
+      size_t ihl = len > 0 ? (size_t)(packet[0] & 0x0f) * 4 : 0;
+      if (ihl < 20 || ihl > len) ihl = len;
+      packet += ihl;
+      len -= ihl;
+    }
+    dp_network *net = NULL;
+    uint8_t *frame = NULL;
+    size_t flen = 0;
+    if (dp_esp_ingress(io->tables, &src, packet, len, DP_SA_SLOT_WORKER, w->counters, &net, &frame, &flen) == DP_PASS)
+      deliver(w, net, &src, frame, flen);
   }
   flush_run(w);
   tables_read_unlock(io->tables);

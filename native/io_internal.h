@@ -22,6 +22,9 @@ struct io_ctx {
   int gso;                /* UDP_SEGMENT accepted by the kernel */
   int gro;                /* UDP_GRO enabled on rx_sock */
   uint16_t port;          /* bound data port */
+  int esp_udp_sock;       /* ESP-in-UDP, bound to bind:esp_port */
+  int esp_raw_sock;       /* raw IP protocol 50 bound to bind, or -1 when refused (EPERM) */
+  uint16_t esp_port;      /* bound ESP-in-UDP port */
   int epfd;               /* TAP fds + stop eventfd */
   int stop_fd;            /* eventfd: written once to stop */
   atomic_int stopping;
@@ -45,6 +48,12 @@ ingress_worker *ingress_create(io_ctx *io);
 void ingress_destroy(ingress_worker *w);
 /** One recvmmsg burst through the ingress checks to the TAPs; returns the datagrams received. */
 int ingress_receive(ingress_worker *w);
+/**
+ * One recvmmsg burst of ESP from `fd` (the ESP-in-UDP socket, or with `raw`
+ * the protocol 50 socket, whose IPv4 packets start with the IP header)
+ * through dp_esp_ingress to the TAPs; returns the packets received.
+ */
+int ingress_receive_esp(ingress_worker *w, int fd, int raw);
 
 /** Nice value of the worker thread (see worker_main in io_linux.c). */
 #define IO_WORKER_NICE (-10)
@@ -55,5 +64,9 @@ static inline uint64_t io_tap_key(uint32_t vni, int fd) { return (uint64_t)vni <
 #define IO_STOP_KEY UINT64_MAX
 /** epoll data of the data-port socket. */
 #define IO_RX_KEY (UINT64_MAX - 1)
+/** epoll data of the ESP-in-UDP socket. */
+#define IO_ESP_UDP_KEY (UINT64_MAX - 2)
+/** epoll data of the raw protocol 50 socket. */
+#define IO_ESP_RAW_KEY (UINT64_MAX - 3)
 
 #endif

@@ -59,8 +59,32 @@ static int open_udp(io_ctx *io, uint16_t port) {
   return fd;
 }
 
+/* The raw protocol 50 socket bound to the bind address; -errno when refused (EPERM without CAP_NET_RAW). */
+static int open_esp_raw(io_ctx *io) {
+  int fd = socket(io->v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP);
+  if (fd < 0) return -errno;
+  set_buffers(fd);
+  struct sockaddr_storage sa;
+  socklen_t len = addr_to_sockaddr(&io->cfg.bind, 0, io->v6, &sa);
+  if (bind(fd, (struct sockaddr *)&sa, len) < 0) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
+  return fd;
+}
+
+static uint16_t bound_port(int fd) {
+  struct sockaddr_storage sa;
+  socklen_t len = sizeof sa;
+  getsockname(fd, (struct sockaddr *)&sa, &len);
+  return ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port : ((struct sockaddr_in6 *)&sa)->sin6_port);
+}
+
 static void close_all(io_ctx *io) {
   if (io->rx_sock >= 0) close(io->rx_sock);
+  if (io->esp_udp_sock >= 0) close(io->esp_udp_sock);
+  if (io->esp_raw_sock >= 0) close(io->esp_raw_sock);
   for (int i = 0; i < io->pool_size; i++)
     if (io->pool[i] >= 0) close(io->pool[i]);
   if (io->epfd >= 0) close(io->epfd);
@@ -86,6 +110,12 @@ static int open_sockets(io_ctx *io) {
   int seg = 0;
   io->gso = setsockopt(io->pool[0], SOL_UDP, UDP_SEGMENT, &seg, sizeof seg) == 0;
   io->stats.gso_enabled = io->gso;
+  fd = open_udp(io, io->cfg.esp_port);
+  if (fd < 0) return fd;
+  io->esp_udp_sock = fd;
+  io->esp_port = bound_port(fd);
+  fd = open_esp_raw(io);
+  io->esp_raw_sock = fd >= 0 ? fd : -1; /* refused: carrier ip counts udp_send drops */
   return 0;
 }
 
@@ -124,6 +154,8 @@ static void *worker_main(void *arg) {
       uint64_t key = evs[i].data.u64;
       if (key == IO_STOP_KEY) continue;
       if (key == IO_RX_KEY) ingress_receive(in);
+      else if (key == IO_ESP_UDP_KEY) ingress_receive_esp(in, io->esp_udp_sock, 0);
+      else if (key == IO_ESP_RAW_KEY) ingress_receive_esp(in, io->esp_raw_sock, 1);
       else egress_drain_tap(eg, (uint32_t)(key >> 32), (int)(uint32_t)key);
     }
     egress_flush(eg);
@@ -146,7 +178,7 @@ io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_r
   io->ingress_counters = rows + DP_COUNTER_SLOTS;
   io->v6 = cfg->bind.family == 6;
   io->pool_size = cfg->source_ports < 1 ? 1 : cfg->source_ports > IO_MAX_POOL ? IO_MAX_POOL : cfg->source_ports;
-  io->rx_sock = io->epfd = io->stop_fd = -1;
+  io->rx_sock = io->epfd = io->stop_fd = io->esp_udp_sock = io->esp_raw_sock = -1;
   for (int i = 0; i < IO_MAX_POOL; i++) io->pool[i] = -1;
   atomic_init(&io->stopping, 0);
 
@@ -163,6 +195,14 @@ io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_r
   if (rc == 0) {
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IO_RX_KEY};
     if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->rx_sock, &ev) < 0) rc = -errno;
+  }
+  if (rc == 0) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IO_ESP_UDP_KEY};
+    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->esp_udp_sock, &ev) < 0) rc = -errno;
+  }
+  if (rc == 0 && io->esp_raw_sock >= 0) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IO_ESP_RAW_KEY};
+    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->esp_raw_sock, &ev) < 0) rc = -errno;
   }
   if (rc == 0) {
     rc = -pthread_create(&io->thread, NULL, worker_main, io);
@@ -202,3 +242,7 @@ void io_get_offload_stats(const io_ctx *io, io_offload_stats *out) {
 }
 
 uint16_t io_data_port(const io_ctx *io) { return io->port; }
+
+uint16_t io_esp_port(const io_ctx *io) { return io->esp_port; }
+
+int io_esp_raw(const io_ctx *io) { return io->esp_raw_sock >= 0; }

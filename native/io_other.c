@@ -43,3 +43,13 @@ uint16_t io_data_port(const io_ctx *io) {
   (void)io;
   return 0;
 }
+
+uint16_t io_esp_port(const io_ctx *io) {
+  (void)io;
+  return 0;
+}
+
+int io_esp_raw(const io_ctx *io) {
+  (void)io;
+  return 0;
+}

@@ -128,6 +128,10 @@ export interface DatapathHandle {
   start(onPunt: (items: NativePuntItem[]) => void): number;
   /** Stops the workers and closes the sockets. */
   stop(): void;
+  /** The bound ESP-in-UDP port; 0 when stopped. */
+  espPort(): number;
+  /** Whether the raw IP protocol 50 socket is open (needs CAP_NET_RAW); false when stopped. */
+  espRaw(): boolean;
   /** What TSO/GSO/GRO did since start; zeros when stopped. */
   offloadStats(): OffloadStats;
 }
@@ -150,10 +154,11 @@ export interface Addon {
   readonly counterRows: number;
   /**
    * Creates a data path bound (once started) to bindAddress:dataPort with a
-   * source pool of `sourcePorts` sockets; `realtimeWorker` runs the worker
+   * source pool of `sourcePorts` sockets, ESP-in-UDP on `espPort` (default
+   * 4500) and raw ESP when permitted; `realtimeWorker` runs the worker
    * SCHED_FIFO when permitted.
    */
-  DatapathHandle: new (bindAddress: string, dataPort: number, sourcePorts: number, realtimeWorker: boolean) => DatapathHandle;
+  DatapathHandle: new (bindAddress: string, dataPort: number, sourcePorts: number, realtimeWorker: boolean, espPort?: number) => DatapathHandle;
 }
 
 /** Thrown when the compiled addon cannot be found or loaded. */

@@ -26,7 +26,7 @@ import { EspPlanner, type PlannedSa, type SaSink } from './esp-plan.js';
 
 /** Errors of the native data path that are not errno failures. */
 export class NativeDatapathError extends Error {
-  readonly code: 'ERR_NATIVE_UNSUPPORTED' | 'ERR_NETWORK_EXISTS' | 'ERR_NO_SUCH_NETWORK' | 'ERR_COUNTER_LAYOUT';
+  readonly code: 'ERR_NATIVE_UNSUPPORTED' | 'ERR_NETWORK_EXISTS' | 'ERR_NO_SUCH_NETWORK' | 'ERR_COUNTER_LAYOUT' | 'ERR_NO_RAW_ESP';
 
   constructor(code: NativeDatapathError['code'], message: string) {
     super(message);
@@ -36,6 +36,8 @@ export class NativeDatapathError extends Error {
 }
 
 const DEFAULT_SOURCE_PORTS = 8;
+/** RFC 3948's ESP-in-UDP port. */
+const DEFAULT_ESP_PORT = 4500;
 
 /** The SaSink of the native path: every SA the planner hands out goes into the C tables. */
 class NativeSaSink implements SaSink {
@@ -77,6 +79,13 @@ function dropName(index: number | undefined): DropReason | undefined {
   return reason;
 }
 
+function noRawEsp(vni: number): NativeDatapathError {
+  return new NativeDatapathError(
+    'ERR_NO_RAW_ESP',
+    `network ${vni} carries ESP as IP protocol 50, but the raw socket could not be opened (needs CAP_NET_RAW); use carrier udp`,
+  );
+}
+
 /** The C fast path: TAP ↔ VXLAN/UDP in worker threads, decisions of docs/datapath.md in native/dp_process.c. */
 export class NativeDatapath implements Datapath {
   readonly kind = 'native' as const;
@@ -103,19 +112,16 @@ export class NativeDatapath implements Datapath {
       options.dataPort,
       options.sourcePorts ?? DEFAULT_SOURCE_PORTS,
       options.realtimeWorker ?? true,
+      options.espPort ?? DEFAULT_ESP_PORT,
     );
     this.slots = new BigUint64Array(this.handle.counters);
     this.rows = this.addon.counterRows;
     this.planner = new EspPlanner(options.vtepAddress ?? options.bindAddress, new NativeSaSink(this.handle), options.sequenceStart);
   }
 
-  /**
-   * The ESP-in-UDP port bound. The native I/O loops do not open ESP sockets
-   * yet (encrypted frames are sealed, then counted as udp_send drops), so this
-   * stays 0.
-   */
+  /** The ESP-in-UDP port bound (differs from options.espPort only when that was 0); 0 before start. */
   get espPort(): number {
-    return 0;
+    return this.running ? this.handle.espPort() : 0;
   }
 
   /** The UDP port the data socket is bound to (differs from options.dataPort only when that was 0). */
@@ -130,6 +136,11 @@ export class NativeDatapath implements Datapath {
     }
     this.boundPort = this.handle.start((items) => this.onPunt(items));
     this.running = true;
+    const ipNetworks = [...this.taps.keys()].filter((vni) => this.planner.encryption(vni)?.carrier === 'ip');
+    if (ipNetworks.length > 0 && !this.handle.espRaw()) {
+      await this.stop();
+      throw noRawEsp(ipNetworks[0]);
+    }
   }
 
   async stop(): Promise<void> {
@@ -143,6 +154,7 @@ export class NativeDatapath implements Datapath {
     if (!this.addon.supported) {
       throw new NativeDatapathError('ERR_NATIVE_UNSUPPORTED', this.addon.unsupportedReason ?? 'native data path unsupported');
     }
+    if (net.encryption?.carrier === 'ip' && this.running && !this.handle.espRaw()) throw noRawEsp(net.vni);
     if (net.encryption !== undefined) this.planner.addNetwork(net.vni, net.encryption);
     let fd = -1;
     try {
