@@ -20,6 +20,8 @@ export interface AgentOptions {
   datapath: 'native' | 'js';
   /** Use the host's IPv6 underlay address. */
   ipv6?: boolean;
+  /** The cluster's gossip key (`--gossip-key`, base64): needed for encrypted networks. */
+  gossipKey?: string;
   extraArgs?: string[];
 }
 
@@ -57,6 +59,7 @@ export class AgentHandle {
       this.socket,
       '--datapath',
       this.options.datapath,
+      ...(this.options.gossipKey === undefined ? [] : ['--gossip-key', this.options.gossipKey]),
       ...(this.options.extraArgs ?? []),
     ];
     this.process = this.topology.spawn(this.ns, cmd);
@@ -96,6 +99,29 @@ export async function startAgents(topology: Topology, options: AgentOptions, onl
   });
   await Promise.all(agents.map((a) => a.start()));
   return agents;
+}
+
+/**
+ * Starts a gossip cluster: the agent of the first host listed, then the
+ * others joining it; resolves once every agent sees all of them alive.
+ */
+export async function startCluster(topology: Topology, options: AgentOptions, hosts: number[], timeoutMs = 40_000): Promise<AgentHandle[]> {
+  const [first, ...rest] = hosts;
+  const agents = await startAgents(topology, options, [first]);
+  try {
+    const seed = options.ipv6 ? topology.host(first).addr6! : topology.host(first).addr4!;
+    const extraArgs = [...(options.extraArgs ?? []), '--join', seed];
+    if (rest.length > 0) agents.push(...(await startAgents(topology, { ...options, extraArgs }, rest)));
+    await waitFor(`${hosts.length} members alive everywhere`, async () => {
+      for (const a of agents) if ((await a.ctl<{ state: string }[]>('members')).filter((m) => m.state === 'alive').length !== hosts.length) return false;
+      return true;
+    }, timeoutMs);
+    return agents;
+  } catch (err) {
+    for (const a of agents) await a.stop();
+    removeAgentDirs(agents);
+    throw err;
+  }
 }
 
 /** Removes the agents' state folders. */
