@@ -110,7 +110,7 @@ for (const carrier of ['ip', 'udp'] as const) {
         await nsRun(ns, ['ip', 'link', 'set', dev, 'up']);
         await nsRun(ns, ['ip', 'neigh', 'replace', other.overlay, 'lladdr', other.mac, 'dev', dev, 'nud', 'permanent']);
       }
-      capture = spawn('ip', ['netns', 'exec', topo.ns[0], 'tcpdump', '-U', '-n', '-i', topo.underlayDevice(0), '-w', pcap], { stdio: ['pipe', 'pipe', 'pipe'] });
+      capture = spawn('ip', ['netns', 'exec', topo.ns[0], 'tcpdump', '--immediate-mode', '-U', '-n', '-i', topo.underlayDevice(0), '-w', pcap], { stdio: ['pipe', 'pipe', 'pipe'] });
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 5_000);
         capture!.stderr.on('data', (d: Buffer) => {
@@ -162,16 +162,31 @@ for (const carrier of ['ip', 'udp'] as const) {
       expect(sas.find((s) => s.direction === 'out')!.seq).toBeGreaterThanOrEqual(5);
     }, 60_000);
 
+    it('drops an RFC 3948 NAT keepalive (one byte 0xff on UDP 4500) as esp_truncated and forwards on', async () => {
+      const before = await peers[0].command<DatapathCounters>('counters');
+      const send = 'import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"\\xff", (sys.argv[1], 4500))';
+      await nsRun(topo!.ns[1], ['python3', '-c', send, SIDES[0].underlay]);
+      const out = await nsRun(topo!.ns[1], ['ping', '-c', '1', '-W', '2', SIDES[0].overlay], 20_000);
+      expect(out).toMatch(/1 received/);
+      const after = await peers[0].command<DatapathCounters>('counters');
+      expect(after.drops.esp_truncated - before.drops.esp_truncated).toBe(1);
+    }, 30_000);
+
     it('puts only ESP on the underlay: protocol 50 or UDP 4500, never VXLAN', async () => {
-      await new Promise((r) => setTimeout(r, 300));
+      // Immediate mode hands each packet to tcpdump at once; the file is complete once it ends.
+      await new Promise((r) => setTimeout(r, 200));
+      const ended = new Promise<void>((resolve) => capture!.once('exit', () => resolve()));
+      capture!.kill('SIGINT');
+      await ended;
       const count = async (filter: string): Promise<number> => {
         const text = await run('tcpdump', ['-n', '-r', pcap, filter], 20_000);
         return text.split('\n').filter((l) => l.trim() !== '').length;
       };
       const esp = await count(carrier === 'ip' ? 'ip proto 50' : 'udp port 4500');
-      expect(esp).toBeGreaterThanOrEqual(10);
+      expect(esp).toBeGreaterThanOrEqual(14);
       expect(await count('udp port 4789')).toBe(0);
-      expect(await count(carrier === 'ip' ? 'udp port 4500' : 'ip proto 50')).toBe(0);
+      // (the NAT keepalive of the test above is a 43-byte frame on UDP 4500 with either carrier)
+      expect(await count(carrier === 'ip' ? 'udp port 4500 and greater 60' : 'ip proto 50')).toBe(0);
       expect(await count('icmp')).toBe(0); // the overlay's pings are inside ESP
     }, 30_000);
   });
