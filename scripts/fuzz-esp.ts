@@ -98,7 +98,7 @@ function sealBadTrailer(sa: SecurityAssociation, seq: number, plain: Buffer): Bu
 }
 
 /** A mutated copy of `base` (one of several edits), or fresh random bytes. */
-function mutate(rng: Rng, base: Buffer, other: Buffer): Buffer {
+export function mutate(rng: Rng, base: Buffer, other: Buffer): Buffer {
   const b = Buffer.from(base);
   switch (below(rng, 10)) {
     case 0: // random bytes, sometimes with a real SPI
