@@ -1,10 +1,13 @@
 /**
- * The data-plane benchmark of issue 2: overlayd native, overlayd js, the
- * kernel's VXLAN and wireguard-go on the same 2-host namespace topology, in
- * one run, each with the same suite (iperf3 TCP ×1 and ×4, UDP 64-byte packet
- * rate, ping RTT; medians of --runs), printed with ratios to the kernel.
+ * The data-plane benchmark (issues 2 and 5): overlayd native and js, plain
+ * and encrypted (ESP over protocol 50 and ESP-in-UDP), the kernel's VXLAN and
+ * wireguard-go on the same 2-host namespace topology, in one run, each with
+ * the same suite (iperf3 TCP ×1 and ×4, UDP 64-byte packet rate, ping RTT;
+ * medians of --runs), printed with ratios to the kernel.
  *
- *     npm run bench -- [--runs 3] [--seconds 5] [--json FILE] [--only native,js,kernel,wireguard]
+ *     npm run bench -- [--runs 3] [--seconds 5] [--json FILE] [--only kernel,native,native-esp,native-esp-udp,js,js-esp,wireguard]
+ *
+ * The bar of issue 5: native-esp at least 2× wireguard-go on one TCP stream.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,7 +22,10 @@ import { wireguardOverlay } from './lib/wireguard.js';
 const ROWS: Record<string, OverlayBuilder> = {
   kernel: kernelVxlanOverlay,
   native: (t) => overlaydOverlay(t, { datapath: 'native' }),
+  'native-esp': (t) => overlaydOverlay(t, { datapath: 'native', encrypted: { carrier: 'ip' } }),
+  'native-esp-udp': (t) => overlaydOverlay(t, { datapath: 'native', encrypted: { carrier: 'udp' } }),
   js: (t) => overlaydOverlay(t, { datapath: 'js' }),
+  'js-esp': (t) => overlaydOverlay(t, { datapath: 'js', encrypted: { carrier: 'ip' } }),
   wireguard: wireguardOverlay,
 };
 
@@ -29,7 +35,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '3' },
       seconds: { type: 'string', default: '5' },
       json: { type: 'string' },
-      only: { type: 'string', default: 'kernel,native,js,wireguard' },
+      only: { type: 'string', default: 'kernel,native,native-esp,native-esp-udp,js,wireguard' },
     },
   });
   if (!haveRoot()) throw new Error('the benchmark needs root (network namespaces and TAP devices)');

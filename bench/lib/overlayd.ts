@@ -1,20 +1,36 @@
 /**
  * overlayd as a benchmark row: an agent on each of the two hosts, one
- * network, one container per host, static peers — the same shape as the
- * kernel VXLAN and wireguard-go rows, so the suite measures them alike.
+ * network, one container per host — the same shape as the kernel VXLAN and
+ * wireguard-go rows, so the suite measures them alike.
+ *
+ * A plain network uses static peers (no gossip). An encrypted one needs the
+ * cluster: the two agents join by gossip with a gossip key, the network
+ * (and its keys) is created on host 1 and reaches host 2 by gossip, and the
+ * endpoints learn each other the same way.
  */
+import { randomBytes } from 'node:crypto';
 import type { Topology } from '../../test/helpers/topology.js';
-import { crossPeer, removeAgentDirs, startAgents, type Endpoint } from '../../test/e2e/agents.js';
+import { crossPeer, removeAgentDirs, startAgents, startCluster, waitFor, type AgentHandle, type Endpoint } from '../../test/e2e/agents.js';
 import type { BenchOverlay } from './overlay.js';
 
+/** Options of {@link overlaydOverlay}. */
 export interface OverlaydOptions {
   datapath: 'native' | 'js';
-  /** Row name (default "overlayd <datapath>"). */
+  /** Row name (default "overlayd <datapath>", or "overlayd <datapath> ESP/<carrier>" when encrypted). */
   name?: string;
+  /** Make the network encrypted (ESP, AES-GCM) with this carrier and key size (default 128 bits). */
+  encrypted?: { carrier: 'ip' | 'udp'; keyBits?: 128 | 256 };
 }
 
+const NETWORK = 'bench';
+const SUBNET = '198.19.200.0/24';
+
+/** Builds the overlayd row on hosts 1 and 2 of `topology`. */
 export async function overlaydOverlay(topology: Topology, opts: OverlaydOptions): Promise<BenchOverlay> {
-  const agents = await startAgents(topology, { datapath: opts.datapath }, [1, 2]);
+  const enc = opts.encrypted;
+  const agents: AgentHandle[] = enc
+    ? await startCluster(topology, { datapath: opts.datapath, gossipKey: randomBytes(16).toString('base64') }, [1, 2])
+    : await startAgents(topology, { datapath: opts.datapath }, [1, 2]);
   const containers: { remove(): Promise<void> }[] = [];
   const destroy = async (): Promise<void> => {
     for (const a of agents) await a.stop();
@@ -22,16 +38,30 @@ export async function overlaydOverlay(topology: Topology, opts: OverlaydOptions)
     removeAgentDirs(agents);
   };
   try {
-    const eps: Endpoint[] = [];
-    for (const [i, a] of agents.entries()) {
-      await a.ctl('network', 'create', 'bench', '--subnet', '198.19.200.0/24', '--vni', '4999');
-      const c = await topology.container(i + 1, `b${opts.datapath[0]}`);
-      containers.push(c);
-      eps.push(await a.ctl<Endpoint>('endpoint', 'attach', 'bench', '--netns', c.ns, '--ip', `198.19.200.${i + 10}`));
+    if (enc) {
+      const esp = ['--encrypted', '--esp-carrier', enc.carrier, '--esp-key-bits', String(enc.keyBits ?? 128)];
+      await agents[0].ctl('network', 'create', NETWORK, '--subnet', SUBNET, ...esp);
+      await waitFor('the network on host 2', async () => (await agents[1].ctl<unknown[]>('network', 'ls')).length === 1, 10_000);
+    } else {
+      for (const a of agents) await a.ctl('network', 'create', NETWORK, '--subnet', SUBNET, '--vni', '4999');
     }
-    await crossPeer(agents, 'bench', eps);
+    const eps: Endpoint[] = [];
+    const tag = `b${opts.datapath[0]}${enc ? `e${enc.carrier[0]}` : ''}`;
+    for (const [i, a] of agents.entries()) {
+      const c = await topology.container(i + 1, tag);
+      containers.push(c);
+      eps.push(await a.ctl<Endpoint>('endpoint', 'attach', NETWORK, '--netns', c.ns, '--ip', `198.19.200.${i + 10}`));
+    }
+    if (enc) {
+      await waitFor('both endpoints in both FDBs', async () => {
+        for (const a of agents) if ((await a.ctl<unknown[]>('fdb', NETWORK)).length < 2) return false;
+        return true;
+      }, 20_000);
+    } else {
+      await crossPeer(agents, NETWORK, eps);
+    }
     return {
-      name: opts.name ?? `overlayd ${opts.datapath}`,
+      name: opts.name ?? `overlayd ${opts.datapath}${enc ? ` ESP/${enc.carrier}` : ''}`,
       client: { ns: eps[0].netns, addr4: eps[0].ip },
       server: { ns: eps[1].netns, addr4: eps[1].ip },
       destroy,

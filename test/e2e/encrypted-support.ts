@@ -35,7 +35,10 @@ export interface AgentStats {
 /** One key of a ring as `keys` / `rotate-key` print it. */
 export interface KeyRow {
   tag: number;
+  /** The key this host sends with. */
   sending: boolean;
+  /** The key distributed ahead, which the next rotation step promotes. */
+  pending?: boolean;
   ageSeconds: number;
 }
 
@@ -47,16 +50,13 @@ export interface KeysView {
   keySize: number;
   esn: boolean;
   keys: KeyRow[];
-  sas: { direction: 'out' | 'in'; peer: string; spi: number; keyTag: number; seq: number }[];
+  /** SPI as hex text, "0x…". */
+  sas: { direction: 'out' | 'in'; peer: string; spi: string; keyTag: number; seq: number }[];
   secrets?: { keys: { tag: number; material: string }[]; espSa: string };
 }
 
-/** `overlayctl network rotate-key NAME --json`. */
-export interface RotateResult {
-  network: string;
-  sendTag: number;
-  keys: KeyRow[];
-}
+/** `overlayctl network rotate-key NAME --json`: the ring and SAs once this host sends with the promoted key. */
+export type RotateResult = KeysView;
 
 /** The ESP port overlayd uses by default (carrier udp). */
 export const ESP_UDP_PORT = 4500;
