@@ -32,15 +32,16 @@ describe.skipIf(!ready)('key rotation of encrypted networks, three hosts', () =>
       for (const a of agents) if ((await a.ctl<unknown[]>('network', 'ls')).length !== 2) return false;
       return true;
     }, 10_000);
-    for (const [name, h, net] of [
-      ['a', 1, 'rot'],
-      ['b', 2, 'rot'],
-      ['c', 3, 'rot'],
-      ['u', 1, 'rotu'],
-      ['v', 2, 'rotu'],
+    // Addresses given by hand: attaches right after one another on different hosts could race the allocation's gossip.
+    for (const [name, h, net, ip] of [
+      ['a', 1, 'rot', '198.19.30.10'],
+      ['b', 2, 'rot', '198.19.30.11'],
+      ['c', 3, 'rot', '198.19.30.12'],
+      ['u', 1, 'rotu', '198.19.31.10'],
+      ['v', 2, 'rotu', '198.19.31.11'],
     ] as const) {
       const c = await topo.container(h, name);
-      ep[name] = await agents[h - 1].ctl<Endpoint>('endpoint', 'attach', net, '--netns', c.ns);
+      ep[name] = await agents[h - 1].ctl<Endpoint>('endpoint', 'attach', net, '--netns', c.ns, '--ip', ip);
     }
     await waitFor('FDBs complete', async () => {
       for (const a of agents) if ((await a.ctl<unknown[]>('fdb', 'rot')).length < 3 || (await a.ctl<unknown[]>('fdb', 'rotu')).length < 2) return false;

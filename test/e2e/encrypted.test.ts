@@ -36,6 +36,9 @@ import {
 const ready = requirement(haveRoot() && haveTools('ip', 'ping', 'tcpdump', 'python3'), 'encrypted e2e tests need root, ip, ping, tcpdump and python3');
 const TRANSFER = `${import.meta.dirname}/fixtures/transfer.mjs`;
 
+/** The /24 of each network (its first three octets). */
+const SUBNET_PREFIX = { sec: '198.19.10', secu: '198.19.11', lone: '198.19.12', lone3: '198.19.13' } as const;
+
 interface Net {
   name: string;
   vni: number;
@@ -62,12 +65,13 @@ describe.skipIf(!ready)('encrypted networks on three hosts (native, native, js)'
       return true;
     }, 40_000);
 
-    for (const [name, subnet, carrier] of [
-      ['sec', '198.19.10.0/24', 'ip'],
-      ['secu', '198.19.11.0/24', 'udp'],
-      ['lone', '198.19.12.0/24', 'ip'],
-      ['lone3', '198.19.13.0/24', 'udp'],
+    for (const [name, carrier] of [
+      ['sec', 'ip'],
+      ['secu', 'udp'],
+      ['lone', 'ip'],
+      ['lone3', 'udp'],
     ] as const) {
+      const subnet = `${SUBNET_PREFIX[name]}.0/24`;
       const n = await agents[0].ctl<{ vni: number }>('network', 'create', name, '--subnet', subnet, '--encrypted', '--esp-carrier', carrier);
       nets[name] = { name, vni: n.vni, carrier };
     }
@@ -86,8 +90,10 @@ describe.skipIf(!ready)('encrypted networks on three hosts (native, native, js)'
       ['l', 1, 'lone'],
       ['m', 3, 'lone3'],
     ] as const) {
+      // Addresses given by hand: attaches right after one another on different hosts could race the allocation's gossip.
       const c = await topo.container(h, name);
-      ep[name] = await agents[h - 1].ctl<Endpoint>('endpoint', 'attach', net, '--netns', c.ns);
+      const ip = `${SUBNET_PREFIX[net]}.${10 + Object.keys(ep).length}`;
+      ep[name] = await agents[h - 1].ctl<Endpoint>('endpoint', 'attach', net, '--netns', c.ns, '--ip', ip);
     }
     // Every agent knows every endpoint of sec and secu (gossip), so their SAs exist.
     await waitFor('FDBs complete', async () => {
