@@ -128,8 +128,9 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('two hosts, %s data path
         agents[0].ctlRaw('capture', 'blue', '-w', inner, '--duration', '3'),
         agents[0].ctlRaw('capture', 'blue', '-w', outer, '--outer', '--count', '2', '--duration', '20'),
       ]);
-      await new Promise((r) => setTimeout(r, 500)); // both sessions are open
-      await ping(ns.a, eps[2].ip);
+      await new Promise((r) => setTimeout(r, 500)); // both sessions are usually open by now
+      // Pings over two seconds, so a session that opened late (a loaded machine) still sees some.
+      await ping(ns.a, eps[2].ip, ['-c', '5', '-i', '0.4']);
       for (const r of await captures) expect(r.code, r.stderr).toBe(0);
 
       const a = readPcap(readFileSync(inner));
