@@ -407,6 +407,13 @@ export class Agent {
     const net = this.store.network(network);
     const up = this.up.get(net.name);
     if (!up) throw new OverlayError('BAD_REQUEST', `network ${network} has no endpoints on this host: nothing passes here to capture`);
+    if (opts.outer && net.encrypted) {
+      // --outer rebuilds VXLAN around the frames: for an encrypted network that would show plaintext that never travelled.
+      throw new OverlayError(
+        'BAD_REQUEST',
+        `network ${network} is encrypted: its outer packets are ESP; capture them on the underlay (tcpdump) and decrypt with the SAs of overlayctl keys ${network} --show-secrets`,
+      );
+    }
     const durationS = opts.durationS ?? 30;
     if (!(durationS > 0 && durationS <= CAPTURE_MAX_S)) throw new OverlayError('BAD_REQUEST', `capture duration must be 1..${CAPTURE_MAX_S} s`);
     if (opts.count !== undefined && !(Number.isInteger(opts.count) && opts.count > 0)) throw new OverlayError('BAD_REQUEST', 'capture count must be a positive integer');
