@@ -11,6 +11,8 @@
  *     (sequence number above what A sent), sent to B from A's address: B's
  *     agent accepts it and B's container answers (the reply reaches A's
  *     container) — both carriers, both key sizes;
+ * Also: ESP sealed with node:crypto from an exported SA, authentic but with
+ *     bad padding or another encrypted network's VNI, is dropped by reason.
  * (c) tshark, given the exported esp_sa records, decrypts the capture and
  *     shows the inner ICMP and TCP; on the --no-esn network it also verifies
  *     every ICV. Wireshark 4.0 has no ESN setting: it decrypts ESN packets
@@ -18,6 +20,7 @@
  *     SPI ‖ seq only, so on ESN networks decryption is asserted, not the ICV.
  */
 import { spawnSync } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +85,28 @@ function tsharkUatArgs(text: string): string[] {
 
 const spiNumber = (spi: string | number): number => (typeof spi === 'number' ? spi : Number(spi));
 
+/**
+ * ESP (RFC 4106 with ESN: AAD = SPI ‖ seq high ‖ seq low, IV = the sequence
+ * number) sealed with node:crypto directly from an exported SA, with the
+ * padding bytes given — to send what neither our sealer nor scapy would.
+ */
+function sealRaw(sa: ExportedSa, seq: number, payload: Buffer, padding: Buffer): Buffer {
+  const head = Buffer.alloc(16);
+  head.writeUInt32BE(sa.spi, 0);
+  head.writeUInt32BE(seq % 2 ** 32, 4);
+  head.writeBigUInt64BE(BigInt(seq), 8);
+  const key = Buffer.from(sa.key, 'hex');
+  const algorithm = key.length === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
+  const cipher = createCipheriv(algorithm, key, Buffer.concat([Buffer.from(sa.salt, 'hex'), head.subarray(8)]), { authTagLength: 16 });
+  const aad = Buffer.alloc(12);
+  aad.writeUInt32BE(sa.spi, 0);
+  aad.writeUInt32BE(Math.floor(seq / 2 ** 32), 4);
+  aad.writeUInt32BE(seq % 2 ** 32, 8);
+  cipher.setAAD(aad);
+  const sealed = Buffer.concat([cipher.update(Buffer.concat([payload, padding, Buffer.from([padding.length, 17])])), cipher.final()]);
+  return Buffer.concat([head, sealed, cipher.getAuthTag()]);
+}
+
 describe.skipIf(!ready)('ESP interop on real agent traffic (scapy, tshark)', () => {
   let topo: Topology | undefined;
   let agents: AgentHandle[] = [];
@@ -130,6 +155,15 @@ describe.skipIf(!ready)('ESP interop on real agent traffic (scapy, tshark)', () 
   }, 180_000);
 
   afterAll(() => tearDown(topo, agents));
+
+  /** A VXLAN datagram (UDP header on) from A's container to B's on network `name`, an echo request carrying `pattern`, with `vniOnWire` in the VXLAN header. */
+  function echoDatagram(name: string, vniOnWire: number, pattern: Buffer): Buffer {
+    const id = 0x5c00 + CASES.findIndex((c) => c.name === name);
+    const icmp = encodeIcmp({ type: 8, code: 0, rest: (id << 16) | 1 }, pattern);
+    const inner = encodeIPv4({ protocol: IP_PROTOCOL.ICMP, src: parseIp(a[name].ip), dst: parseIp(b[name].ip) }, icmp);
+    const frame = encodeEthernet({ dst: parseMac(b[name].mac), src: parseMac(a[name].mac), etherType: ETHERTYPE.IPV4 }, inner);
+    return encodeUdp(parseIp(topo!.host(1).addr4!), parseIp(topo!.host(2).addr4!), { srcPort: 49152 + (id & 0xff), dstPort: 4789 }, encodeVxlan(vniOnWire, frame));
+  }
 
   /** The exported SA (of host A's view) a captured packet belongs to. */
   const saOf = (net: string, p: UnderlayPacket): ExportedSa | undefined =>
@@ -182,12 +216,8 @@ describe.skipIf(!ready)('ESP interop on real agent traffic (scapy, tshark)', () 
     const out = keysA[name].sas.find((s) => s.direction === 'out' && s.peer === hostB)!;
     const sa = parseEspSaUat(keysA[name].secrets!.espSa).find((s) => s.spi === spiNumber(out.spi) && s.src === hostA && s.dst === hostB)!;
     expect(sa).toBeDefined();
-    const id = 0x5c00 + CASES.indexOf(c);
     const pattern = Buffer.from(`scapy-sealed ${name}`.padEnd(32, '.'));
-    const icmp = encodeIcmp({ type: 8, code: 0, rest: (id << 16) | 1 }, pattern);
-    const inner = encodeIPv4({ protocol: IP_PROTOCOL.ICMP, src: parseIp(a[name].ip), dst: parseIp(b[name].ip) }, icmp);
-    const frame = encodeEthernet({ dst: parseMac(b[name].mac), src: parseMac(a[name].mac), etherType: ETHERTYPE.IPV4 }, inner);
-    const datagram = encodeUdp(parseIp(hostA), parseIp(hostB), { srcPort: 49152 + (id & 0xff), dstPort: 4789 }, encodeVxlan(vni[name], frame));
+    const datagram = echoDatagram(name, vni[name], pattern);
     const seq = out.seq + 1000; // above every number A has sent on this SA
     const sealed = runScapyEsp<{ encrypt: { packet: string }[] }>(python!, {
       encrypt: [{ carrier: c.carrier, port: ESP_UDP_PORT, src: hostA, dst: hostB, spi: sa.spi, key: sa.key, salt: sa.salt, seq, datagram: datagram.toString('hex'), iv: null }],
@@ -214,6 +244,30 @@ describe.skipIf(!ready)('ESP interop on real agent traffic (scapy, tshark)', () 
     const eth = decodeEthernet(seen[0].data);
     const ip = decodeIPv4(seen[0].data, eth.headerLength);
     expect([ip.src.join('.'), ip.dst.join('.'), seen[0].data[eth.headerLength + ip.headerLength]]).toEqual([b[name].ip, a[name].ip, 0]);
+  });
+
+  it('authentic ESP with bad padding, or carrying another encrypted network\'s VNI, is dropped by reason', async () => {
+    const hostA = topo!.host(1).addr4!;
+    const hostB = topo!.host(2).addr4!;
+    const out = keysA.ip128.sas.find((s) => s.direction === 'out' && s.peer === hostB)!;
+    const sa = parseEspSaUat(keysA.ip128.secrets!.espSa).find((s) => s.spi === spiNumber(out.spi) && s.src === hostA)!;
+    const pattern = Buffer.from('sealed by node:crypto, not ours.');
+    // ip128's key, ip256's VNI: a member of one encrypted network injecting into another.
+    const foreign = echoDatagram('ip128', vni.ip256, pattern);
+    const aligned = (n: number) => (4 - ((n + 2) % 4)) % 4;
+    const goodPad = Buffer.from([1, 2, 3].slice(0, aligned(foreign.length)));
+    const own = echoDatagram('ip128', vni.ip128, pattern);
+    const badPad = Buffer.alloc(aligned(own.length) || 4, 0xaa); // RFC 4303 default padding is 1, 2, 3, …
+    const outer = (esp: Buffer) => encodeIPv4({ protocol: IP_PROTOCOL.ESP, src: parseIp(hostA), dst: parseIp(hostB) }, esp);
+    const packets = [outer(sealRaw(sa, out.seq + 5000, foreign, goodPad)), outer(sealRaw(sa, out.seq + 5001, own, badPad))];
+
+    const caps = await Promise.all(['ip128', 'ip256'].map((n) => topo!.capture(b[n].netns, 'eth0', 'icmp', { durationMs: 30_000 })));
+    const before = await dropsOf(agents[1]);
+    await sendRaw(topo!.host(1).ns, packets);
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await dropsOf(agents[1]);
+    expect([dropDelta(before, after, 'esp_wrong_vni'), dropDelta(before, after, 'esp_bad_padding'), dropDelta(before, after, 'esp_bad_icv')]).toEqual([1, 1, 0]);
+    for (const cap of caps) expect(readPcap(await cap.stop()).packets.filter((p) => p.data.includes(pattern))).toEqual([]);
   });
 
   it('(c) tshark decrypts the capture with the exported esp_sa records: inner ICMP and TCP on every network, ICV verified without ESN', () => {
