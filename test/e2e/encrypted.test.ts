@@ -175,8 +175,19 @@ describe.skipIf(!ready)('encrypted networks on three hosts (native, native, js)'
     expect(outerPcap.includes(pattern.bytes.subarray(0, 8))).toBe(false);
   }, 60_000);
 
-  /** Sends `count` plaintext VXLAN echo requests of `net` from `fromHost` (a real VTEP) to `victim`; returns what the victim container saw and the drop delta. */
-  async function injectPlaintext(net: Net, fromHost: number, victim: Endpoint, victimAgent: AgentHandle, srcMac: string, srcIp: string, count: number) {
+  /** A plaintext injection: `count` VXLAN echo requests of `net` sent from host `fromHost` (a real VTEP) to `victim`, claiming to come from `srcMac`/`srcIp`. */
+  interface Injection {
+    net: Net;
+    fromHost: number;
+    victim: Endpoint;
+    victimAgent: AgentHandle;
+    srcMac: string;
+    srcIp: string;
+    count: number;
+  }
+
+  /** Runs an injection; resolves with how many the victim's agent counted as plaintext_on_encrypted and how many reached the victim container. */
+  async function injectPlaintext({ net, fromHost, victim, victimAgent, srcMac, srcIp, count }: Injection) {
     const pattern = payloadPattern();
     const cap = await topo!.capture(victim.netns, 'eth0', '', { durationMs: 30_000 });
     const before = await dropsOf(victimAgent);
@@ -193,21 +204,21 @@ describe.skipIf(!ready)('encrypted networks on three hosts (native, native, js)'
 
   it('plaintext VXLAN of an encrypted VNI never reaches a lone endpoint (no peer yet) and is counted', async () => {
     // lone: one endpoint on host 1, none anywhere else; host 3 is a member of the cluster, hence a VTEP the network may use.
-    const r = await injectPlaintext(nets.lone, 3, ep.l, agents[0], '02:42:c6:13:0c:63', '198.19.12.99', 20);
+    const r = await injectPlaintext({ net: nets.lone, fromHost: 3, victim: ep.l, victimAgent: agents[0], srcMac: '02:42:c6:13:0c:63', srcIp: '198.19.12.99', count: 20 });
     expect(r).toEqual({ dropped: 20, reachedContainer: 0 });
   });
 
   it('plaintext VXLAN with a real peer\'s VTEP, MAC and address never reaches a container on a network of several endpoints', async () => {
     // sec: d on host 3 is a real endpoint; the frame claims to be d → a, sent from host 3's own address.
-    const r = await injectPlaintext(nets.sec, 3, ep.a, agents[0], ep.d.mac, ep.d.ip, 20);
+    const r = await injectPlaintext({ net: nets.sec, fromHost: 3, victim: ep.a, victimAgent: agents[0], srcMac: ep.d.mac, srcIp: ep.d.ip, count: 20 });
     expect(r).toEqual({ dropped: 20, reachedContainer: 0 });
     expect(await pingOk('a', 'd')).toBe(true);
   });
 
   it('the TypeScript path refuses plaintext the same way (lone endpoint and several)', async () => {
-    const lone = await injectPlaintext(nets.lone3, 1, ep.m, agents[2], '02:42:c6:13:0d:63', '198.19.13.99', 10);
+    const lone = await injectPlaintext({ net: nets.lone3, fromHost: 1, victim: ep.m, victimAgent: agents[2], srcMac: '02:42:c6:13:0d:63', srcIp: '198.19.13.99', count: 10 });
     expect(lone).toEqual({ dropped: 10, reachedContainer: 0 });
-    const many = await injectPlaintext(nets.sec, 2, ep.d, agents[2], ep.c.mac, ep.c.ip, 10);
+    const many = await injectPlaintext({ net: nets.sec, fromHost: 2, victim: ep.d, victimAgent: agents[2], srcMac: ep.c.mac, srcIp: ep.c.ip, count: 10 });
     expect(many).toEqual({ dropped: 10, reachedContainer: 0 });
   });
 
