@@ -309,7 +309,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
   Napi::Value SaOutboundSet(const Napi::CallbackInfo &info) { return overlayd::SaOutboundSet(&tables_, info); }
   /** saOutboundDelete(vni, peer) → whether there was one */
   Napi::Value SaOutboundDelete(const Napi::CallbackInfo &info) { return overlayd::SaOutboundDelete(&tables_, info); }
-  /** saInboundAdd(vni, peer, spi, key, salt, esn, keyTag, windowSize) */
+  /** saInboundAdd(vni, peer, spi, key, salt, esn, keyTag, windowSize, windowTop) */
   Napi::Value SaInboundAdd(const Napi::CallbackInfo &info) { return overlayd::SaInboundAdd(&tables_, info); }
   /** saInboundDelete(vni, peer, spi, keyTag) → whether it was held */
   Napi::Value SaInboundDelete(const Napi::CallbackInfo &info) { return overlayd::SaInboundDelete(&tables_, info); }

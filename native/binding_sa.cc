@@ -88,7 +88,8 @@ Napi::Value SaInboundAdd(dp_tables *t, const Napi::CallbackInfo &info) {
   dp_addr peer = AddrArg(info, 1, "peer");
   dp_sa_params p = SaParamsArg(info, 2);
   uint32_t window = Uint32Arg(info, 7, "windowSize");
-  int rc = tables_sa_in_add(t, vni, &peer, &p, window);
+  uint64_t top = SeqArg(info, 8, "windowTop");
+  int rc = tables_sa_in_add(t, vni, &peer, &p, window, top);
   if (rc < 0) throw ErrnoError(info.Env(), -rc, "saInboundAdd");
   return info.Env().Undefined();
 }

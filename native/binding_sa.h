@@ -16,7 +16,7 @@ bool EncryptionArg(const Napi::CallbackInfo &info, size_t i, dp_encryption *out)
 Napi::Value SaOutboundSet(dp_tables *t, const Napi::CallbackInfo &info);
 /** saOutboundDelete(vni, peer) → whether there was one. */
 Napi::Value SaOutboundDelete(dp_tables *t, const Napi::CallbackInfo &info);
-/** saInboundAdd(vni, peer, spi, key, salt, esn, keyTag, windowSize). */
+/** saInboundAdd(vni, peer, spi, key, salt, esn, keyTag, windowSize, windowTop). */
 Napi::Value SaInboundAdd(dp_tables *t, const Napi::CallbackInfo &info);
 /** saInboundDelete(vni, peer, spi, keyTag) → whether it was held. */
 Napi::Value SaInboundDelete(dp_tables *t, const Napi::CallbackInfo &info);

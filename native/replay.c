@@ -30,6 +30,16 @@ void replay_window_reset(replay_window *w) {
   w->top = 0;
 }
 
+void replay_window_seed(replay_window *w, uint64_t top) {
+  replay_window_reset(w);
+  if (top == 0 || top > REPLAY_MAX_SEQ) return;
+  memset(w->blocks, 0xff, (size_t)w->nblocks * sizeof *w->blocks);
+  /* In the top's block only the numbers up to the top count as seen: those above are still to come. */
+  uint32_t bit = (uint32_t)(top % BLOCK_BITS);
+  w->blocks[(top / BLOCK_BITS) % w->nblocks] = bit == 31 ? UINT32_MAX : (UINT32_C(2) << bit) - 1;
+  w->top = top;
+}
+
 int replay_infer(const replay_window *w, uint32_t lo, uint64_t *seq) {
   uint32_t tl = (uint32_t)w->top;
   uint64_t th = w->top >> 32;

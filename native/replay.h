@@ -64,6 +64,13 @@ void replay_window_free(replay_window *w);
 void replay_window_reset(replay_window *w);
 
 /**
+ * Starts the window at `top` as if every number up to it had been received
+ * (a restarted receiver resuming from its checkpoint): only numbers above
+ * `top` are accepted. 0 gives an empty window.
+ */
+void replay_window_seed(replay_window *w, uint64_t top);
+
+/**
  * The 64-bit number a packet carrying low half `lo` most likely has
  * (RFC 4303 A2.2): the one within `size` below the top, or the nearest one
  * above it. Returns 1 and stores it in *seq, or 0 when that number lies

@@ -125,7 +125,7 @@ int tables_sa_out_delete(dp_tables *t, uint32_t vni, const dp_addr *peer) {
   return 0;
 }
 
-int tables_sa_in_add(dp_tables *t, uint32_t vni, const dp_addr *peer, const dp_sa_params *p, uint32_t window) {
+int tables_sa_in_add(dp_tables *t, uint32_t vni, const dp_addr *peer, const dp_sa_params *p, uint32_t window, uint64_t window_top) {
   dp_sa_in *i = calloc(1, sizeof *i);
   if (i == NULL) return -ENOMEM;
   int rc = replay_window_init(&i->window, window);
@@ -133,6 +133,7 @@ int tables_sa_in_add(dp_tables *t, uint32_t vni, const dp_addr *peer, const dp_s
     free(i);
     return rc;
   }
+  replay_window_seed(&i->window, window_top);
   rc = sa_setup(&i->sa, i->ctx, p);
   if (rc < 0) {
     replay_window_free(&i->window);

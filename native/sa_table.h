@@ -71,8 +71,11 @@ void sa_network_free(dp_network *net);
 int tables_sa_out_set(dp_tables *t, uint32_t vni, const dp_addr *peer, const dp_sa_params *p, uint64_t last_used);
 /** 0, or -ENOENT when there was none. */
 int tables_sa_out_delete(dp_tables *t, uint32_t vni, const dp_addr *peer);
-/** Installs (or replaces) the inbound SA of (peer, spi) for network `vni` with a fresh window of `window` numbers. */
-int tables_sa_in_add(dp_tables *t, uint32_t vni, const dp_addr *peer, const dp_sa_params *p, uint32_t window);
+/**
+ * Installs (or replaces) the inbound SA of (peer, spi) for network `vni` with
+ * a window of `window` numbers that starts at `window_top` (replay_window_seed).
+ */
+int tables_sa_in_add(dp_tables *t, uint32_t vni, const dp_addr *peer, const dp_sa_params *p, uint32_t window, uint64_t window_top);
 /** Removes the inbound SA of (peer, spi) if it is the one of (vni, key_tag); 0 or -ENOENT. */
 int tables_sa_in_delete(dp_tables *t, uint32_t vni, const dp_addr *peer, uint32_t spi, uint32_t key_tag);
 

@@ -182,6 +182,7 @@ export class Agent {
       vtepAddress: this.config.advertiseAddr,
       espPort: this.config.espPort,
       sequenceStart: (id) => this.sequenceStart(id),
+      windowStart: (id) => this.sequences.windowStart(id),
     });
     await this.datapath.start();
     const saved = loadState(this.config.stateDir);
@@ -634,7 +635,8 @@ export class Agent {
   private checkpointSequences(): void {
     const sas = this.datapath.securityAssociations();
     try {
-      this.sequences.record(sas);
+      const liveTags = new Set(this.store.networks().flatMap((n) => n.encryption?.keys.map((k) => k.tag) ?? []));
+      this.sequences.record(sas, liveTags);
       this.sequences.save();
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'saving ESP sequence checkpoints failed');

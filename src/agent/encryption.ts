@@ -4,7 +4,9 @@
  *   - the ring a network entry carries, as the data path takes it;
  *   - where an outbound SA's sequence numbers start, so a restarted agent
  *     never reuses a nonce under a key it used before (checkpoints in the
- *     state directory, plus a clock floor for a lost state directory);
+ *     state directory, plus a clock floor for a lost state directory), and
+ *     where an inbound SA's replay window starts, so a restarted agent does
+ *     not accept again what it accepted before;
  *   - when a ring is due for rotation, and which node rotates it.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -45,6 +47,8 @@ const FILE = 'esp-sequences.json';
  * margin and — with ESN — a clock floor: MAX_SA_RATE × seconds since its key
  * was made, which no sender can have reached, so even an agent that lost its
  * state directory does not reuse a nonce under a key still in the ring.
+ * Inbound SAs are checkpointed too: a new one's replay window starts at the
+ * top it had reached.
  */
 export class SequenceCheckpoints {
   private readonly path: string;
@@ -66,26 +70,41 @@ export class SequenceCheckpoints {
 
   /** The last sequence number to assume used by a new outbound SA (its first packet is this + 1). */
   start(id: SaIdentity, keyCreated: number | undefined, esn: boolean): number {
-    const saved = this.last.get(idKey(id));
+    const saved = this.last.get(idKey('out', id));
     const fromCheckpoint = saved === undefined ? 0 : saved + (esn ? ESN_MARGIN : NO_ESN_MARGIN);
     if (!esn) return Math.min(fromCheckpoint, NO_ESN_REKEY_AT);
     const floor = keyCreated === undefined ? 0 : Math.max(0, Math.floor((this.now() - keyCreated) / 1000)) * MAX_SA_RATE;
     return Math.max(fromCheckpoint, floor);
   }
 
-  /** Notes what the data path's outbound SAs have used; call every CHECKPOINT_INTERVAL_MS, then `save`. */
-  record(sas: SaInfo[]): void {
-    const next = new Map<string, number>();
-    for (const sa of sas) {
-      if (sa.direction !== 'out') continue;
-      const k = idKey(sa);
-      const v = Math.max(sa.seq, this.last.get(k) ?? 0);
-      next.set(k, v);
-      if (this.last.get(k) !== v) this.dirty = true;
+  /**
+   * Where a new inbound SA's replay window starts: the highest number it had
+   * accepted at the last checkpoint. What arrived in the few seconds after
+   * that checkpoint could be replayed once to a restarted receiver; nothing older.
+   */
+  windowStart(id: SaIdentity): number {
+    return this.last.get(idKey('in', id)) ?? 0;
+  }
+
+  /**
+   * Notes what the data path's SAs have used (outbound) and accepted
+   * (inbound); call every CHECKPOINT_INTERVAL_MS, then `save`. Checkpoints
+   * of SAs the path no longer holds (a peer that is down) are kept while
+   * their key is among `liveKeyTags`, so the SA resumes from them.
+   */
+  record(sas: SaInfo[], liveKeyTags: ReadonlySet<number>): void {
+    for (const [k] of this.last) {
+      if (liveKeyTags.has(Number(k.slice(k.lastIndexOf('/') + 1)))) continue;
+      this.last.delete(k); // the key left every ring: its SAs never come back
+      this.dirty = true;
     }
-    // SAs gone from the data path (key rotated out) no longer need a checkpoint.
-    if (next.size !== this.last.size) this.dirty = true;
-    this.last = next;
+    for (const sa of sas) {
+      const k = idKey(sa.direction, sa);
+      const v = Math.max(sa.seq, this.last.get(k) ?? 0);
+      if (this.last.get(k) === v) continue;
+      this.last.set(k, v);
+      this.dirty = true;
+    }
   }
 
   /** Writes the checkpoints if they changed (write, fsync, rename). */
@@ -101,7 +120,7 @@ export class SequenceCheckpoints {
   }
 }
 
-const idKey = (id: SaIdentity): string => `${id.vni}/${id.peer}/${id.keyTag}`;
+const idKey = (direction: 'in' | 'out', id: SaIdentity): string => `${direction}/${id.vni}/${id.peer}/${id.keyTag}`;
 
 /** Whether the sending key of `enc` is older than `intervalMs`. */
 export function rotationDue(enc: NetworkEncryptionEntry, intervalMs: number, now: number): boolean {

@@ -126,6 +126,21 @@ export class ReplayWindow {
     this.blocks[Math.floor(seq / BLOCK_BITS) % n] |= 1 << seq % BLOCK_BITS;
   }
 
+  /**
+   * Starts the window at `top` as if every number up to it had been
+   * received (a restarted receiver resuming from its checkpoint): only
+   * numbers above `top` are accepted. 0 gives an empty window.
+   */
+  seed(top: number): void {
+    this.reset();
+    if (!(top >= 1 && top <= Number.MAX_SAFE_INTEGER)) return;
+    this.blocks.fill(0xffffffff);
+    // In the top's block only the numbers up to the top count as seen: those above are still to come.
+    const bit = top % BLOCK_BITS;
+    this.blocks[Math.floor(top / BLOCK_BITS) % this.blocks.length] = bit === 31 ? 0xffffffff : 2 ** (bit + 1) - 1;
+    this.topSeq = top;
+  }
+
   /** Forgets everything (as a new SA). */
   reset(): void {
     this.blocks.fill(0);

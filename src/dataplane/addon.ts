@@ -119,7 +119,7 @@ export interface DatapathHandle {
   /** False when there was none. */
   saOutboundDelete(vni: number, peer: string): boolean;
   /** Installs or replaces the inbound SA of (peer, spi) for `vni` with a fresh replay window of `windowSize`. */
-  saInboundAdd(vni: number, peer: string, spi: number, key: Buffer, salt: Buffer, esn: boolean, keyTag: number, windowSize: number): void;
+  saInboundAdd(vni: number, peer: string, spi: number, key: Buffer, salt: Buffer, esn: boolean, keyTag: number, windowSize: number, windowTop: number): void;
   /** Removes the inbound SA of (peer, spi) when it is the one of (vni, keyTag); false otherwise. */
   saInboundDelete(vni: number, peer: string, spi: number, keyTag: number): boolean;
   /** Every SA held (outbound first), of one network when `vni` is given. */

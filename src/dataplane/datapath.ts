@@ -193,6 +193,12 @@ export interface DatapathOptions {
    * persisted checkpoints, so a restarted sender never reuses a nonce. Default 0.
    */
   sequenceStart?: (sa: SaIdentity) => number;
+  /**
+   * Where a new inbound SA's replay window starts: numbers up to it are
+   * refused as seen. The agent answers from its checkpoints, so a restarted
+   * receiver does not accept again what it accepted before. Default 0.
+   */
+  windowStart?: (sa: SaIdentity) => number;
 }
 
 /** A captured frame, handed to TypeScript through the punt queue. */

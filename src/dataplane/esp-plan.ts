@@ -25,8 +25,11 @@ export interface PlannedSa extends SaIdentity {
 
 /** Where the planner's changes go (a data path's SA store). */
 export interface SaSink {
-  /** Accept packets of `e.sa` from `e.peer` (keyed by peer and SPI). */
-  inboundAdd(e: PlannedSa): void;
+  /**
+   * Accept packets of `e.sa` from `e.peer` (keyed by peer and SPI), with a
+   * replay window that starts at `windowTop`: only numbers above it pass.
+   */
+  inboundAdd(e: PlannedSa, windowTop: number): void;
   /** Stop accepting them. */
   inboundDelete(e: PlannedSa): void;
   /** Send to `e.peer` on `e.vni` under `e.sa` from now on, first sequence number `lastUsed + 1`. */
@@ -69,11 +72,13 @@ export class EspPlanner {
   /**
    * @param localVtep this host's VTEP address (undefined or a wildcard: encrypted networks are refused)
    * @param sequenceStart last sequence number to assume used for a new outbound SA (default 0)
+   * @param windowStart where a new inbound SA's replay window starts (default 0: empty)
    */
   constructor(
     localVtep: string | undefined,
     private readonly sink: SaSink,
     private readonly sequenceStart: (sa: SaIdentity) => number = () => 0,
+    private readonly windowStart: (sa: SaIdentity) => number = () => 0,
   ) {
     const bytes = localVtep === undefined ? undefined : parseIp(canonical(localVtep));
     this.local = bytes !== undefined && bytes.some((b) => b !== 0) ? bytes : undefined;
@@ -165,7 +170,7 @@ export class EspPlanner {
         if (net.inbound.has(id)) continue;
         const e = plan(key, peer, false);
         net.inbound.set(id, e);
-        this.sink.inboundAdd(e);
+        this.sink.inboundAdd(e, this.windowStart({ vni, peer, keyTag: e.keyTag, spi: e.spi }));
       }
     }
     // 2. the outbound SA of each peer under the sending key; peers gone lose theirs

@@ -38,8 +38,10 @@ export class EspSaStore implements SaSink {
   /** @param windowSize replay window of each inbound SA (default 4096) */
   constructor(private readonly windowSize: number = DEFAULT_REPLAY_WINDOW) {}
 
-  inboundAdd(e: PlannedSa): void {
-    this.inbound.set(inboundKey(e.peer, e.spi), { planned: e, window: new ReplayWindow(this.windowSize) });
+  inboundAdd(e: PlannedSa, windowTop = 0): void {
+    const window = new ReplayWindow(this.windowSize);
+    window.seed(windowTop);
+    this.inbound.set(inboundKey(e.peer, e.spi), { planned: e, window });
   }
 
   inboundDelete(e: PlannedSa): void {

@@ -66,7 +66,7 @@ export class JsDatapath implements Datapath {
 
   constructor(private readonly options: DatapathOptions) {
     this.dataPort = options.dataPort;
-    this.planner = new EspPlanner(options.vtepAddress ?? options.bindAddress, this.sas, options.sequenceStart);
+    this.planner = new EspPlanner(options.vtepAddress ?? options.bindAddress, this.sas, options.sequenceStart, options.windowStart);
     this.processor = new ReferenceProcessor(this.networks, this.fdb, this.neigh, { dataPort: this.dataPort, sas: this.sas });
   }
 

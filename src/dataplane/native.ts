@@ -43,9 +43,9 @@ const DEFAULT_ESP_PORT = 4500;
 class NativeSaSink implements SaSink {
   constructor(private readonly handle: DatapathHandle) {}
 
-  inboundAdd(e: PlannedSa): void {
+  inboundAdd(e: PlannedSa, windowTop: number): void {
     const { sa } = e;
-    this.handle.saInboundAdd(e.vni, e.peer, e.spi, sa.key, sa.salt, sa.esn, e.keyTag, DEFAULT_REPLAY_WINDOW);
+    this.handle.saInboundAdd(e.vni, e.peer, e.spi, sa.key, sa.salt, sa.esn, e.keyTag, DEFAULT_REPLAY_WINDOW, windowTop);
   }
 
   inboundDelete(e: PlannedSa): void {
@@ -116,7 +116,7 @@ export class NativeDatapath implements Datapath {
     );
     this.slots = new BigUint64Array(this.handle.counters);
     this.rows = this.addon.counterRows;
-    this.planner = new EspPlanner(options.vtepAddress ?? options.bindAddress, new NativeSaSink(this.handle), options.sequenceStart);
+    this.planner = new EspPlanner(options.vtepAddress ?? options.bindAddress, new NativeSaSink(this.handle), options.sequenceStart, options.windowStart);
   }
 
   /** The ESP-in-UDP port bound (differs from options.espPort only when that was 0); 0 before start. */

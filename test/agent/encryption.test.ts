@@ -22,7 +22,7 @@ describe('outbound sequence checkpoints', () => {
     const now = 1_000_000;
     const first = new SequenceCheckpoints(dir, () => now);
     expect(first.start(out(0), now, true)).toBe(0); // a brand-new key: from 1
-    first.record([out(5_000_000)]);
+    first.record([out(5_000_000)], new Set([7, 8]));
     first.save();
     expect(statSync(join(dir, 'esp-sequences.json')).mode & 0o777).toBe(0o600);
     const again = new SequenceCheckpoints(dir, () => now);
@@ -44,7 +44,7 @@ describe('outbound sequence checkpoints', () => {
     const dir = stateDir();
     const cp = new SequenceCheckpoints(dir, () => 3_600_000);
     expect(cp.start(out(0), 0, false)).toBe(0);
-    cp.record([out(2 ** 31 - 5)]);
+    cp.record([out(2 ** 31 - 5)], new Set([7, 8]));
     cp.save();
     expect(new SequenceCheckpoints(dir).start(out(0), 0, false)).toBe(2 ** 31);
   });
@@ -52,7 +52,7 @@ describe('outbound sequence checkpoints', () => {
   it('a damaged checkpoint file is ignored, not fatal', () => {
     const dir = stateDir();
     const cp = new SequenceCheckpoints(dir, () => 0);
-    cp.record([out(10)]);
+    cp.record([out(10)], new Set([7, 8]));
     cp.save();
     rmSync(join(dir, 'esp-sequences.json'));
     writeFileSync(join(dir, 'esp-sequences.json'), '{not json');
@@ -72,5 +72,34 @@ describe('rotation schedule', () => {
     expect(scheduledRotator('n2', ['n3', 'n2'], (n) => alive.has(n))).toBe('n2');
     expect(scheduledRotator('n1', ['n3', 'n2'], (n) => alive.has(n))).toBe('n2');
     expect(scheduledRotator('n1', ['n1'], (n) => alive.has(n))).toBeUndefined();
+  });
+});
+
+describe('inbound window checkpoints', () => {
+  it('a restarted receiver starts each window at the top it had reached; other SAs start empty', () => {
+    const dir = stateDir();
+    const cp = new SequenceCheckpoints(dir, () => 0);
+    const inbound: SaInfo = { ...out(77_000), direction: 'in' };
+    cp.record([out(5), inbound], new Set([7, 8]));
+    cp.save();
+    const again = new SequenceCheckpoints(dir, () => 0);
+    expect(again.windowStart(inbound)).toBe(77_000);
+    expect(again.windowStart({ ...inbound, keyTag: 8 })).toBe(0);
+    // Directions do not mix: the outbound checkpoint is not a window start.
+    expect(again.windowStart({ ...inbound, vni: 1 })).toBe(0);
+    expect(again.start(out(0), 0, true)).toBe(5 + MAX_SA_RATE * ((2 * CHECKPOINT_INTERVAL_MS) / 1000));
+  });
+});
+
+describe('checkpoints of SAs the path no longer holds', () => {
+  it('are kept while their key is in a ring (a peer that is down resumes from them) and dropped with the key', () => {
+    const dir = stateDir();
+    const cp = new SequenceCheckpoints(dir, () => 0);
+    const inbound: SaInfo = { ...out(500), direction: 'in' };
+    cp.record([inbound], new Set([7]));
+    cp.record([], new Set([7])); // the peer went down: its SAs are gone from the path
+    expect(cp.windowStart(inbound)).toBe(500);
+    cp.record([], new Set([9])); // key 7 rotated out of every ring
+    expect(cp.windowStart(inbound)).toBe(0);
   });
 });

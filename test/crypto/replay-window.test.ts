@@ -36,6 +36,23 @@ describe('ReplayWindow', () => {
     for (const s of [3000, 2999, 2000, 1977]) expect(w.check(s), String(s)).toBe(REPLAY_DUPLICATE);
   });
 
+  it('seeded at a top, refuses everything up to it and accepts what lies above, in any order (also at block edges)', () => {
+    for (const top of [1, 31, 32, 63, 64, 1000, 2 ** 32 + 5]) {
+      const w = new ReplayWindow(1024);
+      w.seed(top);
+      expect(w.top).toBe(top);
+      for (const seq of [top, top - 1, top - 1023]) if (seq >= 1) expect(w.verdict(seq), `top ${top} seq ${seq}`).toBe(REPLAY_DUPLICATE);
+      for (const seq of [top + 2, top + 1, top + 33]) {
+        expect(w.verdict(seq), `top ${top} seq ${seq}`).toBe(seq);
+        w.accept(seq);
+      }
+      expect(w.verdict(top + 1)).toBe(REPLAY_DUPLICATE);
+    }
+    const empty = new ReplayWindow(1024);
+    empty.seed(0);
+    expect(empty.verdict(1)).toBe(1);
+  });
+
   it('sequence number 0 is never valid', () => {
     const w = new ReplayWindow(1024);
     expect(w.check(0)).toBe(REPLAY_TOO_OLD);
