@@ -27,6 +27,7 @@ import { FdbTable, NeighbourTable } from '../src/dataplane/tables.js';
 import { encodeVxlan, parseMac } from '../src/wire/index.js';
 import { below, isMain, keepFirst, makeRng, randomBytes, runFuzzCli, tally, type Rng } from './fuzz/driver.js';
 import { mutate } from './fuzz-esp.js';
+import { udpAround } from '../test/helpers/esp.js';
 
 const LOCAL = '198.18.0.1';
 const REMOTE = '198.18.0.2';
@@ -87,12 +88,7 @@ function sender(): EspSaStore {
 function sealFrame(rng: Rng, sas: EspSaStore, vni: number, innerVni: number, dport: number): Buffer {
   const out = sas.findOutbound(vni, REMOTE)!;
   const frame = Buffer.concat([parseMac(REMOTE_MAC), parseMac(LOCAL_MAC), Buffer.from([0x08, 0x00]), randomBytes(rng, 20 + below(rng, 200))]);
-  const vxlan = encodeVxlan(innerVni, frame);
-  const udp = Buffer.alloc(8 + vxlan.length);
-  udp.writeUInt16BE(49152 + below(rng, 16384), 0);
-  udp.writeUInt16BE(dport, 2);
-  udp.writeUInt16BE(udp.length, 4);
-  vxlan.copy(udp, 8);
+  const udp = udpAround(encodeVxlan(innerVni, frame), { sport: 49152 + below(rng, 16384), dport });
   return sealEsp(out.planned.sa, ++out.lastSeq, udp);
 }
 

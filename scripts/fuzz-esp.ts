@@ -16,7 +16,7 @@
  * Exits 1 on any failure. test/crypto/fuzz.test.ts runs the same core
  * ({@link fuzzEsp}) with a smaller budget.
  */
-import { createCipheriv } from 'node:crypto';
+import { sealPlaintext } from '../test/helpers/esp.js';
 import {
   deriveSa,
   ESP_DROP_REASONS,
@@ -72,29 +72,10 @@ function makeSeeds(rng: Rng): Seed[] {
     }
     // Two authentic packets with malformed trailers (expected: esp_bad_padding, never opened).
     for (const [seq, plain] of [[7, [5, 5, 9, 9, 2, 17]], [8, [0, 0, 0, 250, 17]]] as const) {
-      seeds.push({ sa, seq, payload: Buffer.alloc(0), nextHeader: -1, packet: sealBadTrailer(sa, seq, Buffer.from(plain)) });
+      seeds.push({ sa, seq, payload: Buffer.alloc(0), nextHeader: -1, packet: sealPlaintext(sa, seq, Buffer.from(plain)) });
     }
   }
   return seeds;
-}
-
-/**
- * An authentic packet whose decrypted trailer is malformed (padding bytes
- * not 1, 2, …): what only a sender holding the key can produce. Built with
- * node:crypto directly (RFC 4106, ESN AAD), so openEsp's padding check is fuzzed too.
- */
-function sealBadTrailer(sa: SecurityAssociation, seq: number, plain: Buffer): Buffer {
-  const header = Buffer.alloc(16);
-  header.writeUInt32BE(sa.spi, 0);
-  header.writeUInt32BE(seq % 2 ** 32, 4);
-  header.writeUInt32BE(Math.floor(seq / 2 ** 32), 8);
-  header.writeUInt32BE(seq % 2 ** 32, 12);
-  // AAD: SPI ‖ seq high ‖ seq low with ESN (the IV holds high ‖ low), SPI ‖ seq low without.
-  const aad = Buffer.concat([header.subarray(0, 4), header.subarray(sa.esn ? 8 : 12, 16)]);
-  const c = createCipheriv(sa.cipher, sa.key, Buffer.concat([sa.salt, header.subarray(8, 16)]), { authTagLength: 16 });
-  c.setAAD(aad);
-  const body = Buffer.concat([c.update(plain), c.final()]);
-  return Buffer.concat([header, body, c.getAuthTag()]);
 }
 
 /** A mutated copy of `base` (one of several edits), or fresh random bytes. */

@@ -3,7 +3,7 @@
  * ReferenceProcessor: two hosts, each with its EspPlanner feeding its
  * EspSaStore, exchanging what processEgress makes through processEsp.
  */
-import { createCipheriv } from 'node:crypto';
+import { sealPlaintext, udpAround } from '../helpers/esp.js';
 import { describe, expect, it } from 'vitest';
 import {
   deriveSa,
@@ -60,29 +60,8 @@ function pair(keys?: KeyringState, enc = ENC) {
 /** The SA local uses toward remote under `key`, as both derive it. */
 const saOut = (key: NetworkKey): SecurityAssociation => deriveSa({ key, src: parseIp(LOCAL_VTEP), dst: parseIp(F.REMOTE_VTEP) });
 
-/** UDP header (checksum 0) + `vxlan`, as the sender protects it. */
-function udpAround(vxlan: Buffer, o: { sport?: number; dport?: number; length?: number } = {}): Buffer {
-  const out = Buffer.alloc(8 + vxlan.length);
-  out.writeUInt16BE(o.sport ?? 49152, 0);
-  out.writeUInt16BE(o.dport ?? DATA_PORT, 2);
-  out.writeUInt16BE(o.length ?? out.length, 4);
-  vxlan.copy(out, 8);
-  return out;
-}
-
-/** An ESP packet whose trailer is `plain`'s last bytes, as is (for a bad padding). */
-function sealRawTrailer(sa: SecurityAssociation, seq: number, plain: Buffer): Buffer {
-  const head = Buffer.alloc(16);
-  head.writeUInt32BE(sa.spi, 0);
-  head.writeUInt32BE(seq, 4);
-  head.writeUInt32BE(0, 8);
-  head.writeUInt32BE(seq, 12);
-  const nonce = Buffer.concat([sa.salt, head.subarray(8, 16)]);
-  const cipher = createCipheriv('aes-128-gcm', sa.key, nonce, { authTagLength: 16 });
-  cipher.setAAD(Buffer.concat([head.subarray(0, 4), Buffer.alloc(4), head.subarray(4, 8)]));
-  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-  return Buffer.concat([head, body, cipher.getAuthTag()]);
-}
+/** The protected UDP header to this test's data port around `vxlan`. */
+const udp = (vxlan: Buffer, o: { sport?: number; length?: number; dport?: number } = {}): Buffer => udpAround(vxlan, { dport: DATA_PORT, ...o });
 
 describe('encrypted egress', () => {
   it('fails closed before keys: no_sa, nothing sent, nothing counted as sent', () => {
@@ -120,7 +99,7 @@ describe('encrypted egress', () => {
     if (typeof opened === 'string') throw new Error(opened);
     expect(opened.seq).toBe(42); // sequenceStart 41: the first packet carries 42
     expect(opened.nextHeader).toBe(17);
-    expect(opened.payload.equals(udpAround(encodeVxlan(F.VNI, frame), { sport: 49152 + (hash % 16384) }))).toBe(true);
+    expect(opened.payload.equals(udp(encodeVxlan(F.VNI, frame), { sport: 49152 + (hash % 16384) }))).toBe(true);
     expect(sealEsp(saOut(K1), 42, opened.payload).equals(out.payload)).toBe(true);
     expect(local.counters().tx).toEqual({ packets: 1, bytes: 8 + frame.length });
     expect(local.sas.list(F.VNI).find((s) => s.direction === 'out')?.seq).toBe(42);
@@ -182,7 +161,7 @@ describe('encrypted ingress', () => {
   it('drops with every ESP reason, in the specified order, counting each', () => {
     const { remote } = pair(ring(1, K1));
     const sa = saOut(K1);
-    const good = (seq: number, vxlan = F.vxlanFrom(F.LOCAL_MAC)): Buffer => sealEsp(sa, seq, udpAround(vxlan));
+    const good = (seq: number, vxlan = F.vxlanFrom(F.LOCAL_MAC)): Buffer => sealEsp(sa, seq, udp(vxlan));
     const esp = (p: Buffer, src = LOCAL_VTEP) => remote.proc.processEsp(src, p).drop;
 
     expect(esp(Buffer.from([1, 2, 3]))).toBe('esp_truncated');
@@ -199,8 +178,8 @@ describe('encrypted ingress', () => {
     expect(esp(good(2))).toBe('esp_replay');
     expect(esp(good(6000))).toBeUndefined();
     expect(esp(good(3))).toBe('esp_too_old');
-    const plain = Buffer.concat([udpAround(F.vxlanFrom(F.LOCAL_MAC)).subarray(0, 28), Buffer.from([9, 9, 2, 17])]);
-    expect(esp(sealRawTrailer(sa, 6001, plain))).toBe('esp_bad_padding');
+    const plain = Buffer.concat([udp(F.vxlanFrom(F.LOCAL_MAC)).subarray(0, 28), Buffer.from([9, 9, 2, 17])]);
+    expect(esp(sealPlaintext(sa, 6001, plain))).toBe('esp_bad_padding');
 
     const c = remote.counters().drops;
     expect([c.esp_truncated, c.esp_bad_spi, c.esp_bad_icv, c.esp_replay, c.esp_too_old, c.esp_bad_padding]).toEqual([2, 3, 1, 1, 1, 1]);
@@ -212,14 +191,14 @@ describe('encrypted ingress', () => {
     const sa = saOut(K1);
     const vxlan = F.vxlanFrom(F.LOCAL_MAC);
     const esp = (p: Buffer) => remote.proc.processEsp(LOCAL_VTEP, p).drop;
-    expect(esp(sealEsp(sa, 1, udpAround(vxlan), 4))).toBe('malformed'); // next header not UDP
+    expect(esp(sealEsp(sa, 1, udp(vxlan), 4))).toBe('malformed'); // next header not UDP
     expect(esp(sealEsp(sa, 2, Buffer.alloc(7)))).toBe('malformed'); // shorter than a UDP header
-    expect(esp(sealEsp(sa, 3, udpAround(vxlan, { length: 8 + vxlan.length + 1 })))).toBe('malformed');
-    expect(esp(sealEsp(sa, 4, udpAround(vxlan, { dport: 4789 })))).toBe('malformed');
-    expect(esp(sealEsp(sa, 5, udpAround(vxlan.subarray(0, 21))))).toBe('malformed'); // < VXLAN + Ethernet
+    expect(esp(sealEsp(sa, 3, udp(vxlan, { length: 8 + vxlan.length + 1 })))).toBe('malformed');
+    expect(esp(sealEsp(sa, 4, udp(vxlan, { dport: 4789 })))).toBe('malformed');
+    expect(esp(sealEsp(sa, 5, udp(vxlan.subarray(0, 21))))).toBe('malformed'); // < VXLAN + Ethernet
     const badFlags = Buffer.from(vxlan);
     badFlags[0] = 0;
-    expect(esp(sealEsp(sa, 6, udpAround(badFlags)))).toBe('bad_vxlan');
+    expect(esp(sealEsp(sa, 6, udp(badFlags)))).toBe('bad_vxlan');
     expect(remote.counters().drops.malformed).toBe(5);
     expect(remote.counters().rx.packets).toBe(0);
   });
@@ -228,7 +207,7 @@ describe('encrypted ingress', () => {
     const { remote } = pair(ring(1, K1));
     remote.networks.set(F.VNI + 1, { mtu: F.MTU, encryption: ENC });
     remote.fdb.set(F.VNI + 1, F.LOCAL_MAC, LOCAL_VTEP);
-    const r = remote.proc.processEsp(LOCAL_VTEP, sealEsp(saOut(K1), 1, udpAround(F.vxlanFrom(F.LOCAL_MAC, F.VNI + 1))));
+    const r = remote.proc.processEsp(LOCAL_VTEP, sealEsp(saOut(K1), 1, udp(F.vxlanFrom(F.LOCAL_MAC, F.VNI + 1))));
     expect(r.drop).toBe('esp_wrong_vni');
     expect(r.frame).toBeUndefined();
   });
@@ -236,7 +215,7 @@ describe('encrypted ingress', () => {
   it('drops spoofed_src for an inner source MAC of another VTEP', () => {
     const { remote } = pair(ring(1, K1));
     remote.fdbSet(F.OTHER_MAC, F.OTHER_VTEP);
-    const r = remote.proc.processEsp(LOCAL_VTEP, sealEsp(saOut(K1), 1, udpAround(F.vxlanFrom(F.OTHER_MAC))));
+    const r = remote.proc.processEsp(LOCAL_VTEP, sealEsp(saOut(K1), 1, udp(F.vxlanFrom(F.OTHER_MAC))));
     expect(r.drop).toBe('spoofed_src');
   });
 });
@@ -260,7 +239,7 @@ describe('rotation through the EspPlanner', () => {
     expect(local.sas.list(F.VNI).filter((s) => s.direction === 'out').map((s) => [s.keyTag, s.seq])).toEqual([[2, 1]]);
 
     // Step 3: K1 leaves the ring; what was sealed under it is no longer accepted.
-    const lateUnderK1 = sealEsp(saOut(K1), 2, udpAround(encodeVxlan(F.VNI, frame)));
+    const lateUnderK1 = sealEsp(saOut(K1), 2, udp(encodeVxlan(F.VNI, frame)));
     remote.planner.setKeys(F.VNI, ring(2, K2));
     expect(remote.proc.processEsp(LOCAL_VTEP, lateUnderK1).drop).toBe('esp_bad_spi');
     expect(remote.proc.processEsp(LOCAL_VTEP, send()).drop).toBeUndefined();

@@ -7,9 +7,9 @@
  * processEsp of those packets — and of damaged ones — the same frames and
  * drop reasons; and both ends the same counters and SA listings.
  */
-import { createCipheriv } from 'node:crypto';
+import { sealPlaintext, udpAround } from '../helpers/esp.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateNetworkKey, sealEsp, type KeyringState, type SecurityAssociation } from '../../src/crypto/index.js';
+import { generateNetworkKey, sealEsp, type KeyringState } from '../../src/crypto/index.js';
 import { loadAddon } from '../../src/dataplane/addon.js';
 import {
   countersFromSlots,
@@ -103,27 +103,8 @@ const ingressView = (r: IngressResult) => ({ drop: r.drop, vni: r.vni, frame: r.
 const sortedSas = (l: SaInfo[]) =>
   l.map((s) => ({ ...s })).sort((a, b) => `${a.direction}/${a.vni}/${a.peer}/${a.spi}`.localeCompare(`${b.direction}/${b.vni}/${b.peer}/${b.spi}`));
 
-/** A UDP header (checksum 0) around `vxlan`, as a sender protects it. */
-function udpAround(vxlan: Buffer, o: { dport?: number; length?: number } = {}): Buffer {
-  const out = Buffer.alloc(8 + vxlan.length);
-  out.writeUInt16BE(49152, 0);
-  out.writeUInt16BE(o.dport ?? DATA_PORT, 2);
-  out.writeUInt16BE(o.length ?? out.length, 4);
-  vxlan.copy(out, 8);
-  return out;
-}
-
-/** An ESP packet (ESN, 16-byte key) whose plaintext is `plain` as is: a trailer of our choosing (bad padding). */
-function sealRawTrailer(sa: SecurityAssociation, seq: number, plain: Buffer): Buffer {
-  const head = Buffer.alloc(16);
-  head.writeUInt32BE(sa.spi, 0);
-  head.writeUInt32BE(seq, 4);
-  head.writeUInt32BE(seq, 12);
-  const cipher = createCipheriv('aes-128-gcm', sa.key, Buffer.concat([sa.salt, head.subarray(8, 16)]), { authTagLength: 16 });
-  cipher.setAAD(Buffer.concat([head.subarray(0, 4), Buffer.alloc(4), head.subarray(4, 8)]));
-  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-  return Buffer.concat([head, body, cipher.getAuthTag()]);
-}
+/** The protected UDP header to this test's data port around `vxlan`. */
+const udp = (vxlan: Buffer, o: { length?: number; dport?: number } = {}): Buffer => udpAround(vxlan, { dport: DATA_PORT, ...o });
 
 describe.skipIf(!ready)('encrypted networks: native and reference paths agree', () => {
   let nLocal: NativeDatapath;
@@ -228,21 +209,21 @@ describe.skipIf(!ready)('encrypted networks: native and reference paths agree', 
     const seal = (payload: Buffer, nextHeader = 17): Buffer => sealEsp(sa.planned.sa, ++sa.lastSeq, payload, nextHeader);
     const good = encodeVxlan(F.VNI, F.ipv4Frame({ dstMac: F.REMOTE_MAC, size: 120 }));
     const cases: [Buffer, string | undefined][] = [
-      [seal(udpAround(good), 4), 'malformed'],
+      [seal(udp(good), 4), 'malformed'],
       [seal(Buffer.alloc(7)), 'malformed'],
-      [seal(udpAround(good, { length: 9 })), 'malformed'],
-      [seal(udpAround(good, { dport: 4789 })), 'malformed'],
-      [seal(udpAround(good.subarray(0, 20))), 'malformed'],
-      [seal(udpAround(encodeVxlan(5000, F.ipv4Frame()))), 'esp_wrong_vni'],
-      [seal(udpAround(Buffer.concat([Buffer.alloc(1), good.subarray(1)]))), 'bad_vxlan'],
-      [sealRawTrailer(sa.planned.sa, ++sa.lastSeq, Buffer.concat([udpAround(good), Buffer.from([9, 9, 9, 3, 17])])), 'esp_bad_padding'],
+      [seal(udp(good, { length: 9 })), 'malformed'],
+      [seal(udp(good, { dport: 4789 })), 'malformed'],
+      [seal(udp(good.subarray(0, 20))), 'malformed'],
+      [seal(udp(encodeVxlan(5000, F.ipv4Frame()))), 'esp_wrong_vni'],
+      [seal(udp(Buffer.concat([Buffer.alloc(1), good.subarray(1)]))), 'bad_vxlan'],
+      [sealPlaintext(sa.planned.sa, ++sa.lastSeq, Buffer.concat([udp(good), Buffer.from([9, 9, 9, 3, 17])])), 'esp_bad_padding'],
     ];
     for (const [packet, reason] of cases) expect(esp(LOCAL_VTEP, packet).drop).toBe(reason);
     // Far ahead moves the window; the old numbers are then too old, a skipped recent one still fine.
     sa.lastSeq += 100_000;
-    esp(LOCAL_VTEP, seal(udpAround(good)));
-    expect(esp(LOCAL_VTEP, sealEsp(sa.planned.sa, 50, udpAround(good))).drop).toBe('esp_too_old');
-    esp(LOCAL_VTEP, sealEsp(sa.planned.sa, sa.lastSeq - 5, udpAround(good)));
+    esp(LOCAL_VTEP, seal(udp(good)));
+    expect(esp(LOCAL_VTEP, sealEsp(sa.planned.sa, 50, udp(good))).drop).toBe('esp_too_old');
+    esp(LOCAL_VTEP, sealEsp(sa.planned.sa, sa.lastSeq - 5, udp(good)));
     // Plain VXLAN for an encrypted VNI, on the data port.
     expect(ingress(LOCAL_VTEP, F.vxlanFrom(F.LOCAL_MAC, F.VNI)).drop).toBe('plaintext_on_encrypted');
     expect(ingress(LOCAL_VTEP, F.vxlanFrom(F.LOCAL_MAC, 7000)).drop).not.toBe('plaintext_on_encrypted');

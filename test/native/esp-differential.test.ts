@@ -7,7 +7,7 @@
  * replayed, mutated, truncated and badly padded packets get the same verdict
  * from both, leaving both windows in the same state. Deterministic (seeded).
  */
-import { createCipheriv } from 'node:crypto';
+import { sealPlaintext } from '../helpers/esp.js';
 import { describe, expect, it } from 'vitest';
 import {
   ESP_DROP_REASONS,
@@ -83,21 +83,6 @@ function seqFor(esn: boolean, i: number, r: ReturnType<typeof rng>): number {
   if (k < 5) return around - 4 + r.below(9);
   if (k === 5) return 1 + r.below(TWO_32);
   return 1 + Math.floor((r.u32() / TWO_32) * (2 ** 53 - 2));
-}
-
-/** An ESP packet whose plaintext (payload + trailer) is given as is: for bad padding. */
-function sealPlaintext(sa: SecurityAssociation, seq: number, plain: Buffer): Buffer {
-  const head = Buffer.alloc(ESP_GCM_PREFIX_LENGTH);
-  head.writeUInt32BE(sa.spi, 0);
-  head.writeUInt32BE(seq % TWO_32, 4);
-  head.writeUInt32BE(Math.floor(seq / TWO_32), 8);
-  head.writeUInt32BE(seq % TWO_32, 12);
-  const aad = sa.esn ? Buffer.concat([head.subarray(0, 4), head.subarray(8, 16)]) : head.subarray(0, 8);
-  const cipher = createCipheriv(sa.cipher, sa.key, Buffer.concat([sa.salt, head.subarray(8, 16)]), { authTagLength: 16 });
-  cipher.setAAD(aad);
-  const body = cipher.update(plain);
-  cipher.final();
-  return Buffer.concat([head, body, cipher.getAuthTag()]);
 }
 
 const opened = (r: OpenedEsp | EspDropReason): OpenedEsp => {

@@ -13,6 +13,7 @@ import { NativeDatapath } from '../../src/dataplane/native.js';
 import { ReferenceProcessor } from '../../src/dataplane/process.js';
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import { encodeVxlan, parseMac } from '../../src/wire/index.js';
+import { udpAround } from '../helpers/esp.js';
 import { haveAddon } from './support.js';
 
 const [LOCAL, REMOTE] = ['198.18.0.1', '198.18.0.2'];
@@ -46,13 +47,7 @@ describe.skipIf(!haveAddon)('replay windows resumed from a checkpoint', () => {
     const sa = senderSas.findOutbound(VNI, REMOTE)!.planned.sa;
     const packet = (seq: number): Buffer => {
       const frame = Buffer.concat([parseMac(REMOTE_MAC), parseMac(LOCAL_MAC), Buffer.from([0x08, 0x00]), Buffer.alloc(40, seq % 256)]);
-      const vxlan = encodeVxlan(VNI, frame);
-      const udp = Buffer.alloc(8 + vxlan.length);
-      udp.writeUInt16BE(49152, 0);
-      udp.writeUInt16BE(4789, 2);
-      udp.writeUInt16BE(udp.length, 4);
-      vxlan.copy(udp, 8);
-      return sealEsp(sa, seq, udp);
+      return sealEsp(sa, seq, udpAround(encodeVxlan(VNI, frame), { dport: 4789 }));
     };
     const verdicts: string[] = [];
     for (const seq of [5, 999, 1000, 1001, 1003, 1002, 1001, 1040]) {
