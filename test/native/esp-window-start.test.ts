@@ -23,7 +23,7 @@ const ENC: NetworkEncryption = { carrier: 'ip', keySize: 16, esn: true };
 const RING: KeyringState = { keys: [generateNetworkKey(9)], sendTag: 9 };
 const CHECKPOINT = 1000;
 
-describe.skipIf(!haveAddon)('replay windows resumed from a checkpoint', () => {
+describe.skipIf(!haveAddon())('replay windows resumed from a checkpoint', () => {
   it('refuses what the receiver had accepted before its restart, accepts what is newer, alike on both paths', () => {
     const windowStart = (): number => CHECKPOINT;
     const native = new NativeDatapath({ bindAddress: REMOTE, dataPort: 4789, windowStart });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { formatReport, fuzzEspDatapath } from '../../scripts/fuzz-esp-datapath.js';
 import { haveAddon } from './support.js';
 
-describe.skipIf(!haveAddon)('data-path ESP fuzzing, native against reference (20,000 inputs)', () => {
+describe.skipIf(!haveAddon())('data-path ESP fuzzing, native against reference (20,000 inputs)', () => {
   it('holds every rule, and the inputs reach delivery and every ingress drop but padding', () => {
     const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20_261_123;
     const report = fuzzEspDatapath({ iterations: 20_000, seed });
