@@ -13,8 +13,8 @@
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cleanStaleRuns, Topology } from '../test/helpers/netns.js';
-import { haveRoot, haveTools } from '../test/helpers/ci.js';
+import { cleanStaleRuns, Topology } from '../src/testkit/netns.js';
+import { haveRoot, haveTools } from '../src/testkit/ci.js';
 import { kernelVxlanOverlay } from './lib/kernel-vxlan.js';
 import { measureOverlay, type BenchOverlay, type SuiteOptions, type SuiteResult } from './lib/overlay.js';
 import { renderTable, type MetricColumn } from './lib/table.js';

@@ -21,7 +21,7 @@
  *
  * Needs root, ip, ping, sysctl and stdbuf; builds on dist/ (`npm run build`).
  */
-import { haveRoot, haveTools } from '../test/helpers/ci.js';
+import { haveRoot, haveTools } from '../src/testkit/ci.js';
 import { measureAttach, measureCommandStartup, type AttachSample } from './lib/convergence/attach-round.js';
 import { ConvergenceCluster, MAX_HOSTS } from './lib/convergence/cluster.js';
 import { ConvergenceError } from './lib/convergence/errors.js';

@@ -11,8 +11,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { cleanStaleRuns } from '../test/helpers/netns.js';
-import { haveRoot, haveTools } from '../test/helpers/ci.js';
+import { cleanStaleRuns } from '../src/testkit/netns.js';
+import { haveRoot, haveTools } from '../src/testkit/ci.js';
 import { BASELINE_ROW, SUITE_COLUMNS, measureAll, type OverlayBuilder } from './baselines.js';
 import { kernelVxlanOverlay } from './lib/kernel-vxlan.js';
 import { overlaydOverlay } from './lib/overlayd.js';

@@ -10,7 +10,7 @@
  * memberlist reference (PROTOCOLS.md, two Go nodes): 5.5–6.6 s.
  */
 import { Memberlist } from '../src/gossip/memberlist.js';
-import { GoPeer, buildGoPeer } from '../test/gossip/interop/go-peer.js';
+import { GoPeer, buildGoPeer } from '../src/testkit/go-peer.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -9,9 +9,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Topology } from '../test/helpers/topology.js';
-import { haveTool } from '../test/helpers/ci.js';
-import { pingRaw, run, startAgents, tearDown, waitFor, type AgentHandle, type Endpoint } from '../test/e2e/agents.js';
+import { Topology } from '../src/testkit/topology.js';
+import { haveTool } from '../src/testkit/ci.js';
+import { pingRaw, run, startAgents, tearDown, waitFor, type AgentHandle, type Endpoint } from '../src/testkit/agents.js';
 import { loadAddon } from '../src/dataplane/addon.js';
 import { runIperf3 } from '../bench/lib/iperf3.js';
 

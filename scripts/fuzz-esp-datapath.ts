@@ -27,7 +27,7 @@ import { FdbTable, NeighbourTable } from '../src/dataplane/tables.js';
 import { encodeVxlan, parseMac } from '../src/wire/index.js';
 import { below, isMain, keepFirst, makeRng, randomBytes, runFuzzCli, tally, type Rng } from './fuzz/driver.js';
 import { mutate } from './fuzz-esp.js';
-import { udpAround } from '../test/helpers/esp.js';
+import { udpAround } from '../src/testkit/esp.js';
 
 const LOCAL = '198.18.0.1';
 const REMOTE = '198.18.0.2';

@@ -16,7 +16,7 @@
  * Exits 1 on any failure. test/crypto/fuzz.test.ts runs the same core
  * ({@link fuzzEsp}) with a smaller budget.
  */
-import { sealPlaintext } from '../test/helpers/esp.js';
+import { sealPlaintext } from '../src/testkit/esp.js';
 import {
   deriveSa,
   ESP_DROP_REASONS,

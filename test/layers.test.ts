@@ -3,7 +3,7 @@
  * (and of its sub-folders) must land in the layer itself or in one it may use.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { layerImports } from './layer-imports.js';
@@ -21,6 +21,8 @@ const ALLOWED: Record<string, string[]> = {
   host: ['wire'],
   agent: ['cluster', 'gossip', 'dataplane', 'crypto', 'host', 'wire'],
   cli: ['agent', 'cluster', 'wire'],
+  // The kit tests, benchmarks and the demo share; no layer above imports it.
+  testkit: ['agent', 'cluster', 'gossip', 'dataplane', 'crypto', 'host', 'wire'],
 };
 
 /** The layer a resolved path belongs to (the longest matching folder). */
@@ -42,6 +44,32 @@ describe('layer rules (DESIGN.md §2)', () => {
         .map((i) => ({ ...i, target: layerOf(resolve(SRC, layer, i.spec)) }))
         .filter((i) => i.target !== layer && !ALLOWED[layer].includes(i.target ?? '?'))
         .map((i) => `${layer}/${i.file} → ${i.spec}`);
+      expect(bad).toEqual([]);
+    });
+  }
+});
+
+/** Every .ts file below `dir`, recursively. */
+function tsFilesBelow(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return tsFilesBelow(p);
+    return e.name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+describe('bench/ and scripts/ use the library, never test code', () => {
+  const ROOT = join(SRC, '..');
+  for (const folder of ['bench', 'scripts']) {
+    it(`${folder}/ imports nothing from test/`, () => {
+      const files = tsFilesBelow(join(ROOT, folder));
+      expect(files.length).toBeGreaterThan(0);
+      const bad = files.flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/(?:import|export)\s[^'";]*?from\s+['"](\.[^'"]+)['"]/g)]
+          .map((m) => resolve(dirname(file), m[1]))
+          .filter((target) => relative(ROOT, target).startsWith('test/'))
+          .map((target) => `${relative(ROOT, file)} → ${relative(ROOT, target)}`),
+      );
       expect(bad).toEqual([]);
     });
   }

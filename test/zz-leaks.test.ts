@@ -6,9 +6,9 @@
  * set by test/helpers/global-setup.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { haveRoot, requirement } from './helpers/ci.js';
-import { listByPrefix } from './helpers/resources.js';
-import { RUN_ID_ENV, runPrefix } from './helpers/run.js';
+import { haveRoot, requirement } from '../src/testkit/ci.js';
+import { listByPrefix } from '../src/testkit/resources.js';
+import { RUN_ID_ENV, runPrefix } from '../src/testkit/run.js';
 
 const runShared = requirement(
   process.env[RUN_ID_ENV] !== undefined,

@@ -4,7 +4,7 @@
  * goodput; UDP (`-u -l <len> -b 0`: as fast as the sender can) reports the
  * packets that arrived per second — with 64-byte payloads, a packet rate.
  */
-import { HarnessError, isHarnessError, nsExec, nsSpawn } from '../../test/helpers/netns.js';
+import { HarnessError, isHarnessError, nsExec, nsSpawn } from '../../src/testkit/netns.js';
 
 /** One iperf3 test. */
 export interface Iperf3Options {

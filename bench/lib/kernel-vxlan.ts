@@ -11,7 +11,7 @@
  * each container a permanent neighbour entry per remote container, so no ARP
  * ever crosses the underlay.
  */
-import { nsExec, sh, type ContainerNamespace, type Topology } from '../../test/helpers/netns.js';
+import { nsExec, sh, type ContainerNamespace, type Topology } from '../../src/testkit/netns.js';
 import type { BenchOverlay, OverlayEndpoint } from './overlay.js';
 
 /** Options of {@link kernelVxlanOverlay}. */

@@ -9,8 +9,8 @@
  * endpoints learn each other the same way.
  */
 import { randomBytes } from 'node:crypto';
-import type { Topology } from '../../test/helpers/topology.js';
-import { crossPeer, removeAgentDirs, startAgents, startCluster, waitFor, type AgentHandle, type Endpoint } from '../../test/e2e/agents.js';
+import type { Topology } from '../../src/testkit/topology.js';
+import { crossPeer, removeAgentDirs, startAgents, startCluster, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 import type { BenchOverlay } from './overlay.js';
 
 /** Options of {@link overlaydOverlay}. */

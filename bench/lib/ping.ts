@@ -3,7 +3,7 @@
  * reply's time parsed, so the result has the per-packet median as well as
  * ping's own min/avg/max/mdev summary.
  */
-import { isHarnessError, nsExec } from '../../test/helpers/netns.js';
+import { isHarnessError, nsExec } from '../../src/testkit/netns.js';
 import { median } from './stats.js';
 
 /** One ping series. */

@@ -3,7 +3,7 @@
  * over the switch bridge, no overlay at all. Every overlay's figures are
  * bounded by it on this machine.
  */
-import type { Topology } from '../../test/helpers/netns.js';
+import type { Topology } from '../../src/testkit/netns.js';
 import type { BenchOverlay } from './overlay.js';
 
 /** Host 1 → host 2 over the plain underlay (IPv4). Nothing to build, nothing to destroy. */

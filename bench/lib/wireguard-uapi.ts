@@ -8,8 +8,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { HarnessError, sh, WIREGUARD_SOCKET_DIR } from '../../test/helpers/netns.js';
-import { haveTool } from '../../test/helpers/ci.js';
+import { HarnessError, sh, WIREGUARD_SOCKET_DIR } from '../../src/testkit/netns.js';
+import { haveTool } from '../../src/testkit/ci.js';
 
 /** A Curve25519 key pair, hex (the UAPI encoding). */
 export interface WireguardKeyPair {

@@ -10,7 +10,7 @@
  * Configured through the UAPI socket (wireguard-uapi.ts), so the `wg` tool is
  * not needed.
  */
-import { nsExec, type ContainerNamespace, type ManagedProcess, type Topology } from '../../test/helpers/netns.js';
+import { nsExec, type ContainerNamespace, type ManagedProcess, type Topology } from '../../src/testkit/netns.js';
 import type { BenchOverlay, OverlayEndpoint } from './overlay.js';
 import { generateWireguardKeys, uapiSet, waitForUapiSocket, type WireguardKeyPair } from './wireguard-uapi.js';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent, KeysReport } from '../../src/agent/agent.js';
 import { ControlApi } from '../../src/agent/api.js';
-import { haveRoot, requirement } from '../helpers/ci.js';
+import { haveRoot, requirement } from '../../src/testkit/ci.js';
 import { haveAddon } from '../native/support.js';
 
 const ready = requirement(haveRoot(), 'needs root (setpriv to another uid)') && haveAddon();

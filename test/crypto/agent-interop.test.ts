@@ -25,10 +25,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topology } from '../helpers/topology.js';
-import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
+import { Topology } from '../../src/testkit/topology.js';
+import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
 import { decodeEthernet, decodeIPv4, decodeVxlan, encodeEthernet, encodeIcmp, encodeIPv4, encodeUdp, encodeVxlan, ETHERTYPE, IP_PROTOCOL, parseIp, parseMac, readPcap } from '../../src/wire/index.js';
-import { nsExec, ping, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../e2e/agents.js';
+import { nsExec, ping, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 import { dropDelta, dropsOf, ESP_UDP_PORT, espHeader, newGossipKey, sendRaw, underlayPackets, type KeysView, type UnderlayPacket } from '../e2e/encrypted-support.js';
 import { findScapyEspPython, runScapyEsp } from './support.js';
 

@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AesKeySize, deriveSa, type EspCarrier, type NetworkKey, openEsp, ReplayWindow, sealEsp, seqHigh, seqLow } from '../../src/crypto/index.js';
 import { formatIp, parseIp } from '../../src/wire/index.js';
-import { requirement } from '../helpers/ci.js';
+import { requirement } from '../../src/testkit/ci.js';
 import { espOf, findScapyEspPython, icmpEcho, outerPacket, runScapyEsp, tcpSyn, vxlanDatagram } from './support.js';
 
 const python = findScapyEspPython();

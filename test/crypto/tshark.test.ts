@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AesKeySize, deriveSa, type EspCarrier, sealEsp, SecurityAssociation, tsharkEspArgs } from '../../src/crypto/index.js';
 import { LINKTYPE_RAW, parseIp, PcapWriter } from '../../src/wire/index.js';
-import { haveTool, requirement } from '../helpers/ci.js';
+import { haveTool, requirement } from '../../src/testkit/ci.js';
 import { icmpEcho, outerPacket, tcpSyn, vxlanDatagram } from './support.js';
 
 const haveTshark = requirement(haveTool('tshark'), 'tshark (apt-get install tshark)');

@@ -9,7 +9,7 @@ import { NativeDatapath } from '../../src/dataplane/native.js';
 import { ReferenceProcessor } from '../../src/dataplane/process.js';
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import { countersFromSlots, type EgressResult, FrameProcessor, IngressResult } from '../../src/dataplane/datapath.js';
-import { requirement } from '../helpers/ci.js';
+import { requirement } from '../../src/testkit/ci.js';
 import * as F from './frames.js';
 
 let addonOk = false;

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateNetworkKey } from '../../src/crypto/index.js';
 import type { DatapathCounters, SaInfo } from '../../src/dataplane/datapath.js';
 import { SIDES, SmokeTopology, nsRun } from '../../bench/native-smoke/topology.js';
-import { haveNetns, haveTools, requirement } from '../helpers/ci.js';
-import { runPrefix } from '../helpers/run.js';
+import { haveNetns, haveTools, requirement } from '../../src/testkit/ci.js';
+import { runPrefix } from '../../src/testkit/run.js';
 import { haveAddon } from '../native/support.js';
 import type { EspPeerConfig } from './esp-peer.js';
 

@@ -3,7 +3,7 @@
  * ReferenceProcessor: two hosts, each with its EspPlanner feeding its
  * EspSaStore, exchanging what processEgress makes through processEsp.
  */
-import { sealPlaintext, udpAround } from '../helpers/esp.js';
+import { sealPlaintext, udpAround } from '../../src/testkit/esp.js';
 import { describe, expect, it } from 'vitest';
 import {
   deriveSa,

@@ -9,9 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { Topology } from '../helpers/topology.js';
-import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { AgentHandle, pingRaw, startAgents, tearDown, waitFor, type Endpoint } from './agents.js';
+import { Topology } from '../../src/testkit/topology.js';
+import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
+import { AgentHandle, pingRaw, startAgents, tearDown, waitFor, type Endpoint } from '../../src/testkit/agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping'), 'cluster e2e needs root, ip and ping');
 const HOSTS = 5;

@@ -3,10 +3,10 @@
  * nothing: the agent's networks, endpoints and tables are the same after.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topology } from '../helpers/topology.js';
-import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
+import { Topology } from '../../src/testkit/topology.js';
+import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
 import { ControlClient } from '../../src/cli/client.js';
-import { OVERLAYD, run, startAgents, tearDown, type AgentHandle, type Endpoint } from './agents.js';
+import { OVERLAYD, run, startAgents, tearDown, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip'), 'control tests need root and ip');
 

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { Topology } from '../helpers/topology.js';
-import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
+import { Topology } from '../../src/testkit/topology.js';
+import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
 import { decodeEthernet, decodeIPv4, decodeIPv6, decodeUdp, decodeVxlan, LINKTYPE_ETHERNET, LINKTYPE_RAW, readPcap } from '../../src/wire/index.js';
-import { crossPeer, nsExec, ping, pingRaw, run, startAgents, tearDown, type AgentHandle, type Endpoint } from './agents.js';
+import { crossPeer, nsExec, ping, pingRaw, run, startAgents, tearDown, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping', 'tcpdump'), 'end-to-end tests need root, ip, ping and tcpdump');
 const TRANSFER = join(import.meta.dirname, 'fixtures/transfer.mjs');

@@ -10,9 +10,9 @@
  * windows saw, else they would be dropped as replays).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topology } from '../helpers/topology.js';
-import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { nsExec, ping, run, startAgents, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from './agents.js';
+import { Topology } from '../../src/testkit/topology.js';
+import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
+import { nsExec, ping, run, startAgents, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 import { dropsOf, newGossipKey, pingCount, sendingTag, type KeysView, type PingCount, type RotateResult } from './encrypted-support.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping'), 'encrypted rotation e2e tests need root, ip and ping');

@@ -23,7 +23,7 @@ import {
   readPcap,
   VXLAN_DEFAULT_PORT,
 } from '../../src/wire/index.js';
-import { run, type AgentHandle } from './agents.js';
+import { run, type AgentHandle } from '../../src/testkit/agents.js';
 
 /** `overlayctl stats --json`, the parts these tests read. */
 export interface AgentStats {

@@ -15,10 +15,10 @@
  * refused with one clear line.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topology } from '../helpers/topology.js';
-import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
+import { Topology } from '../../src/testkit/topology.js';
+import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
 import { IP_PROTOCOL, readPcap } from '../../src/wire/index.js';
-import { nsExec, ping, run, startAgents, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from './agents.js';
+import { nsExec, ping, run, startAgents, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 import {
   alteredEsp,
   dropDelta,

@@ -3,9 +3,9 @@
  * defaults to the underlay's 1500 − 70, and IPv4 and IPv6 overlays both work.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topology } from '../helpers/topology.js';
-import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { crossPeer, nsExec, ping, pingRaw, startAgents, tearDown, type AgentHandle, type Endpoint } from './agents.js';
+import { Topology } from '../../src/testkit/topology.js';
+import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
+import { crossPeer, nsExec, ping, pingRaw, startAgents, tearDown, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping'), 'IPv6 underlay test needs root, ip and ping');
 

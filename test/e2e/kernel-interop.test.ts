@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { Topology } from '../helpers/topology.js';
-import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { nsExec, ping, startAgents, tearDown, type AgentHandle, type Endpoint } from './agents.js';
+import { Topology } from '../../src/testkit/topology.js';
+import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
+import { nsExec, ping, startAgents, tearDown, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'bridge', 'ping', 'ethtool'), 'kernel interop needs root, ip, bridge, ping and ethtool');
 const TRANSFER = join(import.meta.dirname, 'fixtures/transfer.mjs');

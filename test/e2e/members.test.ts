@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { Topology } from '../helpers/topology.js';
-import { haveRoot, haveTools, requirement } from '../helpers/ci.js';
-import { startAgents, tearDown, waitFor, type AgentHandle } from './agents.js';
+import { Topology } from '../../src/testkit/topology.js';
+import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
+import { startAgents, tearDown, waitFor, type AgentHandle } from '../../src/testkit/agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip'), 'gossip e2e needs root and ip');
 

@@ -8,7 +8,7 @@ import { Memberlist, type MemberlistOptions } from '../../src/gossip/memberlist.
 import { MockNetwork, type MockNetworkOptions } from '../../src/gossip/mock-network.js';
 import { VirtualClock, seededRandom } from '../../src/gossip/clock.js';
 import type { Delegates } from '../../src/gossip/delegates.js';
-import { requirement } from '../helpers/ci.js';
+import { requirement } from '../../src/testkit/ci.js';
 
 /** A simulated cluster: one virtual clock, one mock network, n nodes. */
 export class SimCluster {

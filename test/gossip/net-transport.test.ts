@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NetTransport } from '../../src/gossip/net-transport.js';
 import type { InboundPacket, StreamConn } from '../../src/gossip/transport.js';
 import { haveIpv6Loopback } from './helpers.js';
-import { requirement } from '../helpers/ci.js';
+import { requirement } from '../../src/testkit/ci.js';
 
 const haveV6 = requirement(haveIpv6Loopback(), 'IPv6 on the loopback interface');
 

@@ -5,8 +5,8 @@
  * its tunnel (UDP 51820). Functional checks only; figures are bench's job.
  */
 import { describe, expect, it } from 'vitest';
-import { haveNetns, haveTools, requirement } from '../helpers/ci.js';
-import { listByPrefix } from '../helpers/netns.js';
+import { haveNetns, haveTools, requirement } from '../../src/testkit/ci.js';
+import { listByPrefix } from '../../src/testkit/netns.js';
 import { useTopology } from '../helpers/vitest-topology.js';
 import { kernelVxlanOverlay } from '../../bench/lib/kernel-vxlan.js';
 import { wireguardOverlay } from '../../bench/lib/wireguard.js';

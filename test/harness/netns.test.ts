@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { haveNetns, haveTools, requirement } from '../helpers/ci.js';
+import { haveNetns, haveTools, requirement } from '../../src/testkit/ci.js';
 import {
   Topology,
   cleanStaleRuns,
@@ -18,8 +18,8 @@ import {
   sh,
   spawnManaged,
   MAX_LINK_NAME,
-} from '../helpers/netns.js';
-import { RUN_RECORD_DIR } from '../helpers/run.js';
+} from '../../src/testkit/netns.js';
+import { RUN_RECORD_DIR } from '../../src/testkit/run.js';
 import { countPcapRecords } from './pcap.js';
 
 const ready = requirement(

@@ -9,9 +9,9 @@
  * - on teardown (and if the main process is killed) removes whatever still
  *   carries the run prefix, after the leak check has reported it.
  */
-import { onProcessExit } from './exit-hooks.js';
-import { isEmpty, removeByPrefixSync } from './resources.js';
-import { claimRun, cleanStaleRuns, releaseRun, runId, runPrefix, RUN_ID_ENV } from './run.js';
+import { onProcessExit } from '../../src/testkit/exit-hooks.js';
+import { isEmpty, removeByPrefixSync } from '../../src/testkit/resources.js';
+import { claimRun, cleanStaleRuns, releaseRun, runId, runPrefix, RUN_ID_ENV } from '../../src/testkit/run.js';
 
 /** Sets up the run; returns the teardown. */
 export default function setup(): () => void {

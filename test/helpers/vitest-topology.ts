@@ -9,8 +9,8 @@
  *     });
  */
 import { afterAll, beforeAll } from 'vitest';
-import { HarnessError } from './errors.js';
-import { Topology, type TopologyOptions } from './topology.js';
+import { HarnessError } from '../../src/testkit/errors.js';
+import { Topology, type TopologyOptions } from '../../src/testkit/topology.js';
 
 /** Creates a topology in `beforeAll`, destroys it in `afterAll`; returns its getter. */
 export function useTopology(options: TopologyOptions): () => Topology {

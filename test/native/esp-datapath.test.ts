@@ -7,7 +7,7 @@
  * processEsp of those packets — and of damaged ones — the same frames and
  * drop reasons; and both ends the same counters and SA listings.
  */
-import { sealPlaintext, udpAround } from '../helpers/esp.js';
+import { sealPlaintext, udpAround } from '../../src/testkit/esp.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateNetworkKey, sealEsp, type KeyringState } from '../../src/crypto/index.js';
 import { loadAddon } from '../../src/dataplane/addon.js';
@@ -25,7 +25,7 @@ import { NativeDatapath } from '../../src/dataplane/native.js';
 import { ReferenceProcessor, type NetworkConfig } from '../../src/dataplane/process.js';
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import { encodeVxlan } from '../../src/wire/index.js';
-import { requirement } from '../helpers/ci.js';
+import { requirement } from '../../src/testkit/ci.js';
 import * as F from '../dataplane/frames.js';
 
 let addonOk = false;

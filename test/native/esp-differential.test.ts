@@ -7,7 +7,7 @@
  * replayed, mutated, truncated and badly padded packets get the same verdict
  * from both, leaving both windows in the same state. Deterministic (seeded).
  */
-import { sealPlaintext } from '../helpers/esp.js';
+import { sealPlaintext } from '../../src/testkit/esp.js';
 import { describe, expect, it } from 'vitest';
 import {
   ESP_DROP_REASONS,

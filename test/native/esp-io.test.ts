@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateNetworkKey, type EspCarrier } from '../../src/crypto/index.js';
 import type { DatapathCounters } from '../../src/dataplane/datapath.js';
 import { SIDES, SmokeTopology, nsRun, run } from '../../bench/native-smoke/topology.js';
-import { haveNetns, haveTools, requirement } from '../helpers/ci.js';
-import { runPrefix } from '../helpers/run.js';
+import { haveNetns, haveTools, requirement } from '../../src/testkit/ci.js';
+import { runPrefix } from '../../src/testkit/run.js';
 import type { EspPeerConfig } from './esp-peer.js';
 import { haveAddon } from './support.js';
 

@@ -13,7 +13,7 @@ import { NativeDatapath } from '../../src/dataplane/native.js';
 import { ReferenceProcessor } from '../../src/dataplane/process.js';
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import { encodeVxlan, parseMac } from '../../src/wire/index.js';
-import { udpAround } from '../helpers/esp.js';
+import { udpAround } from '../../src/testkit/esp.js';
 import { haveAddon } from './support.js';
 
 const [LOCAL, REMOTE] = ['198.18.0.1', '198.18.0.2'];

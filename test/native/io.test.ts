@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatapathCounters } from '../../src/dataplane/datapath.js';
 import type { OffloadStats } from '../../src/dataplane/addon.js';
 import { SIDES, SMOKE_VNI, SmokeTopology, nsRun } from '../../bench/native-smoke/topology.js';
-import { haveNetns, haveTools, requirement } from '../helpers/ci.js';
-import { runPrefix } from '../helpers/run.js';
+import { haveNetns, haveTools, requirement } from '../../src/testkit/ci.js';
+import { runPrefix } from '../../src/testkit/run.js';
 import { haveAddon } from './support.js';
 
 const ready = haveAddon() && requirement(haveNetns() && haveTools('ping', 'python3'), 'needs root, ip, ping and python3');

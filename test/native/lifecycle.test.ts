@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadAddon } from '../../src/dataplane/addon.js';
 import { NativeDatapath, NativeDatapathError } from '../../src/dataplane/native.js';
 import { COUNTER_SLOTS } from '../../src/dataplane/datapath.js';
-import { haveRoot, haveTool, requirement } from '../helpers/ci.js';
-import { runPrefix } from '../helpers/run.js';
+import { haveRoot, haveTool, requirement } from '../../src/testkit/ci.js';
+import { runPrefix } from '../../src/testkit/run.js';
 import { haveAddon } from './support.js';
 
 const tapName = `${runPrefix()}lt`;

@@ -5,7 +5,7 @@
  */
 import { loadAddon } from '../../src/dataplane/addon.js';
 import { NativeDatapath } from '../../src/dataplane/native.js';
-import { requirement } from '../helpers/ci.js';
+import { requirement } from '../../src/testkit/ci.js';
 import * as F from '../dataplane/frames.js';
 
 function addonBuilt(): boolean {

@@ -14,7 +14,7 @@ import {
   PcapWriter,
   readPcap,
 } from '../../src/wire/index.js';
-import { haveTool, requirement } from '../helpers/ci.js';
+import { haveTool, requirement } from '../../src/testkit/ci.js';
 import { findScapyPython, runScapy, wireErrorCode } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ovt-wire-pcap-'));

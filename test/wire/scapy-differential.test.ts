@@ -24,7 +24,7 @@ import {
   ipv4HeaderChecksumValid,
   udpChecksumValid,
 } from '../../src/wire/index.js';
-import { requirement } from '../helpers/ci.js';
+import { requirement } from '../../src/testkit/ci.js';
 import { findScapyPython, hex, runScapy } from './support.js';
 
 const python = findScapyPython();

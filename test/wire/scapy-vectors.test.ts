@@ -39,7 +39,7 @@ import {
   TCP_FLAG,
   udpChecksumValid,
 } from '../../src/wire/index.js';
-import { requirement } from '../helpers/ci.js';
+import { requirement } from '../../src/testkit/ci.js';
 import { findScapyPython, hex, runScapy } from './support.js';
 
 const python = findScapyPython();

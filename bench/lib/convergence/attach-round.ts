@@ -9,7 +9,7 @@
  *   t0 ─ overlayctl endpoint attach ─► agent commits (its log line) ─► attach returns
  *     └─ probes on the other hosts: ARP retried every few ms ─► first reply (ping -D stamp)
  */
-import type { Endpoint } from '../../../test/e2e/agents.js';
+import type { Endpoint } from '../../../src/testkit/agents.js';
 import type { ConvergenceCluster } from './cluster.js';
 import { NETWORK } from './cluster.js';
 import { fastNeighbourResolution } from './neighbour-timers.js';

@@ -1,6 +1,6 @@
 /**
  * The cluster a convergence run measures: one namespace host per agent on a
- * test topology (test/helpers/topology.ts), agent 1 started alone and every
+ * test topology (src/testkit/topology.ts), agent 1 started alone and every
  * other agent joining it by gossip (`--join`), one overlay network, and one
  * "probe" container attached on every host, so each host has a container to
  * ping a new endpoint from.
@@ -16,8 +16,8 @@
  */
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Topology, type ContainerNamespace } from '../../../test/helpers/topology.js';
-import { removeAgentDirs, startAgents, type AgentHandle, type Endpoint } from '../../../test/e2e/agents.js';
+import { Topology, type ContainerNamespace } from '../../../src/testkit/topology.js';
+import { removeAgentDirs, startAgents, type AgentHandle, type Endpoint } from '../../../src/testkit/agents.js';
 import { callAgent, type MemberView, type NeighView } from './agent-api.js';
 import { ConvergenceError } from './errors.js';
 import { fastNeighbourResolution } from './neighbour-timers.js';

@@ -11,7 +11,7 @@
  * `net.ipv4.neigh.default` of its own, so they are set after the interface
  * exists.
  */
-import { nsExec } from '../../../test/helpers/netns.js';
+import { nsExec } from '../../../src/testkit/netns.js';
 
 /** ARP/ND tries before an entry fails (a failed entry restarts on the next packet anyway). */
 const SOLICIT_TRIES = 1000;

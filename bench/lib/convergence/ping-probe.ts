@@ -10,8 +10,8 @@
  * interval (neighbour-timers.ts); the first reply therefore comes one
  * ARP retry at most after the overlay can carry it.
  */
-import type { ManagedProcess } from '../../../test/helpers/process.js';
-import type { Topology } from '../../../test/helpers/topology.js';
+import type { ManagedProcess } from '../../../src/testkit/process.js';
+import type { Topology } from '../../../src/testkit/topology.js';
 import { ConvergenceError } from './errors.js';
 
 /** Options of {@link PingProbe.start}. */

@@ -16,8 +16,8 @@
  * the containers' overlay neighbours are still resolved by ARP through the
  * agents, which is part of what the benchmark measures.
  */
-import { nsExec } from '../../../test/helpers/netns.js';
-import type { Topology } from '../../../test/helpers/topology.js';
+import { nsExec } from '../../../src/testkit/netns.js';
+import type { Topology } from '../../../src/testkit/topology.js';
 
 /** Underlay MAC address of every host, by host index. */
 async function underlayMacs(topology: Topology): Promise<Map<number, string>> {

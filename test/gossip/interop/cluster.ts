@@ -6,8 +6,8 @@
 import { afterEach, beforeAll } from 'vitest';
 import { Memberlist, type MemberlistOptions } from '../../../src/gossip/memberlist.js';
 import type { Delegates } from '../../../src/gossip/delegates.js';
-import { needGo } from '../go.js';
-import { GoPeer, buildGoPeer } from './go-peer.js';
+import { needGo } from '../../../src/testkit/go.js';
+import { GoPeer, buildGoPeer } from '../../../src/testkit/go-peer.js';
 
 /** Starts a TypeScript node on 127.0.0.1 with a free port. */
 export function startTsNode(name: string, options: Partial<MemberlistOptions> = {}, delegates: Delegates = {}): Promise<Memberlist> {

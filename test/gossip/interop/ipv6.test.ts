@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { haveIpv6Loopback } from '../helpers.js';
-import { requirement } from '../../helpers/ci.js';
+import { requirement } from '../../../src/testkit/ci.js';
 import { eventually, tsState, useInteropNodes } from './cluster.js';
 
 const { haveGo, go, ts } = useInteropNodes();

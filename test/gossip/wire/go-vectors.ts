@@ -1,10 +1,10 @@
 /**
  * Runs test/gossip/go-vectors (memberlist's own encoders and framers, see
- * test/gossip/go.ts) with one JSON request and returns its JSON answer.
+ * src/testkit/go.ts) with one JSON request and returns its JSON answer.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { buildGo, needGo } from '../go.js';
+import { buildGo, needGo } from '../../../src/testkit/go.js';
 
 /** Folder of the Go vector program. */
 export const VECTORS_DIR = fileURLToPath(new URL('../go-vectors', import.meta.url));

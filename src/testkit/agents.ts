@@ -7,10 +7,10 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { nsExec } from '../helpers/netns.js';
-import type { EndpointRecord } from '../../src/cluster/records.js';
-import type { ManagedProcess } from '../helpers/process.js';
-import type { Topology } from '../helpers/topology.js';
+import { nsExec } from './netns.js';
+import type { EndpointRecord } from '../cluster/records.js';
+import type { ManagedProcess } from './process.js';
+import type { Topology } from './topology.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const OVERLAYD = join(ROOT, 'dist/src/cli/overlayd.js');

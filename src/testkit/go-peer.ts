@@ -1,12 +1,12 @@
 /**
- * Drives the Go memberlist test peer (test/gossip/go-peer): spawns it, parses
+ * Drives the Go memberlist test peer (src/testkit/go-peer): spawns it, parses
  * its JSON lines, sends it commands, and always kills it at the end.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { buildGo } from '../go.js';
+import { buildGo } from './go.js';
 
 /** One JSON line printed by the Go peer. */
 export interface GoEvent {
@@ -24,7 +24,7 @@ export interface GoMember {
   incarnation: number;
 }
 
-const PEER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'go-peer');
+const PEER_DIR = join(dirname(fileURLToPath(import.meta.url)), 'go-peer');
 
 /** Builds the peer binary (cached per run); null when Go or memberlist is missing. */
 export function buildGoPeer(): Promise<string | null> {

@@ -5,7 +5,7 @@
  * the key can make, e.g. with malformed padding.
  */
 import { createCipheriv } from 'node:crypto';
-import type { SecurityAssociation } from '../../src/crypto/index.js';
+import type { SecurityAssociation } from '../crypto/index.js';
 
 const TWO_32 = 2 ** 32;
 
