@@ -13,7 +13,7 @@ import { pino, type Logger } from 'pino';
 import { OverlayStore, toEndpointRecord, toNetworkRecord, type EndpointRecord, type NetworkRecord, type PeerRecord } from '../cluster/store.js';
 import type { EndpointEntry, NetworkEntry } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
-import { endpointMac, parseCidr } from '../cluster/cidr.js';
+import { endpointMac, parseCidr } from '../wire/index.js';
 import { ClusterSync } from '../cluster/sync.js';
 import { createDatapath } from '../dataplane/index.js';
 import type { CapturedFrame, Datapath, DatapathCounters } from '../dataplane/datapath.js';

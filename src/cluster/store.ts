@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { formatIp, formatMac, ipFamily, parseIp, parseMac } from '../wire/index.js';
-import { allocateAddress, cidrOverlaps, endpointMac, isHostAddress, parseCidr } from './cidr.js';
+import { allocateAddress, cidrOverlaps, endpointMac, isHostAddress, parseCidr } from '../wire/index.js';
 import { claimedFirst, entryKey, LamportClock, supersedes, type EndpointEntry, type Entry, type NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
 import { checkEndpoint, checkNetwork, REJECT_REASONS, wellFormed, type RejectReason } from './validate.js';

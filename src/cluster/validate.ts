@@ -3,7 +3,7 @@
  * Each refusal has a stable reason, counted in `overlayctl stats`.
  */
 import { formatMac, ipFamily, parseMac } from '../wire/index.js';
-import { isHostAddress, parseCidr } from './cidr.js';
+import { isHostAddress, parseCidr } from '../wire/index.js';
 import type { EndpointEntry, Entry, NetworkEntry } from './entries.js';
 import { wellFormedEncryption } from './network-keys.js';
 

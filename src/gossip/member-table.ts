@@ -10,7 +10,7 @@ import type { EngineContext } from './context.js';
 import { type NodeState, NodeStateType, deadOrLeft, ipToString, toNodeInfo, type NodeInfo } from './node.js';
 import { Suspicion, suspicionTimeout } from './suspicion.js';
 import { MessageType, type Alive, type Dead, type PushNodeState, type Suspect } from './wire/index.js';
-import { cidrContains } from './cidr.js';
+import { prefixContains } from '../wire/index.js';
 
 /** Nodes known to this member and the rules that change them. */
 export class MemberTable {
@@ -296,7 +296,7 @@ export class MemberTable {
 
   private ipAllowed(addr: Buffer): boolean {
     const cidrs = this.ctx.config.cidrsAllowed;
-    return cidrs.length === 0 || cidrs.some((c) => cidrContains(c, addr));
+    return cidrs.length === 0 || cidrs.some((c) => prefixContains(c, addr));
   }
 }
 

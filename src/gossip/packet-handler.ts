@@ -14,7 +14,7 @@ import type { EngineContext } from './context.js';
 import type { MemberTable } from './member-table.js';
 import type { Prober } from './prober.js';
 import { dropReasonForWireCode } from './stats.js';
-import { cidrContains } from './cidr.js';
+import { prefixContains } from '../wire/index.js';
 import { ipToBytes } from './node.js';
 import { splitHostPort, type InboundPacket } from './transport.js';
 import {
@@ -108,7 +108,7 @@ export class PacketHandler {
     const cidrs = ctx.config.cidrsAllowed;
     if (cidrs.length > 0) {
       const source = ipToBytes(splitHostPort(from)?.host ?? '');
-      if (!source || !cidrs.some((c) => cidrContains(c, source)) || (live.Addr.length > 0 && !cidrs.some((c) => cidrContains(c, live.Addr)))) {
+      if (!source || !cidrs.some((c) => prefixContains(c, source)) || (live.Addr.length > 0 && !cidrs.some((c) => prefixContains(c, live.Addr)))) {
         ctx.stats.drop('blockedAddress');
         return;
       }

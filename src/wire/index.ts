@@ -8,6 +8,7 @@
 export * from './errors.js';
 export * from './mac.js';
 export * from './ip.js';
+export * from './cidr.js';
 export * from './checksum.js';
 export * from './ethernet.js';
 export * from './arp.js';

@@ -1,4 +1,5 @@
 /** Ethernet MAC addresses: parsing, formatting, group-bit test. */
+import { parseIp } from './ip.js';
 import { need } from './bounds.js';
 import { WireError } from './errors.js';
 
@@ -37,4 +38,11 @@ export function formatMac(b: Uint8Array, offset = 0): string {
 export function isMulticastMac(b: Uint8Array, offset = 0): boolean {
   need(b, offset, 1, 'MAC');
   return (b[offset] & 0x01) !== 0;
+}
+
+/** Docker's endpoint MAC: 02:42 followed by the four bytes of the IPv4 address (or the last four of IPv6). */
+export function endpointMac(ip: string): string {
+  const b = parseIp(ip);
+  const tail = b.subarray(b.length - 4);
+  return ['02', '42', ...[...tail].map((x) => x.toString(16).padStart(2, '0'))].join(':');
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ipToBytes, ipToString } from '../../src/gossip/node.js';
 import { ensurePort, joinHostPort, splitHostPort } from '../../src/gossip/transport.js';
-import { cidrContains } from '../../src/gossip/cidr.js';
+import { prefixContains } from '../../src/wire/index.js';
 
 describe('address helpers', () => {
   it('convert IPv4 and IPv6 to raw bytes and back, as Go prints them', () => {
@@ -32,11 +32,11 @@ describe('address helpers', () => {
   });
 
   it('match CIDRs for cidrsAllowed', () => {
-    expect(cidrContains('198.18.0.0/15', Buffer.from([198, 19, 255, 1]))).toBe(true);
-    expect(cidrContains('198.18.0.0/15', Buffer.from([198, 20, 0, 1]))).toBe(false);
-    expect(cidrContains('2001:db8::/32', ipToBytes('2001:db8:ffff::1')!)).toBe(true);
-    expect(cidrContains('2001:db8::/32', Buffer.from([198, 18, 0, 1]))).toBe(false);
-    expect(cidrContains('198.18.0.1', Buffer.from([198, 18, 0, 1]))).toBe(true);
-    expect(cidrContains('198.18.0.0/33', Buffer.from([198, 18, 0, 1]))).toBe(false);
+    expect(prefixContains('198.18.0.0/15', Buffer.from([198, 19, 255, 1]))).toBe(true);
+    expect(prefixContains('198.18.0.0/15', Buffer.from([198, 20, 0, 1]))).toBe(false);
+    expect(prefixContains('2001:db8::/32', ipToBytes('2001:db8:ffff::1')!)).toBe(true);
+    expect(prefixContains('2001:db8::/32', Buffer.from([198, 18, 0, 1]))).toBe(false);
+    expect(prefixContains('198.18.0.1', Buffer.from([198, 18, 0, 1]))).toBe(true);
+    expect(prefixContains('198.18.0.0/33', Buffer.from([198, 18, 0, 1]))).toBe(false);
   });
 });
