@@ -13,9 +13,8 @@
  *
  * Messages: `[version 1][msgpack { e: Entry[] }]`.
  */
-import { decode, encode } from '@msgpack/msgpack';
 import type { Delegate, EventDelegate, Memberlist, NodeInfo } from '../gossip/index.js';
-import { TransmitLimitedQueue, type Broadcast } from '../gossip/index.js';
+import { TransmitLimitedQueue, decodeMsgpack, encodeMsgpack, type Broadcast } from '../gossip/index.js';
 import { entryKey, type EndpointEntry, type Entry } from './entries.js';
 import type { MemberState, OverlayStore } from './store.js';
 
@@ -112,7 +111,7 @@ export class ClusterSync implements Delegate, EventDelegate {
   private decode(buf: Buffer): unknown[] | undefined {
     try {
       if (buf.length < 2 || buf[0] !== VERSION) throw new Error('unknown version');
-      const doc = decode(buf.subarray(1)) as { e?: unknown };
+      const doc = decodeMsgpack(buf.subarray(1), { text: true }) as { e?: unknown };
       if (!Array.isArray(doc?.e)) throw new Error('no entries');
       return doc.e;
     } catch (err) {
@@ -124,7 +123,7 @@ export class ClusterSync implements Delegate, EventDelegate {
 }
 
 function frame(entries: Entry[]): Buffer {
-  const body = encode({ e: entries });
+  const body = encodeMsgpack({ e: entries });
   const out = Buffer.allocUnsafe(body.length + 1);
   out[0] = VERSION;
   out.set(body, 1);

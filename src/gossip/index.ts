@@ -32,4 +32,4 @@ export { type Clock, type TimerHandle, systemClock, VirtualClock, seededRandom }
 export { type GossipStats, type DropReason } from './stats.js';
 export { StreamExchangeError } from './stream-handler.js';
 export { TransmitLimitedQueue, retransmitLimit, type Broadcast } from './broadcast-queue.js';
-export { Keyring } from './wire/index.js';
+export { Keyring, encodeMsgpack, decodeMsgpack } from './wire/index.js';

@@ -16,10 +16,21 @@
  */
 import { GossipWireError, wireError } from './errors.js';
 
+/** How {@link decodeMsgpack} returns values. */
+export interface MsgpackDecodeOptions {
+  /**
+   * Strings (the str/raw family) as UTF-8 JavaScript strings, for documents
+   * of our own such as the cluster's entries. Off (the default) for
+   * memberlist's bodies, where Go writes []byte as raw strings: every string
+   * is then a Buffer, never lossy UTF-8. bin values are Buffers either way.
+   */
+  text?: boolean;
+}
+
 /** A decoded msgpack map: keys as strings, values as decoded. */
 export type MsgpackMap = { [key: string]: MsgpackValue };
 /** What {@link decodeMsgpack} produces. */
-export type MsgpackValue = null | boolean | number | bigint | Buffer | MsgpackValue[] | MsgpackMap;
+export type MsgpackValue = null | boolean | number | bigint | Buffer | string | MsgpackValue[] | MsgpackMap;
 
 /** Deepest nesting of arrays/maps accepted (memberlist bodies are flat). */
 const MAX_DEPTH = 32;
@@ -190,6 +201,8 @@ class MsgpackReader {
   constructor(
     private readonly buf: Buffer,
     public pos: number,
+    /** Strings (the str/raw family, not bin) as JavaScript strings rather than Buffers. */
+    private readonly text = false,
   ) {}
 
   need(n: number): void {
@@ -229,11 +242,20 @@ class MsgpackReader {
     return out;
   }
 
+  /** A str/raw-family value: a Buffer, or a string when decoding text. */
+  str(n: number): Buffer | string {
+    if (!this.text) return this.raw(n);
+    this.need(n);
+    const out = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
   value(depth: number): MsgpackValue {
     const b = this.u8();
     if (b <= 0x7f) return b;
     if (b >= 0xe0) return b - 0x100;
-    if (b >= 0xa0 && b <= 0xbf) return this.raw(b & 0x1f);
+    if (b >= 0xa0 && b <= 0xbf) return this.str(b & 0x1f);
     if (b >= 0x90 && b <= 0x9f) return this.array(b & 0x0f, depth);
     if (b >= 0x80 && b <= 0x8f) return this.map(b & 0x0f, depth);
     switch (b) {
@@ -244,14 +266,17 @@ class MsgpackReader {
       case 0xc3:
         return true;
       case 0xc4:
-      case 0xd9:
         return this.raw(this.u8());
+      case 0xd9:
+        return this.str(this.u8());
       case 0xc5:
-      case 0xda:
         return this.raw(this.u16());
+      case 0xda:
+        return this.str(this.u16());
       case 0xc6:
-      case 0xdb:
         return this.raw(this.u32());
+      case 0xdb:
+        return this.str(this.u32());
       case 0xca: {
         this.need(4);
         const v = this.buf.readFloatBE(this.pos);
@@ -320,8 +345,8 @@ class MsgpackReader {
  * just past it. Throws TRUNCATED when the value is incomplete (a stream reader
  * reads more and retries), BAD_MSGPACK for bytes that are not msgpack.
  */
-export function decodeMsgpackAt(buf: Buffer, offset = 0): { value: MsgpackValue; end: number } {
-  const reader = new MsgpackReader(buf, offset);
+export function decodeMsgpackAt(buf: Buffer, offset = 0, options: MsgpackDecodeOptions = {}): { value: MsgpackValue; end: number } {
+  const reader = new MsgpackReader(buf, offset, options.text === true);
   try {
     const value = reader.value(0);
     return { value, end: reader.pos };
@@ -335,6 +360,6 @@ export function decodeMsgpackAt(buf: Buffer, offset = 0): { value: MsgpackValue;
  * Decodes the first msgpack value of `buf` (trailing bytes are ignored, as
  * Go's decoder does). Strings and binaries come back as `Buffer`.
  */
-export function decodeMsgpack(buf: Buffer): MsgpackValue {
-  return decodeMsgpackAt(buf, 0).value;
+export function decodeMsgpack(buf: Buffer, options: MsgpackDecodeOptions = {}): MsgpackValue {
+  return decodeMsgpackAt(buf, 0, options).value;
 }

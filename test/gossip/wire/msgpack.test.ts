@@ -112,3 +112,15 @@ describe('decodeBody field checks', () => {
     }
   });
 });
+
+describe('decodeMsgpack { text: true } (the cluster entries of src/cluster/sync.ts)', () => {
+  it('gives strings of every str form as text, bin as Buffer, and round-trips an entry document', () => {
+    expect(decodeMsgpack(Buffer.from('a3616263', 'hex'), { text: true })).toBe('abc'); // fixstr
+    expect(decodeMsgpack(Buffer.from('d903616263', 'hex'), { text: true })).toBe('abc'); // str8
+    expect(decodeMsgpack(Buffer.from('da0003616263', 'hex'), { text: true })).toBe('abc'); // str16
+    expect(decodeMsgpack(Buffer.from('c403616263', 'hex'), { text: true })).toEqual(Buffer.from('abc')); // bin8
+    expect(decodeMsgpack(Buffer.from('a3616263', 'hex'))).toEqual(Buffer.from('abc')); // default: raw
+    const doc = { e: [{ kind: 'network', name: 'blué', subnets: ['198.19.1.0/24'], time: 7, deleted: false, mtu: null }] };
+    expect({ ...(decodeMsgpack(encodeMsgpack(doc), { text: true }) as object) }).toEqual(doc);
+  });
+});
