@@ -74,3 +74,31 @@ describe('bench/ and scripts/ use the library, never test code', () => {
     });
   }
 });
+
+/** The relative imports of one .ts file, resolved to .ts paths. */
+function importsOf(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(/(?:import|export)\s[^'";]*?from\s+['"](\.[^'"]+)['"]/g)].map((m) =>
+    resolve(dirname(file), m[1]).replace(/\.js$/, '.ts'),
+  );
+}
+
+describe('no import circles in src/', () => {
+  it('no module reaches itself through its imports', () => {
+    const files = tsFilesBelow(SRC);
+    const graph = new Map(files.map((f) => [f, importsOf(f).filter((t) => existsSync(t))]));
+    const state = new Map<string, 'open' | 'done'>();
+    const circles: string[] = [];
+    const visit = (f: string, path: string[]): void => {
+      if (state.get(f) === 'done') return;
+      if (state.get(f) === 'open') {
+        circles.push([...path.slice(path.indexOf(f)), f].map((p) => relative(SRC, p)).join(' → '));
+        return;
+      }
+      state.set(f, 'open');
+      for (const t of graph.get(f) ?? []) visit(t, [...path, f]);
+      state.set(f, 'done');
+    };
+    for (const f of files) visit(f, []);
+    expect(circles).toEqual([]);
+  });
+});
