@@ -13,13 +13,16 @@
  *   POST   /v1/networks/:name/capture {count?, durationS?, outer?} → a pcap stream
  *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
  *
+ * Every route calls one of the AgentOperations (operations.ts), the same
+ * operations the Docker and CNI plugin front-ends are to call.
+ *
  * Errors: `{ "error": { "code": "...", "message": "..." } }` with a 4xx/5xx status.
  */
 import http from 'node:http';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OverlayError } from '../cluster/errors.js';
-import type { Agent, NetworkCreateRequest } from './agent.js';
+import type { AgentOperations, NetworkCreateRequest } from './operations.js';
 import { peerUid } from './peer-cred.js';
 
 
@@ -59,7 +62,7 @@ export class ControlApi {
   private readonly routes: Route[] = [];
   private server?: http.Server;
 
-  constructor(private readonly agent: Agent) {
+  constructor(private readonly agent: AgentOperations) {
     const a = agent;
     this.route('GET', '/v1/status', () => a.status());
     this.route('GET', '/v1/stats', () => a.counters());

@@ -1,0 +1,110 @@
+/**
+ * The operations of an overlayd agent, as its front-ends call them. The
+ * control API (api.ts, behind overlayctl) is one front-end; the coming Docker
+ * network/IPAM plugin and CNI plugin are meant to call these same operations
+ * rather than reach into the Agent, so every front-end gets the same
+ * validation, host plumbing and gossip. The Agent (agent.ts) implements it.
+ */
+import type { Logger } from 'pino';
+import type { EndpointRecord, NetworkRecord, PeerRecord } from '../cluster/store.js';
+import type { EspCarrierName } from '../cluster/network-keys.js';
+import type { DatapathCounters } from '../dataplane/datapath.js';
+import type { NodeInfo } from '../gossip/index.js';
+import type { CaptureOptions } from './capture.js';
+
+/** Rows of `overlayctl fdb --json`. */
+export interface FdbRow {
+  network: string;
+  vni: number;
+  mac: string;
+  vtep: string;
+  ip: string;
+  origin: 'local' | 'static' | 'gossip';
+  node?: string;
+}
+
+/** Rows of `overlayctl neigh --json`. */
+export interface NeighRow {
+  network: string;
+  vni: number;
+  ip: string;
+  mac: string;
+}
+
+export interface NetworkCreateRequest {
+  name: string;
+  subnets: string[];
+  vni?: number;
+  mtu?: number;
+  encrypted?: boolean;
+  /** Encrypted networks: carrier (default ip), AES key bits (default 128), ESN (default on). */
+  esp?: { carrier?: EspCarrierName; keyBits?: 128 | 256; esn?: boolean };
+}
+
+/** `overlayctl keys NETWORK --json`. */
+export interface KeysReport {
+  network: string;
+  vni: number;
+  carrier: EspCarrierName;
+  keySize: 16 | 32;
+  esn: boolean;
+  keys: { tag: number; sending: boolean; pending: boolean; ageSeconds: number; created: string }[];
+  /** The SAs this host holds for the network (none until it has endpoints on it). */
+  sas: { direction: 'out' | 'in'; peer: string; spi: string; keyTag: number; seq: number }[];
+  /** Only with --show-secrets, for root. */
+  secrets?: { keys: { tag: number; material: string }[]; espSa: string };
+}
+
+export interface EndpointAttachRequest {
+  network: string;
+  netns: string;
+  ips?: string[];
+  ifname?: string;
+}
+
+/** Something the agent did on its own that an operator should know about. */
+export interface AgentEvent {
+  time: string;
+  message: string;
+}
+
+/** A cluster member as `overlayctl members` shows it. */
+export type MemberRow = Pick<NodeInfo, 'name' | 'addr' | 'port' | 'state' | 'incarnation'>;
+
+/** The data path's counters and the cluster's rejections (`overlayctl stats`, metrics). */
+export type AgentCounters = DatapathCounters & { cluster: { rejected: Record<string, number>; badMessages: number } };
+
+/**
+ * What a front-end may ask of the agent. Changes run one at a time on the
+ * agent and resolve once the host is plumbed and the change is committed
+ * (and so announced to the cluster); errors are OverlayErrors with a code.
+ */
+export interface AgentOperations {
+  /** Where a front-end logs a call that failed unexpectedly. */
+  readonly log: Pick<Logger, 'error'>;
+
+  // ---- changes
+  createNetwork(req: NetworkCreateRequest): Promise<NetworkRecord>;
+  /** Detaches this host's endpoints on it first; `force` removes it even while other hosts have endpoints on it. */
+  removeNetwork(name: string, force: boolean): Promise<void>;
+  attachEndpoint(req: EndpointAttachRequest): Promise<EndpointRecord>;
+  detachEndpoint(id: string): Promise<EndpointRecord>;
+  addPeer(req: PeerRecord): Promise<PeerRecord>;
+  removePeer(network: string, ip: string): Promise<PeerRecord>;
+  /** One on-demand rotation step of an encrypted network's keys. */
+  rotateKey(name: string): Promise<KeysReport>;
+
+  // ---- listings
+  status(): Record<string, unknown>;
+  counters(): AgentCounters;
+  networks(): NetworkRecord[];
+  network(name: string): NetworkRecord;
+  endpoints(network?: string): EndpointRecord[];
+  fdbRows(network?: string): FdbRow[];
+  neighRows(network?: string): NeighRow[];
+  members(): MemberRow[];
+  /** The key ring and SAs of an encrypted network; `secrets` adds the keys (front-ends allow it to root only). */
+  keys(name: string, secrets: boolean): KeysReport;
+  /** Mirrors a network's frames as pcap; returns a function that stops early. */
+  startCapture(network: string, opts: CaptureOptions, write: (chunk: Buffer) => void, end: () => void): () => void;
+}

@@ -1,0 +1,92 @@
+/**
+ * What the agent shows: its status, the networks, endpoints, FDB and
+ * neighbour rows the store holds, the cluster members gossip sees, and the
+ * counters. Read-only: nothing here changes the store or the host.
+ */
+import { toEndpointRecord, toNetworkRecord, type EndpointRecord, type NetworkRecord } from '../cluster/store.js';
+import type { NetworkEntry } from '../cluster/entries.js';
+import type { ClusterSync } from '../cluster/sync.js';
+import type { Memberlist } from '../gossip/index.js';
+import type { AgentContext } from './context.js';
+import type { AgentCounters, AgentEvent, FdbRow, MemberRow, NeighRow } from './operations.js';
+
+/** What the views read from the agent beyond the shared context. */
+export interface ViewSources {
+  readonly sync: ClusterSync;
+  readonly events: readonly AgentEvent[];
+  readonly startedAt: number;
+  gossip(): Memberlist | undefined;
+  defaultMtu(): number;
+}
+
+export class AgentViews {
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly src: ViewSources,
+  ) {}
+
+  status(): Record<string, unknown> {
+    const { config, store } = this.ctx;
+    return {
+      name: config.name,
+      advertiseAddr: config.advertiseAddr,
+      dataPort: config.dataPort,
+      gossipPort: config.gossipPort,
+      datapath: this.ctx.datapath.kind,
+      defaultMtu: this.src.defaultMtu(),
+      members: this.src.gossip()?.numMembers() ?? 1,
+      networks: store.networks().length,
+      endpoints: store.localEndpoints().length,
+      uptimeSeconds: Math.round((Date.now() - this.src.startedAt) / 1000),
+      events: this.src.events.slice(-20),
+      pid: process.pid,
+    };
+  }
+
+  networks(): NetworkRecord[] {
+    return this.ctx.store.networks().map(toNetworkRecord);
+  }
+
+  network(name: string): NetworkRecord {
+    return toNetworkRecord(this.ctx.store.network(name));
+  }
+
+  endpoints(network?: string): EndpointRecord[] {
+    if (network !== undefined) this.ctx.store.network(network);
+    return this.ctx.store.endpoints(network).map(toEndpointRecord);
+  }
+
+  fdbRows(network?: string): FdbRow[] {
+    const { store, config } = this.ctx;
+    const rows: FdbRow[] = [];
+    for (const net of this.selectNetworks(network)) {
+      for (const e of store.endpoints(net.name)) {
+        const origin = e.owner === config.name ? 'local' : 'gossip';
+        for (const ip of e.ips) rows.push({ network: net.name, vni: net.vni, mac: e.mac, vtep: e.vtep, ip, origin, node: e.owner });
+      }
+      for (const p of store.peers.values()) {
+        if (p.network === net.name) rows.push({ network: net.name, vni: net.vni, mac: p.mac, vtep: p.vtep, ip: p.ip, origin: 'static' });
+      }
+    }
+    return rows;
+  }
+
+  neighRows(network?: string): NeighRow[] {
+    return this.fdbRows(network).map(({ network: n, vni, ip, mac }) => ({ network: n, vni, ip, mac }));
+  }
+
+  /** Cluster members as gossip sees them, this node included. */
+  members(): MemberRow[] {
+    return (this.src.gossip()?.members() ?? [])
+      .map(({ name, addr, port, state, incarnation }) => ({ name, addr, port, state, incarnation }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  counters(): AgentCounters {
+    return { ...this.ctx.datapath.counters(), cluster: { rejected: { ...this.ctx.store.rejected }, badMessages: this.src.sync.badMessages } };
+  }
+
+  private selectNetworks(name?: string): NetworkEntry[] {
+    return name === undefined ? this.ctx.store.networks() : [this.ctx.store.network(name)];
+  }
+}
