@@ -3,27 +3,27 @@
     {
       "target_name": "overlayd",
       "sources": [
-        "native/addr.c",
-        "native/binding.cc",
-        "native/binding_cred.cc",
-        "native/binding_datapath.cc",
-        "native/binding_esp.cc",
-        "native/binding_raw.cc",
-        "native/binding_sa.cc",
-        "native/csum.c",
-        "native/dp_esp.c",
-        "native/dp_oversize.c",
-        "native/dp_process.c",
-        "native/errno_name.c",
-        "native/esp.c",
-        "native/oa_table.c",
-        "native/offload.c",
-        "native/punt.c",
-        "native/replay.c",
-        "native/sa_table.c",
-        "native/tables.c"
+        "native/base/addr.c",
+        "native/base/csum.c",
+        "native/base/errno_name.c",
+        "native/binding/binding.cc",
+        "native/binding/binding_cred.cc",
+        "native/binding/binding_datapath.cc",
+        "native/binding/binding_esp.cc",
+        "native/binding/binding_raw.cc",
+        "native/binding/binding_sa.cc",
+        "native/esp/esp.c",
+        "native/esp/replay.c",
+        "native/esp/sa_table.c",
+        "native/io/punt.c",
+        "native/pipeline/dp_esp.c",
+        "native/pipeline/dp_oversize.c",
+        "native/pipeline/dp_process.c",
+        "native/tables/oa_table.c",
+        "native/tables/tables.c",
+        "native/tap/offload.c"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": ["native", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
@@ -32,10 +32,10 @@
       "cflags_cc": ["-std=c++17", "-fexceptions"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/tap_linux.c", "native/io_linux.c", "native/io_egress.c", "native/io_ingress.c", "native/udp_batch.c"],
+          "sources": ["native/tap/tap_linux.c", "native/io/io_linux.c", "native/io/io_egress.c", "native/io/io_ingress.c", "native/udp/udp_batch.c"],
           "libraries": ["-lpthread"]
         }, {
-          "sources": ["native/tap_other.c", "native/io_other.c"]
+          "sources": ["native/tap/tap_other.c", "native/io/io_other.c"]
         }],
         ["OS=='mac'", {
           "xcode_settings": {

@@ -1,5 +1,5 @@
 /**
- * ESP throughput on one core: the C core (native/esp.c through NativeEspSa,
+ * ESP throughput on one core: the C core (native/esp/esp.c through NativeEspSa,
  * in place, no allocation per packet) against src/crypto/esp.ts (node:crypto,
  * a cipher object and a Buffer per packet), sealing and opening 1450- and
  * 64-byte payloads with AES-128-GCM and AES-256-GCM, ESN on. Open runs over a

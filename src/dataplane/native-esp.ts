@@ -1,5 +1,5 @@
 /**
- * The native ESP core (native/esp.c, native/replay.c) as one SA with its own
+ * The native ESP core (native/esp/esp.c, native/esp/replay.c) as one SA with its own
  * inbound replay window, for differential tests and benchmarks against
  * src/crypto/esp.ts. Arguments are checked exactly as `SecurityAssociation`,
  * `ReplayWindow` and `sealEsp` check them (same CryptoError codes) and drops
@@ -20,7 +20,7 @@ import {
 } from '../crypto/index.js';
 import { loadAddon } from './addon.js';
 
-/** The addon's EspSaHandle class (native/binding_esp.cc); drops are −(index in espDropReasons + 1). */
+/** The addon's EspSaHandle class (native/binding/binding_esp.cc); drops are −(index in espDropReasons + 1). */
 export interface EspSaHandle {
   /** esp_seal into a new Buffer. */
   seal(seq: number, payload: Buffer, nextHeader: number): Buffer;

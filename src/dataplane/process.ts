@@ -1,6 +1,6 @@
 /**
  * The TypeScript reference path: every per-frame decision of
- * docs/datapath.md, without I/O. The native path (native/dp_process.c)
+ * docs/datapath.md, without I/O. The native path (native/pipeline/dp_process.c)
  * makes the same decisions in C; the differential tests hold the two to the
  * same bytes and the same drop reasons.
  *

@@ -1,6 +1,6 @@
 /**
  * A raw IP socket for one protocol (ESP, 50) with a receive loop, over the
- * addon's rawOpen/rawRecv/rawSend (native/binding_raw.cc): what node:dgram
+ * addon's rawOpen/rawRecv/rawSend (native/binding/binding_raw.cc): what node:dgram
  * cannot do. Each receive waits on the libuv pool like a TAP read; close()
  * shuts the socket down so the pending receive returns, then closes it.
  */

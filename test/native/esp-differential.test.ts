@@ -1,5 +1,5 @@
 /**
- * The C ESP core (native/esp.c, native/replay.c through NativeEspSa) against
+ * The C ESP core (native/esp/esp.c, native/esp/replay.c through NativeEspSa) against
  * the TypeScript reference (src/crypto/esp.ts, replay-window.ts): the same
  * bytes from seal for every payload size 0..1600 and some 9000-byte ones,
  * both key sizes, ESN on and off, sequence numbers around 2^32 boundaries;

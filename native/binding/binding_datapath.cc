@@ -1,0 +1,423 @@
+/*
+ * DatapathHandle: the JavaScript face of one native data path — its tables,
+ * counter block, I/O loops and punt queue. src/dataplane/native.ts wraps it
+ * in the Datapath interface.
+ *
+ * Counter block: (1 + IO_WORKERS) rows × DP_COUNTER_SLOTS uint64, row 0 for
+ * the synchronous processEgress/processIngress, then one per I/O direction. JS reads
+ * it through a BigUint64Array and sums the rows.
+ */
+#include <napi.h>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "binding/binding_addr.h"
+#include "binding/binding_sa.h"
+#include "binding/binding_util.h"
+
+extern "C" {
+#include "base/addr.h"
+#include "pipeline/dp_process.h"
+#include "io/io.h"
+#include "io/punt.h"
+#include "esp/sa_table.h"
+#include "tables/tables.h"
+}
+
+namespace overlayd {
+namespace {
+
+constexpr size_t kPuntCapacity = 1024;
+constexpr size_t kCounterRows = 1 + IO_WORKERS;
+
+void MacArg(const Napi::CallbackInfo &info, size_t i, const char *name, uint8_t mac[6]) {
+  std::string text = StringArg(info, i, name);
+  if (mac_parse(text.c_str(), mac) < 0) throw ArgError(info.Env(), std::string(name) + ": not a MAC address: " + text, false);
+}
+
+/** Collects what dp_egress emits for the synchronous processEgress. */
+struct EgressCollector {
+  struct Out {
+    dp_addr vtep;
+    uint32_t hash;
+    std::vector<uint8_t> payload;
+    int carrier;  // -1: plain VXLAN
+  };
+  std::vector<std::vector<uint8_t>> buffers;  // fragments built off-frame
+  std::vector<Out> out;
+  std::vector<std::vector<uint8_t>> replies;
+
+  static uint8_t *Buffer(void *ctx, size_t len) {
+    auto *self = static_cast<EgressCollector *>(ctx);
+    self->buffers.emplace_back(len);
+    return self->buffers.back().data();
+  }
+  static void Send(void *ctx, const dp_addr *vtep, uint32_t hash, uint8_t *payload, size_t len) {
+    auto *self = static_cast<EgressCollector *>(ctx);
+    self->out.push_back(Out{*vtep, hash, std::vector<uint8_t>(payload, payload + len), -1});
+  }
+  static void EspSend(void *ctx, const dp_addr *vtep, uint32_t hash, int carrier, uint8_t *packet, size_t len) {
+    auto *self = static_cast<EgressCollector *>(ctx);
+    self->out.push_back(Out{*vtep, hash, std::vector<uint8_t>(packet, packet + len), carrier});
+  }
+  static void Reply(void *ctx, const uint8_t *frame, size_t len) {
+    static_cast<EgressCollector *>(ctx)->replies.emplace_back(frame, frame + len);
+  }
+};
+
+class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "DatapathHandle",
+                       {
+                           InstanceMethod<&DatapathHandle::NetworkSet>("networkSet"),
+                           InstanceMethod<&DatapathHandle::NetworkRemove>("networkRemove"),
+                           InstanceMethod<&DatapathHandle::CaptureSet>("captureSet"),
+                           InstanceMethod<&DatapathHandle::FdbSet>("fdbSet"),
+                           InstanceMethod<&DatapathHandle::FdbDelete>("fdbDelete"),
+                           InstanceMethod<&DatapathHandle::NeighSet>("neighSet"),
+                           InstanceMethod<&DatapathHandle::NeighDelete>("neighDelete"),
+                           InstanceMethod<&DatapathHandle::VtepRefs>("vtepRefs"),
+                           InstanceMethod<&DatapathHandle::ProcessEgress>("processEgress"),
+                           InstanceMethod<&DatapathHandle::ProcessIngress>("processIngress"),
+                           InstanceMethod<&DatapathHandle::ProcessEsp>("processEsp"),
+                           InstanceMethod<&DatapathHandle::SaOutboundSet>("saOutboundSet"),
+                           InstanceMethod<&DatapathHandle::SaOutboundDelete>("saOutboundDelete"),
+                           InstanceMethod<&DatapathHandle::SaInboundAdd>("saInboundAdd"),
+                           InstanceMethod<&DatapathHandle::SaInboundDelete>("saInboundDelete"),
+                           InstanceMethod<&DatapathHandle::SaList>("saList"),
+                           InstanceMethod<&DatapathHandle::EspPort>("espPort"),
+                           InstanceMethod<&DatapathHandle::EspRaw>("espRaw"),
+                           InstanceMethod<&DatapathHandle::Start>("start"),
+                           InstanceMethod<&DatapathHandle::Stop>("stop"),
+                           InstanceMethod<&DatapathHandle::OffloadStats>("offloadStats"),
+                       });
+  }
+
+  /** new DatapathHandle(bindAddress, dataPort, sourcePorts, realtimeWorker, espPort = 4500) */
+  explicit DatapathHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<DatapathHandle>(info) {
+    Napi::Env env = info.Env();
+    cfg_.bind = AddrArg(info, 0, "bindAddress");
+    uint32_t port = Uint32Arg(info, 1, "dataPort");
+    uint32_t pool = Uint32Arg(info, 2, "sourcePorts");
+    if (port > 65535) throw ArgError(env, "dataPort must be 0–65535", false);
+    if (pool < 1 || pool > 64) throw ArgError(env, "sourcePorts must be 1–64", false);
+    cfg_.port = static_cast<uint16_t>(port);
+    cfg_.source_ports = static_cast<int>(pool);
+    cfg_.realtime = info.Length() > 3 && info[3].ToBoolean().Value() ? 1 : 0;
+    uint32_t esp_port = info.Length() > 4 && !info[4].IsUndefined() ? Uint32Arg(info, 4, "espPort") : 4500;
+    if (esp_port > 65535) throw ArgError(env, "espPort must be 0–65535", false);
+    cfg_.esp_port = static_cast<uint16_t>(esp_port);
+    int rc = tables_init(&tables_);
+    if (rc < 0) throw ErrnoError(env, -rc, "tables_init");
+    tables_.data_port = cfg_.port;
+    rc = punt_init(&punt_, kPuntCapacity);
+    if (rc < 0) {
+      tables_destroy(&tables_);
+      throw ErrnoError(env, -rc, "punt_init");
+    }
+    Napi::ArrayBuffer counters = Napi::ArrayBuffer::New(env, kCounterRows * DP_COUNTER_SLOTS * sizeof(uint64_t));
+    std::memset(counters.Data(), 0, counters.ByteLength());
+    counters_ = static_cast<uint64_t *>(counters.Data());
+    counters_ref_ = Napi::Persistent(counters);
+    info.This().As<Napi::Object>().Set("counters", counters);
+    alive_ = true;
+  }
+
+  ~DatapathHandle() override { Shutdown(); }
+
+ private:
+  void Shutdown() {
+    if (!alive_) return;
+    StopIo();
+    std::vector<int> fds(1024);
+    std::vector<uint32_t> vnis(1024);
+    tables_read_lock(&tables_);
+    int n = tables_tap_fds(&tables_, fds.data(), vnis.data(), static_cast<int>(fds.size()));
+    tables_read_unlock(&tables_);
+    for (int i = 0; i < n; i++) close(fds[i]);
+    tables_destroy(&tables_);
+    punt_destroy(&punt_);
+    alive_ = false;
+  }
+
+  void StopIo() {
+    if (io_ == nullptr) return;
+    io_stop(io_);
+    io_ = nullptr;
+    punt_.notify = nullptr;
+    tsfn_.Release();
+  }
+
+  /**
+   * networkSet(vni, mtu, tapFd, encryption?): tapFd −1 for a network without
+   * a TAP (tests); encryption { carrier: 'ip' | 'udp' } makes it encrypted.
+   */
+  Napi::Value NetworkSet(const Napi::CallbackInfo &info) {
+    uint32_t vni = Uint32Arg(info, 0, "vni");
+    uint32_t mtu = Uint32Arg(info, 1, "mtu");
+    int fd = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : -1;
+    if (vni > 0xffffff) throw ArgError(info.Env(), "vni must be 0–16777215", false);
+    dp_encryption enc{};
+    bool encrypted = EncryptionArg(info, 3, &enc);
+    tables_read_lock(&tables_);
+    dp_network *existing = tables_network(&tables_, vni);
+    int old_fd = existing ? existing->tap_fd : -1;
+    tables_read_unlock(&tables_);
+    if (old_fd >= 0 && old_fd != fd && io_ != nullptr) io_tap_remove(io_, old_fd);
+    int rc = tables_network_set(&tables_, vni, mtu, fd, encrypted ? &enc : nullptr);
+    if (rc < 0) throw ErrnoError(info.Env(), -rc, "networkSet");
+    if (old_fd >= 0 && old_fd != fd) close(old_fd);
+    if (fd >= 0 && fd != old_fd && io_ != nullptr) {
+      rc = io_tap_add(io_, vni, fd);
+      if (rc < 0) throw ErrnoError(info.Env(), -rc, "epoll_ctl");
+    }
+    return info.Env().Undefined();
+  }
+
+  /** networkRemove(vni) → whether it existed; closes its TAP descriptor. */
+  Napi::Value NetworkRemove(const Napi::CallbackInfo &info) {
+    uint32_t vni = Uint32Arg(info, 0, "vni");
+    tables_read_lock(&tables_);
+    dp_network *net = tables_network(&tables_, vni);
+    int fd = net ? net->tap_fd : -1;
+    tables_read_unlock(&tables_);
+    if (fd >= 0 && io_ != nullptr) io_tap_remove(io_, fd);
+    int removed_fd = -1;
+    bool existed = tables_network_remove(&tables_, vni, &removed_fd) == 0;
+    if (removed_fd >= 0) close(removed_fd);
+    return Napi::Boolean::New(info.Env(), existed);
+  }
+
+  Napi::Value CaptureSet(const Napi::CallbackInfo &info) {
+    uint32_t vni = Uint32Arg(info, 0, "vni");
+    bool on = info.Length() > 1 && info[1].ToBoolean().Value();
+    return Napi::Boolean::New(info.Env(), tables_capture_set(&tables_, vni, on ? 1 : 0) == 0);
+  }
+
+  Napi::Value FdbSet(const Napi::CallbackInfo &info) {
+    uint32_t vni = Uint32Arg(info, 0, "vni");
+    uint8_t mac[6];
+    MacArg(info, 1, "mac", mac);
+    dp_addr vtep = AddrArg(info, 2, "vtep");
+    int rc = tables_fdb_set(&tables_, vni, mac, &vtep);
+    if (rc < 0) throw ErrnoError(info.Env(), -rc, "fdbSet");
+    return info.Env().Undefined();
+  }
+
+  Napi::Value FdbDelete(const Napi::CallbackInfo &info) {
+    uint32_t vni = Uint32Arg(info, 0, "vni");
+    uint8_t mac[6];
+    MacArg(info, 1, "mac", mac);
+    return Napi::Boolean::New(info.Env(), tables_fdb_delete(&tables_, vni, mac) == 0);
+  }
+
+  Napi::Value NeighSet(const Napi::CallbackInfo &info) {
+    uint32_t vni = Uint32Arg(info, 0, "vni");
+    dp_addr ip = AddrArg(info, 1, "ip");
+    uint8_t mac[6];
+    MacArg(info, 2, "mac", mac);
+    int rc = tables_neigh_set(&tables_, vni, &ip, mac);
+    if (rc < 0) throw ErrnoError(info.Env(), -rc, "neighSet");
+    return info.Env().Undefined();
+  }
+
+  Napi::Value NeighDelete(const Napi::CallbackInfo &info) {
+    uint32_t vni = Uint32Arg(info, 0, "vni");
+    dp_addr ip = AddrArg(info, 1, "ip");
+    return Napi::Boolean::New(info.Env(), tables_neigh_delete(&tables_, vni, &ip) == 0);
+  }
+
+  /** vtepRefs(vni, vtep) → FDB entries of the VNI pointing at `vtep`. */
+  Napi::Value VtepRefs(const Napi::CallbackInfo &info) {
+    uint32_t vni = Uint32Arg(info, 0, "vni");
+    dp_addr vtep = AddrArg(info, 1, "vtep");
+    tables_read_lock(&tables_);
+    dp_network *net = tables_network(&tables_, vni);
+    uint32_t refs = net ? net_vtep_refs(net, &vtep) : 0;
+    tables_read_unlock(&tables_);
+    return Napi::Number::New(info.Env(), refs);
+  }
+
+  /** processEgress(vni, frame) → { out: [{vtep, flowHash, payload}], reply: Buffer[], drop?: reason index } */
+  Napi::Value ProcessEgress(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    uint32_t vni = Uint32Arg(info, 0, "vni");
+    Napi::Buffer<uint8_t> frame = BufferArg(info, 1, "frame");
+    std::vector<uint8_t> work(DP_HEADROOM + frame.Length());
+    std::memcpy(work.data() + DP_HEADROOM, frame.Data(), frame.Length());
+    EgressCollector c;
+    dp_egress_sink sink = {&c,
+                           EgressCollector::Buffer,
+                           EgressCollector::Send,
+                           EgressCollector::Reply,
+                           EgressCollector::EspSend,
+                           DP_SA_SLOT_SYNC,
+                           tables_.data_port};
+    tables_read_lock(&tables_);
+    int verdict = dp_egress(tables_network(&tables_, vni), work.data() + DP_HEADROOM, frame.Length(), counters_, &sink);
+    tables_read_unlock(&tables_);
+
+    Napi::Object result = Napi::Object::New(env);
+    Napi::Array out = Napi::Array::New(env, c.out.size());
+    for (size_t i = 0; i < c.out.size(); i++) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("vtep", AddrString(env, c.out[i].vtep));
+      o.Set("flowHash", Napi::Number::New(env, c.out[i].hash));
+      o.Set("payload", Napi::Buffer<uint8_t>::Copy(env, c.out[i].payload.data(), c.out[i].payload.size()));
+      if (c.out[i].carrier >= 0) o.Set("carrier", Napi::String::New(env, c.out[i].carrier == DP_CARRIER_UDP ? "udp" : "ip"));
+      out.Set(i, o);
+    }
+    Napi::Array reply = Napi::Array::New(env, c.replies.size());
+    for (size_t i = 0; i < c.replies.size(); i++)
+      reply.Set(i, Napi::Buffer<uint8_t>::Copy(env, c.replies[i].data(), c.replies[i].size()));
+    result.Set("out", out);
+    result.Set("reply", reply);
+    if (verdict != DP_PASS) result.Set("drop", Napi::Number::New(env, verdict));
+    return result;
+  }
+
+  /** processIngress(src, payload) → { vni, frame } | { drop: reason index } */
+  Napi::Value ProcessIngress(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string text = StringArg(info, 0, "srcAddress");
+    Napi::Buffer<uint8_t> payload = BufferArg(info, 1, "payload");
+    dp_addr src;
+    if (addr_parse(text.c_str(), &src) < 0) std::memset(&src, 0, sizeof src);  // never a VTEP
+    dp_network *net = nullptr;
+    tables_read_lock(&tables_);
+    int verdict = dp_ingress(&tables_, &src, payload.Data(), payload.Length(), counters_, &net);
+    uint32_t vni = net ? net->vni : 0;
+    tables_read_unlock(&tables_);
+    Napi::Object result = Napi::Object::New(env);
+    if (verdict != DP_PASS) {
+      result.Set("drop", Napi::Number::New(env, verdict));
+    } else {
+      result.Set("vni", Napi::Number::New(env, vni));
+      result.Set("frame", Napi::Buffer<uint8_t>::Copy(env, payload.Data() + DP_VXLAN_HLEN, payload.Length() - DP_VXLAN_HLEN));
+    }
+    return result;
+  }
+
+  /** processEsp(src, packet) → { vni, frame } | { drop: reason index } */
+  Napi::Value ProcessEsp(const Napi::CallbackInfo &info) { return ProcessEspSync(&tables_, counters_, info); }
+  /** saOutboundSet(vni, peer, spi, key, salt, esn, keyTag, lastUsed) */
+  Napi::Value SaOutboundSet(const Napi::CallbackInfo &info) { return overlayd::SaOutboundSet(&tables_, info); }
+  /** saOutboundDelete(vni, peer) → whether there was one */
+  Napi::Value SaOutboundDelete(const Napi::CallbackInfo &info) { return overlayd::SaOutboundDelete(&tables_, info); }
+  /** saInboundAdd(vni, peer, spi, key, salt, esn, keyTag, windowSize, windowTop) */
+  Napi::Value SaInboundAdd(const Napi::CallbackInfo &info) { return overlayd::SaInboundAdd(&tables_, info); }
+  /** saInboundDelete(vni, peer, spi, keyTag) → whether it was held */
+  Napi::Value SaInboundDelete(const Napi::CallbackInfo &info) { return overlayd::SaInboundDelete(&tables_, info); }
+  /** saList(vni?) → [{ vni, peer, keyTag, spi, direction, seq }] */
+  Napi::Value SaList(const Napi::CallbackInfo &info) { return overlayd::SaList(&tables_, info); }
+
+  static void NotifyPunt(void *arg) {
+    auto *self = static_cast<DatapathHandle *>(arg);
+    self->tsfn_.NonBlockingCall();
+  }
+
+  /** Runs on the JS thread: hands every queued capture to the punt callback as one array. */
+  static void DrainPunt(Napi::Env env, Napi::Function callback, DatapathHandle *self, void * /* data */) {
+    if (env == nullptr || callback.IsEmpty() || !self->alive_) return;
+    punt_item items[64];
+    size_t n;
+    while ((n = punt_pop(&self->punt_, items, 64)) > 0) {
+      Napi::Array batch = Napi::Array::New(env, n);
+      for (size_t i = 0; i < n; i++) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("vni", Napi::Number::New(env, items[i].vni));
+        o.Set("direction", Napi::String::New(env, items[i].direction == PUNT_INGRESS ? "ingress" : "egress"));
+        if (items[i].has_vtep) o.Set("vtep", AddrString(env, items[i].vtep));
+        o.Set("frame", Napi::Buffer<uint8_t>::Copy(env, items[i].frame, items[i].len));
+        punt_item_free(&items[i]);
+        batch.Set(i, o);
+      }
+      callback.Call({batch});
+    }
+  }
+
+  using PuntTsfn = Napi::TypedThreadSafeFunction<DatapathHandle, void, DrainPunt>;
+
+  /** start(onPunt) → the bound data port. Opens the sockets and starts the workers. */
+  Napi::Value Start(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsFunction()) throw ArgError(env, "start(onPunt): onPunt must be a function");
+    if (io_ != nullptr) throw ErrnoError(env, EALREADY, "start");
+    tsfn_ = PuntTsfn::New(env, info[0].As<Napi::Function>(), "overlayd-punt", 0, 1, this);
+    tsfn_.Unref(env);
+    punt_.notify_arg = this;
+    punt_.notify = NotifyPunt;
+    int err = 0;
+    io_ = io_start(&tables_, &cfg_, counters_ + DP_COUNTER_SLOTS, &punt_, &err);
+    if (io_ == nullptr) {
+      punt_.notify = nullptr;
+      tsfn_.Release();
+      throw ErrnoError(env, -err, "start");
+    }
+    std::vector<int> fds(1024);
+    std::vector<uint32_t> vnis(1024);
+    tables_read_lock(&tables_);
+    int n = tables_tap_fds(&tables_, fds.data(), vnis.data(), static_cast<int>(fds.size()));
+    tables_read_unlock(&tables_);
+    for (int i = 0; i < n; i++) io_tap_add(io_, vnis[i], fds[i]);
+    tables_.data_port = io_data_port(io_);
+    return Napi::Number::New(env, io_data_port(io_));
+  }
+
+  /** offloadStats() → what TSO/GSO/GRO did since start (zeros when stopped). */
+  Napi::Value OffloadStats(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    io_offload_stats s;
+    std::memset(&s, 0, sizeof s);
+    if (io_ != nullptr) io_get_offload_stats(io_, &s);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("tsoFrames", Napi::Number::New(env, static_cast<double>(s.tso_frames)));
+    o.Set("tsoSegments", Napi::Number::New(env, static_cast<double>(s.tso_segments)));
+    o.Set("gsoSends", Napi::Number::New(env, static_cast<double>(s.gso_sends)));
+    o.Set("gsoDatagrams", Napi::Number::New(env, static_cast<double>(s.gso_datagrams)));
+    o.Set("groFrames", Napi::Number::New(env, static_cast<double>(s.gro_frames)));
+    o.Set("groSegments", Napi::Number::New(env, static_cast<double>(s.gro_segments)));
+    o.Set("udpGroBuffers", Napi::Number::New(env, static_cast<double>(s.udp_gro_buffers)));
+    o.Set("tsoFramesIn", Napi::Number::New(env, static_cast<double>(s.tso_frames_in)));
+    o.Set("gsoEnabled", Napi::Boolean::New(env, s.gso_enabled != 0));
+    o.Set("groEnabled", Napi::Boolean::New(env, s.gro_enabled != 0));
+    return o;
+  }
+
+  /** espPort() → the bound ESP-in-UDP port; 0 when stopped. */
+  Napi::Value EspPort(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), io_ != nullptr ? io_esp_port(io_) : 0);
+  }
+
+  /** espRaw() → whether the raw protocol 50 socket is open (carrier ip works); false when stopped. */
+  Napi::Value EspRaw(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), io_ != nullptr && io_esp_raw(io_) != 0);
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo &info) {
+    StopIo();
+    return info.Env().Undefined();
+  }
+
+  dp_tables tables_{};
+  punt_ring punt_{};
+  io_config cfg_{};
+  io_ctx *io_ = nullptr;
+  uint64_t *counters_ = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> counters_ref_;
+  PuntTsfn tsfn_;
+  bool alive_ = false;
+};
+
+}  // namespace
+
+void InitDatapath(Napi::Env env, Napi::Object exports) {
+  exports.Set("DatapathHandle", DatapathHandle::Define(env));
+}
+
+}  // namespace overlayd

@@ -1,0 +1,88 @@
+/*
+ * The I/O loops of the native data path (Linux: io_linux.c; elsewhere
+ * io_other.c returns -ENOTSUP):
+ *
+ * One worker thread, one epoll set (TAP fds and the data-port socket):
+ *
+ *   TAP → UDP  read bursts (virtio_net_hdr
+ *              super-frames are checksummed and TSO-segmented), dp_egress each
+ *              frame in place, send runs to one VTEP as one UDP_SEGMENT
+ *              datagram train, everything else with sendmmsg from the source
+ *              socket flowHash % poolSize.
+ *   UDP → TAP  recvmmsg (UDP_GRO) on the data-port socket, split,
+ *              dp_ingress each datagram, coalesce in-order TCP segments of one
+ *              flow into one super-frame, write to the TAP.
+ *
+ *   ESP       a raw IP protocol 50 socket (when permitted) and an ESP-in-UDP
+ *             socket on the ESP port, both in the epoll set: recvmmsg,
+ *             dp_esp_ingress each packet, then the TAP as for plain
+ *             ingress; sealed packets go out with sendmmsg batches.
+ *
+ * Counters go to their own rows of the shared counter block (one per
+ * direction); captured frames to a bounded punt ring drained by the binding.
+ */
+#ifndef OVERLAYD_IO_H
+#define OVERLAYD_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/punt.h"
+#include "tables/tables.h"
+
+/** Counter rows the I/O loops write: one for TAP → UDP, one for UDP → TAP. */
+#define IO_WORKERS 2
+
+typedef struct io_config {
+  /** Underlay address the sockets bind to. */
+  dp_addr bind;
+  /** Data port: the receive socket binds to it and VXLAN is sent to it. */
+  uint16_t port;
+  /** Sockets in the source pool (≥ 1). */
+  int source_ports;
+  /** Run the worker SCHED_FIFO (falls back to a raised nice value when refused). */
+  int realtime;
+  /** ESP-in-UDP port (RFC 3948) received on and sent to; 0 picks one. */
+  uint16_t esp_port;
+} io_config;
+
+/** What the offloads did (diagnostics; read without synchronisation, may lag slightly). */
+typedef struct io_offload_stats {
+  uint64_t tso_frames;     /* TSO super-frames read from TAPs */
+  uint64_t tso_segments;   /* segments cut from them */
+  uint64_t gso_sends;      /* UDP_SEGMENT sends of more than one datagram */
+  uint64_t gso_datagrams;  /* datagrams carried by them */
+  uint64_t gro_frames;     /* coalesced super-frames written to TAPs */
+  uint64_t gro_segments;   /* segments coalesced into them */
+  uint64_t udp_gro_buffers;/* received buffers holding more than one datagram */
+  uint64_t tso_frames_in;  /* whole TCP super-frames received (kernel tunnel GSO), written as TSO */
+  int gso_enabled;         /* UDP_SEGMENT in use (off after EIO) */
+  int gro_enabled;         /* UDP_GRO enabled on the data socket */
+} io_offload_stats;
+
+typedef struct io_ctx io_ctx;
+
+/**
+ * Binds the sockets and starts the worker. `rows` points at IO_WORKERS
+ * counter rows of DP_COUNTER_SLOTS each; `punt` receives captured frames.
+ * Returns the context, or NULL with `*err` = -errno.
+ */
+io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, int *err);
+/** Stops the worker and closes the sockets (not the TAPs). */
+void io_stop(io_ctx *io);
+/** A network's TAP appeared: start reading it. 0 or -errno. */
+int io_tap_add(io_ctx *io, uint32_t vni, int fd);
+/** A network's TAP goes away: stop reading it before the caller closes it. */
+void io_tap_remove(io_ctx *io, int fd);
+/** The bound data port (useful when cfg->port was 0). */
+uint16_t io_data_port(const io_ctx *io);
+/** The bound ESP-in-UDP port (useful when cfg->esp_port was 0). */
+uint16_t io_esp_port(const io_ctx *io);
+/** Whether the raw IP protocol 50 socket is open (carrier `ip` can be sent and received). */
+int io_esp_raw(const io_ctx *io);
+/** Copies the offload statistics. */
+void io_get_offload_stats(const io_ctx *io, io_offload_stats *out);
+/** Whether this platform has the I/O loops. */
+int io_supported(void);
+
+#endif

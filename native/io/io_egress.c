@@ -1,0 +1,205 @@
+/*
+ * TAP → UDP half of the worker:
+ *
+ *   TAP readable → readv [vnet_hdr | frame into the arena] → complete the
+ *   partial checksum, or TSO-segment a super-frame back to back → dp_egress
+ *   per frame, VXLAN header written in place in the 8 bytes in front →
+ *   udp_batch (contiguous runs to one VTEP become one GSO send) → sendmmsg
+ *
+ * The arena holds every frame and segment until the batch is flushed, so
+ * nothing is allocated per packet.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "pipeline/dp_process.h"
+#include "io/io_internal.h"
+#include "esp/sa_table.h"
+#include "tap/offload.h"
+#include "udp/udp_batch.h"
+
+#define ARENA_BYTES (8u << 20)
+/* Room a read needs: the frame, its segments (worst case MSS 48) and fragments. */
+#define READ_RESERVE (640u << 10)
+#define FRAME_MAX (65536 + 64)
+#define READS_PER_EVENT 64
+#define MAX_SEGMENTS 2048
+#define MAX_OVERFLOW 64
+
+struct egress_worker {
+  io_ctx *io;
+  uint64_t *counters;
+  uint8_t *arena;
+  size_t used;
+  udp_batch batch;
+  udp_batch esp_udp; /* sealed packets of carrier udp: the ESP-in-UDP socket to the ESP port */
+  udp_batch esp_raw; /* sealed packets of carrier ip: the raw protocol 50 socket */
+  const dp_network *net; /* network of the TAP being read */
+  void *overflow[MAX_OVERFLOW]; /* fragment buffers that did not fit the arena */
+  int overflow_n;
+  struct {
+    uint8_t *frame;
+    size_t len;
+  } segs[MAX_SEGMENTS];
+  int nsegs;
+};
+
+void egress_flush(egress_worker *w) {
+  udp_batch_flush(&w->batch);
+  udp_batch_flush(&w->esp_udp);
+  udp_batch_flush(&w->esp_raw);
+  for (int i = 0; i < w->overflow_n; i++) free(w->overflow[i]);
+  w->overflow_n = 0;
+  w->used = 0;
+}
+
+static uint8_t *sink_buffer(void *ctx, size_t len) {
+  egress_worker *w = ctx;
+  if (ARENA_BYTES - w->used >= len) {
+    uint8_t *p = w->arena + w->used;
+    w->used += len;
+    return p;
+  }
+  if (w->overflow_n == MAX_OVERFLOW) { /* overflow blocks are only freed after a flush */
+    udp_batch_flush(&w->batch);
+    udp_batch_flush(&w->esp_udp);
+    udp_batch_flush(&w->esp_raw);
+  }
+  if (w->overflow_n == MAX_OVERFLOW) {
+    for (int i = 0; i < w->overflow_n; i++) free(w->overflow[i]);
+    w->overflow_n = 0;
+  }
+  uint8_t *p = malloc(len);
+  if (p == NULL) abort();
+  w->overflow[w->overflow_n++] = p;
+  return p;
+}
+
+static void sink_send(void *ctx, const dp_addr *vtep, uint32_t hash, uint8_t *payload, size_t len) {
+  egress_worker *w = ctx;
+  udp_batch_add(&w->batch, vtep, hash, payload, len);
+}
+
+static void sink_esp_send(void *ctx, const dp_addr *vtep, uint32_t hash, int carrier, uint8_t *packet, size_t len) {
+  egress_worker *w = ctx;
+  if (carrier == DP_CARRIER_UDP) {
+    udp_batch_add(&w->esp_udp, vtep, hash, packet, len);
+  } else if (w->io->esp_raw_sock >= 0) {
+    udp_batch_add(&w->esp_raw, vtep, hash, packet, len);
+  } else {
+    w->counters[DP_C_DROPS + DP_DROP_UDP_SEND]++; /* no raw socket (EPERM at start) */
+  }
+}
+
+static void sink_reply(void *ctx, const uint8_t *frame, size_t len) {
+  egress_worker *w = ctx;
+  vnet_hdr h;
+  memset(&h, 0, sizeof h);
+  struct iovec iov[2] = {{&h, sizeof h}, {(void *)frame, len}};
+  if (writev(w->net->tap_fd, iov, 2) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
+}
+
+static void capture(egress_worker *w, const uint8_t *frame, size_t len) {
+  const dp_addr *vtep = len >= 14 && !(frame[0] & 1) ? net_fdb_lookup(w->net, frame) : NULL;
+  if (punt_push(w->io->punt, w->net->vni, PUNT_EGRESS, vtep, frame, len) < 0)
+    w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
+}
+
+static void egress_frame(egress_worker *w, uint8_t *frame, size_t len) {
+  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply, sink_esp_send, DP_SA_SLOT_WORKER, 0};
+  dp_egress_sink sink = sink_proto;
+  sink.ctx = w;
+  sink.data_port = w->io->port;
+  if (w->net->capture) capture(w, frame, len);
+  dp_egress(w->net, frame, len, w->counters, &sink);
+}
+
+static void record_segment(void *ctx, uint8_t *seg, size_t len) {
+  egress_worker *w = ctx;
+  if (w->nsegs == MAX_SEGMENTS) return;
+  w->segs[w->nsegs].frame = seg;
+  w->segs[w->nsegs].len = len;
+  w->nsegs++;
+}
+
+/* One read: a plain frame, or a super-frame cut into segments. 0; -1 when the TAP is drained; -2 when it failed. */
+static int read_one(egress_worker *w, int fd) {
+  if (ARENA_BYTES - w->used < READ_RESERVE) egress_flush(w);
+  vnet_hdr h;
+  uint8_t *frame = w->arena + w->used + DP_HEADROOM;
+  struct iovec iov[2] = {{&h, sizeof h}, {frame, FRAME_MAX}};
+  ssize_t n = readv(fd, iov, 2);
+  if (n < 0) return errno == EINTR ? 0 : errno == EAGAIN ? -1 : -2;
+  if ((size_t)n < sizeof h) return 0;
+  size_t len = (size_t)n - sizeof h;
+  w->used += DP_HEADROOM + len;
+
+  if ((h.gso_type & ~VNET_GSO_ECN) == VNET_GSO_NONE) {
+    if ((h.flags & VNET_F_NEEDS_CSUM) && offload_complete_csum(frame, len, h.csum_start, h.csum_offset) < 0) {
+      w->counters[DP_C_DROPS + DP_DROP_MALFORMED]++;
+      return 0;
+    }
+    egress_frame(w, frame, len);
+    return 0;
+  }
+  w->nsegs = 0;
+  long used = tso_segment(frame, len, &h, w->arena + w->used, ARENA_BYTES - w->used, DP_HEADROOM, record_segment, w);
+  if (used < 0 || w->nsegs == MAX_SEGMENTS) {
+    w->counters[DP_C_DROPS + DP_DROP_MALFORMED]++;
+    return 0;
+  }
+  w->used += (size_t)used;
+  w->io->stats.tso_frames++;
+  w->io->stats.tso_segments += (uint64_t)w->nsegs;
+  for (int i = 0; i < w->nsegs; i++) egress_frame(w, w->segs[i].frame, w->segs[i].len);
+  return 0;
+}
+
+int egress_drain_tap(egress_worker *w, uint32_t vni, int fd) {
+  dp_tables *t = w->io->tables;
+  int frames = 0;
+  tables_read_lock(t);
+  const dp_network *net = tables_network(t, vni);
+  if (net != NULL && net->tap_fd == fd) {
+    w->net = net;
+    int rc = 0;
+    while (frames < READS_PER_EVENT && (rc = read_one(w, fd)) == 0) frames++;
+    /* A TAP whose device went away polls as an error forever: stop watching it (removeNetwork closes it). */
+    if (rc == -2) io_tap_remove(w->io, fd);
+    w->net = NULL;
+  }
+  tables_read_unlock(t);
+  return frames;
+}
+
+egress_worker *egress_create(io_ctx *io) {
+  egress_worker *w = calloc(1, sizeof *w);
+  if (w == NULL) return NULL;
+  w->io = io;
+  w->counters = io->egress_counters;
+  w->arena = malloc(ARENA_BYTES);
+  if (w->arena == NULL) {
+    free(w);
+    return NULL;
+  }
+  udp_batch_init(&w->batch, io->pool, io->pool_size, io->v6, io->port, io->gso, w->counters);
+  w->batch.gso_sends = &io->stats.gso_sends;
+  w->batch.gso_datagrams = &io->stats.gso_datagrams;
+  w->batch.gso_enabled = &io->stats.gso_enabled;
+  /* ESP: one socket each, no GSO (a raw socket cannot segment; ESP-in-UDP runs are rarely equal-sized). */
+  udp_batch_init(&w->esp_udp, &io->esp_udp_sock, 1, io->v6, io->esp_port, 0, w->counters);
+  udp_batch_init(&w->esp_raw, &io->esp_raw_sock, 1, io->v6, 0, 0, w->counters);
+  return w;
+}
+
+void egress_destroy(egress_worker *w) {
+  if (w == NULL) return;
+  egress_flush(w);
+  free(w->arena);
+  free(w);
+}

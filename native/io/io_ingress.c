@@ -1,0 +1,210 @@
+/*
+ * UDP → TAP half of the worker:
+ *
+ *   data socket readable → recvmmsg bursts (UDP_GRO: one buffer may hold
+ *   several datagrams of the cmsg's segment size) → split → dp_ingress per
+ *   datagram → a whole TCP super-frame (a kernel vxlan sender's tunnel GSO)
+ *   is written as TSO; otherwise the inner checksum is checked and in-order
+ *   TCP segments of one flow are coalesced into one super-frame
+ *   (virtio_net_hdr GSO_TCPV4/6) → write to the network's TAP; anything
+ *   else is written singly.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "base/addr.h"
+#include "pipeline/dp_process.h"
+#include "io/io_internal.h"
+#include "tap/offload.h"
+#include "esp/sa_table.h"
+
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+#define RX_BATCH 32
+#define RX_BUF (65536 + 512)
+
+struct ingress_worker {
+  io_ctx *io;
+  uint64_t *counters;
+  uint8_t *bufs; /* RX_BATCH × RX_BUF */
+  gro_run run;
+  struct mmsghdr mm[RX_BATCH];
+  struct iovec iov[RX_BATCH];
+  struct sockaddr_storage from[RX_BATCH];
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl[RX_BATCH];
+};
+
+static void write_tap(ingress_worker *w, const dp_network *net, vnet_hdr *h, const uint8_t *frame, size_t len) {
+  struct iovec iov[2] = {{h, sizeof *h}, {(void *)frame, len}};
+  if (writev(net->tap_fd, iov, 2) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
+}
+
+static void flush_run(ingress_worker *w) {
+  if (w->run.segs == 0) return;
+  const dp_network *net = w->run.owner;
+  int segs = w->run.segs;
+  if (segs > 1) {
+    w->io->stats.gro_frames++;
+    w->io->stats.gro_segments += (uint64_t)segs;
+  }
+  int iovcnt = gro_finish(&w->run);
+  if (writev(net->tap_fd, w->run.iov, iovcnt) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE] += (uint64_t)segs;
+}
+
+/* An inner frame that passed the ingress checks (plain or ESP): capture, then the TAP. */
+static void deliver(ingress_worker *w, dp_network *net, const dp_addr *src, uint8_t *frame, size_t flen) {
+  if (net->capture && punt_push(w->io->punt, net->vni, PUNT_INGRESS, src, frame, flen) < 0)
+    w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
+  if (net->tap_fd < 0) {
+    w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
+    return;
+  }
+  /*
+   * Inner checksums are verified here (the kernel does the same for its own
+   * vxlan): coalesced frames go to the TAP as CHECKSUM_PARTIAL, which the
+   * kernel would not check again. A partial checksum is what a sender on
+   * this host left over a veth (its offload never met a wire): passed on as
+   * partial. A bad one is written unchanged for the kernel to drop.
+   */
+  vnet_hdr h;
+  memset(&h, 0, sizeof h);
+  if (flen > (size_t)net->mtu + 14 && offload_tso_hdr(frame, flen, net->mtu, &h) == 0) {
+    flush_run(w);
+    w->io->stats.tso_frames_in++;
+    write_tap(w, net, &h, frame, flen);
+    return;
+  }
+  uint16_t csum_start = 0, csum_offset = 0;
+  int csum = offload_l4_csum(frame, flen, &csum_start, &csum_offset);
+  if (gro_append(&w->run, net, frame, flen, csum)) return;
+  flush_run(w);
+  if (gro_start(&w->run, net, frame, flen, csum)) return;
+  if (csum == L4_CSUM_PARTIAL) {
+    h.flags = VNET_F_NEEDS_CSUM;
+    h.csum_start = csum_start;
+    h.csum_offset = csum_offset;
+  }
+  write_tap(w, net, &h, frame, flen);
+}
+
+static void ingress_datagram(ingress_worker *w, const dp_addr *src, uint8_t *payload, size_t len) {
+  dp_network *net = NULL;
+  if (dp_ingress(w->io->tables, src, payload, len, w->counters, &net) != DP_PASS) return;
+  deliver(w, net, src, payload + DP_VXLAN_HLEN, len - DP_VXLAN_HLEN);
+}
+
+static int gro_size(struct msghdr *m) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int size;
+      memcpy(&size, CMSG_DATA(c), sizeof size);
+      return size;
+    }
+  }
+  return 0;
+}
+
+int ingress_receive(ingress_worker *w) {
+  io_ctx *io = w->io;
+  for (int i = 0; i < RX_BATCH; i++) {
+    w->mm[i].msg_hdr.msg_name = &w->from[i];
+    w->mm[i].msg_hdr.msg_namelen = sizeof w->from[i];
+    w->mm[i].msg_hdr.msg_control = w->ctl[i].buf;
+    w->mm[i].msg_hdr.msg_controllen = sizeof w->ctl[i].buf;
+    w->mm[i].msg_hdr.msg_flags = 0;
+  }
+  int n = recvmmsg(io->rx_sock, w->mm, RX_BATCH, MSG_DONTWAIT, NULL);
+  if (n <= 0) return 0;
+  tables_read_lock(io->tables);
+  for (int i = 0; i < n; i++) {
+    dp_addr src;
+    addr_from_sockaddr((struct sockaddr *)&w->from[i], &src);
+    uint8_t *buf = w->bufs + (size_t)i * RX_BUF;
+    size_t len = w->mm[i].msg_len;
+    size_t seg = (size_t)gro_size(&w->mm[i].msg_hdr);
+    if (seg == 0 || seg > len) seg = len;
+    if (seg < len) io->stats.udp_gro_buffers++;
+    if (len == 0) ingress_datagram(w, &src, buf, 0); /* an empty datagram is counted as malformed too */
+    for (size_t off = 0; off < len; off += seg) {
+      size_t dlen = len - off < seg ? len - off : seg;
+      ingress_datagram(w, &src, buf + off, dlen);
+    }
+  }
+  flush_run(w);
+  tables_read_unlock(io->tables);
+  return n;
+}
+
+int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
+  io_ctx *io = w->io;
+  for (int i = 0; i < RX_BATCH; i++) {
+    w->mm[i].msg_hdr.msg_name = &w->from[i];
+    w->mm[i].msg_hdr.msg_namelen = sizeof w->from[i];
+    w->mm[i].msg_hdr.msg_control = NULL;
+    w->mm[i].msg_hdr.msg_controllen = 0;
+    w->mm[i].msg_hdr.msg_flags = 0;
+  }
+  int n = recvmmsg(fd, w->mm, RX_BATCH, MSG_DONTWAIT, NULL);
+  if (n <= 0) return 0;
+  tables_read_lock(io->tables);
+  for (int i = 0; i < n; i++) {
+    dp_addr src;
+    addr_from_sockaddr((struct sockaddr *)&w->from[i], &src);
+    uint8_t *packet = w->bufs + (size_t)i * RX_BUF;
+    size_t len = w->mm[i].msg_len;
+    if (raw && w->from[i].ss_family == AF_INET) {
+      /* IPv4 raw receive includes the IP header; IPv6 does not. */
+      size_t ihl = len > 0 ? (size_t)(packet[0] & 0x0f) * 4 : 0;
+      if (ihl < 20 || ihl > len) ihl = len;
+      packet += ihl;
+      len -= ihl;
+    }
+    dp_network *net = NULL;
+    uint8_t *frame = NULL;
+    size_t flen = 0;
+    if (dp_esp_ingress(io->tables, &src, packet, len, DP_SA_SLOT_WORKER, w->counters, &net, &frame, &flen) == DP_PASS)
+      deliver(w, net, &src, frame, flen);
+  }
+  flush_run(w);
+  tables_read_unlock(io->tables);
+  return n;
+}
+
+ingress_worker *ingress_create(io_ctx *io) {
+  ingress_worker *w = calloc(1, sizeof *w);
+  if (w == NULL) return NULL;
+  w->io = io;
+  w->counters = io->ingress_counters;
+  w->bufs = malloc((size_t)RX_BATCH * RX_BUF);
+  w->run.buf = malloc(GRO_BUF_LEN);
+  if (w->bufs == NULL || w->run.buf == NULL) {
+    ingress_destroy(w);
+    return NULL;
+  }
+  for (int i = 0; i < RX_BATCH; i++) {
+    w->iov[i].iov_base = w->bufs + (size_t)i * RX_BUF;
+    w->iov[i].iov_len = RX_BUF;
+    w->mm[i].msg_hdr.msg_iov = &w->iov[i];
+    w->mm[i].msg_hdr.msg_iovlen = 1;
+  }
+  return w;
+}
+
+void ingress_destroy(ingress_worker *w) {
+  if (w == NULL) return;
+  free(w->bufs);
+  free(w->run.buf);
+  free(w);
+}

@@ -1,0 +1,45 @@
+/*
+ * The punt queue: a bounded multi-producer ring carrying captured frames from
+ * the workers to JavaScript. A full ring never blocks: the frame is dropped
+ * and the producer counts punt_overflow.
+ */
+#ifndef OVERLAYD_PUNT_H
+#define OVERLAYD_PUNT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tables/tables.h"
+
+#define PUNT_EGRESS 0
+#define PUNT_INGRESS 1
+
+/** One captured frame (heap copy; freed by the consumer with punt_item_free). */
+typedef struct punt_item {
+  uint32_t vni;
+  int direction; /* PUNT_EGRESS or PUNT_INGRESS */
+  int has_vtep;
+  dp_addr vtep;
+  size_t len;
+  uint8_t *frame;
+} punt_item;
+
+typedef struct punt_ring {
+  pthread_mutex_t mu;
+  punt_item *items;
+  size_t cap, head, count;
+  /** Called (outside the lock) after a push into an empty ring; wakes the consumer. */
+  void (*notify)(void *arg);
+  void *notify_arg;
+} punt_ring;
+
+int punt_init(punt_ring *r, size_t cap);
+void punt_destroy(punt_ring *r);
+/** Copies the frame into the ring; 0, or -1 when the ring is full (caller counts punt_overflow). */
+int punt_push(punt_ring *r, uint32_t vni, int direction, const dp_addr *vtep, const uint8_t *frame, size_t len);
+/** Takes up to `max` items; returns how many. */
+size_t punt_pop(punt_ring *r, punt_item *out, size_t max);
+void punt_item_free(punt_item *item);
+
+#endif

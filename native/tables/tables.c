@@ -1,0 +1,207 @@
+/* Per-VNI tables with VTEP refcounts derived from the FDB; see tables.h. */
+#define _GNU_SOURCE
+#include "tables/tables.h"
+
+#include "esp/sa_table.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tables_init(dp_tables *t) {
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+#ifdef __GLIBC__
+  /* Workers hold the read lock for a burst at a time; a writer must not starve behind them. */
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+  int rc = pthread_rwlock_init(&t->lock, &attr);
+  pthread_rwlockattr_destroy(&attr);
+  if (rc != 0) return -rc;
+  oa_init(&t->networks, sizeof(uint32_t), sizeof(dp_network *));
+  sa_tables_init(t);
+  return 0;
+}
+
+static void network_free(dp_network *net) {
+  sa_network_free(net);
+  oa_free(&net->fdb);
+  oa_free(&net->neigh);
+  oa_free(&net->vteps);
+  free(net);
+}
+
+static void free_network_entry(const void *key, void *val, void *arg) {
+  (void)key;
+  (void)arg;
+  network_free(*(dp_network **)val);
+}
+
+void tables_destroy(dp_tables *t) {
+  oa_each(&t->networks, free_network_entry, NULL);
+  oa_free(&t->networks);
+  sa_tables_destroy(t);
+  pthread_rwlock_destroy(&t->lock);
+}
+
+void tables_read_lock(dp_tables *t) { pthread_rwlock_rdlock(&t->lock); }
+void tables_read_unlock(dp_tables *t) { pthread_rwlock_unlock(&t->lock); }
+
+dp_network *tables_network(dp_tables *t, uint32_t vni) {
+  dp_network **slot = oa_get(&t->networks, &vni);
+  return slot ? *slot : NULL;
+}
+
+int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, int tap_fd, const dp_encryption *enc) {
+  int rc = 0;
+  pthread_rwlock_wrlock(&t->lock);
+  dp_network *net = tables_network(t, vni);
+  if (net == NULL) {
+    net = calloc(1, sizeof *net);
+    if (net == NULL) {
+      rc = -ENOMEM;
+      goto out;
+    }
+    net->vni = vni;
+    oa_init(&net->fdb, 6, sizeof(dp_addr));
+    oa_init(&net->neigh, sizeof(dp_addr), 6);
+    oa_init(&net->vteps, sizeof(dp_addr), sizeof(uint32_t));
+    oa_init(&net->sa_out, sizeof(dp_addr), sizeof(void *));
+    if (oa_put(&t->networks, &vni, &net, NULL) < 0) {
+      network_free(net);
+      rc = -ENOMEM;
+      goto out;
+    }
+  }
+  net->mtu = mtu;
+  net->tap_fd = tap_fd;
+  net->encrypted = enc != NULL;
+  net->carrier = enc != NULL ? enc->carrier : 0;
+out:
+  pthread_rwlock_unlock(&t->lock);
+  return rc;
+}
+
+int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fd) {
+  dp_network *net = NULL;
+  pthread_rwlock_wrlock(&t->lock);
+  int found = oa_del(&t->networks, &vni, &net);
+  pthread_rwlock_unlock(&t->lock);
+  if (!found) return -ENOENT;
+  if (tap_fd) *tap_fd = net->tap_fd;
+  network_free(net);
+  return 0;
+}
+
+int tables_capture_set(dp_tables *t, uint32_t vni, int on) {
+  pthread_rwlock_wrlock(&t->lock);
+  dp_network *net = tables_network(t, vni);
+  if (net) net->capture = on;
+  pthread_rwlock_unlock(&t->lock);
+  return net ? 0 : -ENOENT;
+}
+
+static void vtep_ref(dp_network *net, const dp_addr *vtep, int delta) {
+  uint32_t *refs = oa_get(&net->vteps, vtep);
+  if (refs == NULL) {
+    uint32_t one = 1;
+    if (delta > 0) oa_put(&net->vteps, vtep, &one, NULL);
+    return;
+  }
+  if (delta > 0) {
+    (*refs)++;
+  } else if (--(*refs) == 0) {
+    oa_del(&net->vteps, vtep, NULL);
+  }
+}
+
+int tables_fdb_set(dp_tables *t, uint32_t vni, const uint8_t mac[6], const dp_addr *vtep) {
+  int rc = 0;
+  dp_addr old;
+  pthread_rwlock_wrlock(&t->lock);
+  dp_network *net = tables_network(t, vni);
+  if (net == NULL) {
+    rc = -ENOENT;
+  } else {
+    int put = oa_put(&net->fdb, mac, vtep, &old);
+    if (put < 0) {
+      rc = -ENOMEM;
+    } else if (put == 0 || memcmp(&old, vtep, sizeof old) != 0) {
+      if (put == 1) vtep_ref(net, &old, -1);
+      vtep_ref(net, vtep, +1);
+    }
+  }
+  pthread_rwlock_unlock(&t->lock);
+  return rc;
+}
+
+int tables_fdb_delete(dp_tables *t, uint32_t vni, const uint8_t mac[6]) {
+  int rc = -ENOENT;
+  dp_addr old;
+  pthread_rwlock_wrlock(&t->lock);
+  dp_network *net = tables_network(t, vni);
+  if (net && oa_del(&net->fdb, mac, &old)) {
+    vtep_ref(net, &old, -1);
+    rc = 0;
+  }
+  pthread_rwlock_unlock(&t->lock);
+  return rc;
+}
+
+int tables_neigh_set(dp_tables *t, uint32_t vni, const dp_addr *ip, const uint8_t mac[6]) {
+  int rc = 0;
+  pthread_rwlock_wrlock(&t->lock);
+  dp_network *net = tables_network(t, vni);
+  if (net == NULL) rc = -ENOENT;
+  else if (oa_put(&net->neigh, ip, mac, NULL) < 0) rc = -ENOMEM;
+  pthread_rwlock_unlock(&t->lock);
+  return rc;
+}
+
+int tables_neigh_delete(dp_tables *t, uint32_t vni, const dp_addr *ip) {
+  pthread_rwlock_wrlock(&t->lock);
+  dp_network *net = tables_network(t, vni);
+  int rc = net && oa_del(&net->neigh, ip, NULL) ? 0 : -ENOENT;
+  pthread_rwlock_unlock(&t->lock);
+  return rc;
+}
+
+typedef struct tap_collect {
+  int *fds;
+  uint32_t *vnis;
+  int max;
+  int n;
+} tap_collect;
+
+static void collect_tap(const void *key, void *val, void *arg) {
+  tap_collect *c = arg;
+  dp_network *net = *(dp_network **)val;
+  (void)key;
+  if (net->tap_fd < 0 || c->n >= c->max) return;
+  c->fds[c->n] = net->tap_fd;
+  c->vnis[c->n] = net->vni;
+  c->n++;
+}
+
+int tables_tap_fds(dp_tables *t, int *fds, uint32_t *vnis, int max) {
+  tap_collect c = {fds, vnis, max, 0};
+  oa_each(&t->networks, collect_tap, &c);
+  return c.n;
+}
+
+const dp_addr *net_fdb_lookup(const dp_network *net, const uint8_t mac[6]) { return oa_get(&net->fdb, mac); }
+
+const uint8_t *net_neigh_lookup(const dp_network *net, uint8_t family, const uint8_t *ip) {
+  dp_addr key;
+  memset(&key, 0, sizeof key);
+  key.family = family;
+  memcpy(key.b, ip, family == 4 ? 4 : 16);
+  return oa_get(&net->neigh, &key);
+}
+
+int net_is_vtep(const dp_network *net, const dp_addr *addr) { return oa_get(&net->vteps, addr) != NULL; }
+
+uint32_t net_vtep_refs(const dp_network *net, const dp_addr *addr) {
+  const uint32_t *refs = oa_get(&net->vteps, addr);
+  return refs ? *refs : 0;
+}

@@ -1,0 +1,22 @@
+/* TAP stub for platforms without /dev/net/tun: the addon loads, TAPs are unsupported. */
+#include <errno.h>
+
+#include "tap/tap.h"
+
+#ifndef ENOTSUP
+#define ENOTSUP 95
+#endif
+
+int tap_supported(void) { return 0; }
+
+int tap_open(const char *name, int opts) {
+  (void)name;
+  (void)opts;
+  return -ENOTSUP;
+}
+
+int tap_set_txqueuelen(const char *name, int len) {
+  (void)name;
+  (void)len;
+  return -ENOTSUP;
+}
