@@ -5,7 +5,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "tables/tables.h"
+
+/** An underlay or overlay IP address: family 4 (bytes 0–3 used, rest zero) or 6. 17 bytes, usable as a key. */
+typedef struct dp_addr {
+  uint8_t family;
+  uint8_t b[16];
+} dp_addr;
 
 #ifdef __cplusplus
 extern "C" {

@@ -13,13 +13,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "base/addr.h"
 #include "tables/oa_table.h"
-
-/** An underlay or overlay IP address: family 4 (bytes 0–3 used, rest zero) or 6. 17 bytes, usable as a key. */
-typedef struct dp_addr {
-  uint8_t family;
-  uint8_t b[16];
-} dp_addr;
 
 /** One overlay network this host has joined. */
 typedef struct dp_network {
