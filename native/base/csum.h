@@ -1,4 +1,4 @@
-/* Internet checksum (RFC 1071) pieces shared by dp_process.c and the offloads. */
+/* Internet checksum (RFC 1071) pieces shared by the pipeline stages and the offloads. */
 #ifndef OVERLAYD_CSUM_H
 #define OVERLAYD_CSUM_H
 

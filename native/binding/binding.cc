@@ -1,7 +1,7 @@
 /*
  * The node-addon-api glue, module part: platform support, tapOpen and the
  * DatapathHandle class (binding_datapath.cc). Argument conversion and errors
- * only; the C core (tap, tables, dp_process, io) knows nothing of JavaScript.
+ * only; the C core (tap, tables, pipeline, io, datapath) knows nothing of JavaScript.
  */
 #include <napi.h>
 
@@ -10,7 +10,7 @@
 #include "binding/binding_util.h"
 
 extern "C" {
-#include "pipeline/dp_process.h"
+#include "pipeline/counters.h"
 #include "io/io.h"
 #include "tap/tap.h"
 }

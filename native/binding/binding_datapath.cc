@@ -1,15 +1,14 @@
 /*
- * DatapathHandle: the JavaScript face of one native data path — its tables,
- * counter block, I/O loops and punt queue. src/dataplane/native.ts wraps it
- * in the Datapath interface.
+ * DatapathHandle: the JavaScript face of one native data path
+ * (datapath/datapath.h) — its tables, counter block, I/O worker and punt
+ * queue. src/dataplane/native.ts wraps it in the Datapath interface. This
+ * file converts arguments and results and calls; datapath.c decides.
  *
- * Counter block: (1 + IO_WORKERS) rows × DP_COUNTER_SLOTS uint64, row 0 for
- * the synchronous processEgress/processIngress, then one per I/O direction. JS reads
- * it through a BigUint64Array and sums the rows.
+ * Counter block: DATAPATH_COUNTER_ROWS × DP_COUNTER_SLOTS uint64, row 0 for
+ * the synchronous processEgress/processIngress/processEsp, then one per I/O
+ * direction. JS reads it through a BigUint64Array and sums the rows.
  */
 #include <napi.h>
-
-#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -21,22 +20,38 @@
 
 extern "C" {
 #include "base/addr.h"
-#include "pipeline/dp_process.h"
-#include "io/io.h"
+#include "datapath/datapath.h"
 #include "io/punt.h"
-#include "esp/sa_table.h"
-#include "tables/tables.h"
 }
 
 namespace overlayd {
 namespace {
 
 constexpr size_t kPuntCapacity = 1024;
-constexpr size_t kCounterRows = 1 + IO_WORKERS;
 
 void MacArg(const Napi::CallbackInfo &info, size_t i, const char *name, uint8_t mac[6]) {
   std::string text = StringArg(info, i, name);
   if (mac_parse(text.c_str(), mac) < 0) throw ArgError(info.Env(), std::string(name) + ": not a MAC address: " + text, false);
+}
+
+/** A source address argument; one that does not parse is all zeros, never a VTEP or a peer. */
+dp_addr SourceArg(const Napi::CallbackInfo &info, size_t i) {
+  std::string text = StringArg(info, i, "srcAddress");
+  dp_addr src;
+  if (addr_parse(text.c_str(), &src) < 0) std::memset(&src, 0, sizeof src);
+  return src;
+}
+
+/** { vni, frame } | { drop: reason index } */
+Napi::Object DeliveryResult(Napi::Env env, int verdict, const datapath_delivery &d) {
+  Napi::Object result = Napi::Object::New(env);
+  if (verdict != DP_PASS) {
+    result.Set("drop", Napi::Number::New(env, verdict));
+  } else {
+    result.Set("vni", Napi::Number::New(env, d.vni));
+    result.Set("frame", Napi::Buffer<uint8_t>::Copy(env, d.frame, d.len));
+  }
+  return result;
 }
 
 /** Collects what dp_egress emits for the synchronous processEgress. */
@@ -47,7 +62,7 @@ struct EgressCollector {
     std::vector<uint8_t> payload;
     int carrier;  // -1: plain VXLAN
   };
-  std::vector<std::vector<uint8_t>> buffers;  // fragments built off-frame
+  std::vector<std::vector<uint8_t>> buffers;  // packets built off the frame
   std::vector<Out> out;
   std::vector<std::vector<uint8_t>> replies;
 
@@ -101,55 +116,39 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
   /** new DatapathHandle(bindAddress, dataPort, sourcePorts, realtimeWorker, espPort = 4500) */
   explicit DatapathHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<DatapathHandle>(info) {
     Napi::Env env = info.Env();
-    cfg_.bind = AddrArg(info, 0, "bindAddress");
+    io_config cfg{};
+    cfg.bind = AddrArg(info, 0, "bindAddress");
     uint32_t port = Uint32Arg(info, 1, "dataPort");
     uint32_t pool = Uint32Arg(info, 2, "sourcePorts");
     if (port > 65535) throw ArgError(env, "dataPort must be 0–65535", false);
     if (pool < 1 || pool > 64) throw ArgError(env, "sourcePorts must be 1–64", false);
-    cfg_.port = static_cast<uint16_t>(port);
-    cfg_.source_ports = static_cast<int>(pool);
-    cfg_.realtime = info.Length() > 3 && info[3].ToBoolean().Value() ? 1 : 0;
+    cfg.port = static_cast<uint16_t>(port);
+    cfg.source_ports = static_cast<int>(pool);
+    cfg.realtime = info.Length() > 3 && info[3].ToBoolean().Value() ? 1 : 0;
     uint32_t esp_port = info.Length() > 4 && !info[4].IsUndefined() ? Uint32Arg(info, 4, "espPort") : 4500;
     if (esp_port > 65535) throw ArgError(env, "espPort must be 0–65535", false);
-    cfg_.esp_port = static_cast<uint16_t>(esp_port);
-    int rc = tables_init(&tables_);
-    if (rc < 0) throw ErrnoError(env, -rc, "tables_init");
-    tables_.data_port = cfg_.port;
-    rc = punt_init(&punt_, kPuntCapacity);
-    if (rc < 0) {
-      tables_destroy(&tables_);
-      throw ErrnoError(env, -rc, "punt_init");
-    }
-    Napi::ArrayBuffer counters = Napi::ArrayBuffer::New(env, kCounterRows * DP_COUNTER_SLOTS * sizeof(uint64_t));
+    cfg.esp_port = static_cast<uint16_t>(esp_port);
+    Napi::ArrayBuffer counters =
+        Napi::ArrayBuffer::New(env, DATAPATH_COUNTER_ROWS * DP_COUNTER_SLOTS * sizeof(uint64_t));
     std::memset(counters.Data(), 0, counters.ByteLength());
-    counters_ = static_cast<uint64_t *>(counters.Data());
+    int rc = datapath_init(&dp_, &cfg, static_cast<uint64_t *>(counters.Data()), kPuntCapacity);
+    if (rc < 0) throw ErrnoError(env, -rc, "datapath_init");
     counters_ref_ = Napi::Persistent(counters);
     info.This().As<Napi::Object>().Set("counters", counters);
     alive_ = true;
   }
 
-  ~DatapathHandle() override { Shutdown(); }
-
- private:
-  void Shutdown() {
+  ~DatapathHandle() override {
     if (!alive_) return;
     StopIo();
-    std::vector<int> fds(1024);
-    std::vector<uint32_t> vnis(1024);
-    tables_read_lock(&tables_);
-    int n = tables_tap_fds(&tables_, fds.data(), vnis.data(), static_cast<int>(fds.size()));
-    tables_read_unlock(&tables_);
-    for (int i = 0; i < n; i++) close(fds[i]);
-    tables_destroy(&tables_);
-    punt_destroy(&punt_);
+    datapath_destroy(&dp_);
     alive_ = false;
   }
 
+ private:
   void StopIo() {
-    if (io_ == nullptr) return;
-    io_stop(io_);
-    io_ = nullptr;
-    punt_.notify = nullptr;
+    if (dp_.io == nullptr) return;
+    datapath_stop(&dp_);
     tsfn_.Release();
   }
 
@@ -164,39 +163,21 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     if (vni > 0xffffff) throw ArgError(info.Env(), "vni must be 0–16777215", false);
     dp_encryption enc{};
     bool encrypted = EncryptionArg(info, 3, &enc);
-    tables_read_lock(&tables_);
-    dp_network *existing = tables_network(&tables_, vni);
-    int old_fd = existing ? existing->tap_fd : -1;
-    tables_read_unlock(&tables_);
-    if (old_fd >= 0 && old_fd != fd && io_ != nullptr) io_tap_remove(io_, old_fd);
-    int rc = tables_network_set(&tables_, vni, mtu, fd, encrypted ? &enc : nullptr);
+    int rc = datapath_network_set(&dp_, vni, mtu, fd, encrypted ? &enc : nullptr);
     if (rc < 0) throw ErrnoError(info.Env(), -rc, "networkSet");
-    if (old_fd >= 0 && old_fd != fd) close(old_fd);
-    if (fd >= 0 && fd != old_fd && io_ != nullptr) {
-      rc = io_tap_add(io_, vni, fd);
-      if (rc < 0) throw ErrnoError(info.Env(), -rc, "epoll_ctl");
-    }
     return info.Env().Undefined();
   }
 
   /** networkRemove(vni) → whether it existed; closes its TAP descriptor. */
   Napi::Value NetworkRemove(const Napi::CallbackInfo &info) {
     uint32_t vni = Uint32Arg(info, 0, "vni");
-    tables_read_lock(&tables_);
-    dp_network *net = tables_network(&tables_, vni);
-    int fd = net ? net->tap_fd : -1;
-    tables_read_unlock(&tables_);
-    if (fd >= 0 && io_ != nullptr) io_tap_remove(io_, fd);
-    int removed_fd = -1;
-    bool existed = tables_network_remove(&tables_, vni, &removed_fd) == 0;
-    if (removed_fd >= 0) close(removed_fd);
-    return Napi::Boolean::New(info.Env(), existed);
+    return Napi::Boolean::New(info.Env(), datapath_network_remove(&dp_, vni) == 0);
   }
 
   Napi::Value CaptureSet(const Napi::CallbackInfo &info) {
     uint32_t vni = Uint32Arg(info, 0, "vni");
     bool on = info.Length() > 1 && info[1].ToBoolean().Value();
-    return Napi::Boolean::New(info.Env(), tables_capture_set(&tables_, vni, on ? 1 : 0) == 0);
+    return Napi::Boolean::New(info.Env(), tables_capture_set(&dp_.tables, vni, on ? 1 : 0) == 0);
   }
 
   Napi::Value FdbSet(const Napi::CallbackInfo &info) {
@@ -204,7 +185,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     uint8_t mac[6];
     MacArg(info, 1, "mac", mac);
     dp_addr vtep = AddrArg(info, 2, "vtep");
-    int rc = tables_fdb_set(&tables_, vni, mac, &vtep);
+    int rc = tables_fdb_set(&dp_.tables, vni, mac, &vtep);
     if (rc < 0) throw ErrnoError(info.Env(), -rc, "fdbSet");
     return info.Env().Undefined();
   }
@@ -213,7 +194,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     uint32_t vni = Uint32Arg(info, 0, "vni");
     uint8_t mac[6];
     MacArg(info, 1, "mac", mac);
-    return Napi::Boolean::New(info.Env(), tables_fdb_delete(&tables_, vni, mac) == 0);
+    return Napi::Boolean::New(info.Env(), tables_fdb_delete(&dp_.tables, vni, mac) == 0);
   }
 
   Napi::Value NeighSet(const Napi::CallbackInfo &info) {
@@ -221,7 +202,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     dp_addr ip = AddrArg(info, 1, "ip");
     uint8_t mac[6];
     MacArg(info, 2, "mac", mac);
-    int rc = tables_neigh_set(&tables_, vni, &ip, mac);
+    int rc = tables_neigh_set(&dp_.tables, vni, &ip, mac);
     if (rc < 0) throw ErrnoError(info.Env(), -rc, "neighSet");
     return info.Env().Undefined();
   }
@@ -229,18 +210,14 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
   Napi::Value NeighDelete(const Napi::CallbackInfo &info) {
     uint32_t vni = Uint32Arg(info, 0, "vni");
     dp_addr ip = AddrArg(info, 1, "ip");
-    return Napi::Boolean::New(info.Env(), tables_neigh_delete(&tables_, vni, &ip) == 0);
+    return Napi::Boolean::New(info.Env(), tables_neigh_delete(&dp_.tables, vni, &ip) == 0);
   }
 
   /** vtepRefs(vni, vtep) → FDB entries of the VNI pointing at `vtep`. */
   Napi::Value VtepRefs(const Napi::CallbackInfo &info) {
     uint32_t vni = Uint32Arg(info, 0, "vni");
     dp_addr vtep = AddrArg(info, 1, "vtep");
-    tables_read_lock(&tables_);
-    dp_network *net = tables_network(&tables_, vni);
-    uint32_t refs = net ? net_vtep_refs(net, &vtep) : 0;
-    tables_read_unlock(&tables_);
-    return Napi::Number::New(info.Env(), refs);
+    return Napi::Number::New(info.Env(), datapath_vtep_refs(&dp_, vni, &vtep));
   }
 
   /** processEgress(vni, frame) → { out: [{vtep, flowHash, payload}], reply: Buffer[], drop?: reason index } */
@@ -251,16 +228,13 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     std::vector<uint8_t> work(DP_HEADROOM + frame.Length());
     std::memcpy(work.data() + DP_HEADROOM, frame.Data(), frame.Length());
     EgressCollector c;
-    dp_egress_sink sink = {&c,
-                           EgressCollector::Buffer,
-                           EgressCollector::Send,
-                           EgressCollector::Reply,
-                           EgressCollector::EspSend,
-                           DP_SA_SLOT_SYNC,
-                           tables_.data_port};
-    tables_read_lock(&tables_);
-    int verdict = dp_egress(tables_network(&tables_, vni), work.data() + DP_HEADROOM, frame.Length(), counters_, &sink);
-    tables_read_unlock(&tables_);
+    dp_egress_sink sink{};
+    sink.ctx = &c;
+    sink.buffer = EgressCollector::Buffer;
+    sink.send = EgressCollector::Send;
+    sink.reply = EgressCollector::Reply;
+    sink.esp_send = EgressCollector::EspSend;
+    int verdict = datapath_egress(&dp_, vni, work.data() + DP_HEADROOM, frame.Length(), &sink);
 
     Napi::Object result = Napi::Object::New(env);
     Napi::Array out = Napi::Array::New(env, c.out.size());
@@ -283,38 +257,32 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
 
   /** processIngress(src, payload) → { vni, frame } | { drop: reason index } */
   Napi::Value ProcessIngress(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    std::string text = StringArg(info, 0, "srcAddress");
+    dp_addr src = SourceArg(info, 0);
     Napi::Buffer<uint8_t> payload = BufferArg(info, 1, "payload");
-    dp_addr src;
-    if (addr_parse(text.c_str(), &src) < 0) std::memset(&src, 0, sizeof src);  // never a VTEP
-    dp_network *net = nullptr;
-    tables_read_lock(&tables_);
-    int verdict = dp_ingress(&tables_, &src, payload.Data(), payload.Length(), counters_, &net);
-    uint32_t vni = net ? net->vni : 0;
-    tables_read_unlock(&tables_);
-    Napi::Object result = Napi::Object::New(env);
-    if (verdict != DP_PASS) {
-      result.Set("drop", Napi::Number::New(env, verdict));
-    } else {
-      result.Set("vni", Napi::Number::New(env, vni));
-      result.Set("frame", Napi::Buffer<uint8_t>::Copy(env, payload.Data() + DP_VXLAN_HLEN, payload.Length() - DP_VXLAN_HLEN));
-    }
-    return result;
+    datapath_delivery d{};
+    int verdict = datapath_ingress(&dp_, &src, payload.Data(), payload.Length(), &d);
+    return DeliveryResult(info.Env(), verdict, d);
   }
 
-  /** processEsp(src, packet) → { vni, frame } | { drop: reason index } */
-  Napi::Value ProcessEsp(const Napi::CallbackInfo &info) { return ProcessEspSync(&tables_, counters_, info); }
+  /** processEsp(src, packet) → { vni, frame } | { drop: reason index }; the packet is opened in a copy. */
+  Napi::Value ProcessEsp(const Napi::CallbackInfo &info) {
+    dp_addr src = SourceArg(info, 0);
+    Napi::Buffer<uint8_t> packet = BufferArg(info, 1, "packet");
+    std::vector<uint8_t> work(packet.Data(), packet.Data() + packet.Length());
+    datapath_delivery d{};
+    int verdict = datapath_esp_ingress(&dp_, &src, work.data(), work.size(), &d);
+    return DeliveryResult(info.Env(), verdict, d);
+  }
   /** saOutboundSet(vni, peer, spi, key, salt, esn, keyTag, lastUsed) */
-  Napi::Value SaOutboundSet(const Napi::CallbackInfo &info) { return overlayd::SaOutboundSet(&tables_, info); }
+  Napi::Value SaOutboundSet(const Napi::CallbackInfo &info) { return overlayd::SaOutboundSet(&dp_.tables, info); }
   /** saOutboundDelete(vni, peer) → whether there was one */
-  Napi::Value SaOutboundDelete(const Napi::CallbackInfo &info) { return overlayd::SaOutboundDelete(&tables_, info); }
+  Napi::Value SaOutboundDelete(const Napi::CallbackInfo &info) { return overlayd::SaOutboundDelete(&dp_.tables, info); }
   /** saInboundAdd(vni, peer, spi, key, salt, esn, keyTag, windowSize, windowTop) */
-  Napi::Value SaInboundAdd(const Napi::CallbackInfo &info) { return overlayd::SaInboundAdd(&tables_, info); }
+  Napi::Value SaInboundAdd(const Napi::CallbackInfo &info) { return overlayd::SaInboundAdd(&dp_.tables, info); }
   /** saInboundDelete(vni, peer, spi, keyTag) → whether it was held */
-  Napi::Value SaInboundDelete(const Napi::CallbackInfo &info) { return overlayd::SaInboundDelete(&tables_, info); }
+  Napi::Value SaInboundDelete(const Napi::CallbackInfo &info) { return overlayd::SaInboundDelete(&dp_.tables, info); }
   /** saList(vni?) → [{ vni, peer, keyTag, spi, direction, seq }] */
-  Napi::Value SaList(const Napi::CallbackInfo &info) { return overlayd::SaList(&tables_, info); }
+  Napi::Value SaList(const Napi::CallbackInfo &info) { return overlayd::SaList(&dp_.tables, info); }
 
   static void NotifyPunt(void *arg) {
     auto *self = static_cast<DatapathHandle *>(arg);
@@ -326,7 +294,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     if (env == nullptr || callback.IsEmpty() || !self->alive_) return;
     punt_item items[64];
     size_t n;
-    while ((n = punt_pop(&self->punt_, items, 64)) > 0) {
+    while ((n = punt_pop(&self->dp_.punt, items, 64)) > 0) {
       Napi::Array batch = Napi::Array::New(env, n);
       for (size_t i = 0; i < n; i++) {
         Napi::Object o = Napi::Object::New(env);
@@ -347,26 +315,15 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
   Napi::Value Start(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsFunction()) throw ArgError(env, "start(onPunt): onPunt must be a function");
-    if (io_ != nullptr) throw ErrnoError(env, EALREADY, "start");
+    if (dp_.io != nullptr) throw ErrnoError(env, EALREADY, "start");
     tsfn_ = PuntTsfn::New(env, info[0].As<Napi::Function>(), "overlayd-punt", 0, 1, this);
     tsfn_.Unref(env);
-    punt_.notify_arg = this;
-    punt_.notify = NotifyPunt;
-    int err = 0;
-    io_ = io_start(&tables_, &cfg_, counters_ + DP_COUNTER_SLOTS, &punt_, &err);
-    if (io_ == nullptr) {
-      punt_.notify = nullptr;
+    int port = datapath_start(&dp_, NotifyPunt, this);
+    if (port < 0) {
       tsfn_.Release();
-      throw ErrnoError(env, -err, "start");
+      throw ErrnoError(env, -port, "start");
     }
-    std::vector<int> fds(1024);
-    std::vector<uint32_t> vnis(1024);
-    tables_read_lock(&tables_);
-    int n = tables_tap_fds(&tables_, fds.data(), vnis.data(), static_cast<int>(fds.size()));
-    tables_read_unlock(&tables_);
-    for (int i = 0; i < n; i++) io_tap_add(io_, vnis[i], fds[i]);
-    tables_.data_port = io_data_port(io_);
-    return Napi::Number::New(env, io_data_port(io_));
+    return Napi::Number::New(env, port);
   }
 
   /** offloadStats() → what TSO/GSO/GRO did since start (zeros when stopped). */
@@ -374,7 +331,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     Napi::Env env = info.Env();
     io_offload_stats s;
     std::memset(&s, 0, sizeof s);
-    if (io_ != nullptr) io_get_offload_stats(io_, &s);
+    if (dp_.io != nullptr) io_get_offload_stats(dp_.io, &s);
     Napi::Object o = Napi::Object::New(env);
     o.Set("tsoFrames", Napi::Number::New(env, static_cast<double>(s.tso_frames)));
     o.Set("tsoSegments", Napi::Number::New(env, static_cast<double>(s.tso_segments)));
@@ -391,12 +348,12 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
 
   /** espPort() → the bound ESP-in-UDP port; 0 when stopped. */
   Napi::Value EspPort(const Napi::CallbackInfo &info) {
-    return Napi::Number::New(info.Env(), io_ != nullptr ? io_esp_port(io_) : 0);
+    return Napi::Number::New(info.Env(), dp_.io != nullptr ? io_esp_port(dp_.io) : 0);
   }
 
   /** espRaw() → whether the raw protocol 50 socket is open (carrier ip works); false when stopped. */
   Napi::Value EspRaw(const Napi::CallbackInfo &info) {
-    return Napi::Boolean::New(info.Env(), io_ != nullptr && io_esp_raw(io_) != 0);
+    return Napi::Boolean::New(info.Env(), dp_.io != nullptr && io_esp_raw(dp_.io) != 0);
   }
 
   Napi::Value Stop(const Napi::CallbackInfo &info) {
@@ -404,11 +361,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     return info.Env().Undefined();
   }
 
-  dp_tables tables_{};
-  punt_ring punt_{};
-  io_config cfg_{};
-  io_ctx *io_ = nullptr;
-  uint64_t *counters_ = nullptr;
+  dp_datapath dp_{};
   Napi::Reference<Napi::ArrayBuffer> counters_ref_;
   PuntTsfn tsfn_;
   bool alive_ = false;

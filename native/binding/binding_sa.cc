@@ -1,7 +1,7 @@
 /*
  * The encrypted-network face of DatapathHandle: the SA tables (sa_table.c)
- * that src/dataplane/native.ts fills from its EspPlanner, the SA listing,
- * and the synchronous processEsp. Argument conversion only.
+ * that src/dataplane/native.ts fills from its EspPlanner, and the SA
+ * listing. Argument conversion only.
  */
 #include "binding/binding_sa.h"
 
@@ -14,7 +14,6 @@
 #include "binding/binding_util.h"
 
 extern "C" {
-#include "pipeline/dp_process.h"
 #include "esp/esp.h"
 #include "esp/sa_table.h"
 }
@@ -120,31 +119,6 @@ Napi::Value SaList(dp_tables *t, const Napi::CallbackInfo &info) {
     list.Set(i, o);
   }
   return list;
-}
-
-Napi::Value ProcessEspSync(dp_tables *t, uint64_t *counters, const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  std::string text = StringArg(info, 0, "srcAddress");
-  Napi::Buffer<uint8_t> packet = BufferArg(info, 1, "packet");
-  dp_addr src;
-  if (addr_parse(text.c_str(), &src) < 0) std::memset(&src, 0, sizeof src);  // never a peer
-  std::vector<uint8_t> work(packet.Data(), packet.Data() + packet.Length());  // opened in place
-  dp_network *net = nullptr;
-  uint8_t *frame = nullptr;
-  size_t frame_len = 0;
-  tables_read_lock(t);
-  int verdict =
-      dp_esp_ingress(t, &src, work.data(), work.size(), DP_SA_SLOT_SYNC, counters, &net, &frame, &frame_len);
-  uint32_t vni = net ? net->vni : 0;
-  tables_read_unlock(t);
-  Napi::Object result = Napi::Object::New(env);
-  if (verdict != DP_PASS) {
-    result.Set("drop", Napi::Number::New(env, verdict));
-  } else {
-    result.Set("vni", Napi::Number::New(env, vni));
-    result.Set("frame", Napi::Buffer<uint8_t>::Copy(env, frame, frame_len));
-  }
-  return result;
 }
 
 }  // namespace overlayd

@@ -1,4 +1,4 @@
-// The encrypted-network methods of DatapathHandle (binding_sa.cc): SA tables and processEsp.
+// The encrypted-network methods of DatapathHandle (binding_sa.cc): the SA tables.
 #ifndef OVERLAYD_BINDING_SA_H
 #define OVERLAYD_BINDING_SA_H
 
@@ -22,8 +22,6 @@ Napi::Value SaInboundAdd(dp_tables *t, const Napi::CallbackInfo &info);
 Napi::Value SaInboundDelete(dp_tables *t, const Napi::CallbackInfo &info);
 /** saList(vni?) → [{ vni, peer, keyTag, spi, direction: 'out' | 'in', seq }]. */
 Napi::Value SaList(dp_tables *t, const Napi::CallbackInfo &info);
-/** processEsp(src, packet) on the JavaScript thread's slot, counting into row 0. */
-Napi::Value ProcessEspSync(dp_tables *t, uint64_t *counters, const Napi::CallbackInfo &info);
 
 }  // namespace overlayd
 

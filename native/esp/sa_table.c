@@ -82,14 +82,30 @@ static void free_in_entry(const void *key, void *val, void *arg) {
 
 void sa_tables_init(dp_tables *t) { oa_init(&t->sa_in, SA_IN_KEY_LEN, sizeof(dp_sa_in *)); }
 
+/* Frees the outbound SAs of a network; its table stays, empty. */
+static void network_release(dp_network *net) {
+  oa_each(&net->sa_out, free_out_entry, NULL);
+  oa_free(&net->sa_out);
+}
+
+static void release_network_entry(const void *key, void *val, void *arg) {
+  (void)key;
+  (void)arg;
+  network_release(*(dp_network **)val);
+}
+
 void sa_tables_destroy(dp_tables *t) {
+  oa_each(&t->networks, release_network_entry, NULL);
   oa_each(&t->sa_in, free_in_entry, NULL);
   oa_free(&t->sa_in);
 }
 
-void sa_network_free(dp_network *net) {
-  oa_each(&net->sa_out, free_out_entry, NULL);
-  oa_free(&net->sa_out);
+int tables_sa_network_release(dp_tables *t, uint32_t vni) {
+  pthread_rwlock_wrlock(&t->lock);
+  dp_network *net = tables_network(t, vni);
+  if (net != NULL) network_release(net);
+  pthread_rwlock_unlock(&t->lock);
+  return net != NULL ? 0 : -ENOENT;
 }
 
 int tables_sa_out_set(dp_tables *t, uint32_t vni, const dp_addr *peer, const dp_sa_params *p, uint64_t last_used) {

@@ -58,12 +58,19 @@ typedef struct dp_sa_info {
   uint64_t seq;
 } dp_sa_info;
 
-/** Prepares the inbound table of `t` (called by tables_init). */
+/*
+ * Lifetime: the tables hold the SA maps, this file owns what they point to.
+ * The owner of both (datapath/datapath.c) calls sa_tables_init after
+ * tables_init, tables_sa_network_release before tables_network_remove, and
+ * sa_tables_destroy before tables_destroy.
+ */
+
+/** Prepares the inbound table of `t`. */
 void sa_tables_init(dp_tables *t);
-/** Frees every inbound SA (called by tables_destroy). */
+/** Frees every SA, inbound and outbound; the tables themselves stay for tables_destroy. */
 void sa_tables_destroy(dp_tables *t);
-/** Frees the outbound SAs of a network being freed (called by tables.c). */
-void sa_network_free(dp_network *net);
+/** Frees the outbound SAs of network `vni` (write lock); 0 or -ENOENT. */
+int tables_sa_network_release(dp_tables *t, uint32_t vni);
 
 /* Mutators: take the write lock. Return 0 or -errno (-EINVAL: bad key/SPI/window, -ENOENT: no such network). */
 

@@ -3,7 +3,8 @@
  *
  *   TAP readable → readv [vnet_hdr | frame into the arena] → complete the
  *   partial checksum, or TSO-segment a super-frame back to back → dp_egress
- *   per frame, VXLAN header written in place in the 8 bytes in front →
+ *   per frame (the stages of pipeline/egress.c), VXLAN header written in
+ *   place in the 8 bytes in front →
  *   udp_batch (contiguous runs to one VTEP become one GSO send) → sendmmsg
  *
  * The arena holds every frame and segment until the batch is flushed, so
@@ -17,9 +18,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "pipeline/dp_process.h"
-#include "io/io_internal.h"
 #include "esp/sa_table.h"
+#include "io/io_internal.h"
+#include "pipeline/pipeline.h"
 #include "tap/offload.h"
 #include "udp/udp_batch.h"
 
@@ -187,13 +188,14 @@ egress_worker *egress_create(io_ctx *io) {
     free(w);
     return NULL;
   }
-  udp_batch_init(&w->batch, io->pool, io->pool_size, io->v6, io->port, io->gso, w->counters);
+  uint64_t *send_drops = &w->counters[DP_C_DROPS + DP_DROP_UDP_SEND];
+  udp_batch_init(&w->batch, io->pool, io->pool_size, io->v6, io->port, io->gso, send_drops);
   w->batch.gso_sends = &io->stats.gso_sends;
   w->batch.gso_datagrams = &io->stats.gso_datagrams;
   w->batch.gso_enabled = &io->stats.gso_enabled;
   /* ESP: one socket each, no GSO (a raw socket cannot segment; ESP-in-UDP runs are rarely equal-sized). */
-  udp_batch_init(&w->esp_udp, &io->esp_udp_sock, 1, io->v6, io->esp_port, 0, w->counters);
-  udp_batch_init(&w->esp_raw, &io->esp_raw_sock, 1, io->v6, 0, 0, w->counters);
+  udp_batch_init(&w->esp_udp, &io->esp_udp_sock, 1, io->v6, io->esp_port, 0, send_drops);
+  udp_batch_init(&w->esp_raw, &io->esp_raw_sock, 1, io->v6, 0, 0, send_drops);
   return w;
 }
 

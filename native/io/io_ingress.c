@@ -3,7 +3,7 @@
  *
  *   data socket readable → recvmmsg bursts (UDP_GRO: one buffer may hold
  *   several datagrams of the cmsg's segment size) → split → dp_ingress per
- *   datagram → a whole TCP super-frame (a kernel vxlan sender's tunnel GSO)
+ *   datagram (the stages of pipeline/ingress.c) → a whole TCP super-frame (a kernel vxlan sender's tunnel GSO)
  *   is written as TSO; otherwise the inner checksum is checked and in-order
  *   TCP segments of one flow are coalesced into one super-frame
  *   (virtio_net_hdr GSO_TCPV4/6) → write to the network's TAP; anything
@@ -20,10 +20,10 @@
 #include <unistd.h>
 
 #include "base/addr.h"
-#include "pipeline/dp_process.h"
-#include "io/io_internal.h"
-#include "tap/offload.h"
 #include "esp/sa_table.h"
+#include "io/io_internal.h"
+#include "pipeline/pipeline.h"
+#include "tap/offload.h"
 
 #ifndef UDP_GRO
 #define UDP_GRO 104
@@ -64,7 +64,10 @@ static void flush_run(ingress_worker *w) {
 }
 
 /* An inner frame that passed the ingress checks (plain or ESP): capture, then the TAP. */
-static void deliver(ingress_worker *w, dp_network *net, const dp_addr *src, uint8_t *frame, size_t flen) {
+static void deliver(ingress_worker *w, const dp_delivery *d, const dp_addr *src) {
+  dp_network *net = d->net;
+  uint8_t *frame = d->frame;
+  size_t flen = d->len;
   if (net->capture && punt_push(w->io->punt, net->vni, PUNT_INGRESS, src, frame, flen) < 0)
     w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
   if (net->tap_fd < 0) {
@@ -100,9 +103,8 @@ static void deliver(ingress_worker *w, dp_network *net, const dp_addr *src, uint
 }
 
 static void ingress_datagram(ingress_worker *w, const dp_addr *src, uint8_t *payload, size_t len) {
-  dp_network *net = NULL;
-  if (dp_ingress(w->io->tables, src, payload, len, w->counters, &net) != DP_PASS) return;
-  deliver(w, net, src, payload + DP_VXLAN_HLEN, len - DP_VXLAN_HLEN);
+  dp_delivery d;
+  if (dp_ingress(w->io->tables, src, payload, len, w->counters, &d) == DP_PASS) deliver(w, &d, src);
 }
 
 static int gro_size(struct msghdr *m) {
@@ -171,11 +173,9 @@ int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
       packet += ihl;
       len -= ihl;
     }
-    dp_network *net = NULL;
-    uint8_t *frame = NULL;
-    size_t flen = 0;
-    if (dp_esp_ingress(io->tables, &src, packet, len, DP_SA_SLOT_WORKER, w->counters, &net, &frame, &flen) == DP_PASS)
-      deliver(w, net, &src, frame, flen);
+    dp_delivery d;
+    if (dp_esp_ingress(io->tables, &src, packet, len, DP_SA_SLOT_WORKER, w->counters, &d) == DP_PASS)
+      deliver(w, &d, &src);
   }
   flush_run(w);
   tables_read_unlock(io->tables);

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "base/addr.h"
-#include "pipeline/dp_process.h"
+#include "pipeline/counters.h"
 #include "io/io_internal.h"
 
 #ifndef UDP_SEGMENT

@@ -2,8 +2,6 @@
 #define _GNU_SOURCE
 #include "tables/tables.h"
 
-#include "esp/sa_table.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +17,12 @@ int tables_init(dp_tables *t) {
   pthread_rwlockattr_destroy(&attr);
   if (rc != 0) return -rc;
   oa_init(&t->networks, sizeof(uint32_t), sizeof(dp_network *));
-  sa_tables_init(t);
   return 0;
 }
 
+/* The SAs of sa_out were released by their owner (esp/sa_table.h); only the map goes here. */
 static void network_free(dp_network *net) {
-  sa_network_free(net);
+  oa_free(&net->sa_out);
   oa_free(&net->fdb);
   oa_free(&net->neigh);
   oa_free(&net->vteps);
@@ -40,7 +38,6 @@ static void free_network_entry(const void *key, void *val, void *arg) {
 void tables_destroy(dp_tables *t) {
   oa_each(&t->networks, free_network_entry, NULL);
   oa_free(&t->networks);
-  sa_tables_destroy(t);
   pthread_rwlock_destroy(&t->lock);
 }
 

@@ -32,7 +32,7 @@ typedef struct dp_network {
   uint8_t encrypted;
   /** DP_CARRIER_IP or DP_CARRIER_UDP (encrypted networks). */
   uint8_t carrier;
-  oa_table sa_out; /* dp_addr peer → dp_sa_out* (sa_table.c) */
+  oa_table sa_out; /* dp_addr peer → dp_sa_out*: the map is the tables', the SAs esp/sa_table.c's */
 } dp_network;
 
 /** How an encrypted network's ESP travels: IP protocol 50, or ESP-in-UDP (RFC 3948). */
@@ -46,13 +46,13 @@ typedef struct dp_encryption {
 typedef struct dp_tables {
   pthread_rwlock_t lock;
   oa_table networks; /* uint32_t vni → dp_network* */
-  oa_table sa_in;    /* (dp_addr peer, spi) → dp_sa_in* (sa_table.c) */
+  oa_table sa_in;    /* (dp_addr peer, spi) → dp_sa_in*: initialised and filled by esp/sa_table.c */
   /** The data port: inner UDP destination of ESP traffic, checked on receipt. */
   uint16_t data_port;
 } dp_tables;
 
 int tables_init(dp_tables *t);
-/** Frees every network; the caller has closed or owns the TAP descriptors. */
+/** Frees every network; the caller has closed or owns the TAP descriptors and released the SAs (sa_tables_destroy). */
 void tables_destroy(dp_tables *t);
 
 void tables_read_lock(dp_tables *t);
@@ -62,7 +62,11 @@ void tables_read_unlock(dp_tables *t);
 
 /** Adds the network, or updates mtu/tap_fd/encryption of an existing one (its tables stay); `enc` NULL: plain. */
 int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, int tap_fd, const dp_encryption *enc);
-/** Removes the network; returns its TAP descriptor (-1 if none) for the caller to close, or -ENOENT. */
+/**
+ * Removes the network; returns its TAP descriptor (-1 if none) for the caller
+ * to close, or -ENOENT. Its outbound SAs must be released first
+ * (tables_sa_network_release).
+ */
 int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fd);
 int tables_capture_set(dp_tables *t, uint32_t vni, int on);
 int tables_fdb_set(dp_tables *t, uint32_t vni, const uint8_t mac[6], const dp_addr *vtep);

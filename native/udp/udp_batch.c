@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "base/addr.h"
-#include "pipeline/dp_process.h"
 #include "tap/offload.h"
 
 #ifndef UDP_SEGMENT
@@ -18,14 +17,14 @@
 /* Largest UDP payload one GSO send may carry (IPv4: 65535 − 20 − 8, rounded down for safety). */
 #define GSO_MAX_BYTES 65000
 
-void udp_batch_init(udp_batch *b, const int *socks, int pool, int v6, uint16_t port, int gso, uint64_t *counters) {
+void udp_batch_init(udp_batch *b, const int *socks, int pool, int v6, uint16_t port, int gso, uint64_t *send_drops) {
   memset(b, 0, sizeof *b);
   b->socks = socks;
   b->pool = pool;
   b->v6 = v6;
   b->port = port;
   b->gso = gso;
-  b->counters = counters;
+  b->send_drops = send_drops;
 }
 
 void udp_batch_add(udp_batch *b, const dp_addr *vtep, uint32_t flow_hash, uint8_t *payload, size_t len) {
@@ -60,7 +59,7 @@ static void send_plain(udp_batch *b, const udp_batch_msg *m) {
     ssize_t rc;
     do rc = sendto(m->sock, m->base + off, n, 0, (struct sockaddr *)&dst, dlen);
     while (rc < 0 && errno == EINTR);
-    if (rc < 0) b->counters[DP_C_DROPS + DP_DROP_UDP_SEND]++;
+    if (rc < 0) (*b->send_drops)++;
   }
 }
 
@@ -119,7 +118,7 @@ static void send_group(udp_batch *b, int from, int to) {
       /* Datagrams larger than the route MTU allow: GSO refuses them, plain sends let the kernel fragment. */
       send_plain(b, m);
     } else {
-      b->counters[DP_C_DROPS + DP_DROP_UDP_SEND] += m->nseg;
+      *b->send_drops += m->nseg;
     }
     done++;
   }

@@ -32,7 +32,8 @@ typedef struct udp_batch {
   int v6;           /* sockets are AF_INET6 */
   uint16_t port;    /* destination (data) port */
   int gso;          /* UDP_SEGMENT usable */
-  uint64_t *counters;
+  /** The udp_send drop counter: datagrams the kernel refused. */
+  uint64_t *send_drops;
   /** Where GSO sends are tallied (io_offload_stats fields), may be NULL. */
   uint64_t *gso_sends, *gso_datagrams;
   int *gso_enabled;
@@ -41,7 +42,7 @@ typedef struct udp_batch {
 } udp_batch;
 
 /** Prepares a batch sending from `socks` (pool of `pool`) to port `port`; GSO probed by the caller. */
-void udp_batch_init(udp_batch *b, const int *socks, int pool, int v6, uint16_t port, int gso, uint64_t *counters);
+void udp_batch_init(udp_batch *b, const int *socks, int pool, int v6, uint16_t port, int gso, uint64_t *send_drops);
 /** Queues one payload for `vtep` from socket flow_hash % pool; flushes first when the batch is full. */
 void udp_batch_add(udp_batch *b, const dp_addr *vtep, uint32_t flow_hash, uint8_t *payload, size_t len);
 /** Sends everything queued; refused datagrams are counted as udp_send drops. */

@@ -86,7 +86,7 @@ function noRawEsp(vni: number): NativeDatapathError {
   );
 }
 
-/** The C fast path: TAP ↔ VXLAN/UDP in worker threads, decisions of docs/datapath.md in native/pipeline/dp_process.c. */
+/** The C fast path: TAP ↔ VXLAN/UDP in worker threads, decisions of docs/datapath.md in the stages of native/pipeline/ (egress.c, ingress.c). */
 export class NativeDatapath implements Datapath {
   readonly kind = 'native' as const;
   private readonly addon: Addon;

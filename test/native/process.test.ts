@@ -1,5 +1,5 @@
 /**
- * The native per-frame decisions (native/pipeline/dp_process.c, dp_oversize.c)
+ * The native per-frame decisions (native/pipeline/: the stage lists egress.c and ingress.c)
  * through processEgress/processIngress: one or more cases per rule of
  * docs/datapath.md, with the reply bytes decoded by the wire codecs and the
  * counters checked.

@@ -1,0 +1,79 @@
+/*
+ * One native data path, whole: its tables and SAs, its punt ring, its I/O
+ * worker, and the counter block they count into. The C core's composition
+ * root — binding/binding_datapath.cc converts JavaScript values and calls
+ * these; every decision about lifetimes and descriptors is made here.
+ *
+ * Counter block: (1 + IO_WORKERS) rows × DP_COUNTER_SLOTS uint64 owned by the
+ * caller; row 0 for the synchronous calls below, then one per I/O direction.
+ * All functions are called from one thread (the JavaScript thread); the
+ * worker only reads the tables.
+ */
+#ifndef OVERLAYD_DATAPATH_H
+#define OVERLAYD_DATAPATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/io.h"
+#include "io/punt.h"
+#include "pipeline/pipeline.h"
+#include "tables/tables.h"
+
+#define DATAPATH_COUNTER_ROWS (1 + IO_WORKERS)
+
+typedef struct dp_datapath {
+  dp_tables tables;
+  punt_ring punt;
+  io_config cfg;
+  /** The worker and its sockets while started, else NULL. */
+  io_ctx *io;
+  /** DATAPATH_COUNTER_ROWS × DP_COUNTER_SLOTS. */
+  uint64_t *counters;
+} dp_datapath;
+
+/** What a synchronous ingress call let through: the network and the inner frame (inside the caller's buffer). */
+typedef struct datapath_delivery {
+  uint32_t vni;
+  uint8_t *frame;
+  size_t len;
+} datapath_delivery;
+
+/** Prepares a stopped data path for `cfg`, counting into `counters`. 0 or -errno. */
+int datapath_init(dp_datapath *dp, const io_config *cfg, uint64_t *counters, size_t punt_capacity);
+/** Stops it, closes every TAP it holds and frees everything. */
+void datapath_destroy(dp_datapath *dp);
+
+/**
+ * Binds the sockets and starts the worker, which reads every TAP already
+ * held; `notify(arg)` is called (from the worker) when captures are queued.
+ * Returns the bound data port, or -errno.
+ */
+int datapath_start(dp_datapath *dp, void (*notify)(void *arg), void *arg);
+/** Stops the worker and closes the sockets; the TAPs stay held. */
+void datapath_stop(dp_datapath *dp);
+
+/**
+ * Adds network `vni`, or updates its MTU, TAP and encryption (`enc` NULL:
+ * plain). The data path takes `tap_fd` (−1: none): a TAP it replaces is
+ * closed, a new one is read by the worker. 0 or -errno.
+ */
+int datapath_network_set(dp_datapath *dp, uint32_t vni, uint32_t mtu, int tap_fd, const dp_encryption *enc);
+/** Removes network `vni` with its outbound SAs and closes its TAP; 0 or -ENOENT. */
+int datapath_network_remove(dp_datapath *dp, uint32_t vni);
+
+/** FDB entries of network `vni` that point at `vtep` (0: not a VTEP of it, or no such network). */
+uint32_t datapath_vtep_refs(dp_datapath *dp, uint32_t vni, const dp_addr *vtep);
+
+/**
+ * Egress of one frame of network `vni` on the calling thread (counter row 0,
+ * the synchronous cipher slot); `frame` has DP_HEADROOM writable bytes in
+ * front. The sink's sa_slot and data_port are filled in here.
+ */
+int datapath_egress(dp_datapath *dp, uint32_t vni, uint8_t *frame, size_t len, const dp_egress_sink *sink);
+/** Ingress of one VXLAN datagram on the calling thread; DP_PASS fills `*out`. */
+int datapath_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *payload, size_t len, datapath_delivery *out);
+/** Ingress of one ESP packet (opened in place) on the calling thread; DP_PASS fills `*out`. */
+int datapath_esp_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *packet, size_t len, datapath_delivery *out);
+
+#endif

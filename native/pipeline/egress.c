@@ -1,0 +1,104 @@
+/*
+ * The egress pipeline: one frame read from the TAP of a network, stage by
+ * stage (docs/datapath.md "Egress"; src/dataplane/process.ts runs the same
+ * stages by the same names):
+ *
+ *   parse        Ethernet, ≤ 2 VLAN tags                              parse.c
+ *   proxy        ARP request | neighbour solicitation → reply to TAP  proxy.c
+ *   lookup       group frames dropped → FDB → VTEP (→ outbound SA)    lookup.c
+ *   size         fits | ICMP too-big to TAP | IPv4 fragments          size.c
+ *   encapsulate  VXLAN header into the headroom; tx counted           encapsulate.c
+ *   seal         encrypted network: inner UDP header + ESP            seal.c
+ *   send         the sink: io/io_egress.c batches, or the binding's list
+ *
+ * Stages return DP_PASS or a drop reason and never call one another; this
+ * file calls them in order and does all the counting.
+ */
+#include "pipeline/pipeline.h"
+
+#include "pipeline/encapsulate.h"
+#include "pipeline/lookup.h"
+#include "pipeline/parse.h"
+#include "pipeline/proxy.h"
+#include "pipeline/seal.h"
+#include "pipeline/size.h"
+
+/** Where the pieces of one frame go once sized: the same VTEP, flow hash and SA for each. */
+typedef struct egress_route {
+  const dp_network *net;
+  const dp_addr *vtep;
+  dp_sa_out *sa; /* NULL: plain VXLAN */
+  uint32_t hash;
+  uint64_t *counters;
+  const dp_egress_sink *sink;
+  /** The SA's sequence numbers ran out on the way (between two fragments). */
+  int exhausted;
+} egress_route;
+
+/* encapsulate → seal → send for one VXLAN payload (the frame or a fragment) with its 8 bytes in front. */
+static void emit(egress_route *r, uint8_t *payload, size_t len) {
+  const dp_egress_sink *sink = r->sink;
+  dp_encapsulate(r->net->vni, payload);
+  r->counters[DP_C_TX_PACKETS]++;
+  r->counters[DP_C_TX_BYTES] += len;
+  if (r->sa == NULL) {
+    sink->send(sink->ctx, r->vtep, r->hash, payload, len);
+    return;
+  }
+  size_t cap = dp_seal_capacity(len);
+  uint8_t *packet = sink->buffer(sink->ctx, cap);
+  long n = dp_seal(r->sa, sink->sa_slot, sink->data_port, r->hash, payload, len, packet, cap);
+  if (n < 0) { /* nothing goes out unsealed */
+    dp_drop(r->counters, DP_DROP_NO_SA);
+    r->exhausted = 1;
+  } else if (sink->esp_send == NULL) {
+    dp_drop(r->counters, DP_DROP_UDP_SEND);
+  } else {
+    sink->esp_send(sink->ctx, r->vtep, r->hash, r->net->carrier, packet, (size_t)n);
+  }
+}
+
+int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *counters, const dp_egress_sink *sink) {
+  if (net == NULL) return dp_drop(counters, DP_DROP_NO_NETWORK);
+  dp_l2 l2;
+  int verdict = dp_parse(frame, len, &l2);
+  if (verdict != DP_PASS) return dp_drop(counters, verdict);
+
+  uint8_t reply[DP_REPLY_MAX];
+  size_t reply_len = 0;
+  int arp = l2.ethertype == DP_ETH_ARP;
+  if (arp || dp_parse_is_nd(frame, len, &l2)) {
+    verdict = arp ? dp_proxy_arp(net, frame, len, &l2, reply, &reply_len)
+                  : dp_proxy_nd(net, frame, len, &l2, reply, &reply_len);
+    if (verdict != DP_PASS) return dp_drop(counters, verdict);
+    counters[arp ? DP_C_ARP_REPLIES : DP_C_ND_REPLIES]++;
+    sink->reply(sink->ctx, reply, reply_len);
+    return DP_PASS;
+  }
+
+  egress_route route = {net, NULL, NULL, 0, counters, sink, 0};
+  verdict = dp_lookup(net, frame, &route.vtep, &route.sa);
+  if (verdict != DP_PASS) return dp_drop(counters, verdict);
+
+  dp_fragmenter pieces;
+  verdict = dp_size(net, frame, len, &l2, &pieces, reply, &reply_len);
+  if (reply_len > 0) {
+    counters[DP_C_ICMP_ERRORS]++;
+    sink->reply(sink->ctx, reply, reply_len);
+  }
+  if (verdict != DP_PASS) return dp_drop(counters, verdict);
+
+  route.hash = dp_flow_hash(frame, len, &l2);
+  if (!pieces.active) {
+    emit(&route, frame - DP_VXLAN_HLEN, DP_VXLAN_HLEN + len);
+  } else {
+    for (size_t n; (n = dp_fragment_len(&pieces)) > 0;) {
+      uint8_t *payload = sink->buffer(sink->ctx, DP_VXLAN_HLEN + n);
+      dp_fragment_take(&pieces, payload + DP_VXLAN_HLEN);
+      counters[DP_C_FRAGMENTS]++;
+      emit(&route, payload, DP_VXLAN_HLEN + n);
+    }
+  }
+  /* Exhausted: the frame's verdict is no_sa, already counted for each piece that could not be sealed. */
+  return route.exhausted ? DP_DROP_NO_SA : DP_PASS;
+}

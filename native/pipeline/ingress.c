@@ -1,0 +1,50 @@
+/*
+ * The ingress pipeline: one datagram from the data port, or one ESP packet
+ * from either carrier, stage by stage (docs/datapath.md "Ingress";
+ * src/dataplane/process.ts runs the same stages by the same names):
+ *
+ *   open         ESP only: SA of (source, SPI), window, ICV, inner UDP  open.c
+ *   decapsulate  VXLAN header → VNI                                     decapsulate.c
+ *   admit        SA's network, joined, no plaintext on an encrypted
+ *                network, source a VTEP of it, inner source MAC its own;
+ *                rx counted                                             admit.c
+ *   deliver      the caller: capture, checksums, GRO, TAP (io/io_ingress.c),
+ *                or the binding's result
+ *
+ * Stages return DP_PASS or a drop reason and never call one another; this
+ * file calls them in order and does all the counting.
+ */
+#include "pipeline/pipeline.h"
+
+#include "pipeline/admit.h"
+#include "pipeline/decapsulate.h"
+#include "pipeline/open.h"
+
+/* decapsulate → admit for a VXLAN payload that came through the SA of `sa_vni` (DP_NO_SA_VNI: plaintext). */
+static int vxlan_in(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, int64_t sa_vni,
+                    uint64_t *counters, dp_delivery *out) {
+  uint32_t vni = 0;
+  int verdict = dp_decapsulate(payload, len, &vni);
+  if (verdict == DP_PASS) verdict = dp_admit(tables, src, vni, sa_vni, payload + DP_VXLAN_HLEN, &out->net);
+  if (verdict != DP_PASS) return dp_drop(counters, verdict);
+  out->frame = payload + DP_VXLAN_HLEN;
+  out->len = len - DP_VXLAN_HLEN;
+  counters[DP_C_RX_PACKETS]++;
+  counters[DP_C_RX_BYTES] += out->len;
+  return DP_PASS;
+}
+
+int dp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, uint64_t *counters,
+               dp_delivery *out) {
+  return vxlan_in(tables, src, payload, len, DP_NO_SA_VNI, counters, out);
+}
+
+int dp_esp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *packet, size_t len, int slot, uint64_t *counters,
+                   dp_delivery *out) {
+  uint8_t *vxlan = NULL;
+  size_t vxlan_len = 0;
+  uint32_t sa_vni = 0;
+  int verdict = dp_open(tables, src, packet, len, slot, &vxlan, &vxlan_len, &sa_vni);
+  if (verdict != DP_PASS) return dp_drop(counters, verdict);
+  return vxlan_in(tables, src, vxlan, vxlan_len, sa_vni, counters, out);
+}

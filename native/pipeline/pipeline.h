@@ -1,0 +1,66 @@
+/*
+ * The per-frame decisions of docs/datapath.md, without I/O — the face the
+ * I/O loops (io/) and the binding's synchronous processEgress/processIngress/
+ * processEsp see. The stages are listed once, at the top of egress.c and
+ * ingress.c; src/dataplane/process.ts has the same stages by the same names.
+ *
+ * Callers hold the tables' read lock. Every call counts into `counters`
+ * (DP_COUNTER_SLOTS, counters.h) and returns DP_PASS or the drop reason.
+ */
+#ifndef OVERLAYD_PIPELINE_H
+#define OVERLAYD_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/counters.h"
+#include "pipeline/frame.h"
+#include "tables/tables.h"
+
+/** Where dp_egress puts what it emits. */
+typedef struct dp_egress_sink {
+  void *ctx;
+  /** A buffer of `len` bytes for a packet built off the frame (a fragment, a sealed packet); never NULL. */
+  uint8_t *(*buffer)(void *ctx, size_t len);
+  /** One VXLAN payload (header + frame) for `vtep`; `payload` is the frame's headroom or a buffer() result. */
+  void (*send)(void *ctx, const dp_addr *vtep, uint32_t flow_hash, uint8_t *payload, size_t len);
+  /** One frame to write back into the TAP (ARP/ND reply, ICMP error); valid during the call only. */
+  void (*reply)(void *ctx, const uint8_t *frame, size_t len);
+  /**
+   * One ESP packet (SPI to ICV) for `vtep` on `carrier` (enum dp_carrier);
+   * `packet` is a buffer() result. NULL: ESP cannot be sent (counted udp_send).
+   */
+  void (*esp_send)(void *ctx, const dp_addr *vtep, uint32_t flow_hash, int carrier, uint8_t *packet, size_t len);
+  /** Cipher-context slot of the calling thread (sa_table.h: DP_SA_SLOT_SYNC or DP_SA_SLOT_WORKER). */
+  int sa_slot;
+  /** The data port: inner UDP destination of sealed VXLAN. */
+  uint16_t data_port;
+} dp_egress_sink;
+
+/** An inner frame that passed ingress, for the caller to deliver to its network's TAP. */
+typedef struct dp_delivery {
+  dp_network *net;
+  /** Inside the datagram or packet given to dp_ingress / dp_esp_ingress. */
+  uint8_t *frame;
+  size_t len;
+} dp_delivery;
+
+/**
+ * Egress of one frame read from the TAP of `net` (NULL: no such network).
+ * `frame` must have DP_HEADROOM writable bytes in front of it.
+ */
+int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *counters, const dp_egress_sink *sink);
+
+/** Ingress of one datagram from `src` on the data port; on DP_PASS `*out` says where the inner frame goes. */
+int dp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, uint64_t *counters,
+               dp_delivery *out);
+
+/**
+ * Ingress of one ESP packet (SPI to ICV, opened in place) from `src` on
+ * either carrier, with the cipher contexts of `slot`; on DP_PASS `*out` says
+ * where the inner frame goes.
+ */
+int dp_esp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *packet, size_t len, int slot, uint64_t *counters,
+                   dp_delivery *out);
+
+#endif
