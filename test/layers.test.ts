@@ -102,3 +102,29 @@ describe('no import circles in src/', () => {
     expect(circles).toEqual([]);
   });
 });
+
+describe('the reference data path (src/dataplane/pipeline/)', () => {
+  const PIPELINE = join(SRC, 'dataplane/pipeline');
+  const SHARED = join(PIPELINE, 'frame.ts');
+  const PROCESS = join(SRC, 'dataplane/process.ts');
+
+  it('a stage imports no other stage, only frame.ts of its folder', () => {
+    const bad = tsFilesBelow(PIPELINE).flatMap((file) =>
+      importsOf(file)
+        .filter((t) => dirname(t) === PIPELINE && t !== SHARED)
+        .map((t) => `${relative(SRC, file)} → ${relative(SRC, t)}`),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it('only process.ts calls the stages', () => {
+    const bad = tsFilesBelow(SRC)
+      .filter((file) => file !== PROCESS && dirname(file) !== PIPELINE)
+      .flatMap((file) =>
+        importsOf(file)
+          .filter((t) => dirname(t) === PIPELINE && t !== SHARED)
+          .map((t) => `${relative(SRC, file)} → ${relative(SRC, t)}`),
+      );
+    expect(bad).toEqual([]);
+  });
+});
