@@ -1,6 +1,7 @@
 /**
  * The wire fuzzer's targets and mutations (scripts/fuzz-wire.ts): what a target is,
  * and how an input is made from its seeds (bit flips, truncations, field edits, splices).
+ * scripts/fuzz-datapath.ts makes its inputs the same way.
  */
 import { below, deleteRun, extend, flipBits, randomBytes, setByte, splice, truncate, type Rng } from './driver.js';
 
@@ -63,8 +64,11 @@ function writeField(b: Buffer, f: Field, value: number): void {
   else b.writeUInt32BE(value >>> 0, f.at);
 }
 
+/** What inputs are made from: seeds and the fields worth editing in them. */
+export type MutationSeeds = Pick<FuzzTarget, 'seeds' | 'fields' | 'seedFields'>;
+
 /** Applies one mutation to `b` (a private copy of a seed with `fields`) and returns the result. */
-function mutateOnce(rng: Rng, b: Buffer, t: FuzzTarget, fields: Field[]): Buffer {
+function mutateOnce(rng: Rng, b: Buffer, t: MutationSeeds, fields: Field[]): Buffer {
   switch (rng() % 7) {
     case 0:
       return flipBits(rng, b, 8);
@@ -92,7 +96,7 @@ function mutateOnce(rng: Rng, b: Buffer, t: FuzzTarget, fields: Field[]): Buffer
 }
 
 /** A fresh input for `t`: random bytes (1 in 8) or a seed mutated 1–4 times. */
-export function makeInput(rng: Rng, t: FuzzTarget): Buffer {
+export function makeInput(rng: Rng, t: MutationSeeds): Buffer {
   if (rng() % 8 === 0) return randomBytes(rng, below(rng, 160));
   const pick = below(rng, t.seeds.length);
   const fields = t.seedFields?.[pick] ?? t.fields;

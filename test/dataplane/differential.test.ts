@@ -10,7 +10,7 @@ import { ReferenceProcessor } from '../../src/dataplane/process.js';
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import { countersFromSlots, type EgressResult, FrameProcessor, IngressResult } from '../../src/dataplane/datapath.js';
 import { requirement } from '../../src/testkit/ci.js';
-import * as F from './frames.js';
+import * as F from '../../src/testkit/frames.js';
 
 let addonOk = false;
 try {

@@ -22,7 +22,7 @@ import { flowHash } from '../../src/dataplane/flow-hash.js';
 import { ReferenceProcessor, type NetworkConfig } from '../../src/dataplane/process.js';
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import { encodeVxlan, parseIp } from '../../src/wire/index.js';
-import * as F from './frames.js';
+import * as F from '../../src/testkit/frames.js';
 
 const LOCAL_VTEP = '198.18.0.1';
 const DATA_PORT = 4790;

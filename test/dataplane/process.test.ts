@@ -16,7 +16,7 @@ import {
   internetChecksum,
   ipv4HeaderChecksumValid,
 } from '../../src/wire/index.js';
-import * as F from './frames.js';
+import * as F from '../../src/testkit/frames.js';
 
 let proc: ReferenceProcessor;
 const counters = () => countersFromSlots(proc.counters);

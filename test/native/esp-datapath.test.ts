@@ -26,7 +26,7 @@ import { ReferenceProcessor, type NetworkConfig } from '../../src/dataplane/proc
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import { encodeVxlan } from '../../src/wire/index.js';
 import { requirement } from '../../src/testkit/ci.js';
-import * as F from '../dataplane/frames.js';
+import * as F from '../../src/testkit/frames.js';
 
 let addonOk = false;
 try {

@@ -18,7 +18,7 @@ import {
   internetChecksum,
   ipv4HeaderChecksumValid,
 } from '../../src/wire/index.js';
-import * as F from '../dataplane/frames.js';
+import * as F from '../../src/testkit/frames.js';
 import { datapathWithRemote, haveAddon } from './support.js';
 
 const hex = (mac: string): string => mac.replaceAll(':', '');

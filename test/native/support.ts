@@ -6,7 +6,7 @@
 import { loadAddon } from '../../src/dataplane/addon.js';
 import { NativeDatapath } from '../../src/dataplane/native.js';
 import { requirement } from '../../src/testkit/ci.js';
-import * as F from '../dataplane/frames.js';
+import * as F from '../../src/testkit/frames.js';
 
 function addonBuilt(): boolean {
   try {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { NativeDatapath } from '../../src/dataplane/native.js';
 import { haveAddon } from './support.js';
-import * as F from '../dataplane/frames.js';
+import * as F from '../../src/testkit/frames.js';
 
 function emptyDatapath(): NativeDatapath {
   const dp = new NativeDatapath({ bindAddress: '127.0.0.1', dataPort: 0 });

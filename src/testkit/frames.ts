@@ -18,8 +18,8 @@ import {
   parseMac,
   solicitedNodeMulticast,
   type VlanTag,
-} from '../../src/wire/index.js';
-import { seededRandom } from '../../src/gossip/clock.js';
+} from '../wire/index.js';
+import { seededRandom } from '../gossip/clock.js';
 
 export const VNI = 4096;
 export const MTU = 1450;
