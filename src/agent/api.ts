@@ -6,7 +6,7 @@
  *   GET    /v1/networks                    POST   /v1/networks          {name, subnets, vni?, mtu?, encrypted?, esp?}
  *   GET    /v1/networks/:name              DELETE /v1/networks/:name?force=1
  *   POST   /v1/networks/:name/peers {ip, mac, vtep}   DELETE /v1/networks/:name/peers/:ip
- *   GET    /v1/endpoints?network=N         POST   /v1/endpoints         {network, netns, ips?, ifname?}
+ *   GET    /v1/endpoints?network=N         POST   /v1/endpoints         {network, netns, ips?, ifname?, runtime?, container?}
  *   DELETE /v1/endpoints/:id
  *   GET    /v1/fdb?network=N               GET    /v1/neigh?network=N
  *   GET    /v1/members
@@ -21,6 +21,7 @@
 import http from 'node:http';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ENDPOINT_RUNTIMES } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
 import type { AgentOperations, NetworkCreateRequest } from './operations.js';
 import { peerUid } from './peer-cred.js';
@@ -94,6 +95,8 @@ export class ControlApi {
         netns: str(b, 'netns'),
         ips: b.ips === undefined ? undefined : strList(b, 'ips'),
         ifname: b.ifname === undefined ? undefined : str(b, 'ifname'),
+        runtime: b.runtime === undefined ? undefined : oneOf(b, 'runtime', ENDPOINT_RUNTIMES),
+        container: b.container === undefined ? undefined : str(b, 'container'),
       }),
     );
     this.route('DELETE', '/v1/endpoints/:id', (p) => a.detachEndpoint(p.id));
@@ -238,6 +241,12 @@ function str(b: Record<string, unknown>, key: string): string {
   const v = b[key];
   if (typeof v !== 'string' || v === '') throw new OverlayError('BAD_REQUEST', `"${key}" must be a non-empty string`);
   return v;
+}
+
+function oneOf<T extends string>(b: Record<string, unknown>, key: string, allowed: readonly T[]): T {
+  const v = str(b, key);
+  if (!(allowed as readonly string[]).includes(v)) throw new OverlayError('BAD_REQUEST', `"${key}" must be one of ${allowed.join(', ')}`);
+  return v as T;
 }
 
 function strList(b: Record<string, unknown>, key: string): string[] {

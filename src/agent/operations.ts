@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { EndpointRecord, NetworkRecord, PeerRecord } from '../cluster/store.js';
+import type { EndpointRuntime } from '../cluster/entries.js';
 import type { EspCarrierName } from '../cluster/network-keys.js';
 import type { DatapathCounters } from '../dataplane/datapath.js';
 import type { NodeInfo } from '../gossip/index.js';
@@ -60,6 +61,10 @@ export interface EndpointAttachRequest {
   netns: string;
   ips?: string[];
   ifname?: string;
+  /** Who asks: a runtime's plugin, or an operator (default manual). */
+  runtime?: EndpointRuntime;
+  /** The runtime's id of the container (shown by `endpoint ls`). */
+  container?: string;
 }
 
 /** Something the agent did on its own that an operator should know about. */

@@ -97,8 +97,9 @@ endpoint
   .requiredOption('--netns <name|path>', 'the container network namespace')
   .option('--ip <ip>', 'address (repeat for IPv4 and IPv6; default: allocated)', collect)
   .option('--ifname <name>', 'interface name inside the namespace', 'eth0')
-  .action(async (net: string, o: { netns: string; ip?: string[]; ifname: string }) =>
-    out(await client().post<Row>('/v1/endpoints', { network: net, netns: o.netns, ips: o.ip, ifname: o.ifname }), (d) =>
+  .option('--container <id>', 'the id of the container that holds the namespace (shown by endpoint ls)')
+  .action(async (net: string, o: { netns: string; ip?: string[]; ifname: string; container?: string }) =>
+    out(await client().post<Row>('/v1/endpoints', { network: net, netns: o.netns, ips: o.ip, ifname: o.ifname, container: o.container }), (d) =>
       process.stdout.write(`${d.id} ${(d.ips as string[]).join(' ')} ${d.mac}\n`),
     ),
   );
@@ -110,7 +111,7 @@ endpoint
   .command('ls [network]')
   .description('list endpoints')
   .action(async (net?: string) =>
-    out(await client().get<Row[]>(`/v1/endpoints${q(net)}`), rows(['id', 'network', 'ips', 'mac', 'ifname', 'netns', 'node'])),
+    out(await client().get<Row[]>(`/v1/endpoints${q(net)}`), rows(['id', 'network', 'ips', 'mac', 'ifname', 'netns', 'node', 'runtime', 'container'])),
   );
 
 const peer = program.command('peer').description('static remote endpoints (hosts without an agent)');

@@ -46,7 +46,15 @@ export interface EndpointEntry extends EntryMeta {
   vtep: string;
   ifname: string;
   netns: string;
+  /** Who attached it: a container runtime's plugin, or an operator by hand (absent: manual, as agents before it sent). */
+  runtime?: EndpointRuntime;
+  /** The runtime's id of the container holding it (Docker endpoint/container id, CNI container id). */
+  container?: string;
 }
+
+/** What attached an endpoint. */
+export type EndpointRuntime = 'docker' | 'cni' | 'manual';
+export const ENDPOINT_RUNTIMES: readonly EndpointRuntime[] = ['docker', 'cni', 'manual'];
 
 export type Entry = NetworkEntry | EndpointEntry;
 

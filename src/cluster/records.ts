@@ -2,7 +2,7 @@
  * How networks, endpoints and static peers are shown to the control API and
  * to overlayctl (`--json` field names are part of the contract).
  */
-import type { EndpointEntry, NetworkEntry } from './entries.js';
+import type { EndpointEntry, EndpointRuntime, NetworkEntry } from './entries.js';
 
 /** A network as the API shows it. */
 export type NetworkRecord = Pick<NetworkEntry, 'name' | 'id' | 'vni' | 'subnets' | 'mtu' | 'encrypted'> & {
@@ -24,6 +24,10 @@ export interface EndpointRecord {
   /** Node that owns the endpoint. */
   node: string;
   vtep: string;
+  /** What attached it: `docker`, `cni` or `manual` (overlayctl). */
+  runtime: EndpointRuntime;
+  /** The runtime's container id, when a runtime attached it. */
+  container?: string;
 }
 
 /** A remote endpoint entered by hand (`overlayctl peer add`); never gossiped. */
@@ -44,6 +48,8 @@ export const toEndpointRecord = (e: EndpointEntry): EndpointRecord => ({
   netns: e.netns,
   node: e.owner,
   vtep: e.vtep,
+  runtime: e.runtime ?? 'manual',
+  ...(e.container !== undefined ? { container: e.container } : {}),
 });
 
 export function toNetworkRecord({ name, id, vni, subnets, mtu, encrypted, encryption }: NetworkEntry): NetworkRecord {

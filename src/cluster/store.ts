@@ -13,7 +13,16 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { formatIp, formatMac, ipFamily, parseIp, parseMac } from '../wire/index.js';
 import { allocateAddress, cidrOverlaps, endpointMac, isHostAddress, parseCidr } from '../wire/index.js';
-import { claimedFirst, entryKey, LamportClock, supersedes, type EndpointEntry, type Entry, type NetworkEntry } from './entries.js';
+import {
+  claimedFirst,
+  entryKey,
+  LamportClock,
+  supersedes,
+  type EndpointEntry,
+  type EndpointRuntime,
+  type Entry,
+  type NetworkEntry,
+} from './entries.js';
 import { OverlayError } from './errors.js';
 import { checkEndpoint, checkNetwork, REJECT_REASONS, wellFormed, type RejectReason } from './validate.js';
 import { newEncryption, pendingKey, rotated, type EncryptionRequest } from './network-keys.js';
@@ -50,6 +59,9 @@ export interface EndpointRequest {
   ips?: string[];
   ifname?: string;
   netns: string;
+  /** Default manual. */
+  runtime?: EndpointRuntime;
+  container?: string;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -252,6 +264,8 @@ export class OverlayStore extends EventEmitter {
       vtep: this.vtep,
       ifname,
       netns: req.netns,
+      runtime: req.runtime ?? 'manual',
+      ...(req.container !== undefined ? { container: req.container } : {}),
       owner: this.self,
       ltime: 0,
       created: 0,

@@ -4,7 +4,7 @@
  */
 import { formatMac, ipFamily, parseMac } from '../wire/index.js';
 import { isHostAddress, parseCidr } from '../wire/index.js';
-import type { EndpointEntry, Entry, NetworkEntry } from './entries.js';
+import { ENDPOINT_RUNTIMES, type EndpointEntry, type Entry, type NetworkEntry } from './entries.js';
 import { wellFormedEncryption } from './network-keys.js';
 
 export const REJECT_REASONS = ['malformed', 'bad_mac', 'bad_ip', 'ip_outside_subnet', 'unknown_network', 'vni_collision', 'vtep_mismatch', 'owner_left'] as const;
@@ -26,7 +26,9 @@ export function wellFormed(e: unknown): e is Entry {
     return x.encrypted === true && wellFormedEncryption(x.encryption);
   }
   if (x.kind === 'endpoint') {
-    return isStr(x.id) && isStr(x.network) && isStr(x.networkId) && Array.isArray(x.ips) && x.ips.length > 0 && x.ips.length <= 2 && x.ips.every(isStr) && isStr(x.mac) && isStr(x.vtep) && isStr(x.ifname) && typeof x.netns === 'string';
+    return isStr(x.id) && isStr(x.network) && isStr(x.networkId) && Array.isArray(x.ips) && x.ips.length > 0 && x.ips.length <= 2 && x.ips.every(isStr) && isStr(x.mac) && isStr(x.vtep) && isStr(x.ifname) && typeof x.netns === 'string' &&
+      (x.runtime === undefined || ENDPOINT_RUNTIMES.includes(x.runtime as EndpointEntry['runtime'] & string)) &&
+      (x.container === undefined || (typeof x.container === 'string' && x.container.length <= 256));
   }
   return false;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OverlayStore } from '../../src/cluster/store.js';
 import type { EndpointEntry, NetworkEntry } from '../../src/cluster/entries.js';
+import { toEndpointRecord } from '../../src/cluster/records.js';
 
 /** Two stores that exchange everything they write, as gossip would (eventually). */
 function pair() {
@@ -90,15 +91,35 @@ describe('replicated overlay store', () => {
       { ...base, id: 'm4', vtep: '198.18.0.66' },
       { ...base, id: 'm5', network: 'nosuch' },
       { ...base, id: 'm6', ltime: -1 },
+      { ...base, id: 'm7', runtime: 'podman' as EndpointEntry['runtime'] },
+      { ...base, id: 'm8', container: 'x'.repeat(257) },
       { kind: 'weird' },
       42,
     ]);
     expect(b.endpoints()).toHaveLength(0);
-    expect(b.rejected).toMatchObject({ bad_mac: 2, ip_outside_subnet: 1, vtep_mismatch: 1, unknown_network: 1, malformed: 3 });
+    expect(b.rejected).toMatchObject({ bad_mac: 2, ip_outside_subnet: 1, vtep_mismatch: 1, unknown_network: 1, malformed: 5 });
     const collide: NetworkEntry = { ...a.network('blue'), name: 'other', id: 'x', subnets: ['198.19.4.0/24'], created: 999, ltime: 999, owner: 'b' };
     a.merge([collide]);
     expect(a.rejected.vni_collision).toBe(1);
     expect(a.findNetwork('other')).toBeUndefined();
+  });
+
+  it('carries who attached an endpoint: runtime and container id, manual when an older agent sent none', () => {
+    const { a, b, sync } = pair();
+    blue(a);
+    sync();
+    a.commitEndpoint(a.prepareEndpoint({ network: 'blue', netns: 'c1', runtime: 'cni', container: 'k8s-abc123' }));
+    a.commitEndpoint(a.prepareEndpoint({ network: 'blue', netns: 'c2' }));
+    sync();
+    const seen = b.endpoints('blue').map((e) => toEndpointRecord(e));
+    expect(seen.map((r) => [r.netns, r.runtime, r.container])).toEqual([
+      ['c1', 'cni', 'k8s-abc123'],
+      ['c2', 'manual', undefined],
+    ]);
+    // An entry from an agent that predates the fields has neither; it is shown as manual.
+    const { runtime: _r, container: _c, ...old } = { ...a.prepareEndpoint({ network: 'blue', netns: 'c3' }), owner: 'a', ltime: 500, created: 500 };
+    b.merge([old]);
+    expect(toEndpointRecord(b.endpoints('blue').find((e) => e.netns === 'c3')!).runtime).toBe('manual');
   });
 
   it('re-asserts its own endpoints against stale versions from others', () => {
