@@ -3,8 +3,9 @@
  *
  *   data socket readable → recvmmsg bursts (UDP_GRO: one buffer may hold
  *   several datagrams of the cmsg's segment size) → split → dp_ingress per
- *   datagram (the stages of pipeline/ingress.c) → a whole TCP super-frame (a kernel vxlan sender's tunnel GSO)
- *   is written as TSO; otherwise the inner checksum is checked and in-order
+ *   datagram (the stages of pipeline/ingress.c) → deliver: a whole TCP
+ *   super-frame (a kernel vxlan sender's tunnel GSO) is written as TSO;
+ *   otherwise the inner checksum is checked and in-order
  *   TCP segments of one flow are coalesced into one super-frame
  *   (virtio_net_hdr GSO_TCPV4/6) → write to the network's TAP; anything
  *   else is written singly.

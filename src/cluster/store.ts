@@ -13,16 +13,8 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { formatIp, formatMac, ipFamily, parseIp, parseMac } from '../wire/index.js';
 import { allocateAddress, cidrOverlaps, endpointMac, isHostAddress, parseCidr } from '../wire/index.js';
-import {
-  claimedFirst,
-  entryKey,
-  LamportClock,
-  supersedes,
-  type EndpointEntry,
-  type EndpointRuntime,
-  type Entry,
-  type NetworkEntry,
-} from './entries.js';
+import { claimedFirst, entryKey, LamportClock, supersedes } from './entries.js';
+import type { EndpointEntry, EndpointRuntime, Entry, NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
 import { checkEndpoint, checkNetwork, REJECT_REASONS, wellFormed, type RejectReason } from './validate.js';
 import { newEncryption, pendingKey, rotated, type EncryptionRequest } from './network-keys.js';
