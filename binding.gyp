@@ -36,7 +36,8 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-O2", "-flto=auto", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "ldflags": ["-flto=auto"],
       "cflags_c": ["-std=gnu11"],
       "cflags_cc": ["-std=c++17", "-fexceptions"],
       "conditions": [
