@@ -12,7 +12,8 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { formatIp, formatMac, ipFamily, parseIp, parseMac } from '../wire/index.js';
-import { allocateAddress, cidrOverlaps, endpointMac, isHostAddress, parseCidr } from '../wire/index.js';
+import { cidrOverlaps, endpointMac, isHostAddress, parseCidr } from '../wire/index.js';
+import { AddressReservations, allocateStriped, stripeOf } from './addresses.js';
 import {
   claimedFirst,
   entryKey,
@@ -62,6 +63,8 @@ export interface EndpointRequest {
   /** Default manual. */
   runtime?: EndpointRuntime;
   container?: string;
+  /** The given `ips` were held for this request by `reserveAddress` (Docker's IPAM): they count as its own. */
+  reserved?: boolean;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -72,6 +75,8 @@ export class OverlayStore extends EventEmitter {
   readonly peers = new Map<string, PeerRecord>();
   /** Remote entries refused, by reason. */
   readonly rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+  /** Addresses held on this host for endpoints about to be created (addresses.ts). */
+  readonly reservations: AddressReservations;
   private readonly entries = new Map<string, Entry>();
   private readonly tombstonedAt = new Map<string, number>();
   private readonly members = new Map<string, { state: MemberState; addr: string }>();
@@ -86,6 +91,7 @@ export class OverlayStore extends EventEmitter {
     private readonly now: () => number = Date.now,
   ) {
     super();
+    this.reservations = new AddressReservations(now);
   }
 
   // ---- views --------------------------------------------------------------
@@ -221,6 +227,7 @@ export class OverlayStore extends EventEmitter {
 
   /** Tombstones the network and this node's endpoints on it; other nodes remove theirs when they see it. */
   commitNetworkRemoval(name: string): void {
+    this.reservations.dropNetwork(name);
     for (const e of this.localEndpoints(name)) this.writeLocal({ ...e, deleted: true, ltime: this.clock.tick() });
     for (const [k, p] of this.peers) if (p.network === name) this.peers.delete(k);
     const { encryption: _keys, ...net } = this.network(name); // a tombstone keeps no keys
@@ -229,9 +236,9 @@ export class OverlayStore extends EventEmitter {
 
   // ---- endpoints ----------------------------------------------------------
 
-  /** Every address in use on the network: endpoints (of any node) and static peers. */
+  /** Every address in use on the network: endpoints (of any node), static peers and this host's reservations. */
   usedAddresses(network: string): Set<string> {
-    const used = new Set<string>();
+    const used = new Set<string>(this.reservations.of(network));
     for (const e of this.live<EndpointEntry>('endpoint')) if (e.network === network) e.ips.forEach((ip) => used.add(ip));
     for (const p of this.peers.values()) if (p.network === network) used.add(p.ip);
     return used;
@@ -245,6 +252,7 @@ export class OverlayStore extends EventEmitter {
     const ips: string[] = [];
     for (const raw of req.ips ?? []) {
       const ip = canonicalIp(raw);
+      if (req.reserved && this.reservations.holds(net.name, ip)) used.delete(ip);
       const cidr = net.subnets.map(parseCidr).find((c) => c.family === ipFamily(ip));
       if (!cidr || !isHostAddress(cidr, ip)) {
         throw new OverlayError('IP_OUTSIDE_SUBNET', `${ip} is not a usable address of network ${net.name} (${net.subnets.join(', ')})`);
@@ -278,14 +286,39 @@ export class OverlayStore extends EventEmitter {
     const ips = [...given];
     for (const cidr of net.subnets.map(parseCidr)) {
       if (ips.some((x) => ipFamily(x) === cidr.family)) continue;
-      const ip = allocateAddress(cidr, used);
+      const { stripe, stripes } = stripeOf(this.self, this.liveMembers());
+      const ip = allocateStriped(cidr, used, stripe, stripes);
       if (!ip) throw new OverlayError('SUBNET_FULL', `no free address left in ${cidr.text}`);
       ips.push(ip);
     }
     return ips.sort((a, b) => ipFamily(a) - ipFamily(b));
   }
 
+  /**
+   * Holds an address of `network` for an endpoint about to be created here:
+   * `ip` when given (refused when in use or outside the subnet), else one of
+   * `family` allocated. Returns it.
+   */
+  reserveAddress(network: string, ip?: string, family: 4 | 6 = 4, ttlMs?: number): string {
+    const net = this.network(network);
+    let chosen: string;
+    if (ip !== undefined) {
+      chosen = canonicalIp(ip);
+      this.prepareEndpoint({ network, ips: [chosen], netns: '' }); // validates, allocates nothing kept
+    } else {
+      const cidr = net.subnets.map(parseCidr).find((c) => c.family === family);
+      if (!cidr) throw new OverlayError('BAD_REQUEST', `network ${net.name} has no IPv${family} subnet`);
+      const { stripe, stripes } = stripeOf(this.self, this.liveMembers());
+      const found = allocateStriped(cidr, this.usedAddresses(net.name), stripe, stripes);
+      if (!found) throw new OverlayError('SUBNET_FULL', `no free address left in ${cidr.text}`);
+      chosen = found;
+    }
+    this.reservations.reserve(net.name, chosen, ttlMs);
+    return chosen;
+  }
+
   commitEndpoint(ep: EndpointEntry): EndpointEntry {
+    for (const ip of ep.ips) this.reservations.release(ep.network, ip);
     const t = this.clock.tick();
     return this.writeLocal({ ...ep, owner: this.self, vtep: this.vtep, ltime: t, created: ep.created || t });
   }
@@ -422,6 +455,11 @@ export class OverlayStore extends EventEmitter {
       for (const [k, e] of this.entries) if (e.kind === 'endpoint' && e.owner === name) this.entries.delete(k);
     }
     if (!before || before.state !== state || before.addr !== addr) this.emit('change');
+  }
+
+  /** Names of the members gossip reports alive or suspect (this node not included). */
+  liveMembers(): string[] {
+    return [...this.members].filter(([, m]) => m.state === 'alive' || m.state === 'suspect').map(([n]) => n);
   }
 
   memberAddr(name: string): string | undefined {
