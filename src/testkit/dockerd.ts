@@ -5,8 +5,8 @@
  * where /run, /var/lib and /opt are fresh tmpfs (dockerd writes there whatever
  * its flags say), /run/docker/plugins is this host's plugin folder (so it
  * sees only its own host's overlayd), sysfs is the host namespace's, and the
- * cgroup tree is moved back in. Its data root is a tmpfs too: everything it
- * made goes away with it.
+ * cgroup tree is moved back in. Its data root is in the test's folder, so a
+ * restarted daemon finds its images and networks again.
  *
  * Stopping is by the verified PID only: SIGTERM, SIGKILL after 15 s, then the
  * init processes of containers it left, found by their `init.pid` files and
@@ -39,20 +39,27 @@ mount --bind "$OVT_PLUGINS" /run/docker/plugins
 if [ -d /etc/docker ]; then mount --bind "$OVT_ETC" /etc/docker; fi
 mount -t tmpfs ovt-varlib /var/lib
 mount -t tmpfs ovt-opt /opt
-mount -t tmpfs ovt-data "$OVT_DATA"
 mount --rbind /sys/fs/cgroup "$OVT_CGROUP"
 mount -t sysfs ovt-sys /sys
 mount --move "$OVT_CGROUP" /sys/fs/cgroup
 exec "$@"`;
 
 export class DockerDaemon {
+  private proc!: ManagedProcess;
+
   private constructor(
     readonly name: string,
     readonly dir: string,
     readonly socket: string,
     readonly cgroupParent: string,
-    readonly process: ManagedProcess,
+    private readonly ns: string,
+    private readonly pluginDir: string,
   ) {}
+
+  /** The running daemon process (its PID is dockerd's). */
+  get process(): ManagedProcess {
+    return this.proc;
+  }
 
   /**
    * Starts a dockerd in namespace `ns` whose plugin folder is `pluginDir`;
@@ -60,30 +67,40 @@ export class DockerDaemon {
    * `ovt…d1`) is its cgroup parent. Resolves once it answers `docker version`.
    */
   static async start(ns: string, name: string, dir: string, pluginDir: string): Promise<DockerDaemon> {
-    const paths = { data: join(dir, 'data'), exec: join(dir, 'exec'), etc: join(dir, 'etc'), cg: join(dir, 'cgroup'), client: join(dir, 'client') };
-    for (const p of [...Object.values(paths), pluginDir]) mkdirSync(p, { recursive: true });
-    const config = join(dir, 'daemon.json');
-    writeFileSync(config, JSON.stringify({ 'deprecated-key-path': join(paths.data, 'key.json') }));
-    const socket = join(dir, 'docker.sock');
-    const argv = [
-      'dockerd', '--data-root', paths.data, '--exec-root', paths.exec, '--pidfile', join(dir, 'docker.pid'), '-H', `unix://${socket}`,
-      '--config-file', config, '--bridge=none', '--iptables=false', '--ip6tables=false', '--storage-driver', 'overlay2',
-      '--default-address-pool', 'base=198.19.128.0/17,size=24', '--userland-proxy=false', '--cgroup-parent', `/${name}`,
-    ];
-    const proc = spawnManaged(['nsenter', `--net=/run/netns/${ns}`, 'unshare', '-m', '--propagation', 'slave', 'sh', '-c', SETUP, 'sh', ...argv], {
-      env: { OVT_PLUGINS: pluginDir, OVT_ETC: paths.etc, OVT_DATA: paths.data, OVT_CGROUP: paths.cg },
-    });
-    const d = new DockerDaemon(name, dir, socket, `/${name}`, proc);
+    for (const p of ['data', 'exec', 'etc', 'cgroup', 'client']) mkdirSync(join(dir, p), { recursive: true });
+    mkdirSync(pluginDir, { recursive: true });
+    writeFileSync(join(dir, 'daemon.json'), JSON.stringify({ 'deprecated-key-path': join(dir, 'data', 'key.json') }));
+    const d = new DockerDaemon(name, dir, join(dir, 'docker.sock'), `/${name}`, ns, pluginDir);
     try {
-      await waitFor(`dockerd ${name} to answer`, async () => {
-        if (proc.exitStatus) throw new Error(`dockerd exited: ${proc.log(20)}`);
-        return (await d.docker('version', '--format', '{{.Server.Version}}')).code === 0;
-      }, 30_000);
+      await d.launch();
     } catch (err) {
       await d.stop();
       throw err;
     }
     return d;
+  }
+
+  /** Stops the daemon (its containers stop with it) and starts it again on the same data. */
+  async restart(): Promise<void> {
+    await this.halt();
+    await this.launch();
+  }
+
+  private async launch(): Promise<void> {
+    const dir = this.dir;
+    const argv = [
+      'dockerd', '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'), '-H', `unix://${this.socket}`,
+      '--config-file', join(dir, 'daemon.json'), '--bridge=none', '--iptables=false', '--ip6tables=false', '--storage-driver', 'overlay2',
+      '--default-address-pool', 'base=198.19.128.0/17,size=24', '--userland-proxy=false', '--cgroup-parent', this.cgroupParent,
+    ];
+    const proc = spawnManaged(['nsenter', `--net=/run/netns/${this.ns}`, 'unshare', '-m', '--propagation', 'slave', 'sh', '-c', SETUP, 'sh', ...argv], {
+      env: { OVT_PLUGINS: this.pluginDir, OVT_ETC: join(dir, 'etc'), OVT_CGROUP: join(dir, 'cgroup') },
+    });
+    this.proc = proc;
+    await waitFor(`dockerd ${this.name} to answer`, async () => {
+      if (proc.exitStatus) throw new Error(`dockerd exited: ${proc.log(20)}`);
+      return (await this.docker('version', '--format', '{{.Server.Version}}')).code === 0;
+    }, 30_000);
   }
 
   /** Runs the docker client against this daemon; resolves whatever the exit code. */
@@ -114,14 +131,22 @@ export class DockerDaemon {
 
   /** Stops the daemon by its verified PID, then the inits of containers it left; removes its cgroups and folder. */
   async stop(): Promise<void> {
-    const pid = this.process.pid;
-    if (pid !== undefined && this.process.exitStatus === undefined && isDockerd(pid)) {
+    await this.halt();
+    removeCgroups(this.cgroupParent);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** SIGTERM to the verified dockerd PID, SIGKILL after 15 s; then the inits of containers it left. */
+  private async halt(): Promise<void> {
+    const proc = this.proc as ManagedProcess | undefined;
+    const pid = proc?.pid;
+    if (proc && pid !== undefined && proc.exitStatus === undefined && isDockerd(pid)) {
       process.kill(pid, 'SIGTERM');
       const end = Date.now() + STOP_GRACE_MS;
-      while (this.process.exitStatus === undefined && Date.now() < end) await sleep(200);
-      if (this.process.exitStatus === undefined && isDockerd(pid)) process.kill(pid, 'SIGKILL');
-      await this.process.stop('SIGKILL', 2000);
+      while (proc.exitStatus === undefined && Date.now() < end) await sleep(200);
+      if (proc.exitStatus === undefined && isDockerd(pid)) process.kill(pid, 'SIGKILL');
     }
+    await proc?.stop('SIGKILL', 2000); // not dockerd yet (its set-up failed): our own child, stopped as such
     for (const init of this.leftoverInits()) {
       try {
         process.kill(init, 'SIGKILL');
@@ -130,8 +155,6 @@ export class DockerDaemon {
       }
     }
     await sleep(300);
-    removeCgroups(this.cgroupParent);
-    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** PIDs from `init.pid` files below the exec root whose process still lives in this daemon's cgroup parent. */

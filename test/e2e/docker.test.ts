@@ -12,7 +12,8 @@
  * addresses and all reach each other; `docker rm -f` removes the endpoint on
  * the other host; restarting overlayd leaves running containers talking; a
  * container started while overlayd is down fails with an error naming the
- * plugin; `docker network rm` removes the overlay once nothing uses it.
+ * plugin; a restarted dockerd uses the plugin and its network again;
+ * `docker network rm` removes the overlay once nothing uses it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -161,8 +162,15 @@ describe.skipIf(!ready)('Docker networks on overlayd, with the real dockerd on t
     await agents[1].start();
   }, 90_000);
 
+  it('restarting dockerd re-activates the plugin and its network keeps working', async () => {
+    const ip2 = await containerIp(d2(), 'e2', 'sec');
+    await d1().restart();
+    await d1().ok('run', '-d', '--name', 'e3', '--network', 'sec', BUSYBOX_IMAGE, 'sleep', '3600');
+    expect(await pingAll(d1(), 'e3', [ip2])).toBe('');
+  }, 90_000);
+
   it('docker network rm removes the overlay once no endpoint is left anywhere', async () => {
-    await d1().ok('rm', '-f', 'e1');
+    await d1().ok('rm', '-f', 'e1', 'e3');
     await d2().ok('rm', '-f', 'e2', 'cb', 'cc');
     for (const a of agents) await waitFor(`no endpoint left on ${a.name}`, async () => (await a.ctl<Endpoint[]>('endpoint', 'ls')).length === 0, 5_000);
     await d1().ok('network', 'rm', 'ovl', 'sec');
