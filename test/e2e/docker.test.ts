@@ -13,7 +13,8 @@
  * the other host; restarting overlayd leaves running containers talking; a
  * container started while overlayd is down fails with an error naming the
  * plugin; a restarted dockerd uses the plugin and its network again;
- * `docker network rm` removes the overlay once nothing uses it.
+ * `docker network rm` removes the overlay once nothing uses it; and, in a
+ * swarm, dockerd refuses the legacy plugin for a `--scope swarm` network.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -178,4 +179,17 @@ describe.skipIf(!ready)('Docker networks on overlayd, with the real dockerd on t
     await d2().ok('network', 'rm', 'ovl', 'sec');
     expect(await overlays(agents[0])).toEqual([]);
   }, 60_000);
+  it('swarm scope: dockerd refuses a legacy plugin for a --scope swarm network (that needs a managed v2 plugin, not built)', async () => {
+    const host = topo!.host(1).addr4!;
+    await d1().ok('network', 'create', '--subnet', '198.18.11.0/24', '--opt', `com.docker.network.bridge.name=${topo!.names.link('gw')}`,
+      '--opt', 'com.docker.network.bridge.enable_ip_masquerade=false', 'docker_gwbridge');
+    await d1().ok('swarm', 'init', '--advertise-addr', host, '--listen-addr', `${host}:2377`, '--default-addr-pool', '198.18.128.0/17', '--default-addr-pool-mask-length', '24');
+    try {
+      const r = await d1().docker('network', 'create', '-d', 'overlayd', '--ipam-driver', 'overlayd', '--scope', 'swarm', '--attachable', '--subnet', '198.19.75.0/24', 'swarmnet');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/legacy plugin overlayd of type NetworkDriver is not supported in swarm mode/);
+    } finally {
+      await d1().ok('swarm', 'leave', '--force');
+    }
+  }, 90_000);
 });
