@@ -16,13 +16,13 @@
  * Everything that changes the host runs one at a time (`serial`).
  */
 import { pino, type Logger } from 'pino';
-import { OverlayStore, toEndpointRecord, toNetworkRecord, type EndpointRecord, type NetworkRecord, type PeerRecord } from '../cluster/store.js';
+import { OverlayStore, canonicalIp, toEndpointRecord, toNetworkRecord, type EndpointRecord, type NetworkRecord, type PeerRecord } from '../cluster/store.js';
 import { OverlayError } from '../cluster/errors.js';
 import { ClusterSync } from '../cluster/sync.js';
 import { createDatapath } from '../dataplane/index.js';
 import type { Datapath } from '../dataplane/datapath.js';
 import { CaptureSessions, type CaptureOptions } from './capture.js';
-import { attachContainer, detachContainer, resolveNetns } from '../host/links.js';
+import { attachContainer, createMovableVeth, detachContainer, resolveNetns } from '../host/links.js';
 import { overlayMtu, underlayInterface } from '../host/mtu.js';
 import { ipFamily } from '../wire/index.js';
 import { CHECKPOINT_INTERVAL_MS } from './encryption.js';
@@ -33,7 +33,7 @@ import { Reconciler } from './reconcile.js';
 import { ClusterMembership } from './membership.js';
 import { NetworkKeys } from './keys.js';
 import { AgentViews } from './views.js';
-import type { AgentCounters, AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, NeighRow, NetworkCreateRequest } from './operations.js';
+import type { AgentCounters, AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
 export type { AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, NeighRow, NetworkCreateRequest } from './operations.js';
 export { KEY_SETTLE_MS } from './keys.js';
@@ -213,6 +213,28 @@ export class Agent implements AgentOperations {
       this.store.commitEndpointRemoval(ep.id);
       this.log.info({ endpoint: ep.id }, 'endpoint detached');
       return toEndpointRecord(ep);
+    });
+  }
+
+  reserveAddress(network: string, ip?: string, family: 4 | 6 = 4, ttlMs?: number): Promise<string> {
+    return this.serial(async () => this.store.reserveAddress(network, ip, family, ttlMs));
+  }
+
+  releaseAddress(network: string, ip: string): Promise<void> {
+    return this.serial(async () => {
+      this.store.reservations.release(network, canonicalIp(ip));
+    });
+  }
+
+  attachMovableEndpoint(req: MovableEndpointRequest): Promise<MovableEndpoint> {
+    return this.serial(async () => {
+      const ep = this.store.prepareEndpoint({ network: req.network, ips: req.ips, netns: '', runtime: req.runtime, container: req.container, reserved: true });
+      const net = this.store.network(ep.network);
+      await this.reconciler.bringUp(net);
+      const ifname = await createMovableVeth({ endpointId: ep.id, vni: net.vni, mac: ep.mac, mtu: net.mtu });
+      const done = this.store.commitEndpoint(ep);
+      this.log.info({ endpoint: ep.id, network: ep.network, ips: ep.ips, runtime: req.runtime, container: req.container }, 'endpoint attached');
+      return { endpoint: toEndpointRecord(done), ifname, mtu: net.mtu };
     });
   }
 

@@ -67,6 +67,24 @@ export interface EndpointAttachRequest {
   container?: string;
 }
 
+/** An endpoint whose container end the runtime moves itself (Docker's remote driver). */
+export interface MovableEndpointRequest {
+  network: string;
+  /** Addresses held for it by `reserveAddress` (Docker's IPAM). */
+  ips: string[];
+  runtime: EndpointRuntime;
+  /** The runtime's id for it (Docker: the endpoint id). */
+  container: string;
+}
+
+/** What `attachMovableEndpoint` made: the endpoint, and the interface the runtime is to move. */
+export interface MovableEndpoint {
+  endpoint: EndpointRecord;
+  /** The veth end waiting in the agent's namespace, with the endpoint's MAC and the MTU set. */
+  ifname: string;
+  mtu: number;
+}
+
 /** Something the agent did on its own that an operator should know about. */
 export interface AgentEvent {
   time: string;
@@ -94,6 +112,17 @@ export interface AgentOperations {
   removeNetwork(name: string, force: boolean): Promise<void>;
   attachEndpoint(req: EndpointAttachRequest): Promise<EndpointRecord>;
   detachEndpoint(id: string): Promise<EndpointRecord>;
+  /**
+   * Holds an address of `network` on this host for an endpoint about to be
+   * created (Docker's RequestAddress): `ip` pins it, else one of `family` is
+   * allocated (addresses.ts). Held until taken by an endpoint, released, or
+   * `ttlMs` passes (default 5 min; Infinity for a gateway).
+   */
+  reserveAddress(network: string, ip?: string, family?: 4 | 6, ttlMs?: number): Promise<string>;
+  /** Lets a held address go (no-op when it is not held). */
+  releaseAddress(network: string, ip: string): Promise<void>;
+  /** Creates an endpoint on held addresses whose veth the runtime moves into the container itself. */
+  attachMovableEndpoint(req: MovableEndpointRequest): Promise<MovableEndpoint>;
   addPeer(req: PeerRecord): Promise<PeerRecord>;
   removePeer(network: string, ip: string): Promise<PeerRecord>;
   /** One on-demand rotation step of an encrypted network's keys. */

@@ -6,6 +6,7 @@ import { Agent } from '../agent/agent.js';
 import { ControlApi } from '../agent/api.js';
 import { ConfigError, DEFAULTS, validateConfig, type AgentConfig } from '../agent/config.js';
 import { startMetrics } from '../agent/metrics.js';
+import { DEFAULT_PLUGIN_DIR, DockerPlugin } from '../agent/docker/plugin.js';
 
 // TAP reads of the TypeScript path wait in libuv's pool: give it room before first use.
 process.env.UV_THREADPOOL_SIZE ??= '16';
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
     .option('--socket <path>', 'control API unix socket', DEFAULTS.socket)
     .option('--datapath <kind>', 'native or js', DEFAULTS.datapath)
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics here')
+    .option('--docker-plugin', "serve Docker's network and IPAM plugin API (driver and IPAM driver \"overlayd\")")
+    .option('--docker-plugin-dir <dir>', 'where dockerd looks for plugin sockets', DEFAULT_PLUGIN_DIR)
     .option('--log-level <level>', 'trace, debug, info, warn, error', DEFAULTS.logLevel)
     .parse();
   const o = program.opts();
@@ -64,6 +67,8 @@ async function main(): Promise<void> {
   const api = new ControlApi(agent);
   await api.listen(config.socket);
   const metrics = config.metricsAddr ? await startMetrics(agent, config.metricsAddr) : undefined;
+  const docker = o.dockerPlugin ? new DockerPlugin(agent, config.stateDir) : undefined;
+  if (docker) agent.log.info({ socket: await docker.listen(o.dockerPluginDir) }, 'docker plugin listening');
   agent.log.info({ socket: config.socket }, 'control API listening');
 
   let stopping = false;
@@ -72,6 +77,7 @@ async function main(): Promise<void> {
     stopping = true;
     agent.log.info({ signal }, 'stopping');
     metrics?.close();
+    await docker?.close();
     await api.close();
     await agent.stop();
     process.exit(0);

@@ -3,6 +3,7 @@
  * to overlayctl (`--json` field names are part of the contract).
  */
 import type { EndpointEntry, EndpointRuntime, NetworkEntry } from './entries.js';
+import type { EncryptionRequest } from './network-keys.js';
 
 /** A network as the API shows it. */
 export type NetworkRecord = Pick<NetworkEntry, 'name' | 'id' | 'vni' | 'subnets' | 'mtu' | 'encrypted'> & {
@@ -56,4 +57,28 @@ export function toNetworkRecord({ name, id, vni, subnets, mtu, encrypted, encryp
   const r: NetworkRecord = { name, id, vni, subnets, mtu, encrypted };
   if (encryption) r.esp = { carrier: encryption.carrier, keyBits: encryption.keySize === 32 ? 256 : 128, esn: encryption.esn };
   return r;
+}
+
+/** What `prepareNetwork` is asked for. */
+export interface NetworkRequest {
+  name: string;
+  subnets: string[];
+  vni?: number;
+  mtu: number;
+  encrypted?: boolean;
+  /** Carrier and cipher of an encrypted network (defaults: ip, AES-128, ESN). */
+  encryption?: EncryptionRequest;
+}
+
+/** What `prepareEndpoint` is asked for. */
+export interface EndpointRequest {
+  network: string;
+  ips?: string[];
+  ifname?: string;
+  netns: string;
+  /** Default manual. */
+  runtime?: EndpointRuntime;
+  container?: string;
+  /** The given `ips` were held for this request by `reserveAddress` (Docker's IPAM): they count as its own. */
+  reserved?: boolean;
 }

@@ -11,16 +11,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { formatIp, formatMac, ipFamily, parseIp, parseMac } from '../wire/index.js';
-import { allocateAddress, cidrOverlaps, endpointMac, isHostAddress, parseCidr } from '../wire/index.js';
+import { cidrOverlaps, endpointMac, formatMac, ipFamily, isHostAddress, parseCidr, parseMac } from '../wire/index.js';
+import { AddressReservations, allocateStriped, canonicalIp, completeAddresses, requestedAddresses, stripeOf } from './addresses.js';
 import { claimedFirst, entryKey, LamportClock, supersedes } from './entries.js';
-import type { EndpointEntry, EndpointRuntime, Entry, NetworkEntry } from './entries.js';
+import type { EndpointEntry, Entry, NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
 import { checkEndpoint, checkNetwork, REJECT_REASONS, wellFormed, type RejectReason } from './validate.js';
-import { newEncryption, pendingKey, rotated, type EncryptionRequest } from './network-keys.js';
-import type { PeerRecord } from './records.js';
+import { newEncryption, pendingKey, rotated } from './network-keys.js';
+import type { EndpointRequest, NetworkRequest, PeerRecord } from './records.js';
 
 export * from './records.js';
+export { canonicalIp } from './addresses.js';
 
 /** First VNI handed out automatically (Docker's). */
 export const VNI_AUTO_START = 4096;
@@ -36,26 +37,6 @@ export interface StoreSnapshot {
   peers: PeerRecord[];
 }
 
-export interface NetworkRequest {
-  name: string;
-  subnets: string[];
-  vni?: number;
-  mtu: number;
-  encrypted?: boolean;
-  /** Carrier and cipher of an encrypted network (defaults: ip, AES-128, ESN). */
-  encryption?: EncryptionRequest;
-}
-
-export interface EndpointRequest {
-  network: string;
-  ips?: string[];
-  ifname?: string;
-  netns: string;
-  /** Default manual. */
-  runtime?: EndpointRuntime;
-  container?: string;
-}
-
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export class OverlayStore extends EventEmitter {
@@ -64,6 +45,8 @@ export class OverlayStore extends EventEmitter {
   readonly peers = new Map<string, PeerRecord>();
   /** Remote entries refused, by reason. */
   readonly rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+  /** Addresses held on this host for endpoints about to be created (addresses.ts). */
+  readonly reservations: AddressReservations;
   private readonly entries = new Map<string, Entry>();
   private readonly tombstonedAt = new Map<string, number>();
   private readonly members = new Map<string, { state: MemberState; addr: string }>();
@@ -78,6 +61,7 @@ export class OverlayStore extends EventEmitter {
     private readonly now: () => number = Date.now,
   ) {
     super();
+    this.reservations = new AddressReservations(now);
   }
 
   // ---- views --------------------------------------------------------------
@@ -213,6 +197,7 @@ export class OverlayStore extends EventEmitter {
 
   /** Tombstones the network and this node's endpoints on it; other nodes remove theirs when they see it. */
   commitNetworkRemoval(name: string): void {
+    this.reservations.dropNetwork(name);
     for (const e of this.localEndpoints(name)) this.writeLocal({ ...e, deleted: true, ltime: this.clock.tick() });
     for (const [k, p] of this.peers) if (p.network === name) this.peers.delete(k);
     const { encryption: _keys, ...net } = this.network(name); // a tombstone keeps no keys
@@ -221,9 +206,9 @@ export class OverlayStore extends EventEmitter {
 
   // ---- endpoints ----------------------------------------------------------
 
-  /** Every address in use on the network: endpoints (of any node) and static peers. */
+  /** Every address in use on the network: endpoints (of any node), static peers and this host's reservations. */
   usedAddresses(network: string): Set<string> {
-    const used = new Set<string>();
+    const used = new Set<string>(this.reservations.of(network));
     for (const e of this.live<EndpointEntry>('endpoint')) if (e.network === network) e.ips.forEach((ip) => used.add(ip));
     for (const p of this.peers.values()) if (p.network === network) used.add(p.ip);
     return used;
@@ -234,17 +219,7 @@ export class OverlayStore extends EventEmitter {
     const ifname = req.ifname ?? 'eth0';
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifname)) throw new OverlayError('BAD_REQUEST', `invalid interface name "${ifname}"`);
     const used = this.usedAddresses(net.name);
-    const ips: string[] = [];
-    for (const raw of req.ips ?? []) {
-      const ip = canonicalIp(raw);
-      const cidr = net.subnets.map(parseCidr).find((c) => c.family === ipFamily(ip));
-      if (!cidr || !isHostAddress(cidr, ip)) {
-        throw new OverlayError('IP_OUTSIDE_SUBNET', `${ip} is not a usable address of network ${net.name} (${net.subnets.join(', ')})`);
-      }
-      if (used.has(ip) || ips.includes(ip)) throw new OverlayError('IP_IN_USE', `${ip} is already in use on network ${net.name}`);
-      if (ips.some((x) => ipFamily(x) === cidr.family)) throw new OverlayError('BAD_REQUEST', 'one address per family');
-      ips.push(ip);
-    }
+    const ips = requestedAddresses(net, used, req.ips ?? [], (ip) => req.reserved === true && this.reservations.holds(net.name, ip));
     const all = this.allocate(net, used, ips);
     return {
       kind: 'endpoint',
@@ -265,19 +240,36 @@ export class OverlayStore extends EventEmitter {
     };
   }
 
-  /** `given` plus an allocated address for each family of the network it lacks, IPv4 first. */
+  /** `given` plus an allocated address for each family of the network it lacks (this member's stripe first), IPv4 first. */
   allocate(net: NetworkEntry, used: Set<string>, given: string[] = []): string[] {
-    const ips = [...given];
-    for (const cidr of net.subnets.map(parseCidr)) {
-      if (ips.some((x) => ipFamily(x) === cidr.family)) continue;
-      const ip = allocateAddress(cidr, used);
-      if (!ip) throw new OverlayError('SUBNET_FULL', `no free address left in ${cidr.text}`);
-      ips.push(ip);
+    return completeAddresses(net, used, given, stripeOf(this.self, this.liveMembers()));
+  }
+
+  /**
+   * Holds an address of `network` for an endpoint about to be created here:
+   * `ip` when given (refused when in use or outside the subnet), else one of
+   * `family` allocated. Returns it.
+   */
+  reserveAddress(network: string, ip?: string, family: 4 | 6 = 4, ttlMs?: number): string {
+    const net = this.network(network);
+    let chosen: string;
+    if (ip !== undefined) {
+      chosen = canonicalIp(ip);
+      this.prepareEndpoint({ network, ips: [chosen], netns: '' }); // validates, allocates nothing kept
+    } else {
+      const cidr = net.subnets.map(parseCidr).find((c) => c.family === family);
+      if (!cidr) throw new OverlayError('BAD_REQUEST', `network ${net.name} has no IPv${family} subnet`);
+      const { stripe, stripes } = stripeOf(this.self, this.liveMembers());
+      const found = allocateStriped(cidr, this.usedAddresses(net.name), stripe, stripes);
+      if (!found) throw new OverlayError('SUBNET_FULL', `no free address left in ${cidr.text}`);
+      chosen = found;
     }
-    return ips.sort((a, b) => ipFamily(a) - ipFamily(b));
+    this.reservations.reserve(net.name, chosen, ttlMs);
+    return chosen;
   }
 
   commitEndpoint(ep: EndpointEntry): EndpointEntry {
+    for (const ip of ep.ips) this.reservations.release(ep.network, ip);
     const t = this.clock.tick();
     return this.writeLocal({ ...ep, owner: this.self, vtep: this.vtep, ltime: t, created: ep.created || t });
   }
@@ -416,6 +408,11 @@ export class OverlayStore extends EventEmitter {
     if (!before || before.state !== state || before.addr !== addr) this.emit('change');
   }
 
+  /** Names of the members gossip reports alive or suspect (this node not included). */
+  liveMembers(): string[] {
+    return [...this.members].filter(([, m]) => m.state === 'alive' || m.state === 'suspect').map(([n]) => n);
+  }
+
   memberAddr(name: string): string | undefined {
     return this.members.get(name)?.addr;
   }
@@ -486,12 +483,3 @@ export class OverlayStore extends EventEmitter {
 }
 
 const rank = (e: unknown): number => ((e as { kind?: unknown })?.kind === 'network' ? 0 : 1);
-
-/** Canonical text of an IP address, or a BAD_REQUEST naming the bad input. */
-export function canonicalIp(text: string): string {
-  try {
-    return formatIp(parseIp(text));
-  } catch {
-    throw new OverlayError('BAD_REQUEST', `invalid IP address "${text}"`);
-  }
-}

@@ -101,6 +101,29 @@ export async function attachContainer(c: ContainerInterface): Promise<void> {
   }
 }
 
+/** The container end of a veth that a runtime moves into the container itself (Docker: Join's SrcName). */
+export const movableVethName = (endpointId: string): string => `vd${endpointId.slice(0, 12)}`;
+
+/**
+ * Creates an endpoint's veth pair in the agent's namespace for a runtime that
+ * moves the container end and sets its addresses itself (Docker): the host end
+ * joins the network's bridge, the other end waits, down, with the endpoint's
+ * MAC and the overlay MTU. Returns the name of that end.
+ */
+export async function createMovableVeth(c: Pick<ContainerInterface, 'endpointId' | 'vni' | 'mac' | 'mtu'>): Promise<string> {
+  const host = hostVethName(c.endpointId);
+  const peer = movableVethName(c.endpointId);
+  await ip('link', 'add', host, 'mtu', String(PORT_MTU), 'type', 'veth', 'peer', 'name', peer, 'mtu', String(c.mtu), 'address', c.mac);
+  try {
+    await sysctl(`net.ipv6.conf.${host}.disable_ipv6`, '1');
+    await ip('link', 'set', host, 'master', bridgeName(c.vni), 'up');
+  } catch (err) {
+    await ip('link', 'del', host).catch(() => undefined);
+    throw err;
+  }
+  return peer;
+}
+
 /** Removes the endpoint's veth pair (deleting one end removes both). */
 export async function detachContainer(endpointId: string): Promise<void> {
   const host = hostVethName(endpointId);

@@ -56,9 +56,11 @@ describe('replicated overlay store', () => {
     const { a, b, sync } = pair();
     blue(a);
     sync();
-    // Both allocate at the same moment, before hearing of each other.
-    const ea = a.commitEndpoint(a.prepareEndpoint({ network: 'blue', netns: 'c1' }));
-    const eb = b.commitEndpoint(b.prepareEndpoint({ network: 'blue', netns: 'c2' }));
+    // Both claim the same addresses at the same moment, before hearing of each other
+    // (allocation alone avoids this: each node has its own stripe, see addresses.test.ts).
+    const ips = ['198.19.1.7', '2001:db8:1::7'];
+    const ea = a.commitEndpoint(a.prepareEndpoint({ network: 'blue', netns: 'c1', ips }));
+    const eb = b.commitEndpoint(b.prepareEndpoint({ network: 'blue', netns: 'c2', ips }));
     expect(ea.ips).toEqual(eb.ips);
     sync();
     const lostA = a.lostClaims();

@@ -1,0 +1,84 @@
+/**
+ * Docker's IpamDriver (moby libnetwork docs/ipam.md), backed by overlayd's
+ * cluster-wide allocation (src/cluster/addresses.ts):
+ *
+ *   RequestPool     the pool is the `--subnet` given to `docker network create`; PoolID "overlayd/<subnet>"
+ *   RequestAddress  gateway: the subnet's first address, nominal (see docs/docker.md "Gateway");
+ *                   otherwise an address held on this host for the endpoint Docker creates next
+ *   ReleaseAddress  lets a held address go      ReleasePool  nothing to do
+ *
+ * No pool without `--subnet` (two hosts must agree on it), no IPv6 pools, no
+ * `--ip-range`: each is refused with a line that says so.
+ */
+import { parseCidr, type Cidr } from '../../wire/index.js';
+import { firstHost } from '../../cluster/addresses.js';
+import type { AgentOperations } from '../operations.js';
+import { PluginError, type PluginCall } from './plugin-server.js';
+
+/** Docker's option marking the request for a network's gateway address. */
+export const GATEWAY_REQUEST = 'com.docker.network.gateway';
+/** The one address space this driver has (local and global alike). */
+export const ADDRESS_SPACE = 'overlayd';
+const POOL_PREFIX = 'overlayd/';
+
+/** The overlayd network whose subnet `cidr` is (Docker networks have one IPv4 subnet). */
+export function networkOfSubnet(ops: AgentOperations, cidr: Cidr): string | undefined {
+  return ops.networks().find((n) => n.subnets.length === 1 && n.subnets[0] === cidr.text)?.name;
+}
+
+/** The IpamDriver calls, by name. */
+export function ipamCalls(ops: AgentOperations): [string, PluginCall][] {
+  return [
+    ['IpamDriver.GetCapabilities', () => ({ RequiresMACAddress: false, RequiresRequestReplay: false })],
+    ['IpamDriver.GetDefaultAddressSpaces', () => ({ LocalDefaultAddressSpace: ADDRESS_SPACE, GlobalDefaultAddressSpace: ADDRESS_SPACE })],
+    ['IpamDriver.RequestPool', (b) => requestPool(b)],
+    ['IpamDriver.ReleasePool', () => ({})],
+    ['IpamDriver.RequestAddress', (b) => requestAddress(ops, b)],
+    ['IpamDriver.ReleaseAddress', (b) => releaseAddress(ops, b)],
+  ];
+}
+
+function requestPool(b: Record<string, unknown>): Record<string, unknown> {
+  if (b.V6 === true) throw new PluginError('UNSUPPORTED', 'overlayd IPAM: IPv6 pools are not supported for Docker networks; create the network without --ipv6');
+  if (typeof b.SubPool === 'string' && b.SubPool !== '') throw new PluginError('UNSUPPORTED', 'overlayd IPAM: --ip-range is not supported; addresses come from the whole --subnet');
+  if (typeof b.Pool !== 'string' || b.Pool === '') {
+    throw new PluginError('BAD_REQUEST', 'overlayd IPAM needs --subnet: every host must create the network with the same subnet');
+  }
+  const cidr = subnet(b.Pool);
+  if (cidr.family !== 4) throw new PluginError('UNSUPPORTED', 'overlayd IPAM: only IPv4 subnets for Docker networks');
+  return { PoolID: POOL_PREFIX + cidr.text, Pool: cidr.text, Data: {} };
+}
+
+async function requestAddress(ops: AgentOperations, b: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const cidr = poolOf(b.PoolID);
+  const wanted = typeof b.Address === 'string' && b.Address !== '' ? b.Address : undefined;
+  const options = (b.Options ?? {}) as Record<string, unknown>;
+  if (options.RequestAddressType === GATEWAY_REQUEST) {
+    // Asked while the network is being created, before overlayd's network may exist: nominal, held by nothing.
+    return { Address: `${wanted ?? firstHost(cidr)}/${cidr.prefix}`, Data: {} };
+  }
+  const network = networkOfSubnet(ops, cidr);
+  if (!network) throw new PluginError('UNKNOWN_NETWORK', `overlayd has no network with subnet ${cidr.text}: create it with docker network create -d overlayd --ipam-driver overlayd --subnet ${cidr.text}`);
+  const ip = await ops.reserveAddress(network, wanted, 4);
+  return { Address: `${ip}/${cidr.prefix}`, Data: {} };
+}
+
+async function releaseAddress(ops: AgentOperations, b: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const cidr = poolOf(b.PoolID);
+  const network = networkOfSubnet(ops, cidr);
+  if (network && typeof b.Address === 'string' && b.Address !== '') await ops.releaseAddress(network, b.Address.split('/')[0]);
+  return {};
+}
+
+function poolOf(id: unknown): Cidr {
+  if (typeof id !== 'string' || !id.startsWith(POOL_PREFIX)) throw new PluginError('BAD_REQUEST', `overlayd IPAM: unknown pool id ${JSON.stringify(id)}`);
+  return subnet(id.slice(POOL_PREFIX.length));
+}
+
+function subnet(text: string): Cidr {
+  try {
+    return parseCidr(text);
+  } catch (err) {
+    throw new PluginError('BAD_REQUEST', `overlayd IPAM: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Docker's NetworkDriver (moby libnetwork docs/remote.md) on overlayd:
+ *
+ *   GetCapabilities   Scope "local": each dockerd keeps its own record of the
+ *                     network; overlayd makes them one overlay (a "global"
+ *                     driver needs a KV store in 20.10's legacy mode)
+ *   CreateNetwork     the overlay with the network's subnet, created or joined
+ *   DeleteNetwork     removes the overlay once no endpoint is left anywhere
+ *   CreateEndpoint    an endpoint on the address Docker's IPAM call held; a veth
+ *                     pair with the MAC (02:42 + IPv4) and MTU set
+ *   Join              SrcName = that veth, DstPrefix "eth": Docker moves it
+ *   DeleteEndpoint    removes the endpoint (on every host, by gossip)
+ *   Leave, ProgramExternalConnectivity, RevokeExternalConnectivity,
+ *   DiscoverNew, DiscoverDelete, AllocateNetwork, FreeNetwork: nothing to do
+ *
+ * Which overlayd network a Docker network is: the one with its subnet, or a
+ * new one named by `-o name=NAME`, else `docker-<subnet>` (dockerd 20.10 never
+ * tells a driver the network's name) — see networks.ts and docs/docker.md.
+ */
+import { OverlayError } from '../../cluster/errors.js';
+import { movableVethName } from '../../host/links.js';
+import { parseCidr } from '../../wire/index.js';
+import { firstHost } from '../../cluster/addresses.js';
+import type { AgentOperations } from '../operations.js';
+import type { EndpointRecord } from '../../cluster/records.js';
+import { ADDRESS_SPACE, networkOfSubnet } from './ipam-driver.js';
+import { PluginError, type PluginCall } from './plugin-server.js';
+import type { DockerNetwork, DockerNetworks } from './networks.js';
+import { networkRequest } from './network-options.js';
+
+export class NetworkDriver {
+  constructor(
+    private readonly ops: AgentOperations,
+    private readonly nets: DockerNetworks,
+  ) {}
+
+  /** The NetworkDriver calls, by name. */
+  calls(): [string, PluginCall][] {
+    const none = (): Record<string, unknown> => ({});
+    return [
+      ['NetworkDriver.GetCapabilities', () => ({ Scope: 'local', ConnectivityScope: 'global' })],
+      ['NetworkDriver.CreateNetwork', (b) => this.createNetwork(b)],
+      ['NetworkDriver.DeleteNetwork', (b) => this.deleteNetwork(b)],
+      ['NetworkDriver.CreateEndpoint', (b) => this.createEndpoint(b)],
+      ['NetworkDriver.EndpointOperInfo', (b) => this.endpointInfo(b)],
+      ['NetworkDriver.DeleteEndpoint', (b) => this.deleteEndpoint(b)],
+      ['NetworkDriver.Join', (b) => this.join(b)],
+      ['NetworkDriver.Leave', none],
+      ['NetworkDriver.ProgramExternalConnectivity', none],
+      ['NetworkDriver.RevokeExternalConnectivity', none],
+      ['NetworkDriver.DiscoverNew', none],
+      ['NetworkDriver.DiscoverDelete', none],
+      ['NetworkDriver.AllocateNetwork', () => ({ Options: {} })],
+      ['NetworkDriver.FreeNetwork', none],
+    ];
+  }
+
+  /** After a restart: holds the nominal gateway address of every mapped network again. */
+  async restore(): Promise<void> {
+    for (const [, n] of this.nets.all()) await this.holdGateway(n);
+  }
+
+  private async createNetwork(b: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = str(b, 'NetworkID');
+    const ipv4 = (Array.isArray(b.IPv4Data) ? b.IPv4Data : []) as Record<string, unknown>[];
+    if (Array.isArray(b.IPv6Data) && b.IPv6Data.length > 0) throw new PluginError('UNSUPPORTED', 'overlayd: IPv6 is not supported for Docker networks; create the network without --ipv6');
+    if (ipv4.length !== 1) throw new PluginError('BAD_REQUEST', `overlayd: a Docker network needs exactly one IPv4 --subnet, got ${ipv4.length}`);
+    if (ipv4[0].AddressSpace !== ADDRESS_SPACE) {
+      throw new PluginError('BAD_REQUEST', "overlayd allocates addresses cluster-wide: create the network with --ipam-driver overlayd (Docker's default IPAM would hand out the same addresses on every host)");
+    }
+    const req = networkRequest(b.Options, String(ipv4[0].Pool));
+    const cidr = parseCidr(req.subnet);
+    const existing = networkOfSubnet(this.ops, cidr);
+    const named = req.name === undefined ? undefined : this.ops.networks().find((n) => n.name === req.name);
+    if (named && named.subnets.join(',') !== cidr.text) {
+      throw new PluginError('BAD_REQUEST', `overlayd network ${req.name} exists cluster-wide with subnet ${named.subnets.join(', ')}, not ${cidr.text}`);
+    }
+    let mapped: DockerNetwork;
+    if (existing) {
+      const net = this.ops.network(existing);
+      if (req.name !== undefined && req.name !== net.name) throw new PluginError('BAD_REQUEST', `subnet ${cidr.text} belongs to overlayd network ${net.name}, not ${req.name}`);
+      if (net.encrypted !== req.encrypted) {
+        throw new PluginError('BAD_REQUEST', `overlayd network ${net.name} (${cidr.text}) exists cluster-wide ${net.encrypted ? 'encrypted' : 'unencrypted'}: ${net.encrypted ? 'add' : 'drop'} -o encrypted=true`);
+      }
+      if (req.vni !== undefined && req.vni !== net.vni) throw new PluginError('BAD_REQUEST', `overlayd network ${net.name} exists cluster-wide with VNI ${net.vni}, not ${req.vni}`);
+      mapped = { network: net.name, subnet: cidr.text, encrypted: net.encrypted, vni: req.vni };
+    } else {
+      mapped = { network: req.name ?? `docker-${cidr.text.replace('/', '-')}`, subnet: cidr.text, encrypted: req.encrypted, vni: req.vni };
+      await this.createOverlay(mapped);
+    }
+    this.nets.set(id, mapped);
+    await this.holdGateway(mapped);
+    return {};
+  }
+
+  private async deleteNetwork(b: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const gone = this.nets.delete(str(b, 'NetworkID'));
+    if (!gone || this.nets.inUse(gone.network)) return {};
+    const left = this.ops.endpoints(gone.network);
+    if (left.length > 0) return {}; // other hosts still use the overlay; the last one removes it
+    await this.ops.removeNetwork(gone.network, false).catch((err: OverlayError) => {
+      if (err.code !== 'NETWORK_NOT_FOUND' && err.code !== 'NETWORK_IN_USE') throw err;
+    });
+    return {};
+  }
+
+  private async createEndpoint(b: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const n = this.mapped(str(b, 'NetworkID'));
+    const iface = (b.Interface ?? {}) as Record<string, unknown>;
+    if (typeof iface.Address !== 'string' || iface.Address === '') {
+      throw new PluginError('BAD_REQUEST', 'overlayd: the endpoint has no IPv4 address; the network must use --ipam-driver overlayd');
+    }
+    if (typeof iface.AddressIPv6 === 'string' && iface.AddressIPv6 !== '') throw new PluginError('UNSUPPORTED', 'overlayd: IPv6 addresses are not supported for Docker endpoints');
+    if (typeof iface.MacAddress === 'string' && iface.MacAddress !== '') {
+      throw new PluginError('UNSUPPORTED', 'overlayd sets the MAC from the address (02:42 + IPv4): --mac-address is not supported');
+    }
+    if (!this.ops.networks().some((x) => x.name === n.network)) await this.createOverlay(n); // removed meanwhile by the last host leaving it
+    const made = await this.ops.attachMovableEndpoint({
+      network: n.network,
+      ips: [iface.Address.split('/')[0]],
+      runtime: 'docker',
+      container: str(b, 'EndpointID'),
+    });
+    return { Interface: { MacAddress: made.endpoint.mac } };
+  }
+
+  private join(b: Record<string, unknown>): Record<string, unknown> {
+    const ep = this.endpoint(str(b, 'EndpointID'));
+    if (!ep) throw new PluginError('NOT_FOUND', `overlayd has no endpoint for Docker endpoint ${str(b, 'EndpointID').slice(0, 12)}`);
+    // No Gateway: the overlay has no way out (docs/docker.md); and no docker_gwbridge either.
+    return { InterfaceName: { SrcName: movableVethName(ep.id), DstPrefix: 'eth' }, DisableGatewayService: true };
+  }
+
+  private endpointInfo(b: Record<string, unknown>): Record<string, unknown> {
+    const ep = this.endpoint(str(b, 'EndpointID'));
+    if (!ep) return { Value: {} };
+    return { Value: { 'overlayd.endpoint': ep.id, 'overlayd.network': ep.network, 'overlayd.ip': ep.ip, 'overlayd.mac': ep.mac } };
+  }
+
+  private async deleteEndpoint(b: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const ep = this.endpoint(str(b, 'EndpointID'));
+    if (ep) await this.ops.detachEndpoint(ep.id);
+    return {};
+  }
+
+  private mapped(dockerId: string): DockerNetwork {
+    const n = this.nets.get(dockerId);
+    if (!n) throw new PluginError('UNKNOWN_NETWORK', `overlayd knows no Docker network ${dockerId.slice(0, 12)}: it was not created with -d overlayd on this host`);
+    return n;
+  }
+
+  private endpoint(dockerEndpointId: string): EndpointRecord | undefined {
+    return this.ops.endpoints().find((e) => e.runtime === 'docker' && e.container === dockerEndpointId);
+  }
+
+  private async createOverlay(n: DockerNetwork): Promise<void> {
+    await this.ops.createNetwork({ name: n.network, subnets: [n.subnet], encrypted: n.encrypted, vni: n.vni });
+  }
+
+  /** The gateway Docker's IPAM reported is nominal; hold it here so no Docker endpoint is given it. */
+  private async holdGateway(n: DockerNetwork): Promise<void> {
+    await this.ops.reserveAddress(n.network, firstHost(parseCidr(n.subnet)), 4, Infinity).catch((err: OverlayError) => {
+      // Taken by an endpoint attached by hand (overlayctl), or the network is gone: nothing to hold.
+      if (err.code !== 'IP_IN_USE' && err.code !== 'NETWORK_NOT_FOUND') throw err;
+    });
+  }
+}
+
+function str(b: Record<string, unknown>, key: string): string {
+  const v = b[key];
+  if (typeof v !== 'string' || v === '') throw new PluginError('BAD_REQUEST', `overlayd: "${key}" missing from the request`);
+  return v;
+}

@@ -1,0 +1,107 @@
+/**
+ * Docker's plugin protocol (moby pkg/plugins): HTTP POST of JSON to
+ * `/<Interface>.<Call>` on a unix socket in Docker's plugin directory, answered
+ * with `application/vnd.docker.plugins.v1.2+json`. A call that fails answers
+ * `{"Err": "one line"}`; a call this plugin does not know answers 404 with
+ * "404 page not found" in Err, which is how dockerd recognises optional calls.
+ */
+import http from 'node:http';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
+
+/** One plugin call: the decoded request body in, the response body out. */
+export type PluginCall = (body: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>;
+
+/** A plugin call's failure as Docker shows it (`Err`); `code` says which, for logs and tests. */
+export class PluginError extends Error {
+  constructor(
+    readonly code: 'BAD_REQUEST' | 'UNSUPPORTED' | 'UNKNOWN_NETWORK' | 'NOT_FOUND',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PluginError';
+  }
+}
+
+const MAX_BODY = 1 << 20;
+
+/** Serves a table of calls (`"NetworkDriver.Join"` → handler) on a unix socket. */
+export class PluginServer {
+  private server?: http.Server;
+
+  constructor(
+    private readonly calls: Map<string, PluginCall>,
+    /** Where a call that failed is logged (with its call name and the error). */
+    private readonly onError: (call: string, err: Error) => void,
+  ) {}
+
+  /** Listens on `socketPath` (its folder is created; a stale socket is replaced). */
+  listen(socketPath: string): Promise<void> {
+    mkdirSync(dirname(socketPath), { recursive: true });
+    rmSync(socketPath, { force: true });
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(socketPath, () => {
+        chmodSync(socketPath, 0o660);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops listening (the socket file goes away with the server). */
+  close(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const name = (req.url ?? '/').replace(/^\//, '').split('?')[0];
+    const call = req.method === 'POST' ? this.calls.get(name) : undefined;
+    if (!call) return reply(res, 404, { Err: `404 page not found: overlayd does not implement ${req.method} /${name}` });
+    try {
+      const body = await readBody(req);
+      reply(res, 200, await call(body));
+    } catch (err) {
+      const e = err as Error;
+      this.onError(name, e);
+      reply(res, 200, { Err: oneLine(e.message) });
+    }
+  }
+}
+
+function reply(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': PLUGIN_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const oneLine = (s: string): string => s.split('\n')[0].trim() || 'unknown error';
+
+/** The request body as an object; an empty body (Plugin.Activate, GetCapabilities) is `{}`. */
+function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new PluginError('BAD_REQUEST', 'request body too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8').trim();
+      if (text === '' || text === 'null') return resolve({});
+      try {
+        const v = JSON.parse(text) as unknown;
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+        resolve(v as Record<string, unknown>);
+      } catch {
+        reject(new PluginError('BAD_REQUEST', 'request body is not a JSON object'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
