@@ -20,7 +20,9 @@ const ALLOWED: Record<string, string[]> = {
   cluster: ['gossip', 'dataplane', 'wire'],
   host: ['wire'],
   agent: ['cluster', 'gossip', 'dataplane', 'crypto', 'host', 'wire'],
-  cli: ['agent', 'cluster', 'wire'],
+  // The control API's HTTP client: node built-ins only, so every front-end may use it.
+  'api-client': [],
+  cli: ['agent', 'cluster', 'wire', 'api-client'],
   // The kit tests, benchmarks and the demo share; no layer above imports it.
   testkit: ['agent', 'cluster', 'gossip', 'dataplane', 'crypto', 'host', 'wire'],
 };

@@ -2,7 +2,7 @@
 /** `overlayctl`: a thin client of the agent's control API (DESIGN.md §4.1). */
 import { createWriteStream, openSync } from 'node:fs';
 import { Command } from 'commander';
-import { ControlClient } from './client.js';
+import { ControlClient } from '../api-client/client.js';
 import { printTable } from './table.js';
 
 const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
