@@ -20,7 +20,11 @@ const ALLOWED: Record<string, string[]> = {
   cluster: ['gossip', 'dataplane', 'wire'],
   host: ['wire'],
   agent: ['cluster', 'gossip', 'dataplane', 'crypto', 'host', 'wire'],
-  cli: ['agent', 'cluster', 'wire'],
+  // The control API's HTTP client: node built-ins only, so every front-end may use it.
+  'api-client': [],
+  // The CNI plugin: a client of the agent's control API, never inside the agent.
+  cni: ['api-client', 'wire'],
+  cli: ['agent', 'cluster', 'wire', 'api-client', 'cni'],
   // The kit tests, benchmarks and the demo share; no layer above imports it.
   testkit: ['agent', 'cluster', 'gossip', 'dataplane', 'crypto', 'host', 'wire'],
 };
@@ -34,6 +38,14 @@ function layerOf(path: string): string | undefined {
 }
 
 describe('layer rules (DESIGN.md §2)', () => {
+  it('nothing but cli imports cni (also below src/, in any folder)', () => {
+    const cni = join(SRC, 'cni');
+    const bad = tsFilesBelow(SRC)
+      .filter((file) => !file.startsWith(`${cni}/`) && !file.startsWith(`${join(SRC, 'cli')}/`))
+      .flatMap((file) => importsOf(file).filter((t) => t.startsWith(`${cni}/`)).map((t) => `${relative(SRC, file)} → ${relative(SRC, t)}`));
+    expect(bad).toEqual([]);
+  });
+
   for (const layer of Object.keys(ALLOWED)) {
     it(`${layer} imports only ${ALLOWED[layer].join(', ') || 'node built-ins and packages'}`, () => {
       expect(existsSync(join(SRC, layer)) && statSync(join(SRC, layer)).isDirectory()).toBe(true);

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /** `overlayctl`: a thin client of the agent's control API (DESIGN.md §4.1). */
 import { createWriteStream, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { ControlClient } from './client.js';
+import { DEFAULT_CNI_BIN_DIR, installPlugin } from '../cni/install.js';
+import { ControlClient } from '../api-client/client.js';
 import { printTable } from './table.js';
 
 const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
@@ -161,6 +163,17 @@ program
     const bytes = await client().stream(`/v1/networks/${enc(net)}/capture`, { count: o.count, durationS: o.duration, outer: o.outer === true }, file);
     if (file !== process.stdout) await new Promise<void>((resolve, reject) => (file as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));
     if (o.write !== '-') process.stderr.write(`${bytes} bytes written to ${o.write}\n`);
+  });
+
+program
+  .command('cni')
+  .description('the CNI plugin, overlayd-cni (docs/cni.md)')
+  .command('install')
+  .description("put overlayd-cni where CNI runtimes look for plugins (Debian's containerd also searches /usr/lib/cni)")
+  .option('--dir <dir>', 'the CNI plugin directory', DEFAULT_CNI_BIN_DIR)
+  .action((o: { dir: string }) => {
+    const path = installPlugin({ dir: o.dir, entry: fileURLToPath(new URL('./overlayd-cni.js', import.meta.url)) });
+    out({ installed: path }, (d) => process.stdout.write(`${d.installed}\n`));
   });
 
 /** Human form of `keys` / `rotate-key`. */

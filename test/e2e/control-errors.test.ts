@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../../src/testkit/topology.js';
 import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
-import { ControlClient } from '../../src/cli/client.js';
+import { ControlClient } from '../../src/api-client/client.js';
 import { OVERLAYD, run, startAgents, tearDown, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip'), 'control tests need root and ip');

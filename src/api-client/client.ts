@@ -1,6 +1,15 @@
-/** A client of the control API (src/agent/api.ts) over its unix socket. */
+/**
+ * A client of the control API (src/agent/api.ts) over its unix socket: what
+ * overlayctl and the CNI plugin speak. It knows HTTP/JSON and the error
+ * envelope, nothing of the agent's internals (a layer of its own, DESIGN.md §2).
+ */
 import http from 'node:http';
 
+/**
+ * A failed call: `code` is the agent's error code (NETWORK_NOT_FOUND, …) with
+ * the HTTP `status`; when the agent could not be reached at all, `status` is
+ * 0 and `code` the socket error (ENOENT, ECONNREFUSED, TIMEOUT, …).
+ */
 export class ApiError extends Error {
   constructor(
     readonly code: string,
@@ -10,17 +19,29 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
+
+  /** True when no agent answered (nothing listening, refused, timed out). */
+  get unreachable(): boolean {
+    return this.status === 0;
+  }
 }
 
 export class ControlClient {
-  constructor(private readonly socketPath: string) {}
+  /** `timeoutMs`: how long one call may wait for the agent's answer. */
+  constructor(
+    private readonly socketPath: string,
+    private readonly timeoutMs = 60_000,
+  ) {}
 
+  /** GET `path` (e.g. `/v1/endpoints?network=blue`). */
   get<T>(path: string): Promise<T> {
     return this.call<T>('GET', path);
   }
+  /** POST `body` as JSON to `path`. */
   post<T>(path: string, body: unknown): Promise<T> {
     return this.call<T>('POST', path, body);
   }
+  /** DELETE `path`. */
   delete<T>(path: string): Promise<T> {
     return this.call<T>('DELETE', path);
   }
@@ -66,6 +87,7 @@ export class ControlClient {
     });
   }
 
+  /** One call: resolves with the parsed JSON answer, rejects with an {@link ApiError}. */
   call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -98,7 +120,11 @@ export class ControlClient {
         const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? `no agent is listening on ${this.socketPath}` : e.message;
         reject(new ApiError(e.code ?? 'CONNECT', why, 0));
       });
-      req.setTimeout(60_000, () => req.destroy(new Error('the agent did not answer within 60 s')));
+      req.setTimeout(this.timeoutMs, () => {
+        const e: NodeJS.ErrnoException = new Error(`the agent on ${this.socketPath} did not answer within ${this.timeoutMs / 1000} s`);
+        e.code = 'TIMEOUT';
+        req.destroy(e);
+      });
       if (payload) req.write(payload);
       req.end();
     });
