@@ -23,6 +23,8 @@ export interface AgentOptions {
   /** The cluster's gossip key (`--gossip-key`, base64): needed for encrypted networks. */
   gossipKey?: string;
   extraArgs?: string[];
+  /** Flags for one host's agent only (after extraArgs), e.g. its Docker plugin folder. */
+  hostArgs?: (hostIndex: number) => string[];
 }
 
 export class AgentHandle {
@@ -61,6 +63,7 @@ export class AgentHandle {
       this.options.datapath,
       ...(this.options.gossipKey === undefined ? [] : ['--gossip-key', this.options.gossipKey]),
       ...(this.options.extraArgs ?? []),
+      ...(this.options.hostArgs?.(this.hostIndex) ?? []),
     ];
     this.process = this.topology.spawn(this.ns, cmd);
     await this.process.waitForLine(/control API listening|overlayd: /, 20_000);
