@@ -4,9 +4,9 @@
  * a user's script would drive it.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { nsExec } from './netns.js';
 import type { EndpointRecord } from '../cluster/records.js';
 import type { ManagedProcess } from './process.js';
@@ -23,6 +23,8 @@ export interface AgentOptions {
   /** The cluster's gossip key (`--gossip-key`, base64): needed for encrypted networks. */
   gossipKey?: string;
   extraArgs?: string[];
+  /** Flags for one host's agent only (after extraArgs), e.g. its Docker plugin folder. */
+  hostArgs?: (hostIndex: number) => string[];
 }
 
 export class AgentHandle {
@@ -61,6 +63,7 @@ export class AgentHandle {
       this.options.datapath,
       ...(this.options.gossipKey === undefined ? [] : ['--gossip-key', this.options.gossipKey]),
       ...(this.options.extraArgs ?? []),
+      ...(this.options.hostArgs?.(this.hostIndex) ?? []),
     ];
     this.process = this.topology.spawn(this.ns, cmd);
     await this.process.waitForLine(/control API listening|overlayd: /, 20_000);
@@ -124,9 +127,16 @@ export async function startCluster(topology: Topology, options: AgentOptions, ho
   }
 }
 
-/** Removes the agents' state folders. */
+/** Removes the agents' state folders, and the folders startAgents made for them once empty. */
 export function removeAgentDirs(agents: AgentHandle[]): void {
   for (const a of agents) rmSync(a.stateDir, { recursive: true, force: true });
+  for (const dir of new Set(agents.map((a) => dirname(a.stateDir)))) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // Not empty (another handle's state, or a socket still there) or gone already.
+    }
+  }
 }
 
 /**

@@ -18,12 +18,22 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { run, type RunResult } from './agents.js';
+import { haveRoot, haveTools } from './ci.js';
 import { HarnessError } from './errors.js';
 import { sh, type ExecResult } from './exec.js';
 import { onProcessExit } from './exit-hooks.js';
 import { spawnManaged, type ManagedProcess } from './process.js';
 import type { Topology } from './topology.js';
+
+/** What a containerd host needs on this machine (apt-get install containerd busybox-static). */
+export const CONTAINERD_TOOLS = ['ip', 'ping', 'nsenter', 'unshare', 'containerd', 'ctr', 'runc', 'containerd-shim-runc-v2', '/bin/busybox'];
+
+/** Root and every one of {@link CONTAINERD_TOOLS}. */
+export function haveContainerd(): boolean {
+  return haveRoot() && haveTools(...CONTAINERD_TOOLS);
+}
 
 /** A conflist and plugin directory for `ctr run --cni`. */
 export interface CniSetup {
@@ -31,6 +41,19 @@ export interface CniSetup {
   confDir: string;
   /** Directory shown as /opt/cni/bin (holds the plugins). */
   binDir: string;
+}
+
+/**
+ * Writes `dir/net.d/10-<name>.conflist`, a list named `name` whose one plugin
+ * is overlayd-cni with `fields` (socket, network, …); the plugin directory is
+ * `dir/bin` (fill it with `overlayctl cni install --dir`).
+ */
+export function writeConflist(dir: string, name: string, fields: Record<string, unknown>): CniSetup {
+  const setup = { confDir: join(dir, 'net.d'), binDir: join(dir, 'bin') };
+  mkdirSync(setup.confDir, { recursive: true });
+  const list = { cniVersion: '1.0.0', name, plugins: [{ type: 'overlayd-cni', ...fields }] };
+  writeFileSync(join(setup.confDir, `10-${name}.conflist`), JSON.stringify(list, null, 2));
+  return setup;
 }
 
 /** One containerd daemon on one host of a topology. */
@@ -110,6 +133,16 @@ export class ContainerdHost {
   /** Runs `ctr --address … -n <namespace> ARGS` in the host's namespace; rejects on a non-zero exit. */
   ctr(args: string[], timeoutMs = 20_000): Promise<ExecResult> {
     return sh(['nsenter', `--net=/run/netns/${this.ns}`, 'ctr', '--address', this.address, '-n', this.namespace, ...args], { timeoutMs });
+  }
+
+  /**
+   * Runs `argv` in container `id`'s running task (`ctr task exec`, its FIFOs
+   * in this instance's directory, which the shim sees); resolves whatever the exit code.
+   */
+  exec(id: string, argv: string[], timeoutMs = 30_000): Promise<RunResult> {
+    const fifo = mkdtempSync(join(this.dir, 'exec-'));
+    const ctr = ['ctr', '--address', this.address, '-n', this.namespace, 'task', 'exec', '--exec-id', basename(fifo), '--fifo-dir', fifo, id, ...argv];
+    return run(['nsenter', `--net=/run/netns/${this.ns}`, 'sh', '-c', 'exec "$@" </dev/null', 'sh', ...ctr], timeoutMs);
   }
 
   /**

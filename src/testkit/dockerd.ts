@@ -18,6 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { haveTools } from './ci.js';
 import { run, waitFor, type RunResult } from './agents.js';
 import { spawnManaged, type ManagedProcess } from './process.js';
+import type { Topology } from './topology.js';
 
 /** The 20.10 client (a newer one may come first in PATH). */
 export const DOCKER = '/usr/bin/docker';
@@ -29,6 +30,33 @@ const STOP_GRACE_MS = 15_000;
 /** Whether this machine can run dockerd hosts (docker.io and busybox-static installed). */
 export function haveDocker(): boolean {
   return haveTools(DOCKER, 'dockerd', 'nsenter', 'unshare', BUSYBOX);
+}
+
+/** Host `i`'s Docker plugin folder under a test's folder `base`: its dockerd looks there, its agent serves there. */
+export const dockerPluginDir = (base: string, i: number): string => join(base, `h${i}`, 'plugins');
+
+/** The flags that make host `i`'s agent serve its dockerd (AgentOptions.hostArgs). */
+export const dockerPluginArgs = (base: string, i: number): string[] => ['--docker-plugin', '--docker-plugin-dir', dockerPluginDir(base, i)];
+
+/**
+ * Starts a dockerd on each host of `hosts` at once (state in `base/h<i>/docker`,
+ * plugin folder {@link dockerPluginDir}, cgroup parent `<prefix>d<i>`) and
+ * imports busybox into each; resolves with them in the order of `hosts`. When
+ * one fails, those that started are stopped before the error is thrown.
+ */
+export async function startDockerHosts(topo: Topology, base: string, hosts: number[]): Promise<DockerDaemon[]> {
+  const started: DockerDaemon[] = [];
+  const start = async (i: number): Promise<DockerDaemon> => {
+    const d = await DockerDaemon.start(topo.host(i).ns, `${topo.prefix}d${i}`, join(base, `h${i}`, 'docker'), dockerPluginDir(base, i));
+    started.push(d);
+    await d.importBusybox();
+    return d;
+  };
+  const results = await Promise.allSettled(hosts.map(start));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return results.map((r) => (r as PromiseFulfilledResult<DockerDaemon>).value);
+  await Promise.all(started.map((d) => d.stop()));
+  throw failed.reason;
 }
 
 /** The script run in the daemon's new mount namespace; ends by exec'ing dockerd (so its PID is the one we hold). */

@@ -7,19 +7,15 @@
  * from every agent and its veth from the host.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Topology, type ContainerNamespace } from '../../src/testkit/topology.js';
-import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
+import { requirement } from '../../src/testkit/ci.js';
 import { ping, run, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
-import { busyboxRootfs, ContainerdHost } from '../../src/testkit/containerd.js';
+import { busyboxRootfs, ContainerdHost, CONTAINERD_TOOLS, haveContainerd, writeConflist, type CniSetup } from '../../src/testkit/containerd.js';
 
-const TOOLS = ['ip', 'ping', 'nsenter', 'unshare', 'containerd', 'ctr', 'runc', 'containerd-shim-runc-v2', '/bin/busybox'];
-const ready = requirement(
-  haveRoot() && haveTools(...TOOLS),
-  `containerd e2e needs root and ${TOOLS.join(', ')} (apt-get install containerd busybox-static)`,
-);
+const ready = requirement(haveContainerd(), `containerd e2e needs root and ${CONTAINERD_TOOLS.join(', ')} (apt-get install containerd busybox-static)`);
 const SUBNET = '198.19.62.0/24';
 
 describe.skipIf(!ready)('ctr run --cni with overlayd-cni on a namespace host', () => {
@@ -27,6 +23,7 @@ describe.skipIf(!ready)('ctr run --cni with overlayd-cni on a namespace host', (
   let agents: AgentHandle[] = [];
   let containerd: ContainerdHost | undefined;
   let dir: string;
+  let cni: CniSetup;
   let remote: Endpoint;
   let remoteNs: ContainerNamespace;
 
@@ -39,9 +36,7 @@ describe.skipIf(!ready)('ctr run --cni with overlayd-cni on a namespace host', (
     remote = await agents[1].ctl<Endpoint>('endpoint', 'attach', 'green', '--netns', remoteNs.ns);
     await waitFor('the remote endpoint on node1', async () => (await agents[0].ctl<Endpoint[]>('endpoint', 'ls')).some((e) => e.id === remote.id), 10_000);
     dir = mkdtempSync(join(tmpdir(), `${topo.prefix}-cni-`));
-    mkdirSync(join(dir, 'net.d'));
-    const list = { cniVersion: '1.0.0', name: 'green', plugins: [{ type: 'overlayd-cni', socket: agents[0].socket }] };
-    writeFileSync(join(dir, 'net.d', '10-green.conflist'), JSON.stringify(list, null, 2));
+    cni = writeConflist(dir, 'green', { socket: agents[0].socket });
     containerd = await ContainerdHost.start(topo, 1);
   }, 120_000);
 
@@ -52,8 +47,8 @@ describe.skipIf(!ready)('ctr run --cni with overlayd-cni on a namespace host', (
   });
 
   it('overlayctl cni install puts the plugin in a directory', async () => {
-    const r = await agents[0].ctl<{ installed: string }>('cni', 'install', '--dir', join(dir, 'bin'));
-    expect(r.installed).toBe(join(dir, 'bin', 'overlayd-cni'));
+    const r = await agents[0].ctl<{ installed: string }>('cni', 'install', '--dir', cni.binDir);
+    expect(r.installed).toBe(join(cni.binDir, 'overlayd-cni'));
     const version = await run(['ip', 'netns', 'exec', topo.host(1).ns, 'env', 'CNI_COMMAND=VERSION', r.installed]);
     expect(JSON.parse(version.stdout)).toMatchObject({ supportedVersions: ['1.0.0', '1.1.0'] });
   });
@@ -61,7 +56,7 @@ describe.skipIf(!ready)('ctr run --cni with overlayd-cni on a namespace host', (
   it('a busybox container pings across hosts; its DEL after the task dies removes the endpoint everywhere', async () => {
     const rootfs = busyboxRootfs(dir);
     const script = `PATH=/bin; ip -o -4 addr show eth0; ping -c 3 -W 2 ${remote.ip}; echo ping-exit=$?; while [ ! -e /stop ]; do sleep 1; done`;
-    const ctr = containerd!.runWithCni('bb1', rootfs, { confDir: join(dir, 'net.d'), binDir: join(dir, 'bin') }, ['/bin/sh', '-c', script]);
+    const ctr = containerd!.runWithCni('bb1', rootfs, cni, ['/bin/sh', '-c', script]);
     const exit = await ctr.waitForLine(/ping-exit=(\d+)/, 60_000).catch((err: Error) => {
       throw new Error(`${err.message}\ncontainerd:\n${containerd!.log()}`);
     });

@@ -1,4 +1,4 @@
-/** What the Docker e2e test does inside busybox containers: addresses, pings, transfers. */
+/** What the Docker e2e tests do inside busybox containers: addresses, pings, transfers. */
 import { expect } from 'vitest';
 import type { DockerDaemon } from '../../src/testkit/dockerd.js';
 
@@ -12,10 +12,14 @@ export async function endpointId(d: DockerDaemon, container: string, network: st
   return d.ok('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").EndpointID}}`, container);
 }
 
+/** A busybox shell loop that pings every address (a second try for a miss) and prints one line per address that did not answer. */
+export function pingScript(from: string, ips: string[]): string {
+  return `for ip in ${ips.join(' ')}; do ping -c 1 -W 2 $ip >/dev/null 2>&1 || ping -c 1 -W 2 $ip >/dev/null 2>&1 || echo "${from} -> $ip failed"; done`;
+}
+
 /** Pings every address once from `container`; resolves with one line per address that did not answer ('' when all did). */
 export async function pingAll(d: DockerDaemon, container: string, ips: string[]): Promise<string> {
-  const script = `for ip in ${ips.join(' ')}; do ping -c 1 -W 2 $ip >/dev/null 2>&1 || ping -c 1 -W 2 $ip >/dev/null 2>&1 || echo "${container} -> $ip failed"; done`;
-  const r = await d.docker('exec', container, 'sh', '-c', script);
+  const r = await d.docker('exec', container, 'sh', '-c', pingScript(container, ips));
   return r.code === 0 ? r.stdout.trim() : `${container}: docker exec failed: ${r.stderr.trim()}`;
 }
 

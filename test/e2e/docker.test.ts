@@ -22,8 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Topology } from '../../src/testkit/topology.js';
 import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
-import { startAgents, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
-import { BUSYBOX_IMAGE, DockerDaemon, haveDocker } from '../../src/testkit/dockerd.js';
+import { startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
+import { BUSYBOX_IMAGE, dockerPluginArgs, haveDocker, startDockerHosts, type DockerDaemon } from '../../src/testkit/dockerd.js';
 import { newGossipKey, underlayPackets } from './encrypted-support.js';
 import { containerIp, endpointId, pingAll, transfer } from './docker-support.js';
 
@@ -37,24 +37,15 @@ describe.skipIf(!ready)('Docker networks on overlayd, with the real dockerd on t
   const daemons: DockerDaemon[] = [];
   const base = mkdtempSync(join(tmpdir(), 'ovt-docker-'));
   const key = newGossipKey();
-  const pluginDir = (i: number) => join(base, `h${i}`, 'plugins');
   const [d1, d2] = [() => daemons[0], () => daemons[1]];
   let idA = '';
 
-  /** Starts host `i`'s agent with the Docker plugin (host 2 joins host 1). */
-  const startAgent = async (i: number): Promise<AgentHandle> => {
-    const join1 = i === 1 ? [] : ['--join', topo!.host(1).addr4!];
-    const [a] = await startAgents(topo!, { datapath: 'native', gossipKey: key, extraArgs: ['--docker-plugin', '--docker-plugin-dir', pluginDir(i), ...join1] }, [i]);
-    return a;
-  };
   const overlays = async (a: AgentHandle) => (await a.ctl<{ name: string; subnets: string[] }[]>('network', 'ls')).map((n) => n.name).sort();
 
   beforeAll(async () => {
     topo = await Topology.create({ hosts: 2 });
-    agents.push(await startAgent(1), await startAgent(2));
-    await waitFor('both members alive', async () => (await agents[1].ctl<{ state: string }[]>('members')).filter((m) => m.state === 'alive').length === 2, 20_000);
-    daemons.push(...(await Promise.all([1, 2].map((i) => DockerDaemon.start(topo!.host(i).ns, `${topo!.prefix}d${i}`, join(base, `h${i}`, 'docker'), pluginDir(i))))));
-    await Promise.all(daemons.map((d) => d.importBusybox()));
+    agents.push(...(await startCluster(topo, { datapath: 'native', gossipKey: key, hostArgs: (i) => dockerPluginArgs(base, i) }, [1, 2])));
+    daemons.push(...(await startDockerHosts(topo, base, [1, 2])));
   }, 90_000);
 
   afterAll(async () => {
