@@ -129,7 +129,10 @@ export async function startCluster(topology: Topology, options: AgentOptions, ho
 
 /** Removes the agents' state folders, and the folders startAgents made for them once empty. */
 export function removeAgentDirs(agents: AgentHandle[]): void {
-  for (const a of agents) rmSync(a.stateDir, { recursive: true, force: true });
+  for (const a of agents) {
+    rmSync(a.stateDir, { recursive: true, force: true });
+    rmSync(a.socket, { force: true }); // left behind by an agent killed with -9
+  }
   for (const dir of new Set(agents.map((a) => dirname(a.stateDir)))) {
     try {
       rmdirSync(dir);
