@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Topology } from '../../src/testkit/topology.js';
 import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
-import { startAgents, tearDown, waitFor, type AgentHandle } from '../../src/testkit/agents.js';
+import { removeAgentDirs, startAgents, tearDown, waitFor, type AgentHandle } from '../../src/testkit/agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip'), 'gossip e2e needs root and ip');
 
@@ -55,6 +55,7 @@ describe.skipIf(!ready)('agents join by gossip', () => {
       expect((await stranger.ctl<Member[]>('members')).map((m) => m.name)).toEqual(['node4']);
     } finally {
       await stranger.stop();
+      removeAgentDirs([stranger]);
     }
   });
 
