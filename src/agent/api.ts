@@ -18,9 +18,8 @@
  *
  * Errors: `{ "error": { "code": "...", "message": "..." } }` with a 4xx/5xx status.
  */
-import http from 'node:http';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type http from 'node:http';
+import { closeServer, listenUnix } from './unix-http.js';
 import { ENDPOINT_RUNTIMES } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
 import type { AgentOperations, NetworkCreateRequest } from './operations.js';
@@ -105,22 +104,14 @@ export class ControlApi {
     this.route('GET', '/v1/members', () => a.members());
   }
 
-  listen(socketPath: string): Promise<void> {
-    mkdirSync(dirname(socketPath), { recursive: true });
-    rmSync(socketPath, { force: true });
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    return new Promise((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(socketPath, () => {
-        chmodSync(socketPath, 0o660);
-        resolve();
-      });
-    });
+  async listen(socketPath: string): Promise<void> {
+    this.server = await listenUnix(socketPath, (req, res) => void this.handle(req, res));
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    return closeServer(this.server);
   }
+
 
   private route(method: string, path: string, handler: Handler): void {
     const keys: string[] = [];

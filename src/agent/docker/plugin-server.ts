@@ -5,9 +5,8 @@
  * `{"Err": "one line"}`; a call this plugin does not know answers 404 with
  * "404 page not found" in Err, which is how dockerd recognises optional calls.
  */
-import http from 'node:http';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type http from 'node:http';
+import { closeServer, listenUnix } from '../unix-http.js';
 
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
 
@@ -38,23 +37,15 @@ export class PluginServer {
   ) {}
 
   /** Listens on `socketPath` (its folder is created; a stale socket is replaced). */
-  listen(socketPath: string): Promise<void> {
-    mkdirSync(dirname(socketPath), { recursive: true });
-    rmSync(socketPath, { force: true });
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    return new Promise((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(socketPath, () => {
-        chmodSync(socketPath, 0o660);
-        resolve();
-      });
-    });
+  async listen(socketPath: string): Promise<void> {
+    this.server = await listenUnix(socketPath, (req, res) => void this.handle(req, res));
   }
 
   /** Stops listening (the socket file goes away with the server). */
   close(): Promise<void> {
-    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    return closeServer(this.server);
   }
+
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const name = (req.url ?? '/').replace(/^\//, '').split('?')[0];
