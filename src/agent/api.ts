@@ -19,7 +19,7 @@
  * Errors: `{ "error": { "code": "...", "message": "..." } }` with a 4xx/5xx status.
  */
 import type http from 'node:http';
-import { closeServer, listenUnix } from './unix-http.js';
+import { closeServer, listenUnix, readJsonObject, sendJson } from './unix-http.js';
 import { ENDPOINT_RUNTIMES } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
 import type { AgentOperations, NetworkCreateRequest } from './operations.js';
@@ -56,7 +56,6 @@ const STATUS: Record<string, number> = {
   SUBNET_FULL: 409,
 };
 
-const MAX_BODY = 1 << 20;
 
 export class ControlApi {
   private readonly routes: Route[] = [];
@@ -183,36 +182,9 @@ export class ControlApi {
   }
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new OverlayError('BAD_REQUEST', 'request body too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => {
-      if (chunks.length === 0) return resolve({});
-      try {
-        const v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-        resolve(v as Record<string, unknown>);
-      } catch {
-        reject(new OverlayError('BAD_REQUEST', 'request body is not a JSON object'));
-      }
-    });
-    req.on('error', reject);
-  });
-}
+const send = (res: http.ServerResponse, status: number, body: unknown): void => sendJson(res, status, body);
+const readJson = (req: http.IncomingMessage): Promise<Record<string, unknown>> =>
+  readJsonObject(req, (message) => new OverlayError('BAD_REQUEST', message));
 
 function espOptions(v: unknown): NetworkCreateRequest['esp'] {
   if (v === undefined || v === null) return undefined;

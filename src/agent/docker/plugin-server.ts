@@ -6,7 +6,7 @@
  * "404 page not found" in Err, which is how dockerd recognises optional calls.
  */
 import type http from 'node:http';
-import { closeServer, listenUnix } from '../unix-http.js';
+import { closeServer, listenUnix, readJsonObject, sendJson } from '../unix-http.js';
 
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
 
@@ -23,8 +23,6 @@ export class PluginError extends Error {
     this.name = 'PluginError';
   }
 }
-
-const MAX_BODY = 1 << 20;
 
 /** Serves a table of calls (`"NetworkDriver.Join"` → handler) on a unix socket. */
 export class PluginServer {
@@ -46,7 +44,6 @@ export class PluginServer {
     return closeServer(this.server);
   }
 
-
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const name = (req.url ?? '/').replace(/^\//, '').split('?')[0];
     const call = req.method === 'POST' ? this.calls.get(name) : undefined;
@@ -62,37 +59,10 @@ export class PluginServer {
   }
 }
 
-function reply(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': PLUGIN_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
+const reply = (res: http.ServerResponse, status: number, body: unknown): void => sendJson(res, status, body, PLUGIN_CONTENT_TYPE);
 
 const oneLine = (s: string): string => s.split('\n')[0].trim() || 'unknown error';
 
 /** The request body as an object; an empty body (Plugin.Activate, GetCapabilities) is `{}`. */
-function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new PluginError('BAD_REQUEST', 'request body too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8').trim();
-      if (text === '' || text === 'null') return resolve({});
-      try {
-        const v = JSON.parse(text) as unknown;
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-        resolve(v as Record<string, unknown>);
-      } catch {
-        reject(new PluginError('BAD_REQUEST', 'request body is not a JSON object'));
-      }
-    });
-    req.on('error', reject);
-  });
-}
+const readBody = (req: http.IncomingMessage): Promise<Record<string, unknown>> =>
+  readJsonObject(req, (message) => new PluginError('BAD_REQUEST', message), true);
