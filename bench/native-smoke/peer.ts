@@ -6,7 +6,7 @@
  *   counters              → the datapath's counters
  *   offloads              → what TSO/GSO/GRO did
  *   capture on|off|stall  → mirrors the network's frames to this process (counted);
- *                           `stall` blocks the event loop 500 ms in the first callback
+ *                           `stall` blocks the event loop 2 s in the first callback
  *   captured              → {egress, ingress, vteps}: frames captured so far and the VTEPs seen
  *   send HOST PORT HEX    → sends one raw UDP datagram from a separate socket (garbage tests)
  *   quit                  → stops the datapath and exits
@@ -16,6 +16,9 @@
 import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { NativeDatapath } from '../../src/dataplane/native.js';
+
+/** How long `capture stall` blocks: longer than a 4 MB transfer takes on a loaded machine, so the punt queue fills. */
+const STALL_MS = 2000;
 
 /** What one peer needs to know. */
 export interface PeerConfig {
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
       dp.setCapture(cfg.vni, args[0] === 'off' ? null : (f) => {
         if (stall) {
           stall = false;
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, STALL_MS);
         }
         captured[f.direction]++;
         if (f.vtep !== undefined) captured.vteps.add(f.vtep);

@@ -79,7 +79,7 @@ EXPORT int pipeline_cost_setup(void) {
   addr_parse("198.18.0.2", &vtep);
   dp_addr ip;
   addr_parse("198.19.1.3", &ip);
-  tables_network_set(&tables, 4096, 1450, -1, NULL);
+  tables_network_set(&tables, 4096, 1450, NULL, 0, NULL);
   tables_fdb_set(&tables, 4096, REMOTE, &vtep);
   tables_neigh_set(&tables, 4096, &ip, REMOTE);
   return 0;
@@ -90,7 +90,7 @@ EXPORT __attribute__((noinline)) long pipeline_cost_loop(const char *what, long 
   dp_egress_sink sink = {NULL, sink_buffer, sink_send, sink_reply, NULL, 0, 4789};
   uint8_t *f = frame + DP_HEADROOM;
   long passed = 0;
-  tables_read_lock(&tables);
+  tables_read_lock(&tables, DP_READER_SYNC);
   dp_network *net = tables_network(&tables, 4096);
   if (strcmp(what, "ingress") == 0) {
     tcp_frame(frame + DP_VXLAN_HLEN, 1464, 1);
@@ -111,6 +111,6 @@ EXPORT __attribute__((noinline)) long pipeline_cost_loop(const char *what, long 
     else passed = -1, n = 0, len = 0;
     for (long i = 0; i < n; i++) passed += dp_egress(net, f, len, counters, &sink) == DP_PASS;
   }
-  tables_read_unlock(&tables);
+  tables_read_unlock(&tables, DP_READER_SYNC);
   return passed;
 }

@@ -11,7 +11,7 @@
 
 extern "C" {
 #include "pipeline/counters.h"
-#include "io/io.h"
+#include "datapath/datapath.h"
 #include "tap/tap.h"
 }
 
@@ -32,10 +32,7 @@ bool OptionFlag(const Napi::Object &opts, const char *key) {
   return v.IsBoolean() && v.As<Napi::Boolean>().Value();
 }
 
-/** tapOpen(name, { vnetHdr?, persist?, nonBlocking? }) → fd. */
-Napi::Value TapOpen(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  std::string name = StringArg(info, 0, "tapOpen(name, opts): name");
+static int TapOptions(const Napi::CallbackInfo &info) {
   int opts = 0;
   if (info.Length() > 1 && info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
@@ -43,9 +40,30 @@ Napi::Value TapOpen(const Napi::CallbackInfo &info) {
     if (OptionFlag(o, "persist")) opts |= TAP_OPT_PERSIST;
     if (OptionFlag(o, "nonBlocking")) opts |= TAP_OPT_NONBLOCK;
   }
-  int fd = tap_open(name.c_str(), opts);
+  return opts;
+}
+
+/** tapOpen(name, { vnetHdr?, persist?, nonBlocking? }) → fd. */
+Napi::Value TapOpen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "tapOpen(name, opts): name");
+  int fd = tap_open(name.c_str(), TapOptions(info));
   if (fd < 0) throw ErrnoError(env, -fd, "tapOpen " + name);
   return Napi::Number::New(env, fd);
+}
+
+/** tapOpenQueues(name, opts, n) → up to n queue descriptors of the multi-queue TAP (one for a single-queue one). */
+Napi::Value TapOpenQueues(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "tapOpenQueues(name, opts, n): name");
+  uint32_t n = Uint32Arg(info, 2, "tapOpenQueues(name, opts, n): n");
+  if (n < 1 || n > DP_MAX_WORKERS) throw ArgError(env, "n must be 1–" + std::to_string(DP_MAX_WORKERS), false);
+  int fds[DP_MAX_WORKERS];
+  int got = tap_open_queues(name.c_str(), TapOptions(info), static_cast<int>(n), fds);
+  if (got < 0) throw ErrnoError(env, -got, "tapOpenQueues " + name);
+  Napi::Array out = Napi::Array::New(env, static_cast<size_t>(got));
+  for (int i = 0; i < got; i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, fds[i]));
+  return out;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -54,8 +72,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unsupportedReason",
               supported ? env.Null() : Napi::String::New(env, "TAP devices and the native data path need Linux"));
   exports.Set("counterSlots", Napi::Number::New(env, DP_COUNTER_SLOTS));
-  exports.Set("counterRows", Napi::Number::New(env, 1 + IO_WORKERS));
+  exports.Set("counterRows", Napi::Number::New(env, DATAPATH_COUNTER_ROWS));
+  exports.Set("maxWorkers", Napi::Number::New(env, DP_MAX_WORKERS));
   exports.Set("tapOpen", Napi::Function::New(env, TapOpen, "tapOpen"));
+  exports.Set("tapOpenQueues", Napi::Function::New(env, TapOpenQueues, "tapOpenQueues"));
   InitDatapath(env, exports);
   InitEsp(env, exports);
   InitCred(env, exports);

@@ -113,7 +113,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
                        });
   }
 
-  /** new DatapathHandle(bindAddress, dataPort, sourcePorts, realtimeWorker, espPort = 4500) */
+  /** new DatapathHandle(bindAddress, dataPort, sourcePorts, realtimeWorker, espPort = 4500, workers = 1) */
   explicit DatapathHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<DatapathHandle>(info) {
     Napi::Env env = info.Env();
     io_config cfg{};
@@ -128,6 +128,10 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     uint32_t esp_port = info.Length() > 4 && !info[4].IsUndefined() ? Uint32Arg(info, 4, "espPort") : 4500;
     if (esp_port > 65535) throw ArgError(env, "espPort must be 0–65535", false);
     cfg.esp_port = static_cast<uint16_t>(esp_port);
+    uint32_t workers = info.Length() > 5 && !info[5].IsUndefined() ? Uint32Arg(info, 5, "workers") : 1;
+    if (workers < 1 || workers > DP_MAX_WORKERS)
+      throw ArgError(env, "workers must be 1–" + std::to_string(DP_MAX_WORKERS), false);
+    cfg.workers = static_cast<int>(workers);
     Napi::ArrayBuffer counters =
         Napi::ArrayBuffer::New(env, DATAPATH_COUNTER_ROWS * DP_COUNTER_SLOTS * sizeof(uint64_t));
     std::memset(counters.Data(), 0, counters.ByteLength());
@@ -153,18 +157,32 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
   }
 
   /**
-   * networkSet(vni, mtu, tapFd, encryption?): tapFd −1 for a network without
-   * a TAP (tests); encryption { carrier: 'ip' | 'udp' } makes it encrypted.
+   * networkSet(vni, mtu, tapFds, encryption?): tapFds the TAP's queue
+   * descriptors (an array, or one number; −1 or [] for a network without a TAP,
+   * in tests); encryption { carrier: 'ip' | 'udp' } makes it encrypted.
    */
   Napi::Value NetworkSet(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
     uint32_t vni = Uint32Arg(info, 0, "vni");
     uint32_t mtu = Uint32Arg(info, 1, "mtu");
-    int fd = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : -1;
-    if (vni > 0xffffff) throw ArgError(info.Env(), "vni must be 0–16777215", false);
+    if (vni > 0xffffff) throw ArgError(env, "vni must be 0–16777215", false);
+    int fds[DP_MAX_WORKERS];
+    int queues = 0;
+    if (info.Length() > 2 && info[2].IsArray()) {
+      Napi::Array a = info[2].As<Napi::Array>();
+      if (a.Length() > DP_MAX_WORKERS) throw ArgError(env, "tapFds: at most " + std::to_string(DP_MAX_WORKERS), false);
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        Napi::Value v = a.Get(i);
+        if (!v.IsNumber() || v.As<Napi::Number>().Int32Value() < 0) throw ArgError(env, "tapFds: descriptors", false);
+        fds[queues++] = v.As<Napi::Number>().Int32Value();
+      }
+    } else if (info.Length() > 2 && info[2].IsNumber() && info[2].As<Napi::Number>().Int32Value() >= 0) {
+      fds[queues++] = info[2].As<Napi::Number>().Int32Value();
+    }
     dp_encryption enc{};
     bool encrypted = EncryptionArg(info, 3, &enc);
-    int rc = datapath_network_set(&dp_, vni, mtu, fd, encrypted ? &enc : nullptr);
-    if (rc < 0) throw ErrnoError(info.Env(), -rc, "networkSet");
+    int rc = datapath_network_set(&dp_, vni, mtu, fds, queues, encrypted ? &enc : nullptr);
+    if (rc < 0) throw ErrnoError(env, -rc, "networkSet");
     return info.Env().Undefined();
   }
 

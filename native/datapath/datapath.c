@@ -6,9 +6,12 @@
 #include <unistd.h>
 
 #include "esp/sa_table.h"
+#include "tap/tap.h"
 
-/* Most TAPs a data path holds at once (one per network). */
-#define MAX_TAPS 1024
+_Static_assert(DP_MAX_WORKERS <= TAP_MAX_QUEUES, "a worker per TAP queue");
+
+/* Most TAP queue descriptors a data path holds at once (networks × queues). */
+#define MAX_TAPS 4096
 
 int datapath_init(dp_datapath *dp, const io_config *cfg, uint64_t *counters, size_t punt_capacity) {
   memset(dp, 0, sizeof *dp);
@@ -26,20 +29,25 @@ int datapath_init(dp_datapath *dp, const io_config *cfg, uint64_t *counters, siz
   return rc;
 }
 
-/* The TAP descriptors held, with their VNIs; returns how many. */
-static int held_taps(dp_datapath *dp, int *fds, uint32_t *vnis) {
-  tables_read_lock(&dp->tables);
-  int n = tables_tap_fds(&dp->tables, fds, vnis, MAX_TAPS);
-  tables_read_unlock(&dp->tables);
-  return n;
+/* The TAP queue descriptors held, with their VNIs and queue numbers. */
+typedef struct held_taps {
+  int fds[MAX_TAPS];
+  uint32_t vnis[MAX_TAPS];
+  int queues[MAX_TAPS];
+  int n;
+} held_taps;
+
+static void hold_taps(dp_datapath *dp, held_taps *h) {
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
+  h->n = tables_tap_fds(&dp->tables, h->fds, h->vnis, h->queues, MAX_TAPS);
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
 }
 
 void datapath_destroy(dp_datapath *dp) {
   datapath_stop(dp);
-  int fds[MAX_TAPS];
-  uint32_t vnis[MAX_TAPS];
-  int n = held_taps(dp, fds, vnis);
-  for (int i = 0; i < n; i++) close(fds[i]);
+  static held_taps h; /* JavaScript thread only; 80 KB is too much for its stack */
+  hold_taps(dp, &h);
+  for (int i = 0; i < h.n; i++) close(h.fds[i]);
   sa_tables_destroy(&dp->tables);
   tables_destroy(&dp->tables);
   punt_destroy(&dp->punt);
@@ -55,10 +63,9 @@ int datapath_start(dp_datapath *dp, void (*notify)(void *arg), void *arg) {
     dp->punt.notify = NULL;
     return err;
   }
-  int fds[MAX_TAPS];
-  uint32_t vnis[MAX_TAPS];
-  int n = held_taps(dp, fds, vnis);
-  for (int i = 0; i < n; i++) io_tap_add(dp->io, vnis[i], fds[i]);
+  static held_taps h;
+  hold_taps(dp, &h);
+  for (int i = 0; i < h.n; i++) io_tap_add(dp->io, h.vnis[i], h.queues[i], h.fds[i]);
   dp->tables.data_port = io_data_port(dp->io);
   return dp->tables.data_port;
 }
@@ -70,51 +77,64 @@ void datapath_stop(dp_datapath *dp) {
   dp->punt.notify = NULL;
 }
 
-/* The TAP descriptor network `vni` holds now, or -1. */
-static int tap_of(dp_datapath *dp, uint32_t vni) {
-  tables_read_lock(&dp->tables);
+/* The TAP queues network `vni` holds now (into fds[DP_MAX_WORKERS]); returns how many. */
+static int queues_of(dp_datapath *dp, uint32_t vni, int *fds) {
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
   dp_network *net = tables_network(&dp->tables, vni);
-  int fd = net != NULL ? net->tap_fd : -1;
-  tables_read_unlock(&dp->tables);
-  return fd;
+  int n = net != NULL ? net->tap_queues : 0;
+  if (n > 0) memcpy(fds, net->tap_fds, (size_t)n * sizeof *fds);
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
+  return n;
 }
 
-int datapath_network_set(dp_datapath *dp, uint32_t vni, uint32_t mtu, int tap_fd, const dp_encryption *enc) {
-  int old_fd = tap_of(dp, vni);
-  int replaced = old_fd >= 0 && old_fd != tap_fd;
-  if (replaced && dp->io != NULL) io_tap_remove(dp->io, old_fd);
-  int rc = tables_network_set(&dp->tables, vni, mtu, tap_fd, enc);
-  if (rc < 0) return rc;
-  if (replaced) close(old_fd);
-  if (tap_fd >= 0 && tap_fd != old_fd && dp->io != NULL) return io_tap_add(dp->io, vni, tap_fd);
+static int holds(const int *fds, int n, int fd) {
+  for (int i = 0; i < n; i++)
+    if (fds[i] == fd) return 1;
   return 0;
 }
 
-int datapath_network_remove(dp_datapath *dp, uint32_t vni) {
-  int fd = tap_of(dp, vni);
-  if (fd >= 0 && dp->io != NULL) io_tap_remove(dp->io, fd);
-  tables_sa_network_release(&dp->tables, vni);
-  int removed_fd = -1;
-  int rc = tables_network_remove(&dp->tables, vni, &removed_fd);
-  if (removed_fd >= 0) close(removed_fd);
+int datapath_network_set(dp_datapath *dp, uint32_t vni, uint32_t mtu, const int *tap_fds, int queues,
+                         const dp_encryption *enc) {
+  if (queues < 0 || queues > DP_MAX_WORKERS) return -EINVAL;
+  int old[DP_MAX_WORKERS];
+  int n_old = queues_of(dp, vni, old);
+  /* Workers stop reading a replaced queue before the tables forget it. */
+  for (int q = 0; q < n_old && dp->io != NULL; q++)
+    if (q >= queues || tap_fds[q] != old[q]) io_tap_remove(dp->io, q, old[q]);
+  int rc = tables_network_set(&dp->tables, vni, mtu, tap_fds, queues, enc);
+  if (rc < 0) return rc;
+  for (int q = 0; q < n_old; q++)
+    if (!holds(tap_fds, queues, old[q])) close(old[q]);
+  for (int q = 0; q < queues && dp->io != NULL && rc == 0; q++)
+    if (q >= n_old || tap_fds[q] != old[q]) rc = io_tap_add(dp->io, vni, q, tap_fds[q]);
   return rc;
 }
 
+int datapath_network_remove(dp_datapath *dp, uint32_t vni) {
+  int fds[DP_MAX_WORKERS];
+  int n = queues_of(dp, vni, fds);
+  for (int q = 0; q < n && dp->io != NULL; q++) io_tap_remove(dp->io, q, fds[q]);
+  tables_sa_network_release(&dp->tables, vni);
+  int rc = tables_network_remove(&dp->tables, vni, fds);
+  for (int q = 0; q < rc; q++) close(fds[q]);
+  return rc < 0 ? rc : 0;
+}
+
 uint32_t datapath_vtep_refs(dp_datapath *dp, uint32_t vni, const dp_addr *vtep) {
-  tables_read_lock(&dp->tables);
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
   dp_network *net = tables_network(&dp->tables, vni);
   uint32_t refs = net != NULL ? net_vtep_refs(net, vtep) : 0;
-  tables_read_unlock(&dp->tables);
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
   return refs;
 }
 
 int datapath_egress(dp_datapath *dp, uint32_t vni, uint8_t *frame, size_t len, const dp_egress_sink *sink) {
   dp_egress_sink sync = *sink;
   sync.sa_slot = DP_SA_SLOT_SYNC;
-  tables_read_lock(&dp->tables);
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
   sync.data_port = dp->tables.data_port;
   int verdict = dp_egress(tables_network(&dp->tables, vni), frame, len, dp->counters, &sync);
-  tables_read_unlock(&dp->tables);
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
   return verdict;
 }
 
@@ -130,17 +150,17 @@ static int delivered(int verdict, const dp_delivery *d, datapath_delivery *out) 
 
 int datapath_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *payload, size_t len, datapath_delivery *out) {
   dp_delivery d;
-  tables_read_lock(&dp->tables);
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
   int verdict = delivered(dp_ingress(&dp->tables, src, payload, len, dp->counters, &d), &d, out);
-  tables_read_unlock(&dp->tables);
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
   return verdict;
 }
 
 int datapath_esp_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *packet, size_t len, datapath_delivery *out) {
   dp_delivery d;
-  tables_read_lock(&dp->tables);
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
   int verdict =
       delivered(dp_esp_ingress(&dp->tables, src, packet, len, DP_SA_SLOT_SYNC, dp->counters, &d), &d, out);
-  tables_read_unlock(&dp->tables);
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
   return verdict;
 }

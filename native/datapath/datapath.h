@@ -4,10 +4,10 @@
  * root — binding/binding_datapath.cc converts JavaScript values and calls
  * these; every decision about lifetimes and descriptors is made here.
  *
- * Counter block: (1 + IO_WORKERS) rows × DP_COUNTER_SLOTS uint64 owned by the
- * caller; row 0 for the synchronous calls below, then one per I/O direction.
- * All functions are called from one thread (the JavaScript thread); the
- * worker only reads the tables.
+ * Counter block: DATAPATH_COUNTER_ROWS rows × DP_COUNTER_SLOTS uint64 owned by
+ * the caller; row 0 for the synchronous calls below, then two per worker (one
+ * per direction). All functions are called from one thread (the JavaScript
+ * thread: reader slot DP_READER_SYNC); the workers only read the tables.
  */
 #ifndef OVERLAYD_DATAPATH_H
 #define OVERLAYD_DATAPATH_H
@@ -20,13 +20,13 @@
 #include "pipeline/pipeline.h"
 #include "tables/tables.h"
 
-#define DATAPATH_COUNTER_ROWS (1 + IO_WORKERS)
+#define DATAPATH_COUNTER_ROWS (1 + IO_COUNTER_ROWS)
 
 typedef struct dp_datapath {
   dp_tables tables;
   punt_ring punt;
   io_config cfg;
-  /** The worker and its sockets while started, else NULL. */
+  /** The workers and their sockets while started, else NULL. */
   io_ctx *io;
   /** DATAPATH_COUNTER_ROWS × DP_COUNTER_SLOTS. */
   uint64_t *counters;
@@ -45,21 +45,23 @@ int datapath_init(dp_datapath *dp, const io_config *cfg, uint64_t *counters, siz
 void datapath_destroy(dp_datapath *dp);
 
 /**
- * Binds the sockets and starts the worker, which reads every TAP already
- * held; `notify(arg)` is called (from the worker) when captures are queued.
- * Returns the bound data port, or -errno.
+ * Binds the sockets and starts the workers (cfg.workers), worker i reading
+ * queue i of every TAP already held; `notify(arg)` is called (from a worker)
+ * when captures are queued. Returns the bound data port, or -errno.
  */
 int datapath_start(dp_datapath *dp, void (*notify)(void *arg), void *arg);
-/** Stops the worker and closes the sockets; the TAPs stay held. */
+/** Stops the workers and closes the sockets; the TAPs stay held. */
 void datapath_stop(dp_datapath *dp);
 
 /**
  * Adds network `vni`, or updates its MTU, TAP and encryption (`enc` NULL:
- * plain). The data path takes `tap_fd` (−1: none): a TAP it replaces is
- * closed, a new one is read by the worker. 0 or -errno.
+ * plain). The data path takes the `queues` descriptors of `tap_fds` (the
+ * queues of one TAP, at most DP_MAX_WORKERS; 0: none): TAP queues it
+ * replaces are closed, new ones are read by the workers. 0 or -errno.
  */
-int datapath_network_set(dp_datapath *dp, uint32_t vni, uint32_t mtu, int tap_fd, const dp_encryption *enc);
-/** Removes network `vni` with its outbound SAs and closes its TAP; 0 or -ENOENT. */
+int datapath_network_set(dp_datapath *dp, uint32_t vni, uint32_t mtu, const int *tap_fds, int queues,
+                         const dp_encryption *enc);
+/** Removes network `vni` with its outbound SAs and closes its TAP queues; 0 or -ENOENT. */
 int datapath_network_remove(dp_datapath *dp, uint32_t vni);
 
 /** FDB entries of network `vni` that point at `vtep` (0: not a VTEP of it, or no such network). */

@@ -42,17 +42,20 @@ static void ctxs_free(esp_ctx *ctx) {
   for (int s = 0; s < DP_SA_SLOTS; s++) esp_ctx_free(&ctx[s]);
 }
 
-/* esp_sa_init + a keyed context per slot. 0, -EINVAL or -ENOMEM. */
+/* esp_sa_init + the keyed context of the synchronous slot. 0, -EINVAL or -ENOMEM. */
 static int sa_setup(esp_sa *sa, esp_ctx *ctx, const dp_sa_params *p) {
   if (esp_sa_init(sa, p->spi, p->key, p->key_len, p->salt, p->esn) < 0) return -EINVAL;
-  for (int s = 0; s < DP_SA_SLOTS; s++) {
-    if (esp_ctx_init(&ctx[s], sa) < 0) {
-      ctxs_free(ctx);
-      esp_sa_clear(sa);
-      return -ENOMEM;
-    }
+  if (esp_ctx_init(&ctx[DP_SA_SLOT_SYNC], sa) < 0) {
+    esp_sa_clear(sa);
+    return -ENOMEM;
   }
   return 0;
+}
+
+/* The context of `slot`, keyed on first use by that slot's thread; NULL when that failed (out of memory). */
+static esp_ctx *slot_ctx(const esp_sa *sa, esp_ctx *ctx, int slot) {
+  if (ctx[slot].seal == NULL && esp_ctx_init(&ctx[slot], sa) < 0) return NULL;
+  return &ctx[slot];
 }
 
 static void sa_out_free(dp_sa_out *o) {
@@ -101,10 +104,10 @@ void sa_tables_destroy(dp_tables *t) {
 }
 
 int tables_sa_network_release(dp_tables *t, uint32_t vni) {
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
   if (net != NULL) network_release(net);
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   return net != NULL ? 0 : -ENOENT;
 }
 
@@ -120,11 +123,11 @@ int tables_sa_out_set(dp_tables *t, uint32_t vni, const dp_addr *peer, const dp_
   o->last_seq = last_used;
   o->max_seq = p->esn ? REPLAY_MAX_SEQ : UINT32_MAX;
   dp_sa_out *old = NULL;
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
   if (net == NULL) rc = -ENOENT;
   else if (oa_put(&net->sa_out, peer, &o, &old) < 0) rc = -ENOMEM;
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   if (rc < 0) sa_out_free(o);
   if (old != NULL) sa_out_free(old);
   return rc;
@@ -132,10 +135,10 @@ int tables_sa_out_set(dp_tables *t, uint32_t vni, const dp_addr *peer, const dp_
 
 int tables_sa_out_delete(dp_tables *t, uint32_t vni, const dp_addr *peer) {
   dp_sa_out *old = NULL;
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
   int found = net != NULL && oa_del(&net->sa_out, peer, &old);
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   if (!found) return -ENOENT;
   sa_out_free(old);
   return 0;
@@ -162,9 +165,9 @@ int tables_sa_in_add(dp_tables *t, uint32_t vni, const dp_addr *peer, const dp_s
   uint8_t key[SA_IN_KEY_LEN];
   sa_in_key(key, peer, p->spi);
   dp_sa_in *old = NULL;
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   if (oa_put(&t->sa_in, key, &i, &old) < 0) rc = -ENOMEM;
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   if (rc < 0) sa_in_free(i);
   if (old != NULL) sa_in_free(old);
   return rc;
@@ -174,11 +177,11 @@ int tables_sa_in_delete(dp_tables *t, uint32_t vni, const dp_addr *peer, uint32_
   uint8_t key[SA_IN_KEY_LEN];
   sa_in_key(key, peer, spi);
   dp_sa_in *old = NULL;
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   dp_sa_in **held = oa_get(&t->sa_in, key);
   /* Two SAs could in principle share an SPI: only remove the one the caller names. */
   if (held != NULL && (*held)->vni == vni && (*held)->key_tag == key_tag) oa_del(&t->sa_in, key, &old);
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   if (old == NULL) return -ENOENT;
   sa_in_free(old);
   return 0;
@@ -219,10 +222,10 @@ static void report_in(const void *key, void *val, void *arg) {
 
 void tables_sa_each(dp_tables *t, int64_t vni, void (*fn)(const dp_sa_info *info, void *arg), void *arg) {
   sa_walk w = {vni, 0, fn, arg};
-  pthread_rwlock_rdlock(&t->lock);
+  tables_read_lock(t, DP_READER_SYNC); /* called from the JavaScript thread */
   oa_each(&t->networks, report_network, &w);
   oa_each(&t->sa_in, report_in, &w);
-  pthread_rwlock_unlock(&t->lock);
+  tables_read_unlock(t, DP_READER_SYNC);
 }
 
 dp_sa_out *net_sa_out(const dp_network *net, const dp_addr *peer) {
@@ -239,7 +242,8 @@ long sa_out_seal(dp_sa_out *o, int slot, const uint8_t *payload, size_t len, uin
     __atomic_store_n(&o->last_seq, o->max_seq, __ATOMIC_RELAXED); /* stays exhausted */
     return ESP_ERR_SEQUENCE;
   }
-  return esp_seal(&o->ctx[slot], seq, payload, len, next_header, out, cap);
+  esp_ctx *ctx = slot_ctx(&o->sa, o->ctx, slot);
+  return ctx != NULL ? esp_seal(ctx, seq, payload, len, next_header, out, cap) : ESP_ERR_CRYPTO;
 }
 
 dp_sa_in *tables_sa_in(const dp_tables *t, const dp_addr *peer, uint32_t spi) {
@@ -253,9 +257,11 @@ uint32_t sa_in_vni(const dp_sa_in *i) { return i->vni; }
 
 long sa_in_open(dp_sa_in *i, int slot, const uint8_t *packet, size_t len, uint8_t *out, uint8_t *next_header) {
   esp_opened info;
+  esp_ctx *ctx = slot_ctx(&i->sa, i->ctx, slot);
+  if (ctx == NULL) return ESP_DROP_BAD_SPI; /* no memory for this worker's context: as if the SA were not there */
   while (__atomic_test_and_set(&i->busy, __ATOMIC_ACQUIRE)) {
   }
-  long rc = esp_open(&i->ctx[slot], &i->window, packet, len, out, &info);
+  long rc = esp_open(ctx, &i->window, packet, len, out, &info);
   __atomic_clear(&i->busy, __ATOMIC_RELEASE);
   if (rc >= 0) *next_header = info.next_header;
   return rc;

@@ -7,11 +7,13 @@
  *
  * Mutators take the tables' write lock; lookups, seal and open run under the
  * read lock (a worker holds it for a burst), so an SA is never freed while a
- * packet uses it. Cipher contexts are per "slot": slot 0 for the synchronous
- * processEgress/processEsp of the JavaScript thread, slot 1 for the I/O
- * worker — no context is ever shared between threads. An inbound SA's replay
- * window is serialised by a spinlock around check → decrypt → accept.
- * Nothing allocates per packet.
+ * packet uses it. Cipher contexts are per "slot", numbered like the tables'
+ * reader slots: slot 0 for the synchronous processEgress/processEsp of the
+ * JavaScript thread, 1 + i for I/O worker i — no context is ever shared
+ * between threads. Slot 0's is made with the SA; a worker's when that worker
+ * first seals or opens with it (a key schedule once per SA and worker,
+ * nothing per packet). An inbound SA's replay window is serialised by a
+ * spinlock around check → decrypt → accept.
  */
 #ifndef OVERLAYD_SA_TABLE_H
 #define OVERLAYD_SA_TABLE_H
@@ -25,10 +27,9 @@
 extern "C" {
 #endif
 
-/** Cipher-context slots per SA: 0 = the JavaScript thread, 1 = the I/O worker. */
-#define DP_SA_SLOTS 2
-#define DP_SA_SLOT_SYNC 0
-#define DP_SA_SLOT_WORKER 1
+/** Cipher-context slots per SA: 0 = the JavaScript thread, 1 + i = I/O worker i. */
+#define DP_SA_SLOTS DP_READERS
+#define DP_SA_SLOT_SYNC DP_READER_SYNC
 
 typedef struct dp_sa_out dp_sa_out;
 typedef struct dp_sa_in dp_sa_in;
@@ -106,7 +107,7 @@ dp_sa_in *tables_sa_in(const dp_tables *t, const dp_addr *peer, uint32_t spi);
 /** The network an inbound SA belongs to. */
 uint32_t sa_in_vni(const dp_sa_in *i);
 /**
- * esp_open() on the SA's window, serialised against the other slot. Returns
+ * esp_open() on the SA's window, serialised against the other slots. Returns
  * the payload length (next header in *next_header) or an esp_drop reason.
  */
 long sa_in_open(dp_sa_in *i, int slot, const uint8_t *packet, size_t len, uint8_t *out, uint8_t *next_header);

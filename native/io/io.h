@@ -2,7 +2,13 @@
  * The I/O loops of the native data path (Linux: io_linux.c; elsewhere
  * io_other.c returns -ENOTSUP):
  *
- * One worker thread, one epoll set (TAP fds and the data-port socket):
+ * N workers (io_config.workers), each a thread with its own epoll set, its
+ * own queue of every network's multi-queue TAP, and its own sockets on the
+ * data port and the ESP port (SO_REUSEPORT: the kernel spreads datagrams over
+ * the group by a hash of their addresses and ports, and the sender's outer
+ * source port is its flow hash, so one flow always meets the same worker; the
+ * TAP picks a queue by the flow's hash the same way). Each worker serves
+ * both directions:
  *
  *   TAP → UDP  read bursts (virtio_net_hdr
  *              super-frames are checksummed and TSO-segmented), dp_egress each
@@ -30,8 +36,10 @@
 #include "io/punt.h"
 #include "tables/tables.h"
 
-/** Counter rows the I/O loops write: one for TAP → UDP, one for UDP → TAP. */
-#define IO_WORKERS 2
+/** Counter rows a worker writes: one for TAP → UDP, one for UDP → TAP. */
+#define IO_ROWS_PER_WORKER 2
+/** Counter rows of all workers. */
+#define IO_COUNTER_ROWS (IO_ROWS_PER_WORKER * DP_MAX_WORKERS)
 
 typedef struct io_config {
   /** Underlay address the sockets bind to. */
@@ -40,6 +48,8 @@ typedef struct io_config {
   uint16_t port;
   /** Sockets in the source pool (≥ 1). */
   int source_ports;
+  /** Worker threads (1 … DP_MAX_WORKERS). */
+  int workers;
   /** Run the worker SCHED_FIFO (falls back to a raised nice value when refused). */
   int realtime;
   /** ESP-in-UDP port (RFC 3948) received on and sent to; 0 picks one. */
@@ -63,24 +73,27 @@ typedef struct io_offload_stats {
 typedef struct io_ctx io_ctx;
 
 /**
- * Binds the sockets and starts the worker. `rows` points at IO_WORKERS
- * counter rows of DP_COUNTER_SLOTS each; `punt` receives captured frames.
- * Returns the context, or NULL with `*err` = -errno.
+ * Binds the sockets and starts the workers. `rows` points at IO_COUNTER_ROWS
+ * counter rows of DP_COUNTER_SLOTS each (worker i: rows 2i and 2i + 1);
+ * `punt` receives captured frames. Returns the context, or NULL with `*err` =
+ * -errno.
  */
 io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, int *err);
-/** Stops the worker and closes the sockets (not the TAPs). */
+/** Stops the workers and closes the sockets (not the TAPs). */
 void io_stop(io_ctx *io);
-/** A network's TAP appeared: start reading it. 0 or -errno. */
-int io_tap_add(io_ctx *io, uint32_t vni, int fd);
-/** A network's TAP goes away: stop reading it before the caller closes it. */
-void io_tap_remove(io_ctx *io, int fd);
+/** Queue `queue` of a network's TAP appeared: worker `queue` reads it. 0 or -errno. */
+int io_tap_add(io_ctx *io, uint32_t vni, int queue, int fd);
+/** Queue `queue` of a network's TAP goes away: its worker stops reading it before the caller closes it. */
+void io_tap_remove(io_ctx *io, int queue, int fd);
+/** Workers running. */
+int io_workers(const io_ctx *io);
 /** The bound data port (useful when cfg->port was 0). */
 uint16_t io_data_port(const io_ctx *io);
 /** The bound ESP-in-UDP port (useful when cfg->esp_port was 0). */
 uint16_t io_esp_port(const io_ctx *io);
 /** Whether the raw IP protocol 50 socket is open (carrier `ip` can be sent and received). */
 int io_esp_raw(const io_ctx *io);
-/** Copies the offload statistics. */
+/** Copies the offload statistics, summed over the workers. */
 void io_get_offload_stats(const io_ctx *io, io_offload_stats *out);
 /** Whether this platform has the I/O loops. */
 int io_supported(void);

@@ -34,6 +34,7 @@
 
 struct egress_worker {
   io_ctx *io;
+  io_worker *wk;
   uint64_t *counters;
   uint8_t *arena;
   size_t used;
@@ -102,7 +103,7 @@ static void sink_reply(void *ctx, const uint8_t *frame, size_t len) {
   vnet_hdr h;
   memset(&h, 0, sizeof h);
   struct iovec iov[2] = {{&h, sizeof h}, {(void *)frame, len}};
-  if (writev(w->net->tap_fd, iov, 2) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
+  if (writev(net_tap_queue(w->net, w->wk->index), iov, 2) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
 }
 
 static void capture(egress_worker *w, const uint8_t *frame, size_t len) {
@@ -112,9 +113,10 @@ static void capture(egress_worker *w, const uint8_t *frame, size_t len) {
 }
 
 static void egress_frame(egress_worker *w, uint8_t *frame, size_t len) {
-  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply, sink_esp_send, DP_SA_SLOT_WORKER, 0};
+  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply, sink_esp_send, 0, 0};
   dp_egress_sink sink = sink_proto;
   sink.ctx = w;
+  sink.sa_slot = w->wk->slot;
   sink.data_port = w->io->port;
   if (w->net->capture) capture(w, frame, len);
   dp_egress(w->net, frame, len, w->counters, &sink);
@@ -155,8 +157,8 @@ static int read_one(egress_worker *w, int fd) {
     return 0;
   }
   w->used += (size_t)used;
-  w->io->stats.tso_frames++;
-  w->io->stats.tso_segments += (uint64_t)w->nsegs;
+  w->wk->stats.tso_frames++;
+  w->wk->stats.tso_segments += (uint64_t)w->nsegs;
   for (int i = 0; i < w->nsegs; i++) egress_frame(w, w->segs[i].frame, w->segs[i].len);
   return 0;
 }
@@ -164,25 +166,28 @@ static int read_one(egress_worker *w, int fd) {
 int egress_drain_tap(egress_worker *w, uint32_t vni, int fd) {
   dp_tables *t = w->io->tables;
   int frames = 0;
-  tables_read_lock(t);
+  int queue = w->wk->index;
+  tables_read_lock(t, w->wk->slot);
   const dp_network *net = tables_network(t, vni);
-  if (net != NULL && net->tap_fd == fd) {
+  if (net != NULL && queue < net->tap_queues && net->tap_fds[queue] == fd) {
     w->net = net;
     int rc = 0;
     while (frames < READS_PER_EVENT && (rc = read_one(w, fd)) == 0) frames++;
     /* A TAP whose device went away polls as an error forever: stop watching it (removeNetwork closes it). */
-    if (rc == -2) io_tap_remove(w->io, fd);
+    if (rc == -2) io_tap_remove(w->io, queue, fd);
     w->net = NULL;
   }
-  tables_read_unlock(t);
+  tables_read_unlock(t, w->wk->slot);
   return frames;
 }
 
-egress_worker *egress_create(io_ctx *io) {
+egress_worker *egress_create(io_worker *wk) {
+  io_ctx *io = wk->io;
   egress_worker *w = calloc(1, sizeof *w);
   if (w == NULL) return NULL;
   w->io = io;
-  w->counters = io->egress_counters;
+  w->wk = wk;
+  w->counters = wk->egress_counters;
   w->arena = malloc(ARENA_BYTES);
   if (w->arena == NULL) {
     free(w);
@@ -190,11 +195,11 @@ egress_worker *egress_create(io_ctx *io) {
   }
   uint64_t *send_drops = &w->counters[DP_C_DROPS + DP_DROP_UDP_SEND];
   udp_batch_init(&w->batch, io->pool, io->pool_size, io->v6, io->port, io->gso, send_drops);
-  w->batch.gso_sends = &io->stats.gso_sends;
-  w->batch.gso_datagrams = &io->stats.gso_datagrams;
-  w->batch.gso_enabled = &io->stats.gso_enabled;
+  w->batch.gso_sends = &wk->stats.gso_sends;
+  w->batch.gso_datagrams = &wk->stats.gso_datagrams;
+  w->batch.gso_enabled = &wk->stats.gso_enabled;
   /* ESP: one socket each, no GSO (a raw socket cannot segment; ESP-in-UDP runs are rarely equal-sized). */
-  udp_batch_init(&w->esp_udp, &io->esp_udp_sock, 1, io->v6, io->esp_port, 0, send_drops);
+  udp_batch_init(&w->esp_udp, &wk->esp_udp_sock, 1, io->v6, io->esp_port, 0, send_drops);
   udp_batch_init(&w->esp_raw, &io->esp_raw_sock, 1, io->v6, 0, 0, send_drops);
   return w;
 }

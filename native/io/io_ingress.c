@@ -35,6 +35,7 @@
 
 struct ingress_worker {
   io_ctx *io;
+  io_worker *wk;
   uint64_t *counters;
   uint8_t *bufs; /* RX_BATCH × RX_BUF */
   gro_run run;
@@ -49,7 +50,7 @@ struct ingress_worker {
 
 static void write_tap(ingress_worker *w, const dp_network *net, vnet_hdr *h, const uint8_t *frame, size_t len) {
   struct iovec iov[2] = {{h, sizeof *h}, {(void *)frame, len}};
-  if (writev(net->tap_fd, iov, 2) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
+  if (writev(net_tap_queue(net, w->wk->index), iov, 2) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
 }
 
 static void flush_run(ingress_worker *w) {
@@ -57,11 +58,11 @@ static void flush_run(ingress_worker *w) {
   const dp_network *net = w->run.owner;
   int segs = w->run.segs;
   if (segs > 1) {
-    w->io->stats.gro_frames++;
-    w->io->stats.gro_segments += (uint64_t)segs;
+    w->wk->stats.gro_frames++;
+    w->wk->stats.gro_segments += (uint64_t)segs;
   }
   int iovcnt = gro_finish(&w->run);
-  if (writev(net->tap_fd, w->run.iov, iovcnt) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE] += (uint64_t)segs;
+  if (writev(net_tap_queue(net, w->wk->index), w->run.iov, iovcnt) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE] += (uint64_t)segs;
 }
 
 /* An inner frame that passed the ingress checks (plain or ESP): capture, then the TAP. */
@@ -86,7 +87,7 @@ static void deliver(ingress_worker *w, const dp_delivery *d, const dp_addr *src)
   memset(&h, 0, sizeof h);
   if (flen > (size_t)net->mtu + 14 && offload_tso_hdr(frame, flen, net->mtu, &h) == 0) {
     flush_run(w);
-    w->io->stats.tso_frames_in++;
+    w->wk->stats.tso_frames_in++;
     write_tap(w, net, &h, frame, flen);
     return;
   }
@@ -128,9 +129,9 @@ int ingress_receive(ingress_worker *w) {
     w->mm[i].msg_hdr.msg_controllen = sizeof w->ctl[i].buf;
     w->mm[i].msg_hdr.msg_flags = 0;
   }
-  int n = recvmmsg(io->rx_sock, w->mm, RX_BATCH, MSG_DONTWAIT, NULL);
+  int n = recvmmsg(w->wk->rx_sock, w->mm, RX_BATCH, MSG_DONTWAIT, NULL);
   if (n <= 0) return 0;
-  tables_read_lock(io->tables);
+  tables_read_lock(io->tables, w->wk->slot);
   for (int i = 0; i < n; i++) {
     dp_addr src;
     addr_from_sockaddr((struct sockaddr *)&w->from[i], &src);
@@ -138,7 +139,7 @@ int ingress_receive(ingress_worker *w) {
     size_t len = w->mm[i].msg_len;
     size_t seg = (size_t)gro_size(&w->mm[i].msg_hdr);
     if (seg == 0 || seg > len) seg = len;
-    if (seg < len) io->stats.udp_gro_buffers++;
+    if (seg < len) w->wk->stats.udp_gro_buffers++;
     if (len == 0) ingress_datagram(w, &src, buf, 0); /* an empty datagram is counted as malformed too */
     for (size_t off = 0; off < len; off += seg) {
       size_t dlen = len - off < seg ? len - off : seg;
@@ -146,7 +147,7 @@ int ingress_receive(ingress_worker *w) {
     }
   }
   flush_run(w);
-  tables_read_unlock(io->tables);
+  tables_read_unlock(io->tables, w->wk->slot);
   return n;
 }
 
@@ -161,7 +162,7 @@ int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
   }
   int n = recvmmsg(fd, w->mm, RX_BATCH, MSG_DONTWAIT, NULL);
   if (n <= 0) return 0;
-  tables_read_lock(io->tables);
+  tables_read_lock(io->tables, w->wk->slot);
   for (int i = 0; i < n; i++) {
     dp_addr src;
     addr_from_sockaddr((struct sockaddr *)&w->from[i], &src);
@@ -175,19 +176,20 @@ int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
       len -= ihl;
     }
     dp_delivery d;
-    if (dp_esp_ingress(io->tables, &src, packet, len, DP_SA_SLOT_WORKER, w->counters, &d) == DP_PASS)
+    if (dp_esp_ingress(io->tables, &src, packet, len, w->wk->slot, w->counters, &d) == DP_PASS)
       deliver(w, &d, &src);
   }
   flush_run(w);
-  tables_read_unlock(io->tables);
+  tables_read_unlock(io->tables, w->wk->slot);
   return n;
 }
 
-ingress_worker *ingress_create(io_ctx *io) {
+ingress_worker *ingress_create(io_worker *wk) {
   ingress_worker *w = calloc(1, sizeof *w);
   if (w == NULL) return NULL;
-  w->io = io;
-  w->counters = io->ingress_counters;
+  w->io = wk->io;
+  w->wk = wk;
+  w->counters = wk->ingress_counters;
   w->bufs = malloc((size_t)RX_BATCH * RX_BUF);
   w->run.buf = malloc(GRO_BUF_LEN);
   if (w->bufs == NULL || w->run.buf == NULL) {

@@ -1,10 +1,13 @@
 /*
- * The Linux I/O context: sockets (data port + source pool, 7 MB buffers,
- * UDP GSO/GRO probed), the epoll set of TAP descriptors, and the two worker
- * threads (io_egress.c, io_ingress.c). See io.h for the picture.
+ * The Linux I/O context: sockets (per worker: data port and ESP port in
+ * SO_REUSEPORT groups; shared: the source pool and the raw ESP socket; 7 MB
+ * buffers, UDP GSO/GRO probed) and the workers, each with its epoll set of
+ * TAP queues and sockets (TAP → UDP in io_egress.c, UDP → TAP in
+ * io_ingress.c). See io.h for the picture.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
@@ -41,12 +44,19 @@ static void set_buffers(int fd) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 }
 
-static int open_udp(io_ctx *io, uint16_t port) {
+/* A UDP socket bound to bind:port; `reuse`: in that port's SO_REUSEPORT group (one socket per worker). */
+static int open_udp(io_ctx *io, uint16_t port, int reuse) {
   int fd = socket(io->v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   if (io->v6) {
     int v6only = 0; /* "::" also serves IPv4 VTEPs as mapped addresses */
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  }
+  int on = 1;
+  if (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0) {
+    int err = -errno;
+    close(fd);
+    return err;
   }
   set_buffers(fd);
   struct sockaddr_storage sa;
@@ -57,6 +67,22 @@ static int open_udp(io_ctx *io, uint16_t port) {
     return err;
   }
   return fd;
+}
+
+static uint16_t bound_port(int fd);
+
+/*
+ * The port a reuseport group will use: a socket without SO_REUSEPORT is bound
+ * first, so a port another process holds (another agent, with or without the
+ * option) is EADDRINUSE as before, and port 0 picks a free one. Returns the
+ * port or -errno.
+ */
+static int claim_port(io_ctx *io, uint16_t port) {
+  int fd = open_udp(io, port, 0);
+  if (fd < 0) return fd;
+  int bound = bound_port(fd);
+  close(fd);
+  return bound;
 }
 
 /* The raw protocol 50 socket bound to the bind address; -errno when refused (EPERM without CAP_NET_RAW). */
@@ -81,40 +107,54 @@ static uint16_t bound_port(int fd) {
   return ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port : ((struct sockaddr_in6 *)&sa)->sin6_port);
 }
 
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
 static void close_all(io_ctx *io) {
-  if (io->rx_sock >= 0) close(io->rx_sock);
-  if (io->esp_udp_sock >= 0) close(io->esp_udp_sock);
-  if (io->esp_raw_sock >= 0) close(io->esp_raw_sock);
-  for (int i = 0; i < io->pool_size; i++)
-    if (io->pool[i] >= 0) close(io->pool[i]);
-  if (io->epfd >= 0) close(io->epfd);
-  if (io->stop_fd >= 0) close(io->stop_fd);
+  for (int i = 0; i < io->nworkers; i++) {
+    close_fd(&io->workers[i].rx_sock);
+    close_fd(&io->workers[i].esp_udp_sock);
+    close_fd(&io->workers[i].epfd);
+  }
+  close_fd(&io->esp_raw_sock);
+  for (int i = 0; i < io->pool_size; i++) close_fd(&io->pool[i]);
+  close_fd(&io->stop_fd);
+}
+
+/* Each worker's socket in the reuseport group of `port`, stored at byte `field` of io_worker. Returns the port or -errno. */
+static int open_group(io_ctx *io, uint16_t port, size_t field) {
+  int claimed = claim_port(io, port);
+  if (claimed < 0) return claimed;
+  for (int i = 0; i < io->nworkers; i++) {
+    int fd = open_udp(io, (uint16_t)claimed, 1);
+    if (fd < 0) return fd;
+    *(int *)((char *)&io->workers[i] + field) = fd;
+  }
+  return claimed;
 }
 
 static int open_sockets(io_ctx *io) {
-  int fd = open_udp(io, io->cfg.port);
-  if (fd < 0) return fd;
-  io->rx_sock = fd;
-  struct sockaddr_storage sa;
-  socklen_t len = sizeof sa;
-  getsockname(fd, (struct sockaddr *)&sa, &len);
-  io->port = ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port : ((struct sockaddr_in6 *)&sa)->sin6_port);
+  int port = open_group(io, io->cfg.port, offsetof(io_worker, rx_sock));
+  if (port < 0) return port;
+  io->port = (uint16_t)port;
   int on = 1;
-  io->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
+  io->gro = 1;
+  for (int i = 0; i < io->nworkers; i++)
+    io->gro &= setsockopt(io->workers[i].rx_sock, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
   for (int i = 0; i < io->pool_size; i++) {
-    fd = open_udp(io, 0);
+    int fd = open_udp(io, 0, 0);
     if (fd < 0) return fd;
     io->pool[i] = fd;
   }
   /* Probe GSO: a socket that knows UDP_SEGMENT accepts it as an option. */
   int seg = 0;
   io->gso = setsockopt(io->pool[0], SOL_UDP, UDP_SEGMENT, &seg, sizeof seg) == 0;
-  io->stats.gso_enabled = io->gso;
-  fd = open_udp(io, io->cfg.esp_port);
-  if (fd < 0) return fd;
-  io->esp_udp_sock = fd;
-  io->esp_port = bound_port(fd);
-  fd = open_esp_raw(io);
+  port = open_group(io, io->cfg.esp_port, offsetof(io_worker, esp_udp_sock));
+  if (port < 0) return port;
+  io->esp_port = (uint16_t)port;
+  int fd = open_esp_raw(io);
   io->esp_raw_sock = fd >= 0 ? fd : -1; /* refused: carrier ip counts udp_send drops */
   return 0;
 }
@@ -135,7 +175,7 @@ static void raise_priority(int realtime) {
 }
 
 /*
- * The worker: one thread for both directions, so a reply the kernel makes
+ * A worker: one thread for both directions, so a reply the kernel makes
  * while we write a frame into a TAP (ping, TCP ACK) is read in the same
  * pass, without waking another thread. (Polling without sleeping after
  * traffic was tried: on two shared cores it starves the very processes whose
@@ -143,18 +183,19 @@ static void raise_priority(int realtime) {
  * slice; blocking in epoll_wait measured as good or better.)
  */
 static void *worker_main(void *arg) {
-  io_ctx *io = arg;
+  io_worker *wk = arg;
+  io_ctx *io = wk->io;
   raise_priority(io->cfg.realtime);
-  egress_worker *eg = egress_create(io);
-  ingress_worker *in = ingress_create(io);
+  egress_worker *eg = egress_create(wk);
+  ingress_worker *in = ingress_create(wk);
   struct epoll_event evs[64];
   while (eg != NULL && in != NULL && !atomic_load(&io->stopping)) {
-    int n = epoll_wait(io->epfd, evs, 64, -1);
+    int n = epoll_wait(wk->epfd, evs, 64, -1);
     for (int i = 0; i < n; i++) {
       uint64_t key = evs[i].data.u64;
       if (key == IO_STOP_KEY) continue;
       if (key == IO_RX_KEY) ingress_receive(in);
-      else if (key == IO_ESP_UDP_KEY) ingress_receive_esp(in, io->esp_udp_sock, 0);
+      else if (key == IO_ESP_UDP_KEY) ingress_receive_esp(in, wk->esp_udp_sock, 0);
       else if (key == IO_ESP_RAW_KEY) ingress_receive_esp(in, io->esp_raw_sock, 1);
       else egress_drain_tap(eg, (uint32_t)(key >> 32), (int)(uint32_t)key);
     }
@@ -163,6 +204,23 @@ static void *worker_main(void *arg) {
   egress_destroy(eg);
   ingress_destroy(in);
   return NULL;
+}
+
+static int watch(int epfd, int fd, uint64_t key) {
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = key};
+  return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Worker i's epoll set: the stop eventfd, its sockets, and (worker 0) the raw ESP socket. */
+static int worker_setup(io_ctx *io, io_worker *wk) {
+  wk->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (wk->epfd < 0) return -errno;
+  int rc = watch(wk->epfd, io->stop_fd, IO_STOP_KEY);
+  if (rc == 0) rc = watch(wk->epfd, wk->rx_sock, IO_RX_KEY);
+  if (rc == 0) rc = watch(wk->epfd, wk->esp_udp_sock, IO_ESP_UDP_KEY);
+  /* A raw socket gets a copy of every packet: one reader, or each would be opened twice. */
+  if (rc == 0 && wk->index == 0 && io->esp_raw_sock >= 0) rc = watch(wk->epfd, io->esp_raw_sock, IO_ESP_RAW_KEY);
+  return rc;
 }
 
 io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, int *err) {
@@ -174,39 +232,35 @@ io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_r
   io->tables = tables;
   io->punt = punt;
   io->cfg = *cfg;
-  io->egress_counters = rows;
-  io->ingress_counters = rows + DP_COUNTER_SLOTS;
   io->v6 = cfg->bind.family == 6;
   io->pool_size = cfg->source_ports < 1 ? 1 : cfg->source_ports > IO_MAX_POOL ? IO_MAX_POOL : cfg->source_ports;
-  io->rx_sock = io->epfd = io->stop_fd = io->esp_udp_sock = io->esp_raw_sock = -1;
+  io->nworkers = cfg->workers < 1 ? 1 : cfg->workers > DP_MAX_WORKERS ? DP_MAX_WORKERS : cfg->workers;
+  io->stop_fd = io->esp_raw_sock = -1;
   for (int i = 0; i < IO_MAX_POOL; i++) io->pool[i] = -1;
+  for (int i = 0; i < io->nworkers; i++) {
+    io_worker *wk = &io->workers[i];
+    wk->io = io;
+    wk->index = i;
+    wk->slot = 1 + i;
+    wk->epfd = wk->rx_sock = wk->esp_udp_sock = -1;
+    wk->egress_counters = rows + (size_t)(IO_ROWS_PER_WORKER * i) * DP_COUNTER_SLOTS;
+    wk->ingress_counters = wk->egress_counters + DP_COUNTER_SLOTS;
+  }
   atomic_init(&io->stopping, 0);
 
   int rc = open_sockets(io);
   if (rc == 0) {
-    io->epfd = epoll_create1(EPOLL_CLOEXEC);
     io->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (io->epfd < 0 || io->stop_fd < 0) rc = -errno;
+    if (io->stop_fd < 0) rc = -errno;
   }
-  if (rc == 0) {
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IO_STOP_KEY};
-    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->stop_fd, &ev) < 0) rc = -errno;
+  for (int i = 0; rc == 0 && i < io->nworkers; i++) {
+    io->workers[i].stats.gso_enabled = io->gso; /* until the kernel refuses it (EIO) */
+    rc = worker_setup(io, &io->workers[i]);
   }
-  if (rc == 0) {
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IO_RX_KEY};
-    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->rx_sock, &ev) < 0) rc = -errno;
-  }
-  if (rc == 0) {
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IO_ESP_UDP_KEY};
-    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->esp_udp_sock, &ev) < 0) rc = -errno;
-  }
-  if (rc == 0 && io->esp_raw_sock >= 0) {
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IO_ESP_RAW_KEY};
-    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->esp_raw_sock, &ev) < 0) rc = -errno;
-  }
-  if (rc == 0) {
-    rc = -pthread_create(&io->thread, NULL, worker_main, io);
-    io->started = rc == 0;
+  for (int i = 0; rc == 0 && i < io->nworkers; i++) {
+    io_worker *wk = &io->workers[i];
+    rc = -pthread_create(&wk->thread, NULL, worker_main, wk);
+    wk->started = rc == 0;
   }
   if (rc != 0) {
     io_stop(io);
@@ -219,25 +273,43 @@ io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_r
 void io_stop(io_ctx *io) {
   atomic_store(&io->stopping, 1);
   if (io->stop_fd >= 0) {
-    uint64_t one = 1;
+    uint64_t one = 1; /* never read: the eventfd stays readable and wakes every worker */
     ssize_t w = write(io->stop_fd, &one, sizeof one);
     (void)w;
   }
-  if (io->started) pthread_join(io->thread, NULL);
+  for (int i = 0; i < io->nworkers; i++)
+    if (io->workers[i].started) pthread_join(io->workers[i].thread, NULL);
   close_all(io);
   free(io);
 }
 
-int io_tap_add(io_ctx *io, uint32_t vni, int fd) {
-  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = io_tap_key(vni, fd)};
-  if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno != EEXIST) return -errno;
-  return 0;
+int io_tap_add(io_ctx *io, uint32_t vni, int queue, int fd) {
+  if (queue < 0 || queue >= io->nworkers) return 0; /* more queues than workers: never read */
+  int rc = watch(io->workers[queue].epfd, fd, io_tap_key(vni, fd));
+  return rc == -EEXIST ? 0 : rc;
 }
 
-void io_tap_remove(io_ctx *io, int fd) { epoll_ctl(io->epfd, EPOLL_CTL_DEL, fd, NULL); }
+void io_tap_remove(io_ctx *io, int queue, int fd) {
+  if (queue >= 0 && queue < io->nworkers) epoll_ctl(io->workers[queue].epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int io_workers(const io_ctx *io) { return io->nworkers; }
 
 void io_get_offload_stats(const io_ctx *io, io_offload_stats *out) {
-  *out = io->stats;
+  memset(out, 0, sizeof *out);
+  for (int i = 0; i < io->nworkers; i++) {
+    const io_offload_stats *s = &io->workers[i].stats;
+    out->tso_frames += s->tso_frames;
+    out->tso_segments += s->tso_segments;
+    out->gso_sends += s->gso_sends;
+    out->gso_datagrams += s->gso_datagrams;
+    out->gro_frames += s->gro_frames;
+    out->gro_segments += s->gro_segments;
+    out->udp_gro_buffers += s->udp_gro_buffers;
+    out->tso_frames_in += s->tso_frames_in;
+  }
+  out->gso_enabled = io->gso;
+  for (int i = 0; i < io->nworkers; i++) out->gso_enabled &= io->workers[i].stats.gso_enabled;
   out->gro_enabled = io->gro;
 }
 

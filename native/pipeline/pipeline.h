@@ -31,7 +31,7 @@ typedef struct dp_egress_sink {
    * `packet` is a buffer() result. NULL: ESP cannot be sent (counted udp_send).
    */
   void (*esp_send)(void *ctx, const dp_addr *vtep, uint32_t flow_hash, int carrier, uint8_t *packet, size_t len);
-  /** Cipher-context slot of the calling thread (sa_table.h: DP_SA_SLOT_SYNC or DP_SA_SLOT_WORKER). */
+  /** Cipher-context slot of the calling thread (sa_table.h: DP_SA_SLOT_SYNC, or 1 + the worker index). */
   int sa_slot;
   /** The data port: inner UDP destination of sealed VXLAN. */
   uint16_t data_port;

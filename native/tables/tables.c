@@ -10,12 +10,20 @@ int tables_init(dp_tables *t) {
   pthread_rwlockattr_t attr;
   pthread_rwlockattr_init(&attr);
 #ifdef __GLIBC__
-  /* Workers hold the read lock for a burst at a time; a writer must not starve behind them. */
+  /* Workers hold their read lock for a burst at a time; a writer must not starve behind them. */
   pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 #endif
-  int rc = pthread_rwlock_init(&t->lock, &attr);
+  int rc = 0;
+  int made = 0;
+  while (rc == 0 && made < DP_READERS) {
+    rc = pthread_rwlock_init(&t->readers[made].lock, &attr);
+    if (rc == 0) made++;
+  }
   pthread_rwlockattr_destroy(&attr);
-  if (rc != 0) return -rc;
+  if (rc != 0) {
+    while (made > 0) pthread_rwlock_destroy(&t->readers[--made].lock);
+    return -rc;
+  }
   oa_init(&t->networks, sizeof(uint32_t), sizeof(dp_network *));
   return 0;
 }
@@ -38,20 +46,30 @@ static void free_network_entry(const void *key, void *val, void *arg) {
 void tables_destroy(dp_tables *t) {
   oa_each(&t->networks, free_network_entry, NULL);
   oa_free(&t->networks);
-  pthread_rwlock_destroy(&t->lock);
+  for (int i = 0; i < DP_READERS; i++) pthread_rwlock_destroy(&t->readers[i].lock);
 }
 
-void tables_read_lock(dp_tables *t) { pthread_rwlock_rdlock(&t->lock); }
-void tables_read_unlock(dp_tables *t) { pthread_rwlock_unlock(&t->lock); }
+void tables_read_lock(dp_tables *t, int slot) { pthread_rwlock_rdlock(&t->readers[slot].lock); }
+void tables_read_unlock(dp_tables *t, int slot) { pthread_rwlock_unlock(&t->readers[slot].lock); }
+
+void tables_write_lock(dp_tables *t) {
+  for (int i = 0; i < DP_READERS; i++) pthread_rwlock_wrlock(&t->readers[i].lock);
+}
+
+void tables_write_unlock(dp_tables *t) {
+  for (int i = DP_READERS - 1; i >= 0; i--) pthread_rwlock_unlock(&t->readers[i].lock);
+}
 
 dp_network *tables_network(dp_tables *t, uint32_t vni) {
   dp_network **slot = oa_get(&t->networks, &vni);
   return slot ? *slot : NULL;
 }
 
-int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, int tap_fd, const dp_encryption *enc) {
+int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, const int *tap_fds, int queues,
+                       const dp_encryption *enc) {
+  if (queues < 0 || queues > DP_MAX_WORKERS) return -EINVAL;
   int rc = 0;
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
   if (net == NULL) {
     net = calloc(1, sizeof *net);
@@ -71,30 +89,33 @@ int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, int tap_fd, con
     }
   }
   net->mtu = mtu;
-  net->tap_fd = tap_fd;
+  net->tap_queues = queues;
+  for (int i = 0; i < DP_MAX_WORKERS; i++) net->tap_fds[i] = i < queues ? tap_fds[i] : -1;
+  net->tap_fd = net->tap_fds[0];
   net->encrypted = enc != NULL;
   net->carrier = enc != NULL ? enc->carrier : 0;
 out:
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   return rc;
 }
 
-int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fd) {
+int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fds) {
   dp_network *net = NULL;
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   int found = oa_del(&t->networks, &vni, &net);
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   if (!found) return -ENOENT;
-  if (tap_fd) *tap_fd = net->tap_fd;
+  int queues = net->tap_queues;
+  if (tap_fds) memcpy(tap_fds, net->tap_fds, (size_t)queues * sizeof *tap_fds);
   network_free(net);
-  return 0;
+  return queues;
 }
 
 int tables_capture_set(dp_tables *t, uint32_t vni, int on) {
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
   if (net) net->capture = on;
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   return net ? 0 : -ENOENT;
 }
 
@@ -115,7 +136,7 @@ static void vtep_ref(dp_network *net, const dp_addr *vtep, int delta) {
 int tables_fdb_set(dp_tables *t, uint32_t vni, const uint8_t mac[6], const dp_addr *vtep) {
   int rc = 0;
   dp_addr old;
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
   if (net == NULL) {
     rc = -ENOENT;
@@ -128,44 +149,45 @@ int tables_fdb_set(dp_tables *t, uint32_t vni, const uint8_t mac[6], const dp_ad
       vtep_ref(net, vtep, +1);
     }
   }
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   return rc;
 }
 
 int tables_fdb_delete(dp_tables *t, uint32_t vni, const uint8_t mac[6]) {
   int rc = -ENOENT;
   dp_addr old;
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
   if (net && oa_del(&net->fdb, mac, &old)) {
     vtep_ref(net, &old, -1);
     rc = 0;
   }
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   return rc;
 }
 
 int tables_neigh_set(dp_tables *t, uint32_t vni, const dp_addr *ip, const uint8_t mac[6]) {
   int rc = 0;
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
   if (net == NULL) rc = -ENOENT;
   else if (oa_put(&net->neigh, ip, mac, NULL) < 0) rc = -ENOMEM;
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   return rc;
 }
 
 int tables_neigh_delete(dp_tables *t, uint32_t vni, const dp_addr *ip) {
-  pthread_rwlock_wrlock(&t->lock);
+  tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
   int rc = net && oa_del(&net->neigh, ip, NULL) ? 0 : -ENOENT;
-  pthread_rwlock_unlock(&t->lock);
+  tables_write_unlock(t);
   return rc;
 }
 
 typedef struct tap_collect {
   int *fds;
   uint32_t *vnis;
+  int *queues;
   int max;
   int n;
 } tap_collect;
@@ -174,14 +196,16 @@ static void collect_tap(const void *key, void *val, void *arg) {
   tap_collect *c = arg;
   dp_network *net = *(dp_network **)val;
   (void)key;
-  if (net->tap_fd < 0 || c->n >= c->max) return;
-  c->fds[c->n] = net->tap_fd;
-  c->vnis[c->n] = net->vni;
-  c->n++;
+  for (int q = 0; q < net->tap_queues && c->n < c->max; q++) {
+    c->fds[c->n] = net->tap_fds[q];
+    c->vnis[c->n] = net->vni;
+    c->queues[c->n] = q;
+    c->n++;
+  }
 }
 
-int tables_tap_fds(dp_tables *t, int *fds, uint32_t *vnis, int max) {
-  tap_collect c = {fds, vnis, max, 0};
+int tables_tap_fds(dp_tables *t, int *fds, uint32_t *vnis, int *queues, int max) {
+  tap_collect c = {fds, vnis, queues, max, 0};
   oa_each(&t->networks, collect_tap, &c);
   return c.n;
 }

@@ -3,9 +3,12 @@
  * networks by VNI, and per network the FDB (MAC → VTEP), the neighbour table
  * (IPv4/IPv6 → MAC) and the VTEP set derived from the FDB by refcount.
  *
- * Concurrency: one writer-preferring rwlock. Workers take the read lock
- * around a burst (tables_read_lock) and call the lookups without locking;
- * the mutators take the write lock themselves.
+ * Concurrency: a "big reader" lock. Every reader thread has its own
+ * writer-preferring rwlock on its own cache line (slot 0: the JavaScript
+ * thread; 1 + i: I/O worker i), so readers never touch a line another reader
+ * writes: a worker takes its own lock around a burst (tables_read_lock) and
+ * calls the lookups without locking. A writer takes every slot's lock in
+ * order (tables_write_lock); the mutators do that themselves.
  */
 #ifndef OVERLAYD_TABLES_H
 #define OVERLAYD_TABLES_H
@@ -16,13 +19,21 @@
 #include "base/addr.h"
 #include "tables/oa_table.h"
 
+/** Most I/O workers a data path runs (overlayd --workers). */
+#define DP_MAX_WORKERS 16
+/** Reader slots of the tables: 0 for the JavaScript thread, 1 + i for worker i. */
+#define DP_READERS (1 + DP_MAX_WORKERS)
+#define DP_READER_SYNC 0
+
 /** One overlay network this host has joined. */
 typedef struct dp_network {
   uint32_t vni;
   /** Overlay IP MTU; maxFrame = mtu + 14. */
   uint32_t mtu;
-  /** TAP descriptor (vnet header mode), or -1. */
+  /** The TAP's queues (vnet header mode; one per worker when multi-queue), tap_fds[0] or -1 as tap_fd. */
   int tap_fd;
+  int tap_queues;
+  int tap_fds[DP_MAX_WORKERS];
   /** Non-zero: frames of this network are mirrored to the punt queue. */
   int capture;
   oa_table fdb;   /* mac[6] → dp_addr */
@@ -43,8 +54,13 @@ typedef struct dp_encryption {
   uint8_t carrier;
 } dp_encryption;
 
-typedef struct dp_tables {
+/** One reader's lock, alone on its cache line. */
+typedef struct dp_reader_lock {
   pthread_rwlock_t lock;
+} __attribute__((aligned(64))) dp_reader_lock;
+
+typedef struct dp_tables {
+  dp_reader_lock readers[DP_READERS];
   oa_table networks; /* uint32_t vni → dp_network* */
   oa_table sa_in;    /* (dp_addr peer, spi) → dp_sa_in*: initialised and filled by esp/sa_table.c */
   /** The data port: inner UDP destination of ESP traffic, checked on receipt. */
@@ -55,19 +71,33 @@ int tables_init(dp_tables *t);
 /** Frees every network; the caller has closed or owns the TAP descriptors and released the SAs (sa_tables_destroy). */
 void tables_destroy(dp_tables *t);
 
-void tables_read_lock(dp_tables *t);
-void tables_read_unlock(dp_tables *t);
+/** Reader `slot` (DP_READER_SYNC, or 1 + worker index) holds its own lock. */
+void tables_read_lock(dp_tables *t, int slot);
+void tables_read_unlock(dp_tables *t, int slot);
+/** Every reader's lock, in slot order: no reader is inside the tables. */
+void tables_write_lock(dp_tables *t);
+void tables_write_unlock(dp_tables *t);
+
+/** The TAP queue descriptor worker `index` writes to and reads (-1: none). */
+static inline int net_tap_queue(const dp_network *net, int index) {
+  return net->tap_queues > 0 ? net->tap_fds[index % net->tap_queues] : -1;
+}
 
 /* Mutators: take the write lock. Return 0 or -errno. */
 
-/** Adds the network, or updates mtu/tap_fd/encryption of an existing one (its tables stay); `enc` NULL: plain. */
-int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, int tap_fd, const dp_encryption *enc);
 /**
- * Removes the network; returns its TAP descriptor (-1 if none) for the caller
- * to close, or -ENOENT. Its outbound SAs must be released first
- * (tables_sa_network_release).
+ * Adds the network, or updates mtu/TAP queues/encryption of an existing one
+ * (its tables stay); `queues` descriptors in `tap_fds` (0: no TAP, at most
+ * DP_MAX_WORKERS); `enc` NULL: plain.
  */
-int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fd);
+int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, const int *tap_fds, int queues,
+                       const dp_encryption *enc);
+/**
+ * Removes the network; copies its TAP queue descriptors to `tap_fds` (room
+ * for DP_MAX_WORKERS) for the caller to close and returns how many, or
+ * -ENOENT. Its outbound SAs must be released first (tables_sa_network_release).
+ */
+int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fds);
 int tables_capture_set(dp_tables *t, uint32_t vni, int on);
 int tables_fdb_set(dp_tables *t, uint32_t vni, const uint8_t mac[6], const dp_addr *vtep);
 /** 0 when deleted, -ENOENT when the network or entry is missing. */
@@ -78,8 +108,8 @@ int tables_neigh_delete(dp_tables *t, uint32_t vni, const dp_addr *ip);
 /* Lookups: caller holds the read (or write) lock. */
 
 dp_network *tables_network(dp_tables *t, uint32_t vni);
-/** Collects up to `max` TAP descriptors with their VNIs; returns how many. */
-int tables_tap_fds(dp_tables *t, int *fds, uint32_t *vnis, int max);
+/** Collects up to `max` TAP queue descriptors with their VNIs and queue numbers; returns how many. */
+int tables_tap_fds(dp_tables *t, int *fds, uint32_t *vnis, int *queues, int max);
 const dp_addr *net_fdb_lookup(const dp_network *net, const uint8_t mac[6]);
 const uint8_t *net_neigh_lookup(const dp_network *net, uint8_t family, const uint8_t *ip);
 int net_is_vtep(const dp_network *net, const dp_addr *addr);

@@ -21,6 +21,9 @@ extern "C" {
 /** Size of the virtio_net_hdr used when TAP_OPT_VNET_HDR is set. */
 #define TAP_VNET_HDR_LEN 10
 
+/** Most queues tap_open_queues() opens. */
+#define TAP_MAX_QUEUES 16
+
 /** Transmit queue length set on TAPs opened with TAP_OPT_VNET_HDR. */
 #define TAP_FAST_TXQUEUELEN 1000
 
@@ -34,6 +37,16 @@ int tap_supported(void);
  * and the transmit queue is set to TAP_FAST_TXQUEUELEN.
  */
 int tap_open(const char *name, int opts);
+
+/**
+ * Opens up to `n` queues of the multi-queue TAP `name` (IFF_MULTI_QUEUE; at
+ * most TAP_MAX_QUEUES), each a descriptor as tap_open() makes, into `fds`; the kernel
+ * spreads the frames the device transmits over the queues by flow. A
+ * persistent TAP made single-queue (by an older agent or the JavaScript
+ * path) cannot take more queues: it is opened as it is, one queue. Returns
+ * how many were opened, or -errno (nothing left open).
+ */
+int tap_open_queues(const char *name, int opts, int n, int *fds);
 
 /** Sets the device's transmit queue length; 0 or -errno. */
 int tap_set_txqueuelen(const char *name, int len);

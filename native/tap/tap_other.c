@@ -15,6 +15,14 @@ int tap_open(const char *name, int opts) {
   return -ENOTSUP;
 }
 
+int tap_open_queues(const char *name, int opts, int n, int *fds) {
+  (void)name;
+  (void)opts;
+  (void)n;
+  (void)fds;
+  return -ENOTSUP;
+}
+
 int tap_set_txqueuelen(const char *name, int len) {
   (void)name;
   (void)len;

@@ -110,6 +110,7 @@ export class Agent implements AgentOperations {
       dataPort: this.config.dataPort,
       vtepAddress: this.config.advertiseAddr,
       espPort: this.config.espPort,
+      workers: this.config.workers,
       sequenceStart: (id) => this.netKeys.sequenceStart(id),
       windowStart: (id) => this.netKeys.windowStart(id),
     });

@@ -25,6 +25,8 @@ export interface AgentConfig {
   /** Unix socket of the control API. */
   socket: string;
   datapath: 'native' | 'js';
+  /** Native data path worker threads (default: the online CPUs). */
+  workers?: number;
   /** HOST:PORT for Prometheus metrics, or undefined for none. */
   metricsAddr?: string;
   logLevel: string;
@@ -42,6 +44,9 @@ export const DEFAULTS = {
   logLevel: 'info',
 };
 
+/** Most native workers (DP_MAX_WORKERS of native/tables/tables.h). */
+export const MAX_WORKERS = 16;
+
 export class ConfigError extends Error {
   readonly code = 'BAD_CONFIG';
 }
@@ -51,6 +56,9 @@ export function validateConfig(c: AgentConfig): AgentConfig {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(c.name)) throw new ConfigError(`invalid node name "${c.name}"`);
   if (ipFamily(c.advertiseAddr) === 0) throw new ConfigError(`--advertise-addr must be an IP address, got "${c.advertiseAddr}"`);
   if (ipFamily(c.listenAddr) === 0) throw new ConfigError(`--listen-addr must be an IP address, got "${c.listenAddr}"`);
+  if (c.workers !== undefined && (!Number.isInteger(c.workers) || c.workers < 1 || c.workers > MAX_WORKERS)) {
+    throw new ConfigError(`--workers must be 1..${MAX_WORKERS}, got ${c.workers}`);
+  }
   for (const [flag, port] of [
     ['--gossip-port', c.gossipPort],
     ['--data-port', c.dataPort],

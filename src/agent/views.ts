@@ -33,6 +33,7 @@ export class AgentViews {
       dataPort: config.dataPort,
       gossipPort: config.gossipPort,
       datapath: this.ctx.datapath.kind,
+      workers: this.ctx.datapath.workers,
       defaultMtu: this.src.defaultMtu(),
       members: this.src.gossip()?.numMembers() ?? 1,
       networks: store.networks().length,

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     .option('--state-dir <dir>', 'where state is kept between runs', DEFAULTS.stateDir)
     .option('--socket <path>', 'control API unix socket', DEFAULTS.socket)
     .option('--datapath <kind>', 'native or js', DEFAULTS.datapath)
+    .option('--workers <n>', 'native data path threads, each with its own TAP queue and sockets (default: the online CPUs)')
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics here')
     .option('--docker-plugin', "serve Docker's network and IPAM plugin API (driver and IPAM driver \"overlayd\")")
     .option('--docker-plugin-dir <dir>', 'where dockerd looks for plugin sockets', DEFAULT_PLUGIN_DIR)
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     stateDir: o.stateDir,
     socket: o.socket,
     datapath: o.datapath,
+    workers: o.workers === undefined ? undefined : int(o.workers),
     metricsAddr: o.metricsAddr,
     logLevel: o.logLevel,
   });

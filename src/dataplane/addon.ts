@@ -91,13 +91,14 @@ export interface OffloadStats {
  * `code` = errno name; argument errors `ERR_INVALID_ARG_TYPE`/`_VALUE`.
  */
 export interface DatapathHandle {
-  /** (counterRows × counterSlots) uint64 counters; row 0 = synchronous calls, then one row per worker. */
+  /** (counterRows × counterSlots) uint64 counters; row 0 = synchronous calls, then two rows per worker. */
   readonly counters: ArrayBuffer;
   /**
-   * Adds or updates a network; `tapFd` −1 for none. A replaced descriptor is
-   * closed. With `encryption` the network is encrypted from this call on.
+   * Adds or updates a network with its TAP's queue descriptors (worker i reads
+   * queue i; −1 or [] for none). Replaced descriptors are closed. With
+   * `encryption` the network is encrypted from this call on.
    */
-  networkSet(vni: number, mtu: number, tapFd: number, encryption?: NativeEncryption): void;
+  networkSet(vni: number, mtu: number, tapFds: number | number[], encryption?: NativeEncryption): void;
   /** Removes the network and closes its TAP descriptor; false if it did not exist. */
   networkRemove(vni: number): boolean;
   /** Mirrors the network's frames to the punt callback; false if the network does not exist. */
@@ -148,6 +149,14 @@ export interface Addon {
    * name (`EPERM`, `EBUSY`, ...).
    */
   tapOpen(name: string, opts?: TapOpenOptions): number;
+  /**
+   * Opens up to `n` queues of the multi-queue TAP `name` (creating it if
+   * missing); a persistent single-queue TAP gives its one queue. Returns the
+   * descriptors.
+   */
+  tapOpenQueues(name: string, opts: TapOpenOptions, n: number): number[];
+  /** Most worker threads (and TAP queues) a data path runs. */
+  readonly maxWorkers: number;
   /** Slots per counter row (the datapath.ts layout). */
   readonly counterSlots: number;
   /** Rows in a DatapathHandle's counter block. */
@@ -155,10 +164,17 @@ export interface Addon {
   /**
    * Creates a data path bound (once started) to bindAddress:dataPort with a
    * source pool of `sourcePorts` sockets, ESP-in-UDP on `espPort` (default
-   * 4500) and raw ESP when permitted; `realtimeWorker` runs the worker
-   * SCHED_FIFO when permitted.
+   * 4500) and raw ESP when permitted, with `workers` threads (default 1);
+   * `realtimeWorker` runs them SCHED_FIFO when permitted.
    */
-  DatapathHandle: new (bindAddress: string, dataPort: number, sourcePorts: number, realtimeWorker: boolean, espPort?: number) => DatapathHandle;
+  DatapathHandle: new (
+    bindAddress: string,
+    dataPort: number,
+    sourcePorts: number,
+    realtimeWorker: boolean,
+    espPort?: number,
+    workers?: number,
+  ) => DatapathHandle;
 }
 
 /** Thrown when the compiled addon cannot be found or loaded. */

@@ -181,6 +181,12 @@ export interface DatapathOptions {
   /** Sockets in the source pool; the outer source port follows the inner flow (default 8). */
   sourcePorts?: number;
   /**
+   * Native path: worker threads, each with its own queue of every TAP and its
+   * own data and ESP sockets (default: the online CPUs, at most 16). The
+   * JavaScript path has its one event loop and ignores it.
+   */
+  workers?: number;
+  /**
    * This host's VTEP address as peers see it (the gossip advertise address):
    * SAs are derived from it. Default `bindAddress`; needed when that is a wildcard.
    */
@@ -212,6 +218,8 @@ export interface CapturedFrame {
 
 export interface Datapath extends FrameProcessor {
   readonly kind: 'native' | 'js';
+  /** Threads moving frames (the native workers; 1 for the JavaScript event loop). */
+  readonly workers: number;
   /** Binds the data-port socket and the source pool, starts the loops. */
   start(): Promise<void>;
   /** Stops the loops and closes every descriptor; TAP devices stay (persistent). */

@@ -47,6 +47,7 @@ interface OpenTap {
 
 export class JsDatapath implements Datapath {
   readonly kind = 'js' as const;
+  readonly workers = 1;
   private readonly networks = new Map<number, NetworkConfig>();
   private readonly fdb = new FdbTable();
   private readonly neigh = new NeighbourTable();

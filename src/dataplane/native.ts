@@ -5,6 +5,7 @@
  * hands captured frames to their listeners.
  */
 import { closeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { DEFAULT_REPLAY_WINDOW, type KeyringState } from '../crypto/index.js';
 import { loadAddon, type Addon, type DatapathHandle, type NativePuntItem, type OffloadStats } from './addon.js';
 import {
@@ -98,6 +99,8 @@ export class NativeDatapath implements Datapath {
   private readonly planner: EspPlanner;
   private running = false;
   private boundPort = 0;
+  /** Worker threads, and queues opened on each TAP. */
+  readonly workers: number;
 
   constructor(readonly options: NativeDatapathOptions) {
     this.addon = loadAddon();
@@ -107,12 +110,14 @@ export class NativeDatapath implements Datapath {
         `addon has ${this.addon.counterSlots} counter slots, datapath.ts ${COUNTER_SLOTS}: rebuild the addon`,
       );
     }
+    this.workers = Math.min(options.workers ?? availableParallelism(), this.addon.maxWorkers);
     this.handle = new this.addon.DatapathHandle(
       options.bindAddress,
       options.dataPort,
       options.sourcePorts ?? DEFAULT_SOURCE_PORTS,
       options.realtimeWorker ?? true,
       options.espPort ?? DEFAULT_ESP_PORT,
+      this.workers,
     );
     this.slots = new BigUint64Array(this.handle.counters);
     this.rows = this.addon.counterRows;
@@ -156,12 +161,12 @@ export class NativeDatapath implements Datapath {
     }
     if (net.encryption?.carrier === 'ip' && this.running && !this.handle.espRaw()) throw noRawEsp(net.vni);
     if (net.encryption !== undefined) this.planner.addNetwork(net.vni, net.encryption);
-    let fd = -1;
+    let fds: number[] = [];
     try {
-      fd = this.addon.tapOpen(net.tapName, { vnetHdr: true, persist: true, nonBlocking: true });
-      this.handle.networkSet(net.vni, net.mtu, fd, net.encryption && { carrier: net.encryption.carrier });
+      fds = this.addon.tapOpenQueues(net.tapName, { vnetHdr: true, persist: true, nonBlocking: true }, this.workers);
+      this.handle.networkSet(net.vni, net.mtu, fds, net.encryption && { carrier: net.encryption.carrier });
     } catch (err) {
-      if (fd >= 0) closeSync(fd);
+      for (const fd of fds) closeSync(fd);
       this.planner.removeNetwork(net.vni);
       throw err;
     }
