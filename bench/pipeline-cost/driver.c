@@ -71,7 +71,7 @@ static size_t arp_request(uint8_t *f) {
 static dp_tables tables;
 static dp_addr vtep;
 static uint64_t counters[DP_COUNTER_SLOTS];
-static uint8_t frame[DP_HEADROOM + 4096];
+static uint8_t frame[DP_HEADROOM + 4096 + DP_TAILROOM];
 
 /** Prepares the tables; 0, or -1 for an unknown case. */
 EXPORT int pipeline_cost_setup(void) {

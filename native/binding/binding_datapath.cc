@@ -243,7 +243,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     Napi::Env env = info.Env();
     uint32_t vni = Uint32Arg(info, 0, "vni");
     Napi::Buffer<uint8_t> frame = BufferArg(info, 1, "frame");
-    std::vector<uint8_t> work(DP_HEADROOM + frame.Length());
+    std::vector<uint8_t> work(DP_HEADROOM + frame.Length() + DP_TAILROOM);
     std::memcpy(work.data() + DP_HEADROOM, frame.Data(), frame.Length());
     EgressCollector c;
     dp_egress_sink sink{};

@@ -70,7 +70,7 @@ uint32_t datapath_vtep_refs(dp_datapath *dp, uint32_t vni, const dp_addr *vtep);
 /**
  * Egress of one frame of network `vni` on the calling thread (counter row 0,
  * the synchronous cipher slot); `frame` has DP_HEADROOM writable bytes in
- * front. The sink's sa_slot and data_port are filled in here.
+ * front and DP_TAILROOM behind. The sink's sa_slot and data_port are filled in here.
  */
 int datapath_egress(dp_datapath *dp, uint32_t vni, uint8_t *frame, size_t len, const dp_egress_sink *sink);
 /** Ingress of one VXLAN datagram on the calling thread; DP_PASS fills `*out`. */

@@ -140,7 +140,7 @@ static int read_one(egress_worker *w, int fd) {
   if (n < 0) return errno == EINTR ? 0 : errno == EAGAIN ? -1 : -2;
   if ((size_t)n < sizeof h) return 0;
   size_t len = (size_t)n - sizeof h;
-  w->used += DP_HEADROOM + len;
+  w->used += DP_HEADROOM + len + DP_TAILROOM;
 
   if ((h.gso_type & ~VNET_GSO_ECN) == VNET_GSO_NONE) {
     if ((h.flags & VNET_F_NEEDS_CSUM) && offload_complete_csum(frame, len, h.csum_start, h.csum_offset) < 0) {
@@ -151,7 +151,8 @@ static int read_one(egress_worker *w, int fd) {
     return 0;
   }
   w->nsegs = 0;
-  long used = tso_segment(frame, len, &h, w->arena + w->used, ARENA_BYTES - w->used, DP_HEADROOM, record_segment, w);
+  long used = tso_segment(frame, len, &h, w->arena + w->used, ARENA_BYTES - w->used, DP_HEADROOM, DP_TAILROOM,
+                          record_segment, w);
   if (used < 0 || w->nsegs == MAX_SEGMENTS) {
     w->counters[DP_C_DROPS + DP_DROP_MALFORMED]++;
     return 0;
@@ -195,12 +196,19 @@ egress_worker *egress_create(io_worker *wk) {
   }
   uint64_t *send_drops = &w->counters[DP_C_DROPS + DP_DROP_UDP_SEND];
   udp_batch_init(&w->batch, io->pool, io->pool_size, io->v6, io->port, io->gso, send_drops);
-  w->batch.gso_sends = &wk->stats.gso_sends;
-  w->batch.gso_datagrams = &wk->stats.gso_datagrams;
-  w->batch.gso_enabled = &wk->stats.gso_enabled;
-  /* ESP: one socket each, no GSO (a raw socket cannot segment; ESP-in-UDP runs are rarely equal-sized). */
-  udp_batch_init(&w->esp_udp, &wk->esp_udp_sock, 1, io->v6, io->esp_port, 0, send_drops);
+  /*
+   * ESP-in-UDP from the worker's ESP socket: TSO segments of one flow seal to
+   * equal sizes, so they go out as GSO trains like plain VXLAN. A raw
+   * protocol 50 socket cannot segment: sendmmsg batches.
+   */
+  udp_batch_init(&w->esp_udp, &wk->esp_udp_sock, 1, io->v6, io->esp_port, io->gso, send_drops);
   udp_batch_init(&w->esp_raw, &io->esp_raw_sock, 1, io->v6, 0, 0, send_drops);
+  udp_batch *gso_batches[] = {&w->batch, &w->esp_udp};
+  for (int i = 0; i < 2; i++) {
+    gso_batches[i]->gso_sends = &wk->stats.gso_sends;
+    gso_batches[i]->gso_datagrams = &wk->stats.gso_datagrams;
+    gso_batches[i]->gso_enabled = &wk->stats.gso_enabled;
+  }
   return w;
 }
 

@@ -120,8 +120,8 @@ static int gro_size(struct msghdr *m) {
   return 0;
 }
 
-int ingress_receive(ingress_worker *w) {
-  io_ctx *io = w->io;
+/* One recvmmsg burst from `fd` into the worker's buffers (with room for a UDP_GRO cmsg each); returns how many. */
+static int receive_burst(ingress_worker *w, int fd) {
   for (int i = 0; i < RX_BATCH; i++) {
     w->mm[i].msg_hdr.msg_name = &w->from[i];
     w->mm[i].msg_hdr.msg_namelen = sizeof w->from[i];
@@ -129,17 +129,30 @@ int ingress_receive(ingress_worker *w) {
     w->mm[i].msg_hdr.msg_controllen = sizeof w->ctl[i].buf;
     w->mm[i].msg_hdr.msg_flags = 0;
   }
-  int n = recvmmsg(w->wk->rx_sock, w->mm, RX_BATCH, MSG_DONTWAIT, NULL);
-  if (n <= 0) return 0;
+  int n = recvmmsg(fd, w->mm, RX_BATCH, MSG_DONTWAIT, NULL);
+  return n > 0 ? n : 0;
+}
+
+/* The datagram size of received buffer i (UDP_GRO may have joined several), counting joined buffers. */
+static size_t datagram_size(ingress_worker *w, int i) {
+  size_t len = w->mm[i].msg_len;
+  size_t seg = (size_t)gro_size(&w->mm[i].msg_hdr);
+  if (seg == 0 || seg > len) return len;
+  if (seg < len) w->wk->stats.udp_gro_buffers++;
+  return seg;
+}
+
+int ingress_receive(ingress_worker *w) {
+  io_ctx *io = w->io;
+  int n = receive_burst(w, w->wk->rx_sock);
+  if (n == 0) return 0;
   tables_read_lock(io->tables, w->wk->slot);
   for (int i = 0; i < n; i++) {
     dp_addr src;
     addr_from_sockaddr((struct sockaddr *)&w->from[i], &src);
     uint8_t *buf = w->bufs + (size_t)i * RX_BUF;
     size_t len = w->mm[i].msg_len;
-    size_t seg = (size_t)gro_size(&w->mm[i].msg_hdr);
-    if (seg == 0 || seg > len) seg = len;
-    if (seg < len) w->wk->stats.udp_gro_buffers++;
+    size_t seg = datagram_size(w, i);
     if (len == 0) ingress_datagram(w, &src, buf, 0); /* an empty datagram is counted as malformed too */
     for (size_t off = 0; off < len; off += seg) {
       size_t dlen = len - off < seg ? len - off : seg;
@@ -151,33 +164,35 @@ int ingress_receive(ingress_worker *w) {
   return n;
 }
 
+static void esp_packet(ingress_worker *w, const dp_addr *src, uint8_t *packet, size_t len) {
+  dp_delivery d;
+  if (dp_esp_ingress(w->io->tables, src, packet, len, w->wk->slot, w->counters, &d) == DP_PASS) deliver(w, &d, src);
+}
+
 int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
   io_ctx *io = w->io;
-  for (int i = 0; i < RX_BATCH; i++) {
-    w->mm[i].msg_hdr.msg_name = &w->from[i];
-    w->mm[i].msg_hdr.msg_namelen = sizeof w->from[i];
-    w->mm[i].msg_hdr.msg_control = NULL;
-    w->mm[i].msg_hdr.msg_controllen = 0;
-    w->mm[i].msg_hdr.msg_flags = 0;
-  }
-  int n = recvmmsg(fd, w->mm, RX_BATCH, MSG_DONTWAIT, NULL);
-  if (n <= 0) return 0;
+  int n = receive_burst(w, fd);
+  if (n == 0) return 0;
   tables_read_lock(io->tables, w->wk->slot);
   for (int i = 0; i < n; i++) {
     dp_addr src;
     addr_from_sockaddr((struct sockaddr *)&w->from[i], &src);
     uint8_t *packet = w->bufs + (size_t)i * RX_BUF;
     size_t len = w->mm[i].msg_len;
-    if (raw && w->from[i].ss_family == AF_INET) {
-      /* IPv4 raw receive includes the IP header; IPv6 does not. */
-      size_t ihl = len > 0 ? (size_t)(packet[0] & 0x0f) * 4 : 0;
-      if (ihl < 20 || ihl > len) ihl = len;
-      packet += ihl;
-      len -= ihl;
+    if (raw) {
+      if (w->from[i].ss_family == AF_INET) {
+        /* IPv4 raw receive includes the IP header; IPv6 does not. */
+        size_t ihl = len > 0 ? (size_t)(packet[0] & 0x0f) * 4 : 0;
+        if (ihl < 20 || ihl > len) ihl = len;
+        packet += ihl;
+        len -= ihl;
+      }
+      esp_packet(w, &src, packet, len);
+      continue;
     }
-    dp_delivery d;
-    if (dp_esp_ingress(io->tables, &src, packet, len, w->wk->slot, w->counters, &d) == DP_PASS)
-      deliver(w, &d, &src);
+    size_t seg = datagram_size(w, i); /* ESP-in-UDP: GRO joins equal-sized packets of a peer */
+    if (len == 0) esp_packet(w, &src, packet, 0);
+    for (size_t off = 0; off < len; off += seg) esp_packet(w, &src, packet + off, len - off < seg ? len - off : seg);
   }
   flush_run(w);
   tables_read_unlock(io->tables, w->wk->slot);

@@ -154,6 +154,8 @@ static int open_sockets(io_ctx *io) {
   port = open_group(io, io->cfg.esp_port, offsetof(io_worker, esp_udp_sock));
   if (port < 0) return port;
   io->esp_port = (uint16_t)port;
+  for (int i = 0; i < io->nworkers && io->gro; i++) /* a GRO buffer is split by its cmsg, as on the data port */
+    setsockopt(io->workers[i].esp_udp_sock, SOL_UDP, UDP_GRO, &on, sizeof on);
   int fd = open_esp_raw(io);
   io->esp_raw_sock = fd >= 0 ? fd : -1; /* refused: carrier ip counts udp_send drops */
   return 0;

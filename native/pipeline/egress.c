@@ -45,9 +45,8 @@ static void emit(egress_route *r, uint8_t *payload, size_t len) {
     sink->send(sink->ctx, r->vtep, r->hash, payload, len);
     return;
   }
-  size_t cap = dp_seal_capacity(len);
-  uint8_t *packet = sink->buffer(sink->ctx, cap);
-  long n = dp_seal(r->sa, sink->sa_slot, sink->data_port, r->hash, payload, len, packet, cap);
+  long n = dp_seal(r->sa, sink->sa_slot, sink->data_port, r->hash, payload, len);
+  uint8_t *packet = payload - DP_SEAL_HEADROOM;
   if (n < 0) { /* nothing goes out unsealed */
     dp_drop(r->counters, DP_DROP_NO_SA);
     r->exhausted = 1;
@@ -93,7 +92,8 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
     emit(&route, frame - DP_VXLAN_HLEN, DP_VXLAN_HLEN + len);
   } else {
     for (size_t n; (n = dp_fragment_len(&pieces)) > 0;) {
-      uint8_t *payload = sink->buffer(sink->ctx, DP_VXLAN_HLEN + n);
+      /* Each fragment gets the room of a frame around it, so it is sealed in place too. */
+      uint8_t *payload = sink->buffer(sink->ctx, DP_HEADROOM + n + DP_TAILROOM) + DP_SEAL_HEADROOM;
       dp_fragment_take(&pieces, payload + DP_VXLAN_HLEN);
       counters[DP_C_FRAGMENTS]++;
       emit(&route, payload, DP_VXLAN_HLEN + n);

@@ -17,8 +17,18 @@
 
 #define DP_VXLAN_HLEN 8
 #define DP_UDP_HLEN 8
-/** Bytes writable in front of every egress frame: the VXLAN header is written there in place. */
-#define DP_HEADROOM DP_VXLAN_HLEN
+/** ESP header + IV, written in front of the inner UDP header when a payload is sealed. */
+#define DP_ESP_PREFIX_LEN 16
+/** Room a sealed payload needs in front of the VXLAN header: inner UDP header, ESP header and IV. */
+#define DP_SEAL_HEADROOM (DP_UDP_HLEN + DP_ESP_PREFIX_LEN)
+/**
+ * Bytes writable in front of every egress frame: the VXLAN header, and on an
+ * encrypted network the inner UDP header, ESP header and IV, are written
+ * there in place.
+ */
+#define DP_HEADROOM (DP_VXLAN_HLEN + DP_SEAL_HEADROOM)
+/** Bytes writable behind every egress frame: ESP padding (≤ 3), pad length, next header and the 16-byte ICV. */
+#define DP_TAILROOM 24
 /** Largest reply frame a stage builds (ICMPv6 too-big with two tags). */
 #define DP_REPLY_MAX 1400
 

@@ -20,15 +20,16 @@
 /** Where dp_egress puts what it emits. */
 typedef struct dp_egress_sink {
   void *ctx;
-  /** A buffer of `len` bytes for a packet built off the frame (a fragment, a sealed packet); never NULL. */
+  /** A buffer of `len` bytes for a packet built off the frame (a fragment with its room); never NULL. */
   uint8_t *(*buffer)(void *ctx, size_t len);
-  /** One VXLAN payload (header + frame) for `vtep`; `payload` is the frame's headroom or a buffer() result. */
+  /** One VXLAN payload (header + frame) for `vtep`; `payload` is in the frame's headroom or a buffer() result. */
   void (*send)(void *ctx, const dp_addr *vtep, uint32_t flow_hash, uint8_t *payload, size_t len);
   /** One frame to write back into the TAP (ARP/ND reply, ICMP error); valid during the call only. */
   void (*reply)(void *ctx, const uint8_t *frame, size_t len);
   /**
    * One ESP packet (SPI to ICV) for `vtep` on `carrier` (enum dp_carrier);
-   * `packet` is a buffer() result. NULL: ESP cannot be sent (counted udp_send).
+   * `packet` was sealed in place around the frame or fragment. NULL: ESP
+   * cannot be sent (counted udp_send).
    */
   void (*esp_send)(void *ctx, const dp_addr *vtep, uint32_t flow_hash, int carrier, uint8_t *packet, size_t len);
   /** Cipher-context slot of the calling thread (sa_table.h: DP_SA_SLOT_SYNC, or 1 + the worker index). */
@@ -47,7 +48,7 @@ typedef struct dp_delivery {
 
 /**
  * Egress of one frame read from the TAP of `net` (NULL: no such network).
- * `frame` must have DP_HEADROOM writable bytes in front of it.
+ * `frame` must have DP_HEADROOM writable bytes in front of it and DP_TAILROOM behind it.
  */
 int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *counters, const dp_egress_sink *sink);
 

@@ -10,14 +10,14 @@
 #include "esp/sa_table.h"
 #include "pipeline/frame.h"
 
-/** Bytes dp_seal() needs for a VXLAN payload of `len` bytes (SPI to ICV). */
-size_t dp_seal_capacity(size_t len);
 /**
- * Seals the VXLAN payload `payload` (`len` bytes) into `packet` (`cap` ≥
- * dp_seal_capacity(len)) with the cipher contexts of `slot`. Returns the ESP
- * packet's length, or −1 when the SA's sequence numbers ran out (no_sa).
+ * Seals the VXLAN payload `payload` (`len` bytes) where it lies, with the
+ * cipher contexts of `slot`: the inner UDP header, ESP header and IV go into
+ * the DP_SEAL_HEADROOM bytes in front of it, padding, trailer and ICV into
+ * the DP_TAILROOM bytes behind it; nothing is copied. The ESP packet starts
+ * at payload − DP_SEAL_HEADROOM. Returns its length, or −1 when the SA's
+ * sequence numbers ran out (no_sa).
  */
-long dp_seal(dp_sa_out *sa, int slot, uint16_t data_port, uint32_t flow_hash, const uint8_t *payload, size_t len,
-             uint8_t *packet, size_t cap);
+long dp_seal(dp_sa_out *sa, int slot, uint16_t data_port, uint32_t flow_hash, uint8_t *payload, size_t len);
 
 #endif

@@ -45,14 +45,14 @@ static int tcp_layout(const uint8_t *frame, size_t len, int want_v6, size_t *l3o
 }
 
 long tso_segment(const uint8_t *frame, size_t len, const vnet_hdr *h, uint8_t *out, size_t cap, size_t headroom,
-                 tso_emit_fn emit, void *ctx) {
+                 size_t tailroom, tso_emit_fn emit, void *ctx) {
   int v6 = (h->gso_type & ~VNET_GSO_ECN) == VNET_GSO_TCPV6;
   size_t l3off, l4off, thlen;
   if (len < 14 || h->gso_size == 0 || tcp_layout(frame, len, v6, &l3off, &l4off, &thlen) < 0) return -1;
   size_t hdr = l4off + thlen, mss = h->gso_size;
   size_t data = len - hdr;
   size_t nseg = data == 0 ? 1 : (data + mss - 1) / mss;
-  if (nseg * (headroom + hdr) + data > cap) return -1;
+  if (nseg * (headroom + hdr + tailroom) + data > cap) return -1;
   const uint8_t *ip = frame + l3off, *th = frame + l4off;
   uint16_t id0 = rd16(ip + 4);
   uint32_t seq0 = rd32(th + 4);
@@ -82,7 +82,7 @@ long tso_segment(const uint8_t *frame, size_t len, const vnet_hdr *h, uint8_t *o
     uint32_t sum = csum_pseudo(v6 ? 6 : 4, v6 ? sip + 8 : sip + 12, v6 ? sip + 24 : sip + 16, 6, (uint32_t)l4len);
     wr16(sth + 16, csum_finish(csum_add(sum, sth, l4len)));
     emit(ctx, seg, hdr + chunk);
-    used += headroom + hdr + chunk;
+    used += headroom + hdr + chunk + tailroom;
     done += chunk;
   }
   return (long)used;

@@ -33,19 +33,19 @@ typedef struct vnet_hdr {
 /** Completes a partial checksum: sums [csum_start, len) (field pre-seeded) into csum_start + csum_offset. 0 or -1. */
 int offload_complete_csum(uint8_t *frame, size_t len, uint16_t csum_start, uint16_t csum_offset);
 
-/** Called per segment, in order; `seg` has `headroom` writable bytes in front. */
+/** Called per segment, in order; `seg` has `headroom` writable bytes in front and `tailroom` behind. */
 typedef void (*tso_emit_fn)(void *ctx, uint8_t *seg, size_t len);
 
 /**
  * Cuts the TSO super-frame `frame` (vnet header `h`) into segments of at
  * most h->gso_size payload bytes, laid out back to back at `out` as
- * [headroom][segment][headroom][segment]... so the encapsulated payloads are
- * contiguous. Fixes IP length/ID/checksum and TCP seq/flags/checksum per
+ * [headroom][segment][tailroom][headroom][segment][tailroom]... so each is
+ * encapsulated (and sealed) where it lies. Fixes IP length/ID/checksum and TCP seq/flags/checksum per
  * segment. Returns the bytes of `out` used, or -1 when the frame is not a
  * well-formed TCP super-frame or does not fit in `cap`.
  */
 long tso_segment(const uint8_t *frame, size_t len, const vnet_hdr *h, uint8_t *out, size_t cap, size_t headroom,
-                 tso_emit_fn emit, void *ctx);
+                 size_t tailroom, tso_emit_fn emit, void *ctx);
 
 /** State of a frame's TCP/UDP checksum (offload_l4_csum). */
 enum l4_csum_state {

@@ -27,46 +27,67 @@ void udp_batch_init(udp_batch *b, const int *socks, int pool, int v6, uint16_t p
   b->send_drops = send_drops;
 }
 
+/* Appends `len` bytes at `payload` to the last message's iovecs (growing the last one when contiguous). */
+static void gather(udp_batch *b, udp_batch_msg *m, uint8_t *payload, size_t len) {
+  struct iovec *last = &b->iov[m->iov_first + m->iov_n - 1];
+  if ((uint8_t *)last->iov_base + last->iov_len == payload) {
+    last->iov_len += len;
+    return;
+  }
+  b->iov[b->niov].iov_base = payload;
+  b->iov[b->niov].iov_len = len;
+  b->niov++;
+  m->iov_n++;
+}
+
 void udp_batch_add(udp_batch *b, const dp_addr *vtep, uint32_t flow_hash, uint8_t *payload, size_t len) {
   int sock = b->socks[flow_hash % (uint32_t)b->pool];
-  if (b->n > 0 && b->gso) {
+  if (b->n > 0 && b->gso && b->niov < UDP_BATCH_IOV) {
     udp_batch_msg *m = &b->msgs[b->n - 1];
-    if (m->sock == sock && m->base + m->len == payload && !m->closed && len <= m->seg &&
-        m->nseg < OFFLOAD_MAX_SEGMENTS && m->len + len <= GSO_MAX_BYTES && memcmp(&m->vtep, vtep, sizeof *vtep) == 0) {
+    if (m->sock == sock && !m->closed && len <= m->seg && m->nseg < OFFLOAD_MAX_SEGMENTS &&
+        m->len + len <= GSO_MAX_BYTES && memcmp(&m->vtep, vtep, sizeof *vtep) == 0) {
+      gather(b, m, payload, len);
       m->len += len;
       m->nseg++;
       m->closed = len < m->seg;
       return;
     }
   }
-  if (b->n == UDP_BATCH_MAX) udp_batch_flush(b);
+  if (b->n == UDP_BATCH_MAX || b->niov == UDP_BATCH_IOV) udp_batch_flush(b);
   udp_batch_msg *m = &b->msgs[b->n++];
   m->sock = sock;
   m->vtep = *vtep;
-  m->base = payload;
+  m->iov_first = (uint16_t)b->niov;
+  m->iov_n = 1;
+  b->iov[b->niov].iov_base = payload;
+  b->iov[b->niov].iov_len = len;
+  b->niov++;
   m->len = len;
   m->seg = (uint16_t)len;
   m->nseg = 1;
   m->closed = 0;
 }
 
-/* One datagram at a time: the fallback after EIO. */
+/* One datagram at a time: the fallback after EIO. A datagram never spans two iovecs. */
 static void send_plain(udp_batch *b, const udp_batch_msg *m) {
   struct sockaddr_storage dst;
   socklen_t dlen = addr_to_sockaddr(&m->vtep, b->port, b->v6, &dst);
-  for (size_t off = 0; off < m->len; off += m->seg) {
-    size_t n = m->len - off < m->seg ? m->len - off : m->seg;
-    ssize_t rc;
-    do rc = sendto(m->sock, m->base + off, n, 0, (struct sockaddr *)&dst, dlen);
-    while (rc < 0 && errno == EINTR);
-    if (rc < 0) (*b->send_drops)++;
+  for (int i = m->iov_first; i < m->iov_first + m->iov_n; i++) {
+    const uint8_t *base = b->iov[i].iov_base;
+    size_t len = b->iov[i].iov_len;
+    for (size_t off = 0; off < len; off += m->seg) {
+      size_t n = len - off < m->seg ? len - off : m->seg;
+      ssize_t rc;
+      do rc = sendto(m->sock, base + off, n, 0, (struct sockaddr *)&dst, dlen);
+      while (rc < 0 && errno == EINTR);
+      if (rc < 0) (*b->send_drops)++;
+    }
   }
 }
 
 /* Sends msgs[from, to), all on one socket, with sendmmsg. */
 static void send_group(udp_batch *b, int from, int to) {
   struct mmsghdr mm[UDP_BATCH_MAX];
-  struct iovec iov[UDP_BATCH_MAX];
   struct sockaddr_storage dst[UDP_BATCH_MAX];
   union {
     char buf[CMSG_SPACE(sizeof(uint16_t))];
@@ -76,10 +97,8 @@ static void send_group(udp_batch *b, int from, int to) {
   memset(mm, 0, sizeof(mm[0]) * (size_t)n);
   for (int i = 0; i < n; i++) {
     udp_batch_msg *m = &b->msgs[from + i];
-    iov[i].iov_base = m->base;
-    iov[i].iov_len = m->len;
-    mm[i].msg_hdr.msg_iov = &iov[i];
-    mm[i].msg_hdr.msg_iovlen = 1;
+    mm[i].msg_hdr.msg_iov = &b->iov[m->iov_first];
+    mm[i].msg_hdr.msg_iovlen = m->iov_n;
     mm[i].msg_hdr.msg_name = &dst[i];
     mm[i].msg_hdr.msg_namelen = addr_to_sockaddr(&m->vtep, b->port, b->v6, &dst[i]);
     if (m->nseg > 1) {
@@ -133,4 +152,5 @@ void udp_batch_flush(udp_batch *b) {
     }
   }
   b->n = 0;
+  b->niov = 0;
 }

@@ -1,8 +1,9 @@
 /*
- * Outgoing VXLAN datagrams of one worker, sent in batches: consecutive
- * contiguous payloads to one VTEP from one source socket become one
- * UDP_SEGMENT (GSO) send — equal-size datagrams, the last may be shorter —
- * and the batch goes out with sendmmsg. When the kernel refuses GSO (EIO)
+ * Outgoing datagrams of one worker (VXLAN, or ESP-in-UDP), sent in batches:
+ * consecutive payloads to one VTEP from one source socket become one
+ * UDP_SEGMENT (GSO) send — equal-size datagrams, the last may be shorter,
+ * gathered from where they lie (one iovec each, or one for a contiguous run)
+ * — and the batch goes out with sendmmsg. When the kernel refuses GSO (EIO)
  * it is turned off and the datagrams are resent one by one.
  */
 #ifndef OVERLAYD_UDP_BATCH_H
@@ -11,15 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "tables/tables.h"
 
 #define UDP_BATCH_MAX 256
+/** Most iovecs a batch gathers (UIO_MAXIOV). */
+#define UDP_BATCH_IOV 1024
 
 typedef struct udp_batch_msg {
   int sock;
   dp_addr vtep;
-  uint8_t *base;
+  uint16_t iov_first; /* its iovecs: iov[iov_first, iov_first + iov_n) */
+  uint16_t iov_n;
   size_t len;     /* bytes in the run */
   uint16_t seg;   /* datagram size of the run (first datagram's length) */
   uint16_t nseg;  /* datagrams in the run */
@@ -39,6 +44,8 @@ typedef struct udp_batch {
   int *gso_enabled;
   int n;
   udp_batch_msg msgs[UDP_BATCH_MAX];
+  int niov;
+  struct iovec iov[UDP_BATCH_IOV];
 } udp_batch;
 
 /** Prepares a batch sending from `socks` (pool of `pool`) to port `port`; GSO probed by the caller. */
