@@ -46,11 +46,15 @@ program
   .description('data-path counters')
   .action(async () =>
     out(await client().get<Row>('/v1/stats'), (d) => {
-      const s = d as { tx: Row; rx: Row; drops: Record<string, number> } & Row;
+      type Moved = { packets: number; bytes: number };
+      const s = d as { tx: Moved; rx: Moved; drops: Record<string, number>; workers?: { worker: number; tx: Moved; rx: Moved; drops: number }[] } & Row;
       process.stdout.write(`tx: ${s.tx.packets} packets, ${s.tx.bytes} bytes\nrx: ${s.rx.packets} packets, ${s.rx.bytes} bytes\n`);
       for (const k of ['arpReplies', 'ndReplies', 'icmpErrors', 'fragments']) process.stdout.write(`${k}: ${s[k]}\n`);
       const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
       process.stdout.write(`drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(' ') : 'none'}\n`);
+      for (const w of s.workers ?? []) {
+        process.stdout.write(`worker ${w.worker}: tx ${w.tx.packets} packets, rx ${w.rx.packets} packets, ${w.drops} drops\n`);
+      }
     }),
   );
 

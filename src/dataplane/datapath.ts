@@ -65,6 +65,16 @@ export interface DatapathCounters {
   fragments: number;
   /** Every reason, zero included, so scripts can rely on the keys. */
   drops: Record<DropReason, number>;
+  /** Native path: what each worker thread moved (tx: TAP → underlay, rx: underlay → TAP), to see the load spread. */
+  workers?: WorkerCounters[];
+}
+
+/** One native worker's share of {@link DatapathCounters}. */
+export interface WorkerCounters {
+  worker: number;
+  tx: { packets: number; bytes: number };
+  rx: { packets: number; bytes: number };
+  drops: number;
 }
 
 /** Turns a flat counter array (layout above) into the structured form. */

@@ -22,6 +22,7 @@ import {
   type NetworkAttachment,
   type NetworkEncryption,
   type SaInfo,
+  type WorkerCounters,
 } from './datapath.js';
 import { EspPlanner, type PlannedSa, type SaSink } from './esp-plan.js';
 
@@ -226,12 +227,25 @@ export class NativeDatapath implements Datapath {
   }
 
   counters(): DatapathCounters {
+    const all = countersFromSlots(this.sumRows(0, this.rows));
+    const workers: WorkerCounters[] = [];
+    for (let w = 0; w < this.workers; w++) {
+      // Rows 1 + 2w (TAP → UDP) and 2 + 2w (UDP → TAP): native/datapath/datapath.h.
+      const c = countersFromSlots(this.sumRows(1 + 2 * w, 3 + 2 * w));
+      const drops = Object.values(c.drops).reduce((a, b) => a + b, 0);
+      workers.push({ worker: w, tx: c.tx, rx: c.rx, drops });
+    }
+    return { ...all, workers };
+  }
+
+  /** Counter rows [from, to) summed slot by slot. */
+  private sumRows(from: number, to: number): number[] {
     const sums = new Array<number>(COUNTER_SLOTS).fill(0);
-    for (let row = 0; row < this.rows; row++) {
+    for (let row = from; row < to; row++) {
       const base = row * COUNTER_SLOTS;
       for (let i = 0; i < COUNTER_SLOTS; i++) sums[i] += Number(this.slots[base + i]);
     }
-    return countersFromSlots(sums);
+    return sums;
   }
 
   setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null): void {
