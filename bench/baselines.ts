@@ -30,12 +30,24 @@ export { measureOverlay, type BenchOverlay, type SuiteResult } from './lib/overl
 export type OverlayBuilder = (topology: Topology) => BenchOverlay | Promise<BenchOverlay>;
 
 /** The columns of the baseline table. */
-export const SUITE_COLUMNS: readonly MetricColumn<'tcp1Gbps' | 'tcp4Gbps' | 'udp64Kpps' | 'rttUs'>[] = [
+export const SUITE_COLUMNS: readonly MetricColumn<'tcp1Gbps' | 'tcp4Gbps' | 'udp64Kpps' | 'rttUs' | 'tcp1Cores' | 'tcp1GbpsPerCore'>[] = [
   { key: 'tcp1Gbps', title: 'TCP 1 stream Gbit/s' },
   { key: 'tcp4Gbps', title: 'TCP 4 streams Gbit/s' },
   { key: 'udp64Kpps', title: 'UDP 64 B kpps', digits: 0 },
   { key: 'rttUs', title: 'ping RTT µs (median)', digits: 0 },
+  // No ratios: the kernel row counts other time than the userspace rows (CPU_FOOTNOTE).
+  { key: 'tcp1Cores', title: 'CPU cores', ratio: false },
+  { key: 'tcp1GbpsPerCore', title: 'Gbit/s per core', ratio: false },
 ];
+
+/** What the CPU columns count; printed under the table. */
+export const CPU_FOOTNOTE = [
+  'CPU cores: CPU seconds of the tunnel ÷ wall seconds while the TCP 1 stream test ran; Gbit/s per core: that test\'s Gbit/s ÷ those cores',
+  '(medians of the runs). Userspace rows count their tunnel processes: user + system time of both overlayd agents or both wireguard-go',
+  'daemons, all threads. The kernel VXLAN row counts softirq time summed over all CPUs (/proc/stat), whatever caused it.',
+  'Neither counts iperf3. What the kernel does for a userspace tunnel counts only as far as it runs on that tunnel\'s time (its system',
+  'calls, softirq that interrupts it); the two kinds of row are not measured alike, so these columns have no ratio.',
+].join('\n');
 
 /** Name of the row the ratios are relative to. */
 export const BASELINE_ROW = 'kernel VXLAN';
@@ -76,7 +88,7 @@ async function main(): Promise<void> {
     seconds: Number(values.seconds),
   });
   const rows = [...results].map(([name, r]) => ({ name, values: r }));
-  console.log(renderTable(SUITE_COLUMNS, rows, BASELINE_ROW));
+  console.log(`${renderTable(SUITE_COLUMNS, rows, BASELINE_ROW)}\n\n${CPU_FOOTNOTE}`);
   if (values.json) writeFileSync(values.json, JSON.stringify(Object.fromEntries(results), null, 2));
 }
 

@@ -3,7 +3,8 @@
  * and encrypted (ESP over protocol 50 and ESP-in-UDP), the kernel's VXLAN and
  * wireguard-go on the same 2-host namespace topology, in one run, each with
  * the same suite (iperf3 TCP ×1 and ×4, UDP 64-byte packet rate, ping RTT;
- * medians of --runs), printed with ratios to the kernel.
+ * medians of --runs), printed with ratios to the kernel, and beside them the
+ * CPU the tunnel used during TCP ×1 (cores, and Gbit/s per core).
  *
  *     npm run bench -- [--runs 3] [--seconds 5] [--json FILE] [--only kernel,native,native-esp,native-esp-udp,js,js-esp,wireguard]
  *
@@ -13,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cleanStaleRuns } from '../src/testkit/netns.js';
 import { haveRoot, haveTools } from '../src/testkit/ci.js';
-import { BASELINE_ROW, SUITE_COLUMNS, measureAll, type OverlayBuilder } from './baselines.js';
+import { BASELINE_ROW, CPU_FOOTNOTE, SUITE_COLUMNS, measureAll, type OverlayBuilder } from './baselines.js';
 import { kernelVxlanOverlay } from './lib/kernel-vxlan.js';
 import { overlaydOverlay } from './lib/overlayd.js';
 import { renderTable } from './lib/table.js';
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     { runs: Number(values.runs), seconds: Number(values.seconds) },
   );
   const rows = [...results].map(([name, r]) => ({ name, values: r }));
-  console.log(renderTable(SUITE_COLUMNS, rows, results.has(BASELINE_ROW) ? BASELINE_ROW : undefined));
+  console.log(`${renderTable(SUITE_COLUMNS, rows, results.has(BASELINE_ROW) ? BASELINE_ROW : undefined)}\n\n${CPU_FOOTNOTE}`);
   if (values.json) writeFileSync(values.json, JSON.stringify(Object.fromEntries(results), null, 2));
 }
 

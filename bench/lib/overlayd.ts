@@ -7,10 +7,23 @@
  * cluster: the two agents join by gossip with a gossip key, the network
  * (and its keys) is created on host 1 and reaches host 2 by gossip, and the
  * endpoints learn each other the same way.
+ *
+ * Its CPU cost is that of the two agent processes (all their threads).
  */
 import { randomBytes } from 'node:crypto';
 import type { Topology } from '../../src/testkit/topology.js';
-import { crossPeer, removeAgentDirs, startAgents, startCluster, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
+import {
+  crossPeer,
+  OVERLAYD,
+  removeAgentDirs,
+  startAgents,
+  startCluster,
+  waitFor,
+  type AgentHandle,
+  type AgentOptions,
+  type Endpoint,
+} from '../../src/testkit/agents.js';
+import { findTunnelProcess, processesCpuSeconds } from './cpu.js';
 import type { BenchOverlay } from './overlay.js';
 
 /** Options of {@link overlaydOverlay}. */
@@ -28,9 +41,10 @@ const SUBNET = '198.19.200.0/24';
 /** Builds the overlayd row on hosts 1 and 2 of `topology`. */
 export async function overlaydOverlay(topology: Topology, opts: OverlaydOptions): Promise<BenchOverlay> {
   const enc = opts.encrypted;
+  const agentOptions: AgentOptions = { datapath: opts.datapath };
   const agents: AgentHandle[] = enc
-    ? await startCluster(topology, { datapath: opts.datapath, gossipKey: randomBytes(16).toString('base64') }, [1, 2])
-    : await startAgents(topology, { datapath: opts.datapath }, [1, 2]);
+    ? await startCluster(topology, { ...agentOptions, gossipKey: randomBytes(16).toString('base64') }, [1, 2])
+    : await startAgents(topology, agentOptions, [1, 2]);
   const containers: { remove(): Promise<void> }[] = [];
   const destroy = async (): Promise<void> => {
     for (const a of agents) await a.stop();
@@ -60,10 +74,12 @@ export async function overlaydOverlay(topology: Topology, opts: OverlaydOptions)
     } else {
       await crossPeer(agents, NETWORK, eps);
     }
+    const pids = agents.map((a) => findTunnelProcess(a.process.pid, (argv) => argv[1] === OVERLAYD, `overlayd (${a.name})`));
     return {
       name: opts.name ?? `overlayd ${opts.datapath}${enc ? ` ESP/${enc.carrier}` : ''}`,
       client: { ns: eps[0].netns, addr4: eps[0].ip },
       server: { ns: eps[1].netns, addr4: eps[1].ip },
+      cpuSeconds: processesCpuSeconds(pids),
       destroy,
     };
   } catch (err) {

@@ -83,4 +83,21 @@ describe('benchmark library', () => {
       '| ours | 2.00 | 0.50 | 150 | 1.50 |',
     ]);
   });
+
+  it('leaves out the ratio of a column that asks so, and prints a missing figure as a dash', () => {
+    const table = renderTable(
+      [{ key: 'gbps', title: 'Gbit/s' }, { key: 'cores', title: 'CPU cores', ratio: false }],
+      [
+        { name: 'kernel', values: { gbps: 4, cores: 0.5 } },
+        { name: 'underlay', values: { gbps: 8, cores: Number.NaN } },
+      ],
+      'kernel',
+    );
+    expect(table.split('\n')).toEqual([
+      '|  | Gbit/s | × kernel | CPU cores |',
+      '| --- | ---: | ---: | ---: |',
+      '| kernel | 4.00 | 1.00 | 0.50 |',
+      '| underlay | 8.00 | 2.00 | – |',
+    ]);
+  });
 });
