@@ -52,21 +52,40 @@ export const CPU_FOOTNOTE = [
 /** Name of the row the ratios are relative to. */
 export const BASELINE_ROW = 'kernel VXLAN';
 
+/** Options of {@link measureAll}. */
+export interface MeasureAllOptions {
+  /**
+   * Called when a row fails to build or to measure (with its index in
+   * `builders`); the run goes on with the next row. Without it, the first
+   * failure ends the run.
+   */
+  onRowError?: (index: number, error: unknown) => void;
+}
+
 /**
  * Builds each overlay in turn on one 2-host topology, measures it, takes it
  * down; returns the results by row name. The topology is removed at the end.
  */
-export async function measureAll(builders: readonly OverlayBuilder[], suite: SuiteOptions): Promise<Map<string, SuiteResult>> {
+export async function measureAll(
+  builders: readonly OverlayBuilder[],
+  suite: SuiteOptions,
+  opts: MeasureAllOptions = {},
+): Promise<Map<string, SuiteResult>> {
   const results = new Map<string, SuiteResult>();
   const topology = await Topology.create({ hosts: 2, underlay: 'ipv4' });
   try {
-    for (const build of builders) {
-      const overlay = await build(topology);
+    for (const [index, build] of builders.entries()) {
       try {
-        process.stderr.write(`measuring ${overlay.name}…\n`);
-        results.set(overlay.name, await measureOverlay(overlay, suite));
-      } finally {
-        await overlay.destroy();
+        const overlay = await build(topology);
+        try {
+          process.stderr.write(`measuring ${overlay.name}…\n`);
+          results.set(overlay.name, await measureOverlay(overlay, suite));
+        } finally {
+          await overlay.destroy();
+        }
+      } catch (error) {
+        if (!opts.onRowError) throw error;
+        opts.onRowError(index, error);
       }
     }
   } finally {
