@@ -1,12 +1,14 @@
 /**
  * The benchmark library's pure parts: iperf3 and ping output parsing,
- * median, the markdown table with ratio columns.
+ * median, the markdown table with ratio columns, the overlayd row's agent
+ * flags and names.
  */
 import { describe, expect, it } from 'vitest';
 import { parseIperf3 } from '../../bench/lib/iperf3.js';
 import { parsePing } from '../../bench/lib/ping.js';
 import { median } from '../../bench/lib/stats.js';
 import { renderTable } from '../../bench/lib/table.js';
+import { overlaydAgentOptions, overlaydRowName } from '../../bench/lib/overlayd.js';
 
 // Trimmed from real `iperf3 -J` 3.12 reports on this machine.
 const TCP_REPORT = JSON.stringify({
@@ -99,5 +101,13 @@ describe('benchmark library', () => {
       '| kernel | 4.00 | 1.00 | 0.50 |',
       '| underlay | 8.00 | 2.00 | – |',
     ]);
+  });
+
+  it('passes --workers to the agents only when the row asks, and names the row after it', () => {
+    expect(overlaydAgentOptions({ datapath: 'native' })).toEqual({ datapath: 'native' });
+    expect(overlaydAgentOptions({ datapath: 'native', workers: 1 })).toEqual({ datapath: 'native', extraArgs: ['--workers', '1'] });
+    expect(overlaydRowName({ datapath: 'native' })).toBe('overlayd native');
+    expect(overlaydRowName({ datapath: 'native', workers: 1 })).toBe('overlayd native --workers 1');
+    expect(overlaydRowName({ datapath: 'native', encrypted: { carrier: 'udp' } })).toBe('overlayd native ESP/udp');
   });
 });
