@@ -1,6 +1,6 @@
 /**
  * Baselines for overlayd's numbers: on a 2-host namespace topology, the
- * plain underlay, (a) the kernel's VXLAN and (b) wireguard-go, each measured
+ * plain underlay, (a) the kernel's VXLAN, (b) wireguard-go and (c) Nebula, each measured
  * with the same suite (TCP ×1, TCP ×4, UDP 64-byte packet rate, ping RTT;
  * medians of `--runs`), printed as one markdown table with ratios to the
  * kernel VXLAN row.
@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { cleanStaleRuns, Topology } from '../src/testkit/netns.js';
 import { haveRoot, haveTools } from '../src/testkit/ci.js';
 import { kernelVxlanOverlay } from './lib/kernel-vxlan.js';
+import { NEBULA_TOOLS, nebulaOverlay } from './lib/nebula.js';
 import { measureOverlay, type BenchOverlay, type SuiteOptions, type SuiteResult } from './lib/overlay.js';
 import { renderTable, type MetricColumn } from './lib/table.js';
 import { underlayPath } from './lib/underlay.js';
@@ -23,6 +24,7 @@ import { wireguardOverlay } from './lib/wireguard.js';
 
 export { kernelVxlanOverlay, type KernelVxlanOverlay, type KernelVxlanOptions } from './lib/kernel-vxlan.js';
 export { wireguardOverlay, type WireguardOverlay, type WireguardOptions } from './lib/wireguard.js';
+export { nebulaOverlay, type NebulaOverlay, type NebulaOptions } from './lib/nebula.js';
 export { underlayPath } from './lib/underlay.js';
 export { measureOverlay, type BenchOverlay, type SuiteResult } from './lib/overlay.js';
 
@@ -43,8 +45,8 @@ export const SUITE_COLUMNS: readonly MetricColumn<'tcp1Gbps' | 'tcp4Gbps' | 'udp
 /** What the CPU columns count; printed under the table. */
 export const CPU_FOOTNOTE = [
   'CPU cores: CPU seconds of the tunnel ÷ wall seconds while the TCP 1 stream test ran; Gbit/s per core: that test\'s Gbit/s ÷ those cores',
-  '(medians of the runs). Userspace rows count their tunnel processes: user + system time of both overlayd agents or both wireguard-go',
-  'daemons, all threads. The kernel VXLAN row counts softirq time summed over all CPUs (/proc/stat), whatever caused it.',
+  '(medians of the runs). Userspace rows count their tunnel processes: user + system time of both overlayd agents, both wireguard-go',
+  'or both nebula daemons, all threads. The kernel VXLAN row counts softirq time summed over all CPUs (/proc/stat), whatever caused it.',
   'Neither counts iperf3. What the kernel does for a userspace tunnel counts only as far as it runs on that tunnel\'s time (its system',
   'calls, softirq that interrupts it); the two kinds of row are not measured alike, so these columns have no ratio.',
 ].join('\n');
@@ -98,11 +100,11 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, json: { type: 'string' } },
   });
-  if (!haveRoot() || !haveTools('ip', 'iperf3', 'ping', 'wireguard-go')) {
-    throw new Error('bench/baselines.ts needs root, iproute2, iperf3, ping and wireguard-go');
+  if (!haveRoot() || !haveTools('ip', 'iperf3', 'ping', 'wireguard-go', ...NEBULA_TOOLS)) {
+    throw new Error('bench/baselines.ts needs root, iproute2, iperf3, ping, wireguard-go and nebula');
   }
   cleanStaleRuns();
-  const results = await measureAll([underlayPath, kernelVxlanOverlay, wireguardOverlay], {
+  const results = await measureAll([underlayPath, kernelVxlanOverlay, wireguardOverlay, nebulaOverlay], {
     runs: Number(values.runs),
     seconds: Number(values.seconds),
   });

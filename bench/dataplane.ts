@@ -1,12 +1,12 @@
 /**
- * The data-plane benchmark (issues 2 and 5): overlayd native and js, plain
- * and encrypted (ESP over protocol 50 and ESP-in-UDP), the kernel's VXLAN and
- * wireguard-go on the same 2-host namespace topology, in one run, each with
+ * The data-plane benchmark (issues 2, 5 and 10): overlayd native and js,
+ * plain and encrypted (ESP over protocol 50 and ESP-in-UDP), the kernel's
+ * VXLAN, wireguard-go and Nebula on the same 2-host namespace topology, in one run, each with
  * the same suite (iperf3 TCP ×1 and ×4, UDP 64-byte packet rate, ping RTT;
  * medians of --runs), printed with ratios to the kernel, and beside them the
  * CPU the tunnel used during TCP ×1 (cores, and Gbit/s per core).
  *
- *     npm run bench -- [--runs 3] [--seconds 5] [--json FILE] [--only kernel,native,native-w1,native-esp,native-esp-udp,js,js-esp,wireguard]
+ *     npm run bench -- [--runs 3] [--seconds 5] [--json FILE] [--only kernel,native,native-w1,native-esp,native-esp-udp,js,js-esp,wireguard,nebula]
  *
  * native-w1 is overlayd native with `--workers 1`: beside the default (a
  * worker per CPU), it shows what the extra workers bring.
@@ -19,6 +19,7 @@ import { cleanStaleRuns } from '../src/testkit/netns.js';
 import { haveRoot, haveTools } from '../src/testkit/ci.js';
 import { BASELINE_ROW, CPU_FOOTNOTE, SUITE_COLUMNS, measureAll, type OverlayBuilder } from './baselines.js';
 import { kernelVxlanOverlay } from './lib/kernel-vxlan.js';
+import { NEBULA_TOOLS, nebulaOverlay } from './lib/nebula.js';
 import { overlaydOverlay } from './lib/overlayd.js';
 import { renderTable } from './lib/table.js';
 import { wireguardOverlay } from './lib/wireguard.js';
@@ -32,6 +33,7 @@ const ROWS: Record<string, OverlayBuilder> = {
   js: (t) => overlaydOverlay(t, { datapath: 'js' }),
   'js-esp': (t) => overlaydOverlay(t, { datapath: 'js', encrypted: { carrier: 'ip' } }),
   wireguard: wireguardOverlay,
+  nebula: nebulaOverlay,
 };
 
 async function main(): Promise<void> {
@@ -40,13 +42,19 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '3' },
       seconds: { type: 'string', default: '5' },
       json: { type: 'string' },
-      only: { type: 'string', default: 'kernel,native,native-w1,native-esp,native-esp-udp,js,wireguard' },
+      only: { type: 'string', default: 'kernel,native,native-w1,native-esp,native-esp-udp,js,wireguard,nebula' },
     },
   });
   if (!haveRoot()) throw new Error('the benchmark needs root (network namespaces and TAP devices)');
   const wanted = values.only.split(',');
   for (const w of wanted) if (!ROWS[w]) throw new Error(`unknown row "${w}"; rows: ${Object.keys(ROWS).join(', ')}`);
-  const tools = ['ip', 'iperf3', 'ping', ...(wanted.includes('wireguard') ? ['wireguard-go'] : [])];
+  const tools = [
+    'ip',
+    'iperf3',
+    'ping',
+    ...(wanted.includes('wireguard') ? ['wireguard-go'] : []),
+    ...(wanted.includes('nebula') ? NEBULA_TOOLS : []),
+  ];
   if (!haveTools(...tools)) throw new Error(`the benchmark needs ${tools.join(', ')}`);
   cleanStaleRuns();
   const failed: string[] = [];
