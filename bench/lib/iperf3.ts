@@ -26,6 +26,11 @@ export interface Iperf3Options {
   udpBitrate?: string;
   /** Server port. Default 5201. */
   port?: number;
+  /**
+   * Wraps the client run only (the server is already listening), e.g. to
+   * sample CPU time just around the test. Default: runs it as is.
+   */
+  around?: <T>(client: () => Promise<T>) => Promise<T>;
 }
 
 /** What one iperf3 test measured, on the receiving side. */
@@ -64,11 +69,12 @@ export async function runIperf3(opts: Iperf3Options): Promise<Iperf3Result> {
     await server.waitForLine(/Server listening/, 10_000);
     const args = ['iperf3', '-c', opts.serverAddr, '-p', port, '-J', '-t', String(opts.seconds), '-P', String(opts.streams ?? 1)];
     if (opts.protocol === 'udp') args.push('-u', '-l', String(opts.udpPayload ?? 64), '-b', opts.udpBitrate ?? '0');
-    const stdout = await nsExec(opts.clientNs, args, { timeoutMs: (opts.seconds * 3 + 30) * 1000 }).then(
+    const client = (): Promise<string> => nsExec(opts.clientNs, args, { timeoutMs: (opts.seconds * 3 + 30) * 1000 }).then(
       (r) => r.stdout,
       // iperf3 -J reports its own errors as JSON on stdout and exits 1: let parseIperf3 quote them.
       (e: unknown) => (isHarnessError(e, 'COMMAND_FAILED') && e.stdout ? e.stdout : Promise.reject(e)),
     );
+    const stdout = await (opts.around ? opts.around(client) : client());
     return parseIperf3(stdout, opts.protocol ?? 'tcp');
   } finally {
     await server.stop('SIGTERM', 2000);

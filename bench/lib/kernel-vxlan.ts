@@ -10,8 +10,11 @@
  * remote container MAC (`bridge fdb append <mac> dev <vx> dst <vtep>`), and
  * each container a permanent neighbour entry per remote container, so no ARP
  * ever crosses the underlay.
+ *
+ * Its CPU cost is the kernel's softirq time on all CPUs (it has no process).
  */
 import { nsExec, sh, type ContainerNamespace, type Topology } from '../../src/testkit/netns.js';
+import { softirqCpuSeconds } from './cpu.js';
 import type { BenchOverlay, OverlayEndpoint } from './overlay.js';
 
 /** Options of {@link kernelVxlanOverlay}. */
@@ -91,5 +94,5 @@ export async function kernelVxlanOverlay(topology: Topology, opts: KernelVxlanOp
   const endpoints = containers.map((c) => ({ ns: c.ns, addr4: vxlanContainerAddr(c.hostIndex) }));
   const [client, server] = endpoints;
   if (!client || !server) throw new Error('kernelVxlanOverlay needs a topology of at least 2 hosts');
-  return { name: 'kernel VXLAN', client, server, endpoints, destroy };
+  return { name: 'kernel VXLAN', client, server, endpoints, cpuSeconds: softirqCpuSeconds, destroy };
 }

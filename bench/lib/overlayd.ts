@@ -7,19 +7,34 @@
  * cluster: the two agents join by gossip with a gossip key, the network
  * (and its keys) is created on host 1 and reaches host 2 by gossip, and the
  * endpoints learn each other the same way.
+ *
+ * Its CPU cost is that of the two agent processes (all their threads).
  */
 import { randomBytes } from 'node:crypto';
 import type { Topology } from '../../src/testkit/topology.js';
-import { crossPeer, removeAgentDirs, startAgents, startCluster, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
+import {
+  crossPeer,
+  OVERLAYD,
+  removeAgentDirs,
+  startAgents,
+  startCluster,
+  waitFor,
+  type AgentHandle,
+  type AgentOptions,
+  type Endpoint,
+} from '../../src/testkit/agents.js';
+import { findTunnelProcess, processesCpuSeconds } from './cpu.js';
 import type { BenchOverlay } from './overlay.js';
 
 /** Options of {@link overlaydOverlay}. */
 export interface OverlaydOptions {
   datapath: 'native' | 'js';
-  /** Row name (default "overlayd <datapath>", or "overlayd <datapath> ESP/<carrier>" when encrypted). */
+  /** Row name (default {@link overlaydRowName}: "overlayd <datapath>", "… ESP/<carrier>" when encrypted, "… --workers N"). */
   name?: string;
   /** Make the network encrypted (ESP, AES-GCM) with this carrier and key size (default 128 bits). */
   encrypted?: { carrier: 'ip' | 'udp'; keyBits?: 128 | 256 };
+  /** Data-path worker threads of each agent (`--workers N`); default: the agent's own default. */
+  workers?: number;
 }
 
 const NETWORK = 'bench';
@@ -28,9 +43,10 @@ const SUBNET = '198.19.200.0/24';
 /** Builds the overlayd row on hosts 1 and 2 of `topology`. */
 export async function overlaydOverlay(topology: Topology, opts: OverlaydOptions): Promise<BenchOverlay> {
   const enc = opts.encrypted;
+  const agentOptions = overlaydAgentOptions(opts);
   const agents: AgentHandle[] = enc
-    ? await startCluster(topology, { datapath: opts.datapath, gossipKey: randomBytes(16).toString('base64') }, [1, 2])
-    : await startAgents(topology, { datapath: opts.datapath }, [1, 2]);
+    ? await startCluster(topology, { ...agentOptions, gossipKey: randomBytes(16).toString('base64') }, [1, 2])
+    : await startAgents(topology, agentOptions, [1, 2]);
   const containers: { remove(): Promise<void> }[] = [];
   const destroy = async (): Promise<void> => {
     for (const a of agents) await a.stop();
@@ -46,7 +62,7 @@ export async function overlaydOverlay(topology: Topology, opts: OverlaydOptions)
       for (const a of agents) await a.ctl('network', 'create', NETWORK, '--subnet', SUBNET, '--vni', '4999');
     }
     const eps: Endpoint[] = [];
-    const tag = `b${opts.datapath[0]}${enc ? `e${enc.carrier[0]}` : ''}`;
+    const tag = `b${opts.datapath[0]}${enc ? `e${enc.carrier[0]}` : ''}${opts.workers === undefined ? '' : `w${opts.workers}`}`;
     for (const [i, a] of agents.entries()) {
       const c = await topology.container(i + 1, tag);
       containers.push(c);
@@ -60,14 +76,28 @@ export async function overlaydOverlay(topology: Topology, opts: OverlaydOptions)
     } else {
       await crossPeer(agents, NETWORK, eps);
     }
+    const pids = agents.map((a) => findTunnelProcess(a.process.pid, (argv) => argv[1] === OVERLAYD, `overlayd (${a.name})`));
     return {
-      name: opts.name ?? `overlayd ${opts.datapath}${enc ? ` ESP/${enc.carrier}` : ''}`,
+      name: opts.name ?? overlaydRowName(opts),
       client: { ns: eps[0].netns, addr4: eps[0].ip },
       server: { ns: eps[1].netns, addr4: eps[1].ip },
+      cpuSeconds: processesCpuSeconds(pids),
       destroy,
     };
   } catch (err) {
     await destroy();
     throw err;
   }
+}
+
+/** The agents' options for a row: its data path, and `--workers N` when asked. */
+export function overlaydAgentOptions(opts: OverlaydOptions): AgentOptions {
+  return { datapath: opts.datapath, ...(opts.workers === undefined ? {} : { extraArgs: ['--workers', String(opts.workers)] }) };
+}
+
+/** The default row name: "overlayd <datapath>[ ESP/<carrier>][ --workers N]". */
+export function overlaydRowName(opts: OverlaydOptions): string {
+  const enc = opts.encrypted ? ` ESP/${opts.encrypted.carrier}` : '';
+  const workers = opts.workers === undefined ? '' : ` --workers ${opts.workers}`;
+  return `overlayd ${opts.datapath}${enc}${workers}`;
 }

@@ -1,6 +1,7 @@
 /**
  * Markdown tables of benchmark results, with a "× baseline" column after
- * every metric: the row's value divided by the baseline row's.
+ * every metric (unless the column says not to): the row's value divided by
+ * the baseline row's.
  */
 
 /** One metric column. */
@@ -11,6 +12,8 @@ export interface MetricColumn<K extends string> {
   title: string;
   /** Digits after the decimal point. Default 2. */
   digits?: number;
+  /** Add a "× baseline" column after it. Default true; false where rows are not measured alike. */
+  ratio?: boolean;
 }
 
 /** One row: a name and a value per metric. */
@@ -26,12 +29,13 @@ export function renderTable<K extends string>(
   baseline?: string,
 ): string {
   const base = rows.find((r) => r.name === baseline);
-  const header = ['', ...columns.flatMap((c) => (base ? [c.title, `× ${base.name}`] : [c.title]))];
+  const withRatio = (c: MetricColumn<K>): boolean => base !== undefined && c.ratio !== false;
+  const header = ['', ...columns.flatMap((c) => (withRatio(c) ? [c.title, `× ${base?.name}`] : [c.title]))];
   const body = rows.map((row) => [
     row.name,
     ...columns.flatMap((c) => {
       const value = format(row.values[c.key], c.digits ?? 2);
-      return base ? [value, format(row.values[c.key] / base.values[c.key], 2)] : [value];
+      return base && withRatio(c) ? [value, format(row.values[c.key] / base.values[c.key], 2)] : [value];
     }),
   ]);
   const lines = [header, header.map((_, i) => (i === 0 ? '---' : '---:')), ...body];

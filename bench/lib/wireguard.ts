@@ -8,9 +8,10 @@
  *     peer j: allowed_ip 198.19.1.<j>/32, 198.19.<10+j>.0/24; endpoint = j's underlay address
  *
  * Configured through the UAPI socket (wireguard-uapi.ts), so the `wg` tool is
- * not needed.
+ * not needed. Its CPU cost is that of the wireguard-go processes.
  */
 import { nsExec, type ContainerNamespace, type ManagedProcess, type Topology } from '../../src/testkit/netns.js';
+import { findTunnelProcess, isProgram, processesCpuSeconds } from './cpu.js';
 import type { BenchOverlay, OverlayEndpoint } from './overlay.js';
 import { generateWireguardKeys, uapiSet, waitForUapiSocket, type WireguardKeyPair } from './wireguard-uapi.js';
 
@@ -44,6 +45,7 @@ export async function wireguardOverlay(topology: Topology, opts: WireguardOption
   const hosts = topology.hosts;
   const daemons: ManagedProcess[] = [];
   const containers: ContainerNamespace[] = [];
+  let pids: number[] = [];
 
   const destroy = async (): Promise<void> => {
     for (const c of containers.splice(0)) await c.remove();
@@ -86,6 +88,7 @@ export async function wireguardOverlay(topology: Topology, opts: WireguardOption
       await nsExec(c.ns, ['ip', 'link', 'set', containerVeth, 'up']);
       await nsExec(c.ns, ['ip', 'route', 'add', 'default', 'via', `198.19.${10 + host.index}.1`]);
     }
+    pids = daemons.map((d) => findTunnelProcess(d.pid, isProgram('wireguard-go'), 'wireguard-go'));
   } catch (error) {
     await destroy();
     throw error;
@@ -94,5 +97,5 @@ export async function wireguardOverlay(topology: Topology, opts: WireguardOption
   const endpoints = containers.map((c) => ({ ns: c.ns, addr4: wireguardContainerAddr(c.hostIndex) }));
   const [client, server] = endpoints;
   if (!client || !server) throw new Error('wireguardOverlay needs a topology of at least 2 hosts');
-  return { name: 'wireguard-go', client, server, endpoints, destroy };
+  return { name: 'wireguard-go', client, server, endpoints, cpuSeconds: processesCpuSeconds(pids), destroy };
 }

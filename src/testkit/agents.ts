@@ -92,7 +92,7 @@ export class AgentHandle {
   }
 }
 
-/** Starts one agent on each host of `topology` (or on the hosts listed in `only`). */
+/** Starts one agent on each host of `topology` (or on the hosts listed in `only`); when one fails, stops the others and removes their folders. */
 export async function startAgents(topology: Topology, options: AgentOptions, only?: number[]): Promise<AgentHandle[]> {
   const dir = mkdtempSync(join(tmpdir(), `${topology.prefix}-`));
   const hosts = topology.hosts.filter((h) => only === undefined || only.includes(h.index));
@@ -100,7 +100,14 @@ export async function startAgents(topology: Topology, options: AgentOptions, onl
     const advertise = options.ipv6 ? h.addr6! : h.addr4!;
     return new AgentHandle(topology, h.index, `node${h.index}`, advertise, join(dir, `state${h.index}`), join(dir, `agent${h.index}.sock`), options);
   });
-  await Promise.all(agents.map((a) => a.start()));
+  const started = await Promise.allSettled(agents.map((a) => a.start()));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // The others may have started: stop them and remove the folders, so a failed start leaves nothing.
+    for (const a of agents) await a.stop();
+    removeAgentDirs(agents);
+    throw failed.reason;
+  }
   return agents;
 }
 

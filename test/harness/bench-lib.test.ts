@@ -1,12 +1,15 @@
 /**
  * The benchmark library's pure parts: iperf3 and ping output parsing,
- * median, the markdown table with ratio columns.
+ * median, the markdown table with ratio columns, the overlayd row's agent
+ * flags and names, a Nebula node's config.
  */
 import { describe, expect, it } from 'vitest';
 import { parseIperf3 } from '../../bench/lib/iperf3.js';
 import { parsePing } from '../../bench/lib/ping.js';
 import { median } from '../../bench/lib/stats.js';
 import { renderTable } from '../../bench/lib/table.js';
+import { overlaydAgentOptions, overlaydRowName } from '../../bench/lib/overlayd.js';
+import { nebulaConfig } from '../../bench/lib/nebula.js';
 
 // Trimmed from real `iperf3 -J` 3.12 reports on this machine.
 const TCP_REPORT = JSON.stringify({
@@ -82,5 +85,45 @@ describe('benchmark library', () => {
       '| kernel | 4.00 | 1.00 | 100 | 1.00 |',
       '| ours | 2.00 | 0.50 | 150 | 1.50 |',
     ]);
+  });
+
+  it('leaves out the ratio of a column that asks so, and prints a missing figure as a dash', () => {
+    const table = renderTable(
+      [{ key: 'gbps', title: 'Gbit/s' }, { key: 'cores', title: 'CPU cores', ratio: false }],
+      [
+        { name: 'kernel', values: { gbps: 4, cores: 0.5 } },
+        { name: 'underlay', values: { gbps: 8, cores: Number.NaN } },
+      ],
+      'kernel',
+    );
+    expect(table.split('\n')).toEqual([
+      '|  | Gbit/s | × kernel | CPU cores |',
+      '| --- | ---: | ---: | ---: |',
+      '| kernel | 4.00 | 1.00 | 0.50 |',
+      '| underlay | 8.00 | 2.00 | – |',
+    ]);
+  });
+
+  it('passes --workers to the agents only when the row asks, and names the row after it', () => {
+    expect(overlaydAgentOptions({ datapath: 'native' })).toEqual({ datapath: 'native' });
+    expect(overlaydAgentOptions({ datapath: 'native', workers: 1 })).toEqual({ datapath: 'native', extraArgs: ['--workers', '1'] });
+    expect(overlaydRowName({ datapath: 'native' })).toBe('overlayd native');
+    expect(overlaydRowName({ datapath: 'native', workers: 1 })).toBe('overlayd native --workers 1');
+    expect(overlaydRowName({ datapath: 'native', encrypted: { carrier: 'udp' } })).toBe('overlayd native ESP/udp');
+  });
+
+  it('configures a Nebula node with AES, no lighthouse, the peer by static map and its subnet by unsafe route', () => {
+    const config = nebulaConfig({
+      ca: '/t/ca.crt', cert: '/t/h1.crt', key: '/t/h1.key', listen: '198.18.0.1', port: 4242, mtu: 1420, tun: 'ovt00000aan1',
+      peer: { nebulaAddr: '198.19.3.2', underlay: '198.18.0.2:4242', subnet: '198.19.42.0/24' },
+    });
+    expect(config).toMatchObject({
+      cipher: 'aes',
+      static_host_map: { '198.19.3.2': ['198.18.0.2:4242'] },
+      lighthouse: { am_lighthouse: false, hosts: [] },
+      listen: { host: '198.18.0.1', port: 4242 },
+      tun: { dev: 'ovt00000aan1', mtu: 1420, unsafe_routes: [{ route: '198.19.42.0/24', via: '198.19.3.2', mtu: 1420 }] },
+      firewall: { inbound: [{ port: 'any', proto: 'any', host: 'any' }], outbound: [{ port: 'any', proto: 'any', host: 'any' }] },
+    });
   });
 });
