@@ -25,7 +25,7 @@
  * Errors: `{ "error": { "code": "...", "message": "..." } }` with a 4xx/5xx status.
  */
 import type http from 'node:http';
-import { closeServer, listenUnix, readJsonObject, sendJson } from './unix-http.js';
+import { closeServer, listenUnix, readJsonObject, sendJson } from '../unix-http/server.js';
 import { ENDPOINT_RUNTIMES } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
 import type { AgentOperations, NetworkCreateRequest } from './operations.js';

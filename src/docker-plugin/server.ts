@@ -6,7 +6,7 @@
  * "404 page not found" in Err, which is how dockerd recognises optional calls.
  */
 import type http from 'node:http';
-import { closeServer, listenUnix, readJsonObject, sendJson } from '../unix-http.js';
+import { closeServer, listenUnix, readJsonObject, sendJson } from '../unix-http/server.js';
 
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
 
@@ -16,7 +16,7 @@ export type PluginCall = (body: Record<string, unknown>) => Promise<Record<strin
 /** A plugin call's failure as Docker shows it (`Err`); `code` says which, for logs and tests. */
 export class PluginError extends Error {
   constructor(
-    readonly code: 'BAD_REQUEST' | 'UNSUPPORTED' | 'UNKNOWN_NETWORK' | 'NOT_FOUND',
+    readonly code: 'BAD_REQUEST' | 'UNSUPPORTED' | 'UNKNOWN_NETWORK' | 'NOT_FOUND' | 'AGENT_DOWN',
     message: string,
   ) {
     super(message);
