@@ -109,9 +109,9 @@ describe('Docker plugin API, through the control API', () => {
   });
 
   it('refuses pools without --subnet, IPv6 pools and ip ranges; the gateway is the first address', async () => {
-    expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: '' })).body.Err).toMatch(/needs --subnet/);
-    expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: '2001:db8::/64', V6: true })).body.Err).toMatch(/IPv6/);
-    expect((await c('IpamDriver.RequestPool', { Pool: SUBNET, SubPool: '198.19.70.0/25' })).body.Err).toMatch(/--ip-range/);
+    expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: '' })).body.Error).toMatch(/needs --subnet/);
+    expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: '2001:db8::/64', V6: true })).body.Error).toMatch(/IPv6/);
+    expect((await c('IpamDriver.RequestPool', { Pool: SUBNET, SubPool: '198.19.70.0/25' })).body.Error).toMatch(/--ip-range/);
     expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: '198.19.70.9/24' })).body).toEqual({ PoolID: pool, Pool: SUBNET, Data: {} });
     const gw = await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } });
     expect(gw.body).toEqual({ Address: '198.19.70.1/24', Data: {} });
@@ -120,7 +120,7 @@ describe('Docker plugin API, through the control API', () => {
   it("refuses a network made with Docker's default IPAM, unknown options, and no network yet for an address", async () => {
     expect((await c('NetworkDriver.CreateNetwork', createNetwork('d0', {}, 'LocalDefault'))).body.Err).toMatch(/--ipam-driver overlayd/);
     expect((await c('NetworkDriver.CreateNetwork', createNetwork('d0', { encrypt: 'true' }))).body.Err).toMatch(/unknown option -o encrypt/);
-    expect((await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '' })).body.Err).toMatch(/no network with subnet 198\.19\.70\.0\/24/);
+    expect((await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '' })).body.Error).toMatch(/no network with subnet 198\.19\.70\.0\/24/);
     expect(store.networks()).toEqual([]);
   });
 
@@ -190,7 +190,8 @@ describe('Docker plugin API, through the control API', () => {
       ['NetworkDriver.DeleteEndpoint', ep],
       ['NetworkDriver.DeleteNetwork', { NetworkID: 'd6' }],
     ];
-    for (const [name, body] of needAgent) expect((await c(name, body)).body, name).toEqual({ Err: down });
+    // In the field each interface reads: IpamDriver's is Error, NetworkDriver's Err.
+    for (const [name, body] of needAgent) expect((await c(name, body)).body, name).toEqual(name.startsWith('Ipam') ? { Error: down } : { Err: down });
     expect(Date.now() - started).toBeLessThan(1000);
 
     // Back, as after a restart: the agent holds nothing; the plugin holds the gateway again before the next address.
