@@ -19,12 +19,16 @@ const ALLOWED: Record<string, string[]> = {
   'gossip/wire': [],
   cluster: ['gossip', 'dataplane', 'wire'],
   host: ['wire'],
-  agent: ['cluster', 'gossip', 'dataplane', 'crypto', 'host', 'wire'],
+  agent: ['cluster', 'gossip', 'dataplane', 'crypto', 'host', 'wire', 'unix-http'],
+  // An HTTP server on a unix socket (node built-ins only): the control API and Docker's plugin API both serve with it.
+  'unix-http': [],
   // The control API's HTTP client: node built-ins only, so every front-end may use it.
   'api-client': [],
   // The CNI plugin: a client of the agent's control API, never inside the agent.
   cni: ['api-client', 'wire'],
-  cli: ['agent', 'cluster', 'wire', 'api-client', 'cni'],
+  // Docker's plugin: a client of the agent's control API too, so it answers while the agent is down.
+  'docker-plugin': ['api-client', 'unix-http', 'wire'],
+  cli: ['agent', 'cluster', 'wire', 'api-client', 'cni', 'docker-plugin'],
   // The kit tests, benchmarks and the demo share; no layer above imports it.
   testkit: ['agent', 'cluster', 'gossip', 'dataplane', 'crypto', 'host', 'wire'],
 };
@@ -38,13 +42,15 @@ function layerOf(path: string): string | undefined {
 }
 
 describe('layer rules (DESIGN.md §2)', () => {
-  it('nothing but cli imports cni (also below src/, in any folder)', () => {
-    const cni = join(SRC, 'cni');
-    const bad = tsFilesBelow(SRC)
-      .filter((file) => !file.startsWith(`${cni}/`) && !file.startsWith(`${join(SRC, 'cli')}/`))
-      .flatMap((file) => importsOf(file).filter((t) => t.startsWith(`${cni}/`)).map((t) => `${relative(SRC, file)} → ${relative(SRC, t)}`));
-    expect(bad).toEqual([]);
-  });
+  for (const plugin of ['cni', 'docker-plugin']) {
+    it(`nothing but cli imports ${plugin} (also below src/, in any folder)`, () => {
+      const dir = join(SRC, plugin);
+      const bad = tsFilesBelow(SRC)
+        .filter((file) => !file.startsWith(`${dir}/`) && !file.startsWith(`${join(SRC, 'cli')}/`))
+        .flatMap((file) => importsOf(file).filter((t) => t.startsWith(`${dir}/`)).map((t) => `${relative(SRC, file)} → ${relative(SRC, t)}`));
+      expect(bad).toEqual([]);
+    });
+  }
 
   for (const layer of Object.keys(ALLOWED)) {
     it(`${layer} imports only ${ALLOWED[layer].join(', ') || 'node built-ins and packages'}`, () => {

@@ -18,6 +18,7 @@
 import { pino, type Logger } from 'pino';
 import { OverlayStore, canonicalIp, toEndpointRecord, toNetworkRecord, type EndpointRecord, type NetworkRecord, type PeerRecord } from '../cluster/store.js';
 import { OverlayError } from '../cluster/errors.js';
+import type { EndpointRuntime } from '../cluster/entries.js';
 import { ClusterSync } from '../cluster/sync.js';
 import { createDatapath } from '../dataplane/index.js';
 import type { Datapath } from '../dataplane/datapath.js';
@@ -223,6 +224,7 @@ export class Agent implements AgentOperations {
 
   releaseAddress(network: string, ip: string): Promise<void> {
     return this.serial(async () => {
+      this.store.network(network); // NETWORK_NOT_FOUND for a name it does not know
       this.store.reservations.release(network, canonicalIp(ip));
     });
   }
@@ -261,6 +263,7 @@ export class Agent implements AgentOperations {
   networks(): NetworkRecord[] { return this.views.networks(); }
   network(name: string): NetworkRecord { return this.views.network(name); }
   endpoints(network?: string): EndpointRecord[] { return this.views.endpoints(network); }
+  movableEndpoint(runtime: EndpointRuntime, container: string): MovableEndpoint { return this.views.movableEndpoint(runtime, container); }
   fdbRows(network?: string): FdbRow[] { return this.views.fdbRows(network); }
   neighRows(network?: string): NeighRow[] { return this.views.neighRows(network); }
   /** Cluster members as gossip sees them, this node included. */

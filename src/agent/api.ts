@@ -8,18 +8,24 @@
  *   POST   /v1/networks/:name/peers {ip, mac, vtep}   DELETE /v1/networks/:name/peers/:ip
  *   GET    /v1/endpoints?network=N         POST   /v1/endpoints         {network, netns, ips?, ifname?, runtime?, container?}
  *   DELETE /v1/endpoints/:id
+ *   POST   /v1/endpoints/movable {network, ips, runtime, container} → {endpoint, ifname, mtu}
+ *   GET    /v1/endpoints/movable?runtime=R&container=C            → {endpoint, ifname, mtu}
+ *   POST   /v1/networks/:name/reservations {ip?, family?, ttlS?, forever?} → {network, ip}
+ *   DELETE /v1/networks/:name/reservations/:ip
  *   GET    /v1/fdb?network=N               GET    /v1/neigh?network=N
  *   GET    /v1/members
  *   POST   /v1/networks/:name/capture {count?, durationS?, outer?} → a pcap stream
  *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
  *
- * Every route calls one of the AgentOperations (operations.ts), the same
- * operations the Docker and CNI plugin front-ends are to call.
+ * Every route calls one of the AgentOperations (operations.ts). The movable
+ * endpoints and address reservations are what Docker's plugin
+ * (src/docker-plugin/) needs: an address held between Docker's IPAM call and
+ * its CreateEndpoint, and a veth Docker moves into the container itself.
  *
  * Errors: `{ "error": { "code": "...", "message": "..." } }` with a 4xx/5xx status.
  */
 import type http from 'node:http';
-import { closeServer, listenUnix, readJsonObject, sendJson } from './unix-http.js';
+import { closeServer, listenUnix, readJsonObject, sendJson } from '../unix-http/server.js';
 import { ENDPOINT_RUNTIMES } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
 import type { AgentOperations, NetworkCreateRequest } from './operations.js';
@@ -35,6 +41,9 @@ interface Route {
   keys: string[];
   handler: Handler;
 }
+
+/** The longest a reservation may be held by time (a day); `forever` holds it until released. */
+const MAX_RESERVATION_S = 86_400;
 
 const STATUS: Record<string, number> = {
   BAD_REQUEST: 400,
@@ -97,7 +106,34 @@ export class ControlApi {
         container: b.container === undefined ? undefined : str(b, 'container'),
       }),
     );
+    this.route('POST', '/v1/endpoints/movable', (_p, _q, b) =>
+      a.attachMovableEndpoint({
+        network: str(b, 'network'),
+        ips: strList(b, 'ips'),
+        runtime: oneOf(b, 'runtime', ENDPOINT_RUNTIMES),
+        container: str(b, 'container'),
+      }),
+    );
+    this.route('GET', '/v1/endpoints/movable', (_p, q) => {
+      const b = Object.fromEntries(q);
+      return a.movableEndpoint(oneOf(b, 'runtime', ENDPOINT_RUNTIMES), str(b, 'container'));
+    });
     this.route('DELETE', '/v1/endpoints/:id', (p) => a.detachEndpoint(p.id));
+    this.route('POST', '/v1/networks/:name/reservations', async (p, _q, b) => {
+      const family = optInt(b, 'family') ?? 4;
+      if (family !== 4 && family !== 6) throw new OverlayError('BAD_REQUEST', '"family" must be 4 or 6');
+      if (b.forever !== undefined && typeof b.forever !== 'boolean') throw new OverlayError('BAD_REQUEST', '"forever" must be true or false');
+      const ttlS = optInt(b, 'ttlS');
+      if (ttlS !== undefined && (ttlS < 1 || ttlS > MAX_RESERVATION_S)) throw new OverlayError('BAD_REQUEST', `"ttlS" must be 1..${MAX_RESERVATION_S}`);
+      if (ttlS !== undefined && b.forever === true) throw new OverlayError('BAD_REQUEST', 'give "ttlS" or "forever", not both');
+      const ip = b.ip === undefined ? undefined : str(b, 'ip');
+      const ttlMs = b.forever === true ? Infinity : ttlS === undefined ? undefined : ttlS * 1000;
+      return { network: p.name, ip: await a.reserveAddress(p.name, ip, family, ttlMs) };
+    });
+    this.route('DELETE', '/v1/networks/:name/reservations/:ip', async (p) => {
+      await a.releaseAddress(p.name, p.ip);
+      return { released: p.ip };
+    });
     this.route('GET', '/v1/fdb', (_p, q) => a.fdbRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/neigh', (_p, q) => a.neighRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/members', () => a.members());

@@ -1,9 +1,9 @@
 /**
  * The operations of an overlayd agent, as its front-ends call them. The
- * control API (api.ts, behind overlayctl) is one front-end; the coming Docker
- * network/IPAM plugin and CNI plugin are meant to call these same operations
- * rather than reach into the Agent, so every front-end gets the same
- * validation, host plumbing and gossip. The Agent (agent.ts) implements it.
+ * control API (api.ts) is their one front-end: overlayctl, the CNI plugin
+ * (src/cni/) and the Docker plugin (src/docker-plugin/) are its clients, so
+ * every one gets the same validation, host plumbing and gossip. The Agent
+ * (agent.ts) implements it.
  */
 import type { Logger } from 'pino';
 import type { EndpointRecord, NetworkRecord, PeerRecord } from '../cluster/store.js';
@@ -119,7 +119,7 @@ export interface AgentOperations {
    * `ttlMs` passes (default 5 min; Infinity for a gateway).
    */
   reserveAddress(network: string, ip?: string, family?: 4 | 6, ttlMs?: number): Promise<string>;
-  /** Lets a held address go (no-op when it is not held). */
+  /** Lets a held address go (no-op when it is not held; NETWORK_NOT_FOUND when there is no such network). */
   releaseAddress(network: string, ip: string): Promise<void>;
   /** Creates an endpoint on held addresses whose veth the runtime moves into the container itself. */
   attachMovableEndpoint(req: MovableEndpointRequest): Promise<MovableEndpoint>;
@@ -134,6 +134,8 @@ export interface AgentOperations {
   networks(): NetworkRecord[];
   network(name: string): NetworkRecord;
   endpoints(network?: string): EndpointRecord[];
+  /** This host's endpoint that `runtime` knows as `container`, made by attachMovableEndpoint (ENDPOINT_NOT_FOUND when none). */
+  movableEndpoint(runtime: EndpointRuntime, container: string): MovableEndpoint;
   fdbRows(network?: string): FdbRow[];
   neighRows(network?: string): NeighRow[];
   members(): MemberRow[];

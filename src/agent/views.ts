@@ -4,11 +4,13 @@
  * counters. Read-only: nothing here changes the store or the host.
  */
 import { toEndpointRecord, toNetworkRecord, type EndpointRecord, type NetworkRecord } from '../cluster/store.js';
-import type { NetworkEntry } from '../cluster/entries.js';
+import type { EndpointRuntime, NetworkEntry } from '../cluster/entries.js';
+import { OverlayError } from '../cluster/errors.js';
 import type { ClusterSync } from '../cluster/sync.js';
 import type { Memberlist } from '../gossip/index.js';
 import type { AgentContext } from './context.js';
-import type { AgentCounters, AgentEvent, FdbRow, MemberRow, NeighRow } from './operations.js';
+import { movableVethName } from '../host/links.js';
+import type { AgentCounters, AgentEvent, FdbRow, MemberRow, MovableEndpoint, NeighRow } from './operations.js';
 
 /** What the views read from the agent beyond the shared context. */
 export interface ViewSources {
@@ -55,6 +57,13 @@ export class AgentViews {
   endpoints(network?: string): EndpointRecord[] {
     if (network !== undefined) this.ctx.store.network(network);
     return this.ctx.store.endpoints(network).map(toEndpointRecord);
+  }
+
+  movableEndpoint(runtime: EndpointRuntime, container: string): MovableEndpoint {
+    const { store } = this.ctx;
+    const ep = store.localEndpoints().find((e) => e.runtime === runtime && e.container === container && e.netns === '');
+    if (!ep) throw new OverlayError('ENDPOINT_NOT_FOUND', `this host has no ${runtime} endpoint for container ${container}`);
+    return { endpoint: toEndpointRecord(ep), ifname: movableVethName(ep.id), mtu: store.network(ep.network).mtu };
   }
 
   fdbRows(network?: string): FdbRow[] {

@@ -6,7 +6,7 @@ import { Agent } from '../agent/agent.js';
 import { ControlApi } from '../agent/api.js';
 import { ConfigError, DEFAULTS, validateConfig, type AgentConfig } from '../agent/config.js';
 import { startMetrics } from '../agent/metrics.js';
-import { DEFAULT_PLUGIN_DIR, DockerPlugin } from '../agent/docker/plugin.js';
+import { DEFAULT_PLUGIN_DIR, DockerPlugin } from '../docker-plugin/plugin.js';
 
 // TAP reads of the TypeScript path wait in libuv's pool: give it room before first use.
 process.env.UV_THREADPOOL_SIZE ??= '16';
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     .option('--datapath <kind>', 'native or js', DEFAULTS.datapath)
     .option('--workers <n>', 'native data path threads, each with its own TAP queue and sockets (default: the online CPUs)')
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics here')
-    .option('--docker-plugin', "serve Docker's network and IPAM plugin API (driver and IPAM driver \"overlayd\")")
+    .option('--docker-plugin', "also serve Docker's plugin API from this process (down while the agent is; overlayd-docker-plugin is not)")
     .option('--docker-plugin-dir <dir>', 'where dockerd looks for plugin sockets', DEFAULT_PLUGIN_DIR)
     .option('--log-level <level>', 'trace, debug, info, warn, error', DEFAULTS.logLevel)
     .parse();
@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   const api = new ControlApi(agent);
   await api.listen(config.socket);
   const metrics = config.metricsAddr ? await startMetrics(agent, config.metricsAddr) : undefined;
-  const docker = o.dockerPlugin ? new DockerPlugin(agent, config.stateDir) : undefined;
+  // The same plugin as overlayd-docker-plugin, hosted here: a client of the control API just opened.
+  const docker = o.dockerPlugin ? new DockerPlugin({ agentSocket: config.socket, stateDir: config.stateDir, log: agent.log }) : undefined;
   if (docker) agent.log.info({ socket: await docker.listen(o.dockerPluginDir) }, 'docker plugin listening');
   agent.log.info({ socket: config.socket }, 'control API listening');
 

@@ -51,10 +51,6 @@ export function stripeOf(self: string, liveMembers: string[]): { stripe: number;
   return { stripe: names.indexOf(self), stripes: names.length };
 }
 
-/** The first host address of a subnet (what Docker's IPAM reports as a network's gateway). */
-export function firstHost(c: Cidr): string {
-  return bigIntToIp(c.base + 1n, c.family);
-}
 
 /** Whether `ip` is the first host address of `c`. */
 export const isFirstHost = (c: Cidr, ip: string): boolean => ipToBigInt(ip) === c.base + 1n;

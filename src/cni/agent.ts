@@ -1,33 +1,11 @@
 /**
  * The agent as the CNI plugin sees it: the few control-API calls it makes
  * (src/agent/api.ts), over the shared HTTP client, with the agent's errors
- * turned into CNI errors. The shapes below are the API's `--json` fields the
- * plugin reads (a contract, DESIGN.md §4.1), declared here so the plugin
- * depends on the API, not on the agent's code.
+ * turned into CNI errors. The shapes it reads are the API's (api-client/records.ts).
  */
 import { ApiError, ControlClient } from '../api-client/client.js';
+import type { AgentEndpoint, AgentNetwork } from '../api-client/records.js';
 import { CniError, type CniErrorName } from './errors.js';
-
-/** A network as GET /v1/networks/:name shows it. */
-export interface AgentNetwork {
-  name: string;
-  vni: number;
-  subnets: string[];
-  mtu: number;
-}
-
-/** An endpoint as GET /v1/endpoints shows it. */
-export interface AgentEndpoint {
-  id: string;
-  network: string;
-  ips: string[];
-  mac: string;
-  ifname: string;
-  netns: string;
-  node: string;
-  runtime: 'docker' | 'cni' | 'manual';
-  container?: string;
-}
 
 /** A row of GET /v1/fdb. */
 export interface AgentFdbRow {

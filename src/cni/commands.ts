@@ -11,7 +11,8 @@
  * and its container and ifname are the call's: a late DEL (ctr's, after the
  * task died) comes without CNI_NETNS, so the namespace cannot be the key.
  */
-import { AgentConnection, type AgentEndpoint, type AgentNetwork } from './agent.js';
+import { AgentConnection } from './agent.js';
+import type { AgentEndpoint, AgentNetwork } from '../api-client/records.js';
 import type { PluginConfig } from './config.js';
 import type { CniEnvironment } from './env.js';
 import { CniError } from './errors.js';

@@ -16,7 +16,7 @@
  */
 import { parseCidr } from '../wire/cidr.js';
 import { ipFamily } from '../wire/ip.js';
-import type { AgentEndpoint, AgentNetwork } from './agent.js';
+import type { AgentEndpoint, AgentNetwork } from '../api-client/records.js';
 
 /** An interface of a result. */
 export interface CniInterface {

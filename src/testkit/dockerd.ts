@@ -35,7 +35,7 @@ export function haveDocker(): boolean {
 /** Host `i`'s Docker plugin folder under a test's folder `base`: its dockerd looks there, its agent serves there. */
 export const dockerPluginDir = (base: string, i: number): string => join(base, `h${i}`, 'plugins');
 
-/** The flags that make host `i`'s agent serve its dockerd (AgentOptions.hostArgs). */
+/** The flags that make host `i`'s agent serve its dockerd itself (AgentOptions.hostArgs); docker-plugin.ts runs the plugin as its own process instead. */
 export const dockerPluginArgs = (base: string, i: number): string[] => ['--docker-plugin', '--docker-plugin-dir', dockerPluginDir(base, i)];
 
 /**

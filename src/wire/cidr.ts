@@ -29,6 +29,11 @@ export function ipToBigInt(ip: string | Uint8Array): bigint {
   return n;
 }
 
+/** The first host address of a subnet (what Docker's IPAM reports as a network's gateway). */
+export function firstHost(c: Cidr): string {
+  return bigIntToIp(c.base + 1n, c.family);
+}
+
 export function bigIntToIp(n: bigint, family: 4 | 6): string {
   const len = family === 4 ? 4 : 16;
   const out = Buffer.alloc(len);

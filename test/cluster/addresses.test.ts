@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OverlayStore } from '../../src/cluster/store.js';
-import { AddressReservations, allocateStriped, firstHost, stripeOf } from '../../src/cluster/addresses.js';
-import { parseCidr } from '../../src/wire/index.js';
+import { AddressReservations, allocateStriped, stripeOf } from '../../src/cluster/addresses.js';
+import { firstHost, parseCidr } from '../../src/wire/index.js';
 
 /** `names` as stores that all see each other alive, and a function that syncs them all. */
 function cluster(...names: string[]) {

@@ -109,8 +109,8 @@ describe('network configuration', () => {
 
 describe('ADD result', () => {
   it('one container interface with sandbox and MTU, addresses with prefixes pointing at it, the subnet routes, no gateway', () => {
-    const network = { name: 'blue', vni: 4096, subnets: ['198.19.1.0/24', '2001:db8:1::/64'], mtu: 1450 };
-    const ep = { id: 'e1', network: 'blue', ips: ['198.19.1.2', '2001:db8:1::2'], mac: '02:42:c6:13:01:02', ifname: 'eth0', netns: '/proc/1/ns/net', node: 'n1', runtime: 'cni' as const };
+    const network = { name: 'blue', vni: 4096, subnets: ['198.19.1.0/24', '2001:db8:1::/64'], mtu: 1450, encrypted: false };
+    const ep = { id: 'e1', network: 'blue', ip: '198.19.1.2', ips: ['198.19.1.2', '2001:db8:1::2'], mac: '02:42:c6:13:01:02', ifname: 'eth0', netns: '/proc/1/ns/net', node: 'n1', runtime: 'cni' as const };
     expect(addResult('1.1.0', network, ep, '/proc/1/ns/net')).toEqual({
       cniVersion: '1.1.0',
       interfaces: [{ name: 'eth0', mac: '02:42:c6:13:01:02', mtu: 1450, sandbox: '/proc/1/ns/net' }],

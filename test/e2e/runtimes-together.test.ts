@@ -1,8 +1,10 @@
 /**
  * Docker and containerd on one overlayd network (issue 11). Three namespace
  * hosts, an agent on each, one cluster; hosts 1 and 2 run their own dockerd
- * with `overlayd --docker-plugin` (src/testkit/dockerd.ts), host 3 runs
- * containerd with overlayd-cni (src/testkit/containerd.ts).
+ * with `overlayd --docker-plugin` (src/testkit/dockerd.ts) — the one-process
+ * set-up, the agent hosting the same plugin overlayd-docker-plugin is (which
+ * docker.test.ts runs) — and host 3 runs containerd with overlayd-cni
+ * (src/testkit/containerd.ts).
  *
  * Shown: `docker network create … -o name=mixed` on hosts 1 and 2 and a
  * conflist on host 3 whose `network` is `mixed` are one overlay; a busybox

@@ -1,6 +1,7 @@
 /**
  * Docker's IpamDriver (moby libnetwork docs/ipam.md), backed by overlayd's
- * cluster-wide allocation (src/cluster/addresses.ts):
+ * cluster-wide allocation (src/cluster/addresses.ts) through the agent's
+ * control API (reservations):
  *
  *   RequestPool     the pool is the `--subnet` given to `docker network create`; PoolID "overlayd/<subnet>"
  *   RequestAddress  gateway: the subnet's first address, nominal (see docs/docker.md "Gateway");
@@ -10,10 +11,9 @@
  * No pool without `--subnet` (two hosts must agree on it), no IPv6 pools, no
  * `--ip-range`: each is refused with a line that says so.
  */
-import { parseCidr, type Cidr } from '../../wire/index.js';
-import { firstHost } from '../../cluster/addresses.js';
-import type { AgentOperations } from '../operations.js';
-import { PluginError, type PluginCall } from './plugin-server.js';
+import { firstHost, parseCidr, type Cidr } from '../wire/index.js';
+import type { AgentConnection } from './agent.js';
+import { PluginError, type PluginCall } from './server.js';
 
 /** Docker's option marking the request for a network's gateway address. */
 export const GATEWAY_REQUEST = 'com.docker.network.gateway';
@@ -21,20 +21,15 @@ export const GATEWAY_REQUEST = 'com.docker.network.gateway';
 export const ADDRESS_SPACE = 'overlayd';
 const POOL_PREFIX = 'overlayd/';
 
-/** The overlayd network whose subnet `cidr` is (Docker networks have one IPv4 subnet). */
-export function networkOfSubnet(ops: AgentOperations, cidr: Cidr): string | undefined {
-  return ops.networks().find((n) => n.subnets.length === 1 && n.subnets[0] === cidr.text)?.name;
-}
-
 /** The IpamDriver calls, by name. */
-export function ipamCalls(ops: AgentOperations): [string, PluginCall][] {
+export function ipamCalls(agent: AgentConnection): [string, PluginCall][] {
   return [
     ['IpamDriver.GetCapabilities', () => ({ RequiresMACAddress: false, RequiresRequestReplay: false })],
     ['IpamDriver.GetDefaultAddressSpaces', () => ({ LocalDefaultAddressSpace: ADDRESS_SPACE, GlobalDefaultAddressSpace: ADDRESS_SPACE })],
     ['IpamDriver.RequestPool', (b) => requestPool(b)],
     ['IpamDriver.ReleasePool', () => ({})],
-    ['IpamDriver.RequestAddress', (b) => requestAddress(ops, b)],
-    ['IpamDriver.ReleaseAddress', (b) => releaseAddress(ops, b)],
+    ['IpamDriver.RequestAddress', (b) => requestAddress(agent, b)],
+    ['IpamDriver.ReleaseAddress', (b) => releaseAddress(agent, b)],
   ];
 }
 
@@ -49,7 +44,7 @@ function requestPool(b: Record<string, unknown>): Record<string, unknown> {
   return { PoolID: POOL_PREFIX + cidr.text, Pool: cidr.text, Data: {} };
 }
 
-async function requestAddress(ops: AgentOperations, b: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function requestAddress(agent: AgentConnection, b: Record<string, unknown>): Promise<Record<string, unknown>> {
   const cidr = poolOf(b.PoolID);
   const wanted = typeof b.Address === 'string' && b.Address !== '' ? b.Address : undefined;
   const options = (b.Options ?? {}) as Record<string, unknown>;
@@ -57,16 +52,17 @@ async function requestAddress(ops: AgentOperations, b: Record<string, unknown>):
     // Asked while the network is being created, before overlayd's network may exist: nominal, held by nothing.
     return { Address: `${wanted ?? firstHost(cidr)}/${cidr.prefix}`, Data: {} };
   }
-  const network = networkOfSubnet(ops, cidr);
+  const network = await agent.networkOfSubnet(cidr.text);
   if (!network) throw new PluginError('UNKNOWN_NETWORK', `overlayd has no network with subnet ${cidr.text}: create it with docker network create -d overlayd --ipam-driver overlayd --subnet ${cidr.text}`);
-  const ip = await ops.reserveAddress(network, wanted, 4);
+  await agent.holdGateway(network.name, cidr.text); // again: the agent may have restarted since
+  const ip = await agent.reserveAddress(network.name, wanted);
   return { Address: `${ip}/${cidr.prefix}`, Data: {} };
 }
 
-async function releaseAddress(ops: AgentOperations, b: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function releaseAddress(agent: AgentConnection, b: Record<string, unknown>): Promise<Record<string, unknown>> {
   const cidr = poolOf(b.PoolID);
-  const network = networkOfSubnet(ops, cidr);
-  if (network && typeof b.Address === 'string' && b.Address !== '') await ops.releaseAddress(network, b.Address.split('/')[0]);
+  const network = await agent.networkOfSubnet(cidr.text);
+  if (network && typeof b.Address === 'string' && b.Address !== '') await agent.releaseAddress(network.name, b.Address.split('/')[0]);
   return {};
 }
 

@@ -1,7 +1,8 @@
 /**
- * The Docker plugin's protocol, call by call, against an agent made of a real
- * store without host plumbing (the e2e test, test/e2e/docker.test.ts, drives
- * it with the real dockerd).
+ * The Docker plugin's protocol, call by call, forwarded over the real control
+ * API to an agent made of a real store without host plumbing (the e2e test,
+ * test/e2e/docker.test.ts, drives it with the real dockerd); and what it
+ * answers while that agent is down.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
@@ -10,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OverlayStore, toEndpointRecord, toNetworkRecord } from '../../src/cluster/store.js';
 import { OverlayError } from '../../src/cluster/errors.js';
-import { DockerPlugin } from '../../src/agent/docker/plugin.js';
+import { ControlApi } from '../../src/agent/api.js';
+import { ApiError, ControlClient } from '../../src/api-client/client.js';
+import { DockerPlugin } from '../../src/docker-plugin/plugin.js';
+import type { EndpointRuntime } from '../../src/cluster/entries.js';
 import type { AgentOperations, MovableEndpointRequest, NetworkCreateRequest } from '../../src/agent/operations.js';
 
 /** The operations the plugin uses, on a bare store (no host, no gossip). */
@@ -26,9 +30,17 @@ function storeOps(store: OverlayStore): AgentOperations {
     network: (name: string) => toNetworkRecord(store.network(name)),
     endpoints: (n?: string) => store.endpoints(n).map(toEndpointRecord),
     reserveAddress: async (n: string, ip?: string, family?: 4 | 6, ttl?: number) => store.reserveAddress(n, ip, family, ttl),
-    releaseAddress: async (n: string, ip: string) => void store.reservations.release(n, ip),
+    releaseAddress: async (n: string, ip: string) => {
+      store.network(n); // NETWORK_NOT_FOUND, as the agent
+      store.reservations.release(n, ip);
+    },
     attachMovableEndpoint: async (r: MovableEndpointRequest) => {
       const ep = store.commitEndpoint(store.prepareEndpoint({ ...r, netns: '', reserved: true }));
+      return { endpoint: toEndpointRecord(ep), ifname: `vd${ep.id.slice(0, 12)}`, mtu: 1450 };
+    },
+    movableEndpoint: (runtime: EndpointRuntime, container: string) => {
+      const ep = store.localEndpoints().find((e) => e.runtime === runtime && e.container === container);
+      if (!ep) throw new OverlayError('ENDPOINT_NOT_FOUND', `no endpoint for ${container}`);
       return { endpoint: toEndpointRecord(ep), ifname: `vd${ep.id.slice(0, 12)}`, mtu: 1450 };
     },
     detachEndpoint: async (id: string) => {
@@ -62,19 +74,27 @@ const createNetwork = (id: string, opts: Record<string, string> = {}, addressSpa
   IPv6Data: [],
 });
 
-describe('Docker plugin API', () => {
+describe('Docker plugin API, through the control API', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ovt-docker-plugin-'));
   const store = new OverlayStore('host1', '198.18.0.1');
+  const agentSocket = join(dir, 'agent.sock');
+  let api: ControlApi;
   let plugin: DockerPlugin;
   let sock = '';
   const c = (name: string, body?: unknown) => call(sock, name, body);
+  const startPlugin = async (): Promise<void> => {
+    plugin = new DockerPlugin({ agentSocket, stateDir: join(dir, 'state'), log: { error: () => undefined, warn: () => undefined } });
+    sock = await plugin.listen(join(dir, 'plugins'));
+  };
 
   beforeAll(async () => {
-    plugin = new DockerPlugin(storeOps(store), join(dir, 'state'));
-    sock = await plugin.listen(join(dir, 'plugins'));
+    api = new ControlApi(storeOps(store));
+    await api.listen(agentSocket);
+    await startPlugin();
   });
   afterAll(async () => {
     await plugin.close();
+    await api.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -89,9 +109,9 @@ describe('Docker plugin API', () => {
   });
 
   it('refuses pools without --subnet, IPv6 pools and ip ranges; the gateway is the first address', async () => {
-    expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: '' })).body.Err).toMatch(/needs --subnet/);
-    expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: '2001:db8::/64', V6: true })).body.Err).toMatch(/IPv6/);
-    expect((await c('IpamDriver.RequestPool', { Pool: SUBNET, SubPool: '198.19.70.0/25' })).body.Err).toMatch(/--ip-range/);
+    expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: '' })).body.Error).toMatch(/needs --subnet/);
+    expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: '2001:db8::/64', V6: true })).body.Error).toMatch(/IPv6/);
+    expect((await c('IpamDriver.RequestPool', { Pool: SUBNET, SubPool: '198.19.70.0/25' })).body.Error).toMatch(/--ip-range/);
     expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: '198.19.70.9/24' })).body).toEqual({ PoolID: pool, Pool: SUBNET, Data: {} });
     const gw = await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } });
     expect(gw.body).toEqual({ Address: '198.19.70.1/24', Data: {} });
@@ -100,7 +120,7 @@ describe('Docker plugin API', () => {
   it("refuses a network made with Docker's default IPAM, unknown options, and no network yet for an address", async () => {
     expect((await c('NetworkDriver.CreateNetwork', createNetwork('d0', {}, 'LocalDefault'))).body.Err).toMatch(/--ipam-driver overlayd/);
     expect((await c('NetworkDriver.CreateNetwork', createNetwork('d0', { encrypt: 'true' }))).body.Err).toMatch(/unknown option -o encrypt/);
-    expect((await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '' })).body.Err).toMatch(/no network with subnet 198\.19\.70\.0\/24/);
+    expect((await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '' })).body.Error).toMatch(/no network with subnet 198\.19\.70\.0\/24/);
     expect(store.networks()).toEqual([]);
   });
 
@@ -139,8 +159,7 @@ describe('Docker plugin API', () => {
 
   it('keeps the Docker network mapping across a restart; removes the endpoint, then the overlay with the last Docker network', async () => {
     await plugin.close();
-    plugin = new DockerPlugin(storeOps(store), join(dir, 'state'));
-    sock = await plugin.listen(join(dir, 'plugins'));
+    await startPlugin();
     for (const call of ['NetworkDriver.Leave', 'NetworkDriver.RevokeExternalConnectivity', 'NetworkDriver.DeleteEndpoint']) {
       expect((await c(call, { NetworkID: 'd1', EndpointID: 'e1'.repeat(32) })).body).toEqual({});
     }
@@ -150,5 +169,66 @@ describe('Docker plugin API', () => {
     expect(store.findNetwork('docker-198.19.70.0-24')).toBeDefined(); // d2 still maps to it
     expect((await c('NetworkDriver.DeleteNetwork', { NetworkID: 'd2' })).body).toEqual({});
     expect(store.findNetwork('docker-198.19.70.0-24')).toBeUndefined();
+  });
+
+  it('with the agent down: each call that needs it answers at once with one line naming its socket; Activate and the capabilities still answer; once it is back, all as before', async () => {
+    expect((await c('NetworkDriver.CreateNetwork', createNetwork('d6'))).body).toEqual({});
+    await api.close();
+    const down = `overlayd agent is not running (no answer on ${agentSocket}); start overlayd and retry`;
+    const started = Date.now();
+    expect((await c('Plugin.Activate')).body).toEqual({ Implements: ['NetworkDriver', 'IpamDriver'] });
+    expect((await c('NetworkDriver.GetCapabilities')).body).toMatchObject({ Scope: 'local' });
+    expect((await c('IpamDriver.GetCapabilities')).body).toMatchObject({ RequiresMACAddress: false });
+    expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: SUBNET })).body).toMatchObject({ PoolID: pool });
+    const ep = { NetworkID: 'd6', EndpointID: 'e3'.repeat(32) };
+    const needAgent: [string, unknown][] = [
+      ['IpamDriver.RequestAddress', { PoolID: pool, Address: '' }],
+      ['IpamDriver.ReleaseAddress', { PoolID: pool, Address: '198.19.70.9/24' }],
+      ['NetworkDriver.CreateNetwork', createNetwork('d7')],
+      ['NetworkDriver.CreateEndpoint', { ...ep, Interface: { Address: '198.19.70.9/24' } }],
+      ['NetworkDriver.Join', { ...ep, SandboxKey: '/var/run/docker/netns/x' }],
+      ['NetworkDriver.DeleteEndpoint', ep],
+      ['NetworkDriver.DeleteNetwork', { NetworkID: 'd6' }],
+    ];
+    // In the field each interface reads: IpamDriver's is Error, NetworkDriver's Err.
+    for (const [name, body] of needAgent) expect((await c(name, body)).body, name).toEqual(name.startsWith('Ipam') ? { Error: down } : { Err: down });
+    expect(Date.now() - started).toBeLessThan(1000);
+
+    // Back, as after a restart: the agent holds nothing; the plugin holds the gateway again before the next address.
+    store.reservations.release('docker-198.19.70.0-24', '198.19.70.1');
+    await api.listen(agentSocket);
+    const got = (await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '' })).body;
+    expect(got.Address).toMatch(/^198\.19\.70\.\d+\/24$/);
+    expect(got.Address).not.toBe('198.19.70.1/24');
+    expect(store.reservations.holds('docker-198.19.70.0-24', '198.19.70.1')).toBe(true);
+    expect((await c('IpamDriver.ReleaseAddress', { PoolID: pool, Address: got.Address })).body).toEqual({});
+    // The DeleteNetwork refused while the agent was down left the mapping: it works now.
+    expect((await c('NetworkDriver.DeleteNetwork', { NetworkID: 'd6' })).body).toEqual({});
+    expect(store.findNetwork('docker-198.19.70.0-24')).toBeUndefined();
+  });
+
+  it('the control-API routes it uses refuse bad input with a code, as the others do', async () => {
+    store.commitNetwork(store.prepareNetwork({ name: 'green', subnets: ['198.19.72.0/24'], mtu: 1450 }));
+    const client = new ControlClient(agentSocket);
+    const refused = (p: Promise<unknown>) => p.then(() => 'accepted', (e: ApiError) => `${e.status} ${e.code}`);
+    const reserve = (body: unknown) => client.post('/v1/networks/green/reservations', body);
+    expect(await refused(reserve({ family: 5 }))).toBe('400 BAD_REQUEST');
+    expect(await refused(reserve({ ttlS: 0 }))).toBe('400 BAD_REQUEST');
+    expect(await refused(reserve({ forever: 'yes' }))).toBe('400 BAD_REQUEST');
+    expect(await refused(reserve({ ttlS: 10, forever: true }))).toBe('400 BAD_REQUEST');
+    expect(await refused(reserve({ ip: 'nope' }))).toBe('400 BAD_REQUEST');
+    expect(await refused(reserve({ ip: '198.19.73.5' }))).toBe('400 IP_OUTSIDE_SUBNET');
+    expect(await refused(client.post('/v1/networks/red/reservations', {}))).toBe('404 NETWORK_NOT_FOUND');
+    expect(await refused(client.delete('/v1/networks/red/reservations/198.19.72.5'))).toBe('404 NETWORK_NOT_FOUND');
+    expect(await client.post('/v1/networks/green/reservations', { ip: '198.19.72.5', ttlS: 60 })).toEqual({ network: 'green', ip: '198.19.72.5' });
+    expect(await refused(reserve({ ip: '198.19.72.5' }))).toBe('409 IP_IN_USE');
+    expect(await client.delete('/v1/networks/green/reservations/198.19.72.5')).toEqual({ released: '198.19.72.5' });
+    const movable = (body: Record<string, unknown>) => client.post('/v1/endpoints/movable', { network: 'green', ips: ['198.19.72.6'], runtime: 'docker', container: 'x', ...body });
+    expect(await refused(movable({ runtime: 'podman' }))).toBe('400 BAD_REQUEST');
+    expect(await refused(movable({ container: '' }))).toBe('400 BAD_REQUEST');
+    expect(await refused(movable({ ips: '198.19.72.6' }))).toBe('400 BAD_REQUEST');
+    expect(await refused(client.get('/v1/endpoints/movable?runtime=docker'))).toBe('400 BAD_REQUEST');
+    expect(await refused(client.get('/v1/endpoints/movable?runtime=docker&container=x'))).toBe('404 ENDPOINT_NOT_FOUND');
+    expect(store.endpoints('green')).toEqual([]);
   });
 });

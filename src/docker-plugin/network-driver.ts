@@ -16,21 +16,18 @@
  * Which overlayd network a Docker network is: the one with its subnet, or a
  * new one named by `-o name=NAME`, else `docker-<subnet>` (dockerd 20.10 never
  * tells a driver the network's name) — see networks.ts and docs/docker.md.
+ * Every change is the agent's, asked through its control API (agent.ts).
  */
-import { OverlayError } from '../../cluster/errors.js';
-import { movableVethName } from '../../host/links.js';
-import { parseCidr } from '../../wire/index.js';
-import { firstHost } from '../../cluster/addresses.js';
-import type { AgentOperations } from '../operations.js';
-import type { EndpointRecord } from '../../cluster/records.js';
-import { ADDRESS_SPACE, networkOfSubnet } from './ipam-driver.js';
-import { PluginError, type PluginCall } from './plugin-server.js';
+import { parseCidr } from '../wire/index.js';
+import type { AgentConnection } from './agent.js';
+import { ADDRESS_SPACE } from './ipam-driver.js';
+import { PluginError, type PluginCall } from './server.js';
 import type { DockerNetwork, DockerNetworks } from './networks.js';
 import { networkRequest } from './network-options.js';
 
 export class NetworkDriver {
   constructor(
-    private readonly ops: AgentOperations,
+    private readonly agent: AgentConnection,
     private readonly nets: DockerNetworks,
   ) {}
 
@@ -55,9 +52,9 @@ export class NetworkDriver {
     ];
   }
 
-  /** After a restart: holds the nominal gateway address of every mapped network again. */
+  /** At start: holds the nominal gateway address of every mapped network again. */
   async restore(): Promise<void> {
-    for (const [, n] of this.nets.all()) await this.holdGateway(n);
+    for (const [, n] of this.nets.all()) await this.agent.holdGateway(n.network, n.subnet);
   }
 
   private async createNetwork(b: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -70,14 +67,14 @@ export class NetworkDriver {
     }
     const req = networkRequest(b.Options, String(ipv4[0].Pool));
     const cidr = parseCidr(req.subnet);
-    const existing = networkOfSubnet(this.ops, cidr);
-    const named = req.name === undefined ? undefined : this.ops.networks().find((n) => n.name === req.name);
+    const all = await this.agent.networks();
+    const net = all.find((n) => n.subnets.length === 1 && n.subnets[0] === cidr.text);
+    const named = req.name === undefined ? undefined : all.find((n) => n.name === req.name);
     if (named && named.subnets.join(',') !== cidr.text) {
       throw new PluginError('BAD_REQUEST', `overlayd network ${req.name} exists cluster-wide with subnet ${named.subnets.join(', ')}, not ${cidr.text}`);
     }
     let mapped: DockerNetwork;
-    if (existing) {
-      const net = this.ops.network(existing);
+    if (net) {
       if (req.name !== undefined && req.name !== net.name) throw new PluginError('BAD_REQUEST', `subnet ${cidr.text} belongs to overlayd network ${net.name}, not ${req.name}`);
       if (net.encrypted !== req.encrypted) {
         throw new PluginError('BAD_REQUEST', `overlayd network ${net.name} (${cidr.text}) exists cluster-wide ${net.encrypted ? 'encrypted' : 'unencrypted'}: ${net.encrypted ? 'add' : 'drop'} -o encrypted=true`);
@@ -89,18 +86,18 @@ export class NetworkDriver {
       await this.createOverlay(mapped);
     }
     this.nets.set(id, mapped);
-    await this.holdGateway(mapped);
+    await this.agent.holdGateway(mapped.network, mapped.subnet);
     return {};
   }
 
   private async deleteNetwork(b: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const gone = this.nets.delete(str(b, 'NetworkID'));
-    if (!gone || this.nets.inUse(gone.network)) return {};
-    const left = this.ops.endpoints(gone.network);
-    if (left.length > 0) return {}; // other hosts still use the overlay; the last one removes it
-    await this.ops.removeNetwork(gone.network, false).catch((err: OverlayError) => {
-      if (err.code !== 'NETWORK_NOT_FOUND' && err.code !== 'NETWORK_IN_USE') throw err;
-    });
+    const id = str(b, 'NetworkID');
+    const n = this.nets.get(id);
+    if (!n) return {};
+    const left = await this.agent.endpoints(n.network); // first: with the agent down, Docker keeps the network and so do we
+    this.nets.delete(id);
+    // Other hosts still use the overlay (the last one removes it), or another Docker network of this host does.
+    if (left.length === 0 && !this.nets.inUse(n.network)) await this.agent.removeNetwork(n.network);
     return {};
   }
 
@@ -114,32 +111,27 @@ export class NetworkDriver {
     if (typeof iface.MacAddress === 'string' && iface.MacAddress !== '') {
       throw new PluginError('UNSUPPORTED', 'overlayd sets the MAC from the address (02:42 + IPv4): --mac-address is not supported');
     }
-    if (!this.ops.networks().some((x) => x.name === n.network)) await this.createOverlay(n); // removed meanwhile by the last host leaving it
-    const made = await this.ops.attachMovableEndpoint({
-      network: n.network,
-      ips: [iface.Address.split('/')[0]],
-      runtime: 'docker',
-      container: str(b, 'EndpointID'),
-    });
+    if (!(await this.agent.networks()).some((x) => x.name === n.network)) await this.createOverlay(n); // removed meanwhile by the last host leaving it
+    const made = await this.agent.attachMovable(n.network, [iface.Address.split('/')[0]], str(b, 'EndpointID'));
     return { Interface: { MacAddress: made.endpoint.mac } };
   }
 
-  private join(b: Record<string, unknown>): Record<string, unknown> {
-    const ep = this.endpoint(str(b, 'EndpointID'));
-    if (!ep) throw new PluginError('NOT_FOUND', `overlayd has no endpoint for Docker endpoint ${str(b, 'EndpointID').slice(0, 12)}`);
+  private async join(b: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const m = await this.agent.movable(str(b, 'EndpointID'));
+    if (!m) throw new PluginError('NOT_FOUND', `overlayd has no endpoint for Docker endpoint ${str(b, 'EndpointID').slice(0, 12)}`);
     // No Gateway: the overlay has no way out (docs/docker.md); and no docker_gwbridge either.
-    return { InterfaceName: { SrcName: movableVethName(ep.id), DstPrefix: 'eth' }, DisableGatewayService: true };
+    return { InterfaceName: { SrcName: m.ifname, DstPrefix: 'eth' }, DisableGatewayService: true };
   }
 
-  private endpointInfo(b: Record<string, unknown>): Record<string, unknown> {
-    const ep = this.endpoint(str(b, 'EndpointID'));
+  private async endpointInfo(b: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const ep = (await this.agent.movable(str(b, 'EndpointID')))?.endpoint;
     if (!ep) return { Value: {} };
     return { Value: { 'overlayd.endpoint': ep.id, 'overlayd.network': ep.network, 'overlayd.ip': ep.ip, 'overlayd.mac': ep.mac } };
   }
 
   private async deleteEndpoint(b: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const ep = this.endpoint(str(b, 'EndpointID'));
-    if (ep) await this.ops.detachEndpoint(ep.id);
+    const m = await this.agent.movable(str(b, 'EndpointID'));
+    if (m) await this.agent.detachEndpoint(m.endpoint.id);
     return {};
   }
 
@@ -149,20 +141,8 @@ export class NetworkDriver {
     return n;
   }
 
-  private endpoint(dockerEndpointId: string): EndpointRecord | undefined {
-    return this.ops.endpoints().find((e) => e.runtime === 'docker' && e.container === dockerEndpointId);
-  }
-
   private async createOverlay(n: DockerNetwork): Promise<void> {
-    await this.ops.createNetwork({ name: n.network, subnets: [n.subnet], encrypted: n.encrypted, vni: n.vni });
-  }
-
-  /** The gateway Docker's IPAM reported is nominal; hold it here so no Docker endpoint is given it. */
-  private async holdGateway(n: DockerNetwork): Promise<void> {
-    await this.ops.reserveAddress(n.network, firstHost(parseCidr(n.subnet)), 4, Infinity).catch((err: OverlayError) => {
-      // Taken by an endpoint attached by hand (overlayctl), or the network is gone: nothing to hold.
-      if (err.code !== 'IP_IN_USE' && err.code !== 'NETWORK_NOT_FOUND') throw err;
-    });
+    await this.agent.createNetwork({ name: n.network, subnet: n.subnet, encrypted: n.encrypted, vni: n.vni });
   }
 }
 

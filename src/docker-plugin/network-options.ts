@@ -8,7 +8,7 @@
  *
  * Anything else is refused by name, so a typo does not pass silently.
  */
-import { PluginError } from './plugin-server.js';
+import { PluginError } from './server.js';
 
 /** Docker's key for the driver options inside CreateNetwork's Options. */
 export const GENERIC_OPTIONS = 'com.docker.network.generic';

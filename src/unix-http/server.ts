@@ -1,7 +1,9 @@
 /**
- * An HTTP server on a unix socket, as the control API (api.ts) and Docker's
- * plugin API (docker/plugin-server.ts) both serve: the socket's folder is
- * created, a stale socket file replaced, and the socket made 0660.
+ * An HTTP server on a unix socket, as the agent's control API
+ * (agent/api.ts) and Docker's plugin API (docker-plugin/server.ts) both
+ * serve: the socket's folder is created, a stale socket file replaced, and
+ * the socket made 0660. A layer of its own (node built-ins only), so both may
+ * use it without one importing the other.
  */
 import http from 'node:http';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
