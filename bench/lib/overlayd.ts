@@ -35,6 +35,8 @@ export interface OverlaydOptions {
   encrypted?: { carrier: 'ip' | 'udp'; keyBits?: 128 | 256 };
   /** Data-path worker threads of each agent (`--workers N`); default: the agent's own default. */
   workers?: number;
+  /** The agents' `--busy-poll-us` (adaptive busy polling; 0: off); default: the agent's own default. */
+  busyPollUs?: number;
 }
 
 const NETWORK = 'bench';
@@ -62,7 +64,7 @@ export async function overlaydOverlay(topology: Topology, opts: OverlaydOptions)
       for (const a of agents) await a.ctl('network', 'create', NETWORK, '--subnet', SUBNET, '--vni', '4999');
     }
     const eps: Endpoint[] = [];
-    const tag = `b${opts.datapath[0]}${enc ? `e${enc.carrier[0]}` : ''}${opts.workers === undefined ? '' : `w${opts.workers}`}`;
+    const tag = `b${opts.datapath[0]}${enc ? `e${enc.carrier[0]}` : ''}${opts.workers === undefined ? '' : `w${opts.workers}`}${opts.busyPollUs === undefined ? '' : `p${opts.busyPollUs}`}`;
     for (const [i, a] of agents.entries()) {
       const c = await topology.container(i + 1, tag);
       containers.push(c);
@@ -90,14 +92,22 @@ export async function overlaydOverlay(topology: Topology, opts: OverlaydOptions)
   }
 }
 
-/** The agents' options for a row: its data path, and `--workers N` when asked. */
-export function overlaydAgentOptions(opts: OverlaydOptions): AgentOptions {
-  return { datapath: opts.datapath, ...(opts.workers === undefined ? {} : { extraArgs: ['--workers', String(opts.workers)] }) };
+/** The agent flags a row asks for beyond the defaults: `--workers N`, `--busy-poll-us N`. */
+function rowFlags(opts: OverlaydOptions): string[] {
+  return [
+    ...(opts.workers === undefined ? [] : ['--workers', String(opts.workers)]),
+    ...(opts.busyPollUs === undefined ? [] : ['--busy-poll-us', String(opts.busyPollUs)]),
+  ];
 }
 
-/** The default row name: "overlayd <datapath>[ ESP/<carrier>][ --workers N]". */
+/** The agents' options for a row: its data path, and its flags when asked. */
+export function overlaydAgentOptions(opts: OverlaydOptions): AgentOptions {
+  const flags = rowFlags(opts);
+  return { datapath: opts.datapath, ...(flags.length === 0 ? {} : { extraArgs: flags }) };
+}
+
+/** The default row name: "overlayd <datapath>[ ESP/<carrier>][ --workers N][ --busy-poll-us N]". */
 export function overlaydRowName(opts: OverlaydOptions): string {
   const enc = opts.encrypted ? ` ESP/${opts.encrypted.carrier}` : '';
-  const workers = opts.workers === undefined ? '' : ` --workers ${opts.workers}`;
-  return `overlayd ${opts.datapath}${enc}${workers}`;
+  return [`overlayd ${opts.datapath}${enc}`, ...rowFlags(opts)].join(' ');
 }

@@ -113,7 +113,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
                        });
   }
 
-  /** new DatapathHandle(bindAddress, dataPort, sourcePorts, realtimeWorker, espPort = 4500, workers = 1) */
+  /** new DatapathHandle(bindAddress, dataPort, sourcePorts, realtimeWorker, espPort = 4500, workers = 1, busyPollUs = 0) */
   explicit DatapathHandle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<DatapathHandle>(info) {
     Napi::Env env = info.Env();
     io_config cfg{};
@@ -132,6 +132,9 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     if (workers < 1 || workers > DP_MAX_WORKERS)
       throw ArgError(env, "workers must be 1–" + std::to_string(DP_MAX_WORKERS), false);
     cfg.workers = static_cast<int>(workers);
+    uint32_t busy = info.Length() > 6 && !info[6].IsUndefined() ? Uint32Arg(info, 6, "busyPollUs") : 0;
+    if (busy > 10000) throw ArgError(env, "busyPollUs must be 0–10000", false);
+    cfg.busy_poll_us = static_cast<int>(busy);
     Napi::ArrayBuffer counters =
         Napi::ArrayBuffer::New(env, DATAPATH_COUNTER_ROWS * DP_COUNTER_SLOTS * sizeof(uint64_t));
     std::memset(counters.Data(), 0, counters.ByteLength());

@@ -50,6 +50,8 @@ typedef struct io_config {
   int source_ports;
   /** Worker threads (1 … DP_MAX_WORKERS). */
   int workers;
+  /** Adaptive busy polling: µs a worker keeps polling after traffic while a CPU is free (0: off). */
+  int busy_poll_us;
   /** Run the worker SCHED_FIFO (falls back to a raised nice value when refused). */
   int realtime;
   /** ESP-in-UDP port (RFC 3948) received on and sent to; 0 picks one. */

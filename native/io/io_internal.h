@@ -39,6 +39,8 @@ struct io_ctx {
   uint16_t esp_port;      /* bound ESP-in-UDP port */
   int esp_raw_sock;       /* raw IP protocol 50 bound to bind (read by worker 0), or -1 when refused (EPERM) */
   int stop_fd;            /* eventfd: written once to stop, in every worker's epoll set */
+  int loadavg_fd;         /* /proc/loadavg, read by spinning workers (busy polling on), else -1 */
+  long cpus;              /* online CPUs */
   atomic_int stopping;
   int nworkers;
   io_worker workers[DP_MAX_WORKERS];

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -16,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -121,6 +123,7 @@ static void close_all(io_ctx *io) {
   close_fd(&io->esp_raw_sock);
   for (int i = 0; i < io->pool_size; i++) close_fd(&io->pool[i]);
   close_fd(&io->stop_fd);
+  close_fd(&io->loadavg_fd);
 }
 
 /* Each worker's socket in the reuseport group of `port`, stored at byte `field` of io_worker. Returns the port or -errno. */
@@ -184,6 +187,69 @@ static void raise_priority(int realtime) {
  * replies it waits for, and sched_yield hands the core away for a whole
  * slice; blocking in epoll_wait measured as good or better.)
  */
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether no task waits for a CPU: runnable tasks (the "R/T" field of /proc/loadavg, this one included) ≤ online CPUs. */
+static int cpu_to_spare(const io_ctx *io) {
+  char buf[96];
+  ssize_t r = io->loadavg_fd >= 0 ? pread(io->loadavg_fd, buf, sizeof buf - 1, 0) : -1;
+  if (r <= 0) return 0;
+  buf[r] = 0;
+  char *slash = strchr(buf, '/');
+  if (slash == NULL) return 0;
+  char *p = slash;
+  while (p > buf && p[-1] >= '0' && p[-1] <= '9') p--;
+  long running = strtol(p, NULL, 10);
+  return running > 0 && running <= io->cpus;
+}
+
+/*
+ * Adaptive busy polling (io_config.busy_poll_us): after a pass that moved
+ * packets the worker polls its epoll set without sleeping for up to
+ * busy_poll_us more, so a packet that follows closely (the reply to what it
+ * just sent, the next request) is taken without a thread wake-up. Only while
+ * no task waits for a CPU — the runnable count is read every SPIN_CHECK
+ * polls and the spin ends once it exceeds the online CPUs: a spinning
+ * SCHED_FIFO thread would keep iperf3, or the very process whose reply it
+ * waits for, off its core. An idle worker blocks in epoll_wait.
+ */
+#define SPIN_CHECK 16
+
+typedef struct spin_state {
+  uint64_t window_ns; /* 0: never spin */
+  uint64_t last_ns;   /* when a pass last moved packets */
+  unsigned polls;     /* polls since then */
+  int allowed;        /* result of the last cpu_to_spare() */
+} spin_state;
+
+/* The epoll_wait timeout of the next wait: 0 while spinning, else −1 (block). */
+static int spin_timeout(const io_ctx *io, spin_state *s) {
+  if (s->window_ns == 0 || now_ns() - s->last_ns >= s->window_ns) return -1;
+  if (s->polls++ % SPIN_CHECK == 0) s->allowed = cpu_to_spare(io);
+  return s->allowed ? 0 : -1;
+}
+
+static void spin_after(spin_state *s, int events, int timeout) {
+  if (events > 0) {
+    s->last_ns = now_ns();
+    s->polls = 0;
+  } else if (timeout == 0) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
+/*
+ * A worker: one thread for both directions, so a reply the kernel makes
+ * while we write a frame into a TAP (ping, TCP ACK) is read in the same
+ * pass, without waking another thread. It blocks in epoll_wait, or spins
+ * briefly after traffic (spin_timeout).
+ */
 static void *worker_main(void *arg) {
   io_worker *wk = arg;
   io_ctx *io = wk->io;
@@ -191,8 +257,11 @@ static void *worker_main(void *arg) {
   egress_worker *eg = egress_create(wk);
   ingress_worker *in = ingress_create(wk);
   struct epoll_event evs[64];
+  spin_state spin = {(uint64_t)io->cfg.busy_poll_us * 1000u, 0, 0, 0};
   while (eg != NULL && in != NULL && !atomic_load(&io->stopping)) {
-    int n = epoll_wait(wk->epfd, evs, 64, -1);
+    int timeout = spin_timeout(io, &spin);
+    int n = epoll_wait(wk->epfd, evs, 64, timeout);
+    spin_after(&spin, n, timeout);
     for (int i = 0; i < n; i++) {
       uint64_t key = evs[i].data.u64;
       if (key == IO_STOP_KEY) continue;
@@ -238,6 +307,8 @@ io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_r
   io->pool_size = cfg->source_ports < 1 ? 1 : cfg->source_ports > IO_MAX_POOL ? IO_MAX_POOL : cfg->source_ports;
   io->nworkers = cfg->workers < 1 ? 1 : cfg->workers > DP_MAX_WORKERS ? DP_MAX_WORKERS : cfg->workers;
   io->stop_fd = io->esp_raw_sock = -1;
+  io->cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  io->loadavg_fd = cfg->busy_poll_us > 0 ? open("/proc/loadavg", O_RDONLY | O_CLOEXEC) : -1;
   for (int i = 0; i < IO_MAX_POOL; i++) io->pool[i] = -1;
   for (int i = 0; i < io->nworkers; i++) {
     io_worker *wk = &io->workers[i];

@@ -112,6 +112,7 @@ export class Agent implements AgentOperations {
       vtepAddress: this.config.advertiseAddr,
       espPort: this.config.espPort,
       workers: this.config.workers,
+      busyPollUs: this.config.busyPollUs,
       sequenceStart: (id) => this.netKeys.sequenceStart(id),
       windowStart: (id) => this.netKeys.windowStart(id),
     });

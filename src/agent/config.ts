@@ -27,6 +27,8 @@ export interface AgentConfig {
   datapath: 'native' | 'js';
   /** Native data path worker threads (default: the online CPUs). */
   workers?: number;
+  /** Native data path: µs of busy polling after traffic while a CPU is free (default 200; 0: off). */
+  busyPollUs?: number;
   /** HOST:PORT for Prometheus metrics, or undefined for none. */
   metricsAddr?: string;
   logLevel: string;
@@ -58,6 +60,9 @@ export function validateConfig(c: AgentConfig): AgentConfig {
   if (ipFamily(c.listenAddr) === 0) throw new ConfigError(`--listen-addr must be an IP address, got "${c.listenAddr}"`);
   if (c.workers !== undefined && (!Number.isInteger(c.workers) || c.workers < 1 || c.workers > MAX_WORKERS)) {
     throw new ConfigError(`--workers must be 1..${MAX_WORKERS}, got ${c.workers}`);
+  }
+  if (c.busyPollUs !== undefined && (!Number.isInteger(c.busyPollUs) || c.busyPollUs < 0 || c.busyPollUs > 10_000)) {
+    throw new ConfigError(`--busy-poll-us must be 0..10000, got ${c.busyPollUs}`);
   }
   for (const [flag, port] of [
     ['--gossip-port', c.gossipPort],

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { EndpointRecord, NetworkRecord, PeerRecord } from '../cluster/store.js';
 import type { EndpointRuntime } from '../cluster/entries.js';
 import type { EspCarrierName } from '../cluster/network-keys.js';
-import type { DatapathCounters } from '../dataplane/datapath.js';
+import type { DatapathCounters, WorkerCounters } from '../dataplane/datapath.js';
 import type { NodeInfo } from '../gossip/index.js';
 import type { CaptureOptions } from './capture.js';
 
@@ -95,7 +95,11 @@ export interface AgentEvent {
 export type MemberRow = Pick<NodeInfo, 'name' | 'addr' | 'port' | 'state' | 'incarnation'>;
 
 /** The data path's counters and the cluster's rejections (`overlayctl stats`, metrics). */
-export type AgentCounters = DatapathCounters & { cluster: { rejected: Record<string, number>; badMessages: number } };
+export type AgentCounters = DatapathCounters & {
+  /** Native path: each worker thread's share. */
+  workers?: WorkerCounters[];
+  cluster: { rejected: Record<string, number>; badMessages: number };
+};
 
 /**
  * What a front-end may ask of the agent. Changes run one at a time on the

@@ -93,7 +93,8 @@ export class AgentViews {
   }
 
   counters(): AgentCounters {
-    return { ...this.ctx.datapath.counters(), cluster: { rejected: { ...this.ctx.store.rejected }, badMessages: this.src.sync.badMessages } };
+    const workers = this.ctx.datapath.workerCounters?.();
+    return { ...this.ctx.datapath.counters(), ...(workers && { workers }), cluster: { rejected: { ...this.ctx.store.rejected }, badMessages: this.src.sync.badMessages } };
   }
 
   private selectNetworks(name?: string): NetworkEntry[] {

@@ -165,7 +165,8 @@ export interface Addon {
    * Creates a data path bound (once started) to bindAddress:dataPort with a
    * source pool of `sourcePorts` sockets, ESP-in-UDP on `espPort` (default
    * 4500) and raw ESP when permitted, with `workers` threads (default 1);
-   * `realtimeWorker` runs them SCHED_FIFO when permitted.
+   * `realtimeWorker` runs them SCHED_FIFO when permitted; `busyPollUs` µs of
+   * polling after traffic while a CPU is free (default 0: off).
    */
   DatapathHandle: new (
     bindAddress: string,
@@ -174,6 +175,7 @@ export interface Addon {
     realtimeWorker: boolean,
     espPort?: number,
     workers?: number,
+    busyPollUs?: number,
   ) => DatapathHandle;
 }
 

@@ -65,11 +65,9 @@ export interface DatapathCounters {
   fragments: number;
   /** Every reason, zero included, so scripts can rely on the keys. */
   drops: Record<DropReason, number>;
-  /** Native path: what each worker thread moved (tx: TAP → underlay, rx: underlay → TAP), to see the load spread. */
-  workers?: WorkerCounters[];
 }
 
-/** One native worker's share of {@link DatapathCounters}. */
+/** One native worker's share of {@link DatapathCounters} (tx: TAP → underlay, rx: underlay → TAP), to see the load spread. */
 export interface WorkerCounters {
   worker: number;
   tx: { packets: number; bytes: number };
@@ -197,6 +195,13 @@ export interface DatapathOptions {
    */
   workers?: number;
   /**
+   * Native path: adaptive busy polling. After traffic a worker keeps polling
+   * for this many µs instead of sleeping, while no task waits for a CPU, so a
+   * reply that follows closely needs no thread wake-up (0: off; default
+   * DEFAULT_BUSY_POLL_US of native.ts).
+   */
+  busyPollUs?: number;
+  /**
    * This host's VTEP address as peers see it (the gossip advertise address):
    * SAs are derived from it. Default `bindAddress`; needed when that is a wildcard.
    */
@@ -256,6 +261,8 @@ export interface Datapath extends FrameProcessor {
   /** The ESP-in-UDP port bound (differs from options.espPort only when that was 0); 0 before start. */
   readonly espPort: number;
   counters(): DatapathCounters;
+  /** What each worker thread moved (native path; the JavaScript path has none). */
+  workerCounters?(): WorkerCounters[];
   /** Mirror the network's frames (both directions) to `listener` until disabled. */
   setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null): void;
 }

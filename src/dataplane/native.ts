@@ -74,6 +74,9 @@ export interface NativeDatapathOptions extends DatapathOptions {
   realtimeWorker?: boolean;
 }
 
+/** Default of {@link DatapathOptions.busyPollUs}: long enough for a reply across two agents on one machine. */
+export const DEFAULT_BUSY_POLL_US = 200;
+
 function dropName(index: number | undefined): DropReason | undefined {
   if (index === undefined) return undefined;
   const reason = DROP_REASONS[index];
@@ -119,6 +122,7 @@ export class NativeDatapath implements Datapath {
       options.realtimeWorker ?? true,
       options.espPort ?? DEFAULT_ESP_PORT,
       this.workers,
+      options.busyPollUs ?? DEFAULT_BUSY_POLL_US,
     );
     this.slots = new BigUint64Array(this.handle.counters);
     this.rows = this.addon.counterRows;
@@ -227,7 +231,10 @@ export class NativeDatapath implements Datapath {
   }
 
   counters(): DatapathCounters {
-    const all = countersFromSlots(this.sumRows(0, this.rows));
+    return countersFromSlots(this.sumRows(0, this.rows));
+  }
+
+  workerCounters(): WorkerCounters[] {
     const workers: WorkerCounters[] = [];
     for (let w = 0; w < this.workers; w++) {
       // Rows 1 + 2w (TAP → UDP) and 2 + 2w (UDP → TAP): native/datapath/datapath.h.
@@ -235,7 +242,7 @@ export class NativeDatapath implements Datapath {
       const drops = Object.values(c.drops).reduce((a, b) => a + b, 0);
       workers.push({ worker: w, tx: c.tx, rx: c.rx, drops });
     }
-    return { ...all, workers };
+    return workers;
   }
 
   /** Counter rows [from, to) summed slot by slot. */

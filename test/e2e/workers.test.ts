@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../../src/testkit/topology.js';
 import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
 import { crossPeer, nsExec, startAgents, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
-import type { DatapathCounters } from '../../src/dataplane/datapath.js';
+import type { AgentCounters } from '../../src/agent/operations.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping'), 'the workers e2e tests need root, ip and ping');
 const TRANSFER = `${import.meta.dirname}/fixtures/transfer.mjs`;
@@ -99,12 +99,12 @@ describe.skipIf(!ready)('native path with 2 workers against 1', () => {
   }, 300_000);
 
   it('spreads four TCP streams over both workers', async () => {
-    const before = (await agents[1].ctl<DatapathCounters>('stats')).workers!;
+    const before = (await agents[1].ctl<AgentCounters>('stats')).workers!;
     await Promise.all([0, 1, 2, 3].map(async (i) => {
       const { sent, got } = await transfer(eps[0], eps[1], 7100 + i);
       expect(got).toBe(sent);
     }));
-    const after = (await agents[1].ctl<DatapathCounters>('stats')).workers!;
+    const after = (await agents[1].ctl<AgentCounters>('stats')).workers!;
     const received = after.map((w, i) => w.rx.packets - before[i].rx.packets);
     console.log(`packets received per worker on host 2: ${received.join(', ')}`);
     expect(received).toHaveLength(2);
