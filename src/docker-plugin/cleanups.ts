@@ -49,7 +49,7 @@ export interface PendingCleanupsOptions {
   log: Pick<Logger, 'error' | 'warn' | 'info'>;
   /** At most this many pending (default 1000: a thousand containers removed while the agent was down). */
   max?: number;
-  /** First retry after this many ms, doubling up to `retryMaxMs` (defaults 250 and 5000). */
+  /** First retry after this many ms, doubling up to `retryMaxMs` (defaults 250 and 2000: a retry while the agent is down costs one failed connect). */
   retryFirstMs?: number;
   retryMaxMs?: number;
 }
@@ -76,7 +76,7 @@ export class PendingCleanups {
     this.file = join(opts.stateDir, CLEANUPS_FILE);
     this.max = opts.max ?? 1000;
     this.retryFirstMs = opts.retryFirstMs ?? 250;
-    this.retryMaxMs = opts.retryMaxMs ?? 5000;
+    this.retryMaxMs = opts.retryMaxMs ?? 2000;
     this.delay = this.retryFirstMs;
     const saved = readJsonFile<{ version: number; pending: Cleanup[] }>(this.file);
     if (saved && saved.version !== VERSION) throw new Error(`${this.file} has an unknown format (version ${saved.version})`);

@@ -28,7 +28,7 @@ export interface DockerPluginOptions {
   /** Where the Docker network mapping and the removals kept for the agent are (`docker-networks.json`, `docker-cleanups.json`; the agent's state folder by default). */
   stateDir: string;
   log: Pick<Logger, 'error' | 'warn' | 'info'>;
-  /** Retry of kept removals while the agent is down: first after this many ms, doubling up to `retryMaxMs` (defaults 250, 5000). */
+  /** Retry of kept removals while the agent is down: first after this many ms, doubling up to `retryMaxMs` (defaults 250, 2000). */
   retryFirstMs?: number;
   retryMaxMs?: number;
 }
