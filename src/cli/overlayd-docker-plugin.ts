@@ -4,7 +4,8 @@
  * as a small process of its own, beside the agent. It serves dockerd's plugin
  * socket and asks the agent through its control socket; it stays up while
  * the agent restarts, so dockerd gets a clear error at once instead of a
- * dead socket. docs/docker.md shows a systemd unit.
+ * dead socket, and removals dockerd asks for meanwhile are kept and delivered
+ * once the agent is back. docs/docker.md shows a systemd unit.
  */
 import { Command } from 'commander';
 import { pino } from 'pino';
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
     .description("overlayd's Docker network and IPAM driver (\"overlayd\"), a client of the agent's control API")
     .option('--plugin-dir <dir>', 'where dockerd looks for plugin sockets', DEFAULT_PLUGIN_DIR)
     .option('--socket <path>', "the agent's control API socket", DEFAULTS.socket)
-    .option('--state-dir <dir>', 'where the Docker network mapping is kept (docker-networks.json)', DEFAULTS.stateDir)
+    .option('--state-dir <dir>', 'where the Docker network mapping and the removals kept while the agent is down are (docker-networks.json, docker-cleanups.json)', DEFAULTS.stateDir)
     .option('--log-level <level>', 'trace, debug, info, warn, error', DEFAULTS.logLevel)
     .parse()
     .opts();

@@ -114,8 +114,13 @@ export class AgentConnection {
     }
   }
 
+  /** Removes endpoint `id` (nothing when it is gone already). */
   async detachEndpoint(id: string): Promise<void> {
-    await this.call(() => this.client.delete(`/v1/endpoints/${encodeURIComponent(id)}`));
+    try {
+      await this.call(() => this.client.delete(`/v1/endpoints/${encodeURIComponent(id)}`));
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'ENDPOINT_NOT_FOUND')) throw err;
+    }
   }
 
   /** Runs one call; an agent that does not answer becomes AGENT_DOWN with a line for the user. */

@@ -6,13 +6,17 @@
  *   RequestPool     the pool is the `--subnet` given to `docker network create`; PoolID "overlayd/<subnet>"
  *   RequestAddress  gateway: the subnet's first address, nominal (see docs/docker.md "Gateway");
  *                   otherwise an address held on this host for the endpoint Docker creates next
- *   ReleaseAddress  lets a held address go      ReleasePool  nothing to do
+ *   ReleaseAddress  lets a held address go (kept and replayed when the agent is down,
+ *                   never taking an address handed out again: removals.ts)
+ *   ReleasePool     nothing to do
  *
  * No pool without `--subnet` (two hosts must agree on it), no IPv6 pools, no
  * `--ip-range`: each is refused with a line that says so.
  */
 import { firstHost, parseCidr, type Cidr } from '../wire/index.js';
 import type { AgentConnection } from './agent.js';
+import type { PendingCleanups } from './cleanups.js';
+import type { AddressReuse } from './removals.js';
 import { PluginError, type PluginCall } from './server.js';
 
 /** Docker's option marking the request for a network's gateway address. */
@@ -22,14 +26,14 @@ export const ADDRESS_SPACE = 'overlayd';
 const POOL_PREFIX = 'overlayd/';
 
 /** The IpamDriver calls, by name. */
-export function ipamCalls(agent: AgentConnection): [string, PluginCall][] {
+export function ipamCalls(agent: AgentConnection, cleanups: PendingCleanups, reuse: AddressReuse): [string, PluginCall][] {
   return [
     ['IpamDriver.GetCapabilities', () => ({ RequiresMACAddress: false, RequiresRequestReplay: false })],
     ['IpamDriver.GetDefaultAddressSpaces', () => ({ LocalDefaultAddressSpace: ADDRESS_SPACE, GlobalDefaultAddressSpace: ADDRESS_SPACE })],
     ['IpamDriver.RequestPool', (b) => requestPool(b)],
     ['IpamDriver.ReleasePool', () => ({})],
-    ['IpamDriver.RequestAddress', (b) => requestAddress(agent, b)],
-    ['IpamDriver.ReleaseAddress', (b) => releaseAddress(agent, b)],
+    ['IpamDriver.RequestAddress', (b) => requestAddress(agent, cleanups, reuse, b)],
+    ['IpamDriver.ReleaseAddress', (b) => releaseAddress(cleanups, b)],
   ];
 }
 
@@ -44,7 +48,7 @@ function requestPool(b: Record<string, unknown>): Record<string, unknown> {
   return { PoolID: POOL_PREFIX + cidr.text, Pool: cidr.text, Data: {} };
 }
 
-async function requestAddress(agent: AgentConnection, b: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function requestAddress(agent: AgentConnection, cleanups: PendingCleanups, reuse: AddressReuse, b: Record<string, unknown>): Promise<Record<string, unknown>> {
   const cidr = poolOf(b.PoolID);
   const wanted = typeof b.Address === 'string' && b.Address !== '' ? b.Address : undefined;
   const options = (b.Options ?? {}) as Record<string, unknown>;
@@ -56,13 +60,15 @@ async function requestAddress(agent: AgentConnection, b: Record<string, unknown>
   if (!network) throw new PluginError('UNKNOWN_NETWORK', `overlayd has no network with subnet ${cidr.text}: create it with docker network create -d overlayd --ipam-driver overlayd --subnet ${cidr.text}`);
   await agent.holdGateway(network.name, cidr.text); // again: the agent may have restarted since
   const ip = await agent.reserveAddress(network.name, wanted);
+  // Handed out again: a release of it still to come or still kept is the old holder's, not this one's (removals.ts).
+  reuse.given(network.name, ip);
+  cleanups.cancel({ kind: 'address', subnet: cidr.text, ip });
   return { Address: `${ip}/${cidr.prefix}`, Data: {} };
 }
 
-async function releaseAddress(agent: AgentConnection, b: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function releaseAddress(cleanups: PendingCleanups, b: Record<string, unknown>): Promise<Record<string, unknown>> {
   const cidr = poolOf(b.PoolID);
-  const network = await agent.networkOfSubnet(cidr.text);
-  if (network && typeof b.Address === 'string' && b.Address !== '') await agent.releaseAddress(network.name, b.Address.split('/')[0]);
+  if (typeof b.Address === 'string' && b.Address !== '') await cleanups.remove({ kind: 'address', subnet: cidr.text, ip: b.Address.split('/')[0] });
   return {};
 }
 

@@ -5,11 +5,13 @@
  *                     network; overlayd makes them one overlay (a "global"
  *                     driver needs a KV store in 20.10's legacy mode)
  *   CreateNetwork     the overlay with the network's subnet, created or joined
- *   DeleteNetwork     removes the overlay once no endpoint is left anywhere
+ *   DeleteNetwork     forgets the mapping; removes the overlay once no endpoint is
+ *                     left anywhere (kept and replayed when the agent is down)
  *   CreateEndpoint    an endpoint on the address Docker's IPAM call held; a veth
  *                     pair with the MAC (02:42 + IPv4) and MTU set
  *   Join              SrcName = that veth, DstPrefix "eth": Docker moves it
- *   DeleteEndpoint    removes the endpoint (on every host, by gossip)
+ *   DeleteEndpoint    removes the endpoint (on every host, by gossip); kept and
+ *                     replayed when the agent is down (cleanups.ts)
  *   Leave, ProgramExternalConnectivity, RevokeExternalConnectivity,
  *   DiscoverNew, DiscoverDelete, AllocateNetwork, FreeNetwork: nothing to do
  *
@@ -20,6 +22,7 @@
  */
 import { parseCidr } from '../wire/index.js';
 import type { AgentConnection } from './agent.js';
+import type { PendingCleanups } from './cleanups.js';
 import { ADDRESS_SPACE } from './ipam-driver.js';
 import { PluginError, type PluginCall } from './server.js';
 import type { DockerNetwork, DockerNetworks } from './networks.js';
@@ -29,6 +32,7 @@ export class NetworkDriver {
   constructor(
     private readonly agent: AgentConnection,
     private readonly nets: DockerNetworks,
+    private readonly cleanups: PendingCleanups,
   ) {}
 
   /** The NetworkDriver calls, by name. */
@@ -92,12 +96,9 @@ export class NetworkDriver {
 
   private async deleteNetwork(b: Record<string, unknown>): Promise<Record<string, unknown>> {
     const id = str(b, 'NetworkID');
-    const n = this.nets.get(id);
-    if (!n) return {};
-    const left = await this.agent.endpoints(n.network); // first: with the agent down, Docker keeps the network and so do we
-    this.nets.delete(id);
-    // Other hosts still use the overlay (the last one removes it), or another Docker network of this host does.
-    if (left.length === 0 && !this.nets.inUse(n.network)) await this.agent.removeNetwork(n.network);
+    // dockerd forgets the network whatever we answer (cleanups.ts), so the mapping goes now; the overlay when the agent can.
+    const n = this.nets.delete(id);
+    if (n) await this.cleanups.remove({ kind: 'network', network: n.network });
     return {};
   }
 
@@ -130,8 +131,7 @@ export class NetworkDriver {
   }
 
   private async deleteEndpoint(b: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const m = await this.agent.movable(str(b, 'EndpointID'));
-    if (m) await this.agent.detachEndpoint(m.endpoint.id);
+    await this.cleanups.remove({ kind: 'endpoint', container: str(b, 'EndpointID') });
     return {};
   }
 

@@ -5,8 +5,8 @@
  * kept in the agent's state folder (`docker-networks.json`) and survives
  * restarts of overlayd and of dockerd.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonFile, writeJsonFile } from './state-file.js';
 
 /** What a Docker network was created as: enough to re-create its overlay if it was removed meanwhile. */
 export interface DockerNetwork {
@@ -26,8 +26,7 @@ export class DockerNetworks {
   /** Loads the mapping from `stateDir` (none yet: empty). */
   constructor(stateDir: string) {
     this.file = join(stateDir, DOCKER_STATE_FILE);
-    if (!existsSync(this.file)) return;
-    const saved = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, DockerNetwork>;
+    const saved = readJsonFile<Record<string, DockerNetwork>>(this.file) ?? {};
     for (const [id, n] of Object.entries(saved)) this.byId.set(id, n);
   }
 
@@ -59,9 +58,6 @@ export class DockerNetworks {
   }
 
   private save(): void {
-    mkdirSync(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.byId), null, 2));
-    renameSync(tmp, this.file);
+    writeJsonFile(this.file, Object.fromEntries(this.byId));
   }
 }

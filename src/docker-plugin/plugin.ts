@@ -10,9 +10,11 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AgentConnection } from './agent.js';
+import { PendingCleanups } from './cleanups.js';
 import { ipamCalls } from './ipam-driver.js';
 import { NetworkDriver } from './network-driver.js';
 import { DockerNetworks } from './networks.js';
+import { AddressReuse, removal } from './removals.js';
 import { PluginServer, type PluginCall } from './server.js';
 
 /** Where dockerd looks for legacy plugin sockets. */
@@ -23,24 +25,48 @@ export const PLUGIN_NAME = 'overlayd';
 export interface DockerPluginOptions {
   /** The agent's control socket. */
   agentSocket: string;
-  /** Where the Docker network mapping is kept (`docker-networks.json`; the agent's state folder by default). */
+  /** Where the Docker network mapping and the removals kept for the agent are (`docker-networks.json`, `docker-cleanups.json`; the agent's state folder by default). */
   stateDir: string;
-  log: Pick<Logger, 'error' | 'warn'>;
+  log: Pick<Logger, 'error' | 'warn' | 'info'>;
+  /** Retry of kept removals while the agent is down: first after this many ms, doubling up to `retryMaxMs` (defaults 250, 2000). */
+  retryFirstMs?: number;
+  retryMaxMs?: number;
 }
+
+/**
+ * The calls that read or change the agent's state: each first delivers the
+ * removals kept while the agent was down, so it never sees what dockerd
+ * removed already (an address of a removed container still held, say). The
+ * removals themselves go through PendingCleanups.remove, which does the same.
+ */
+const AFTER_KEPT_REMOVALS = ['NetworkDriver.CreateNetwork', 'NetworkDriver.CreateEndpoint', 'NetworkDriver.Join', 'NetworkDriver.EndpointOperInfo', 'IpamDriver.RequestAddress'];
 
 export class DockerPlugin {
   private readonly server: PluginServer;
   private readonly driver: NetworkDriver;
+  /** The removals the agent could not take yet. */
+  readonly cleanups: PendingCleanups;
 
   constructor(private readonly opts: DockerPluginOptions) {
     const agent = new AgentConnection(opts.agentSocket);
-    this.driver = new NetworkDriver(agent, new DockerNetworks(opts.stateDir));
+    const nets = new DockerNetworks(opts.stateDir);
+    const reuse = new AddressReuse();
+    const { stateDir, log, retryFirstMs, retryMaxMs } = opts;
+    this.cleanups = new PendingCleanups({ stateDir, log, retryFirstMs, retryMaxMs, run: removal(agent, nets, reuse) });
+    this.driver = new NetworkDriver(agent, nets, this.cleanups);
     const calls = new Map<string, PluginCall>([
       // Answered without the agent, so dockerd keeps the plugin while the agent is down.
       ['Plugin.Activate', () => ({ Implements: ['NetworkDriver', 'IpamDriver'] })],
       ...this.driver.calls(),
-      ...ipamCalls(agent),
+      ...ipamCalls(agent, this.cleanups, reuse),
     ]);
+    for (const name of AFTER_KEPT_REMOVALS) {
+      const call = calls.get(name)!;
+      calls.set(name, async (b) => {
+        await this.cleanups.settle();
+        return call(b);
+      });
+    }
     this.server = new PluginServer(calls, (call, err) => {
       const code = (err as { code?: unknown }).code;
       // Refusals with a code are the user's to read in docker's output; anything else is ours.
@@ -61,7 +87,9 @@ export class DockerPlugin {
     return socket;
   }
 
+  /** Stops serving and retrying (kept removals stay in the state folder for the next start). */
   close(): Promise<void> {
+    this.cleanups.close();
     return this.server.close();
   }
 }

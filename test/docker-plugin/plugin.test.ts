@@ -83,7 +83,8 @@ describe('Docker plugin API, through the control API', () => {
   let sock = '';
   const c = (name: string, body?: unknown) => call(sock, name, body);
   const startPlugin = async (): Promise<void> => {
-    plugin = new DockerPlugin({ agentSocket, stateDir: join(dir, 'state'), log: { error: () => undefined, warn: () => undefined } });
+    const log = { error: () => undefined, warn: () => undefined, info: () => undefined };
+    plugin = new DockerPlugin({ agentSocket, stateDir: join(dir, 'state'), log, retryFirstMs: 50, retryMaxMs: 200 });
     sock = await plugin.listen(join(dir, 'plugins'));
   };
 
@@ -171,8 +172,11 @@ describe('Docker plugin API, through the control API', () => {
     expect(store.findNetwork('docker-198.19.70.0-24')).toBeUndefined();
   });
 
-  it('with the agent down: each call that needs it answers at once with one line naming its socket; Activate and the capabilities still answer; once it is back, all as before', async () => {
+  it('with the agent down: each call that needs it answers at once with one line naming its socket; removals answer success and are kept; Activate and the capabilities still answer; once it is back, all as before', async () => {
     expect((await c('NetworkDriver.CreateNetwork', createNetwork('d6'))).body).toEqual({});
+    const ep = { NetworkID: 'd6', EndpointID: 'e3'.repeat(32) };
+    const held = (await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '' })).body.Address as string;
+    expect((await c('NetworkDriver.CreateEndpoint', { ...ep, Interface: { Address: held } })).body.Interface).toBeDefined();
     await api.close();
     const down = `overlayd agent is not running (no answer on ${agentSocket}); start overlayd and retry`;
     const started = Date.now();
@@ -180,31 +184,74 @@ describe('Docker plugin API, through the control API', () => {
     expect((await c('NetworkDriver.GetCapabilities')).body).toMatchObject({ Scope: 'local' });
     expect((await c('IpamDriver.GetCapabilities')).body).toMatchObject({ RequiresMACAddress: false });
     expect((await c('IpamDriver.RequestPool', { AddressSpace: 'overlayd', Pool: SUBNET })).body).toMatchObject({ PoolID: pool });
-    const ep = { NetworkID: 'd6', EndpointID: 'e3'.repeat(32) };
-    const needAgent: [string, unknown][] = [
+    const ep4 = { NetworkID: 'd6', EndpointID: 'e4'.repeat(32) };
+    const creations: [string, unknown][] = [
       ['IpamDriver.RequestAddress', { PoolID: pool, Address: '' }],
-      ['IpamDriver.ReleaseAddress', { PoolID: pool, Address: '198.19.70.9/24' }],
       ['NetworkDriver.CreateNetwork', createNetwork('d7')],
-      ['NetworkDriver.CreateEndpoint', { ...ep, Interface: { Address: '198.19.70.9/24' } }],
-      ['NetworkDriver.Join', { ...ep, SandboxKey: '/var/run/docker/netns/x' }],
-      ['NetworkDriver.DeleteEndpoint', ep],
-      ['NetworkDriver.DeleteNetwork', { NetworkID: 'd6' }],
+      ['NetworkDriver.CreateEndpoint', { ...ep4, Interface: { Address: '198.19.70.9/24' } }],
+      ['NetworkDriver.Join', { ...ep4, SandboxKey: '/var/run/docker/netns/x' }],
     ];
     // In the field each interface reads: IpamDriver's is Error, NetworkDriver's Err.
-    for (const [name, body] of needAgent) expect((await c(name, body)).body, name).toEqual(name.startsWith('Ipam') ? { Error: down } : { Err: down });
+    for (const [name, body] of creations) expect((await c(name, body)).body, name).toEqual(name.startsWith('Ipam') ? { Error: down } : { Err: down });
+    // docker rm -f: dockerd only logs a removal's error and forgets the endpoint anyway, so the plugin keeps it (twice is once).
+    for (const [name, body] of [['NetworkDriver.DeleteEndpoint', ep], ['IpamDriver.ReleaseAddress', { PoolID: pool, Address: held }], ['NetworkDriver.DeleteEndpoint', ep]] as const) {
+      expect((await c(name, body)).body, name).toEqual({});
+    }
     expect(Date.now() - started).toBeLessThan(1000);
+    const ip = held.split('/')[0];
+    expect(plugin.cleanups.pending).toEqual([{ kind: 'endpoint', container: ep.EndpointID }, { kind: 'address', subnet: SUBNET, ip }]);
+    expect(store.endpoints().map((e) => e.container)).toEqual([ep.EndpointID]);
 
-    // Back, as after a restart: the agent holds nothing; the plugin holds the gateway again before the next address.
+    // Back, as after a restart: the agent holds nothing; the next call delivers the kept removals first, so the
+    // removed container's address is free again and can be handed out (here: pinned) to a new container.
     store.reservations.release('docker-198.19.70.0-24', '198.19.70.1');
     await api.listen(agentSocket);
-    const got = (await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '' })).body;
-    expect(got.Address).toMatch(/^198\.19\.70\.\d+\/24$/);
-    expect(got.Address).not.toBe('198.19.70.1/24');
+    expect((await c('IpamDriver.RequestAddress', { PoolID: pool, Address: ip })).body).toEqual({ Address: held, Data: {} });
+    expect(plugin.cleanups.pending).toEqual([]);
+    expect(store.endpoints()).toEqual([]);
+    expect(store.reservations.holds('docker-198.19.70.0-24', ip)).toBe(true); // the replayed release came before, not after
     expect(store.reservations.holds('docker-198.19.70.0-24', '198.19.70.1')).toBe(true);
-    expect((await c('IpamDriver.ReleaseAddress', { PoolID: pool, Address: got.Address })).body).toEqual({});
-    // The DeleteNetwork refused while the agent was down left the mapping: it works now.
-    expect((await c('NetworkDriver.DeleteNetwork', { NetworkID: 'd6' })).body).toEqual({});
+    expect((await c('IpamDriver.ReleaseAddress', { PoolID: pool, Address: held })).body).toEqual({});
+    expect(store.reservations.holds('docker-198.19.70.0-24', ip)).toBe(false);
+  });
+
+  it('a release that comes after its address was handed out again does not take the new holder\'s; a failed creation\'s release does', async () => {
+    const net = 'docker-198.19.70.0-24';
+    const old = { NetworkID: 'd6', EndpointID: 'e5'.repeat(32) };
+    const x = (await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '' })).body.Address as string;
+    await c('NetworkDriver.CreateEndpoint', { ...old, Interface: { Address: x } });
+    expect((await c('NetworkDriver.DeleteEndpoint', old)).body).toEqual({}); // x is free in the agent from here
+    expect((await c('IpamDriver.RequestAddress', { PoolID: pool, Address: x.split('/')[0] })).body.Address).toBe(x); // a new container gets it
+    expect((await c('IpamDriver.ReleaseAddress', { PoolID: pool, Address: x })).body).toEqual({}); // the old one's late release
+    expect(store.reservations.holds(net, x.split('/')[0])).toBe(true);
+    const neu = { NetworkID: 'd6', EndpointID: 'e6'.repeat(32) };
+    expect((await c('NetworkDriver.CreateEndpoint', { ...neu, Interface: { Address: x } })).body.Interface).toBeDefined();
+    // A creation that failed after RequestAddress: its release is its own and lets the address go.
+    const y = (await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '' })).body.Address as string;
+    expect((await c('IpamDriver.ReleaseAddress', { PoolID: pool, Address: y })).body).toEqual({});
+    expect(store.reservations.holds(net, y.split('/')[0])).toBe(false);
+    expect((await c('NetworkDriver.DeleteEndpoint', neu)).body).toEqual({});
+  });
+
+  it('kept removals survive a plugin restart and are delivered by the retry timer once the agent is back; docker network rm too', async () => {
+    await api.close();
+    const ep = { NetworkID: 'd6', EndpointID: 'e7'.repeat(32) };
+    await api.listen(agentSocket);
+    const x = (await c('IpamDriver.RequestAddress', { PoolID: pool, Address: '' })).body.Address as string;
+    await c('NetworkDriver.CreateEndpoint', { ...ep, Interface: { Address: x } });
+    await api.close();
+    expect((await c('NetworkDriver.DeleteEndpoint', ep)).body).toEqual({});
+    expect((await c('NetworkDriver.DeleteNetwork', { NetworkID: 'd6' })).body).toEqual({}); // dockerd forgets it whatever we say
+    await plugin.close();
+    await startPlugin();
+    expect(plugin.cleanups.pending).toEqual([{ kind: 'endpoint', container: ep.EndpointID }, { kind: 'network', network: 'docker-198.19.70.0-24' }]);
+    await api.listen(agentSocket); // no call from dockerd: the timer delivers them
+    const until = Date.now() + 3000;
+    while (store.findNetwork('docker-198.19.70.0-24') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(store.endpoints()).toEqual([]);
     expect(store.findNetwork('docker-198.19.70.0-24')).toBeUndefined();
+    expect(plugin.cleanups.pending).toEqual([]);
+    expect((await c('NetworkDriver.DeleteNetwork', { NetworkID: 'd6' })).body).toEqual({}); // unknown by now: nothing to do
   });
 
   it('the control-API routes it uses refuse bad input with a code, as the others do', async () => {
