@@ -6,11 +6,12 @@
  * medians of --runs), printed with ratios to the kernel, and beside them the
  * CPU the tunnel used during TCP ×1 (cores, and Gbit/s per core).
  *
- *     npm run bench -- [--runs 3] [--seconds 5] [--json FILE] [--only kernel,native,native-w1,native-nopoll,native-esp,native-esp-udp,js,js-esp,wireguard,nebula]
+ *     npm run bench -- [--runs 3] [--seconds 5] [--json FILE] [--only kernel,native,native-w1,native-nopoll,native-rt,native-esp,native-esp-udp,js,js-esp,wireguard,nebula]
  *
  * native-w1 is overlayd native with `--workers 1`: beside the default (a
  * worker per CPU), it shows what the extra workers bring. native-nopoll
- * (not in the default list) turns adaptive busy polling off.
+ * and native-rt (not in the default list) turn adaptive busy polling off,
+ * and run the workers SCHED_FIFO.
  *
  * The bar of issue 5: native-esp at least 2× wireguard-go on one TCP stream.
  */
@@ -30,6 +31,7 @@ const ROWS: Record<string, OverlayBuilder> = {
   native: (t) => overlaydOverlay(t, { datapath: 'native' }),
   'native-w1': (t) => overlaydOverlay(t, { datapath: 'native', workers: 1 }),
   'native-nopoll': (t) => overlaydOverlay(t, { datapath: 'native', busyPollUs: 0 }),
+  'native-rt': (t) => overlaydOverlay(t, { datapath: 'native', realtime: true }),
   'native-esp': (t) => overlaydOverlay(t, { datapath: 'native', encrypted: { carrier: 'ip' } }),
   'native-esp-udp': (t) => overlaydOverlay(t, { datapath: 'native', encrypted: { carrier: 'udp' } }),
   js: (t) => overlaydOverlay(t, { datapath: 'js' }),

@@ -37,6 +37,8 @@ export interface OverlaydOptions {
   workers?: number;
   /** The agents' `--busy-poll-us` (adaptive busy polling; 0: off); default: the agent's own default. */
   busyPollUs?: number;
+  /** The agents' `--realtime-workers` (SCHED_FIFO workers). */
+  realtime?: boolean;
 }
 
 const NETWORK = 'bench';
@@ -64,7 +66,7 @@ export async function overlaydOverlay(topology: Topology, opts: OverlaydOptions)
       for (const a of agents) await a.ctl('network', 'create', NETWORK, '--subnet', SUBNET, '--vni', '4999');
     }
     const eps: Endpoint[] = [];
-    const tag = `b${opts.datapath[0]}${enc ? `e${enc.carrier[0]}` : ''}${opts.workers === undefined ? '' : `w${opts.workers}`}${opts.busyPollUs === undefined ? '' : `p${opts.busyPollUs}`}`;
+    const tag = `b${opts.datapath[0]}${enc ? `e${enc.carrier[0]}` : ''}${opts.workers === undefined ? '' : `w${opts.workers}`}${opts.busyPollUs === undefined ? '' : `p${opts.busyPollUs}`}${opts.realtime ? 'rt' : ''}`;
     for (const [i, a] of agents.entries()) {
       const c = await topology.container(i + 1, tag);
       containers.push(c);
@@ -97,6 +99,7 @@ function rowFlags(opts: OverlaydOptions): string[] {
   return [
     ...(opts.workers === undefined ? [] : ['--workers', String(opts.workers)]),
     ...(opts.busyPollUs === undefined ? [] : ['--busy-poll-us', String(opts.busyPollUs)]),
+    ...(opts.realtime ? ['--realtime-workers'] : []),
   ];
 }
 
@@ -106,7 +109,7 @@ export function overlaydAgentOptions(opts: OverlaydOptions): AgentOptions {
   return { datapath: opts.datapath, ...(flags.length === 0 ? {} : { extraArgs: flags }) };
 }
 
-/** The default row name: "overlayd <datapath>[ ESP/<carrier>][ --workers N][ --busy-poll-us N]". */
+/** The default row name: "overlayd <datapath>[ ESP/<carrier>] [its flags]". */
 export function overlaydRowName(opts: OverlaydOptions): string {
   const enc = opts.encrypted ? ` ESP/${opts.encrypted.carrier}` : '';
   return [`overlayd ${opts.datapath}${enc}`, ...rowFlags(opts)].join(' ');

@@ -2,6 +2,7 @@
 #include "datapath/datapath.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -10,8 +11,8 @@
 
 _Static_assert(DP_MAX_WORKERS <= TAP_MAX_QUEUES, "a worker per TAP queue");
 
-/* Most TAP queue descriptors a data path holds at once (networks × queues). */
-#define MAX_TAPS 4096
+/* Most TAP queue descriptors a data path holds at once: 1024 networks × every queue. */
+#define MAX_TAPS (1024 * DP_MAX_WORKERS)
 
 int datapath_init(dp_datapath *dp, const io_config *cfg, uint64_t *counters, size_t punt_capacity) {
   memset(dp, 0, sizeof *dp);
@@ -37,17 +38,21 @@ typedef struct held_taps {
   int n;
 } held_taps;
 
-static void hold_taps(dp_datapath *dp, held_taps *h) {
+/* The TAP queues held now (freed by the caller), or NULL when out of memory. */
+static held_taps *hold_taps(dp_datapath *dp) {
+  held_taps *h = malloc(sizeof *h);
+  if (h == NULL) return NULL;
   tables_read_lock(&dp->tables, DP_READER_SYNC);
   h->n = tables_tap_fds(&dp->tables, h->fds, h->vnis, h->queues, MAX_TAPS);
   tables_read_unlock(&dp->tables, DP_READER_SYNC);
+  return h;
 }
 
 void datapath_destroy(dp_datapath *dp) {
   datapath_stop(dp);
-  static held_taps h; /* JavaScript thread only; 80 KB is too much for its stack */
-  hold_taps(dp, &h);
-  for (int i = 0; i < h.n; i++) close(h.fds[i]);
+  held_taps *h = hold_taps(dp);
+  for (int i = 0; h != NULL && i < h->n; i++) close(h->fds[i]);
+  free(h);
   sa_tables_destroy(&dp->tables);
   tables_destroy(&dp->tables);
   punt_destroy(&dp->punt);
@@ -63,9 +68,13 @@ int datapath_start(dp_datapath *dp, void (*notify)(void *arg), void *arg) {
     dp->punt.notify = NULL;
     return err;
   }
-  static held_taps h;
-  hold_taps(dp, &h);
-  for (int i = 0; i < h.n; i++) io_tap_add(dp->io, h.vnis[i], h.queues[i], h.fds[i]);
+  held_taps *h = hold_taps(dp);
+  if (h == NULL) {
+    datapath_stop(dp);
+    return -ENOMEM;
+  }
+  for (int i = 0; i < h->n; i++) io_tap_add(dp->io, h->vnis[i], h->queues[i], h->fds[i]);
+  free(h);
   dp->tables.data_port = io_data_port(dp->io);
   return dp->tables.data_port;
 }

@@ -165,11 +165,15 @@ static int open_sockets(io_ctx *io) {
 }
 
 /*
- * Forwarding is latency work. Realtime (SCHED_FIFO, lowest priority): a frame
- * that wakes the worker runs it at once instead of after a busy neighbour's
- * slice (measured on two loaded cores: no more 4 ms RTT outliers, higher
- * throughput); the kernel's RT throttling still leaves 5% to everything else.
- * Otherwise, or when that is refused (no CAP_SYS_NICE), nice IO_WORKER_NICE.
+ * Forwarding is latency work: nice IO_WORKER_NICE, or with `realtime`
+ * SCHED_FIFO at the lowest priority, so a frame that wakes a worker runs it
+ * at once instead of after a busy neighbour's slice (the kernel's RT
+ * throttling still leaves 5% to everything else; refused without
+ * CAP_SYS_NICE, then nice). With one worker, realtime measured better (no
+ * 4 ms RTT outliers on two loaded cores); with a worker per CPU and busy
+ * polling, nice measured better: a woken FIFO worker is sent to another CPU
+ * than its FIFO waker (a wake-up across CPUs, slow on a VM), and spinning
+ * FIFO workers keep others off their cores (docs/performance.md).
  */
 static void raise_priority(int realtime) {
   if (realtime) {

@@ -113,6 +113,7 @@ export class Agent implements AgentOperations {
       espPort: this.config.espPort,
       workers: this.config.workers,
       busyPollUs: this.config.busyPollUs,
+      realtimeWorker: this.config.realtimeWorkers,
       sequenceStart: (id) => this.netKeys.sequenceStart(id),
       windowStart: (id) => this.netKeys.windowStart(id),
     });

@@ -29,6 +29,8 @@ export interface AgentConfig {
   workers?: number;
   /** Native data path: µs of busy polling after traffic while a CPU is free (default 200; 0: off). */
   busyPollUs?: number;
+  /** Native data path: workers SCHED_FIFO instead of nice −10. */
+  realtimeWorkers?: boolean;
   /** HOST:PORT for Prometheus metrics, or undefined for none. */
   metricsAddr?: string;
   logLevel: string;

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     .option('--socket <path>', 'control API unix socket', DEFAULTS.socket)
     .option('--datapath <kind>', 'native or js', DEFAULTS.datapath)
     .option('--workers <n>', 'native data path threads, each with its own TAP queue and sockets (default: the online CPUs)')
+    .option('--realtime-workers', 'native: run the workers SCHED_FIFO (lowest priority) instead of nice -10')
     .option('--busy-poll-us <us>', 'native: keep polling this long after traffic while a CPU is free, instead of sleeping (0: off)', '200')
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics here')
     .option('--docker-plugin', "also serve Docker's plugin API from this process (down while the agent is; overlayd-docker-plugin is not)")
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
     datapath: o.datapath,
     workers: o.workers === undefined ? undefined : int(o.workers),
     busyPollUs: int(o.busyPollUs),
+    realtimeWorkers: o.realtimeWorkers === true,
     metricsAddr: o.metricsAddr,
     logLevel: o.logLevel,
   });

@@ -202,6 +202,14 @@ export interface DatapathOptions {
    */
   busyPollUs?: number;
   /**
+   * Native path: run the workers SCHED_FIFO (lowest realtime priority)
+   * instead of nice −10, so a frame is forwarded as soon as it arrives, never
+   * after a busy process's time slice. Default false: with a worker per CPU
+   * and busy polling, nice −10 measured better on two shared cores
+   * (docs/performance.md).
+   */
+  realtimeWorker?: boolean;
+  /**
    * This host's VTEP address as peers see it (the gossip advertise address):
    * SAs are derived from it. Default `bindAddress`; needed when that is a wildcard.
    */

@@ -64,15 +64,8 @@ class NativeSaSink implements SaSink {
   }
 }
 
-/** Options of the native path beyond the common {@link DatapathOptions}. */
-export interface NativeDatapathOptions extends DatapathOptions {
-  /**
-   * Run the worker thread SCHED_FIFO (lowest realtime priority) so a frame is
-   * forwarded as soon as it arrives, not after a busy process's time slice.
-   * Falls back to nice −10 without CAP_SYS_NICE. Default true.
-   */
-  realtimeWorker?: boolean;
-}
+/** Options of the native path (workers, busyPollUs and realtimeWorker are its own). */
+export type NativeDatapathOptions = DatapathOptions;
 
 /** Default of {@link DatapathOptions.busyPollUs}: long enough for a reply across two agents on one machine. */
 export const DEFAULT_BUSY_POLL_US = 200;
@@ -119,7 +112,7 @@ export class NativeDatapath implements Datapath {
       options.bindAddress,
       options.dataPort,
       options.sourcePorts ?? DEFAULT_SOURCE_PORTS,
-      options.realtimeWorker ?? true,
+      options.realtimeWorker ?? false,
       options.espPort ?? DEFAULT_ESP_PORT,
       this.workers,
       options.busyPollUs ?? DEFAULT_BUSY_POLL_US,
