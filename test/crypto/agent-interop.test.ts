@@ -34,8 +34,8 @@ import { findScapyEspPython, runScapyEsp } from './support.js';
 
 const python = findScapyEspPython();
 const ready = requirement(
-  haveRoot() && haveTools('ip', 'ping', 'tcpdump', 'tshark', 'python3') && python !== null,
-  'agent interop needs root, ip, ping, tcpdump, tshark, python3 and python3-scapy with cryptography',
+  haveRoot() && haveTools('ip', 'ping', 'ethtool', 'tcpdump', 'tshark', 'python3') && python !== null,
+  'agent interop needs root, ip, ping, ethtool, tcpdump, tshark, python3 and python3-scapy with cryptography',
 );
 const TRANSFER = `${import.meta.dirname}/../e2e/fixtures/transfer.mjs`;
 
@@ -120,6 +120,9 @@ describe.skipIf(!ready)('ESP interop on real agent traffic (scapy, tshark)', () 
 
   beforeAll(async () => {
     topo = await Topology.create({ hosts: 2 });
+    // ESP-in-UDP leaves as UDP GSO trains: a NIC cuts them into datagrams before the wire, a veth passes a train
+    // whole, so the switch would capture one datagram holding several ESP packets. Cut them as a NIC does.
+    for (const h of [1, 2]) await nsExec(topo.host(h).ns, ['ethtool', '-K', topo.host(h).iface, 'tx-udp-segmentation', 'off']);
     agents = await startCluster(topo, { datapath: 'native', gossipKey: newGossipKey() }, [1, 2]);
     for (const c of CASES) {
       const args = ['--encrypted', '--esp-carrier', c.carrier, '--esp-key-bits', String(c.bits), ...(c.esn ? [] : ['--no-esn'])];

@@ -1,6 +1,6 @@
 /**
  * Key rotation of encrypted networks on three namespace hosts (hosts 1 and 2
- * on the native data path, host 3 on the TypeScript path), for each carrier
+ * on the native data path with 2 workers each, host 3 on the TypeScript path), for each carrier
  * (protocol 50 between native hosts, ESP-in-UDP between native and js): a continuous ping flood (batches of
  * `ping -i 0.01`, back to back) and checksum-verified TCP transfers run
  * through three consecutive `network rotate-key` calls and lose nothing;
@@ -28,7 +28,8 @@ describe.skipIf(!ready)('key rotation of encrypted networks, three hosts', () =>
   beforeAll(async () => {
     topo = await Topology.create({ hosts: 3 });
     const gossipKey = newGossipKey();
-    agents = await startCluster(topo, { datapath: 'native', gossipKey }, [1, 2]);
+    // Two workers whatever the machine: the loads below then cross both, and each worker keeps its own cipher contexts.
+    agents = await startCluster(topo, { datapath: 'native', gossipKey, extraArgs: ['--workers', '2'] }, [1, 2]);
     agents.push(...(await startAgents(topo, { datapath: 'js', gossipKey, extraArgs: ['--join', topo.host(1).addr4!] }, [3])));
     await waitFor('3 members alive everywhere', async () => {
       for (const a of agents) if ((await a.ctl<{ state: string }[]>('members')).filter((m) => m.state === 'alive').length !== 3) return false;
