@@ -125,12 +125,12 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('two hosts, %s data path
       const inner = join(dir, 'inner.pcap');
       const outer = join(dir, 'outer.pcap');
       const captures = Promise.all([
-        agents[0].ctlRaw('capture', 'blue', '-w', inner, '--duration', '3'),
+        agents[0].ctlRaw('capture', 'blue', '-w', inner, '--duration', '7'),
         agents[0].ctlRaw('capture', 'blue', '-w', outer, '--outer', '--count', '2', '--duration', '20'),
       ]);
       await new Promise((r) => setTimeout(r, 500)); // both sessions are usually open by now
-      // Pings over two seconds, so a session that opened late (a loaded machine) still sees some.
-      await ping(ns.a, eps[2].ip, ['-c', '5', '-i', '0.4']);
+      // Pings over five seconds, so a session that opened late (a loaded machine: CI once opened it after 2 s) still sees some.
+      await ping(ns.a, eps[2].ip, ['-c', '12', '-i', '0.4']);
       for (const r of await captures) expect(r.code, r.stderr).toBe(0);
 
       const a = readPcap(readFileSync(inner));
