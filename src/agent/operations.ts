@@ -12,6 +12,9 @@ import type { EspCarrierName } from '../cluster/network-keys.js';
 import type { DatapathCounters } from '../dataplane/datapath.js';
 import type { NodeInfo } from '../gossip/index.js';
 import type { CaptureOptions } from './capture.js';
+import type { PerfReport, PerfRequest } from './perf/perf.js';
+
+export type { PerfReport, PerfRequest } from './perf/perf.js';
 
 /** Rows of `overlayctl fdb --json`. */
 export interface FdbRow {
@@ -143,4 +146,6 @@ export interface AgentOperations {
   keys(name: string, secrets: boolean): KeysReport;
   /** Mirrors a network's frames as pcap; returns a function that stops early. */
   startCapture(network: string, opts: CaptureOptions, write: (chunk: Buffer) => void, end: () => void): () => void;
+  /** A throughput and latency test to another agent's host through the data path (one at a time; perf/perf.ts). */
+  perf(req: PerfRequest): Promise<PerfReport>;
 }
