@@ -176,14 +176,15 @@ program
   .requiredOption('--to <node>', 'the other node (its name in overlayctl members)')
   .option('--seconds <n>', 'length of the throughput run, 1..60', int, 5)
   .option('--streams <n>', 'parallel TCP streams, 1..16', int, 1)
-  .action(async (net: string, o: { to: string; seconds: number; streams: number }) => {
+  .option('--send', 'this host sends (default: the other node sends to this host)')
+  .action(async (net: string, o: { to: string; seconds: number; streams: number; send?: boolean }) => {
     // The run, the set-up on both hosts and the probes: longer than one ordinary call.
     const perfClient = new ControlClient(program.opts().socket, (o.seconds + 90) * 1000);
-    out(await perfClient.post<Row>(`/v1/networks/${enc(net)}/perf`, { to: o.to, seconds: o.seconds, streams: o.streams }), (d) => {
+    out(await perfClient.post<Row>(`/v1/networks/${enc(net)}/perf`, { to: o.to, seconds: o.seconds, streams: o.streams, send: o.send === true }), (d) => {
       const r = d as unknown as PerfReport;
       process.stdout.write(
         `${r.network} (vni ${r.vni}${r.encrypted ? ', encrypted' : ''}) ${r.from} ${r.localIp} → ${r.to} ${r.remoteIp}\n` +
-          `  throughput  ${r.gbps.toFixed(2)} Gbit/s, ${r.segmentsPerSec} segments/s (MSS ${r.mss}), TCP ×${r.streams}, ${r.seconds} s\n` +
+          `  throughput  ${r.gbps.toFixed(2)} Gbit/s, ${r.segmentsPerSec} segments/s (MSS ${r.mss}), TCP ×${r.streams} ${r.direction === 'send' ? `${r.from} → ${r.to}` : `${r.to} → ${r.from}`}, ${r.seconds} s\n` +
           `  rtt         p50 ${r.rttP50Ms.toFixed(3)} ms, p99 ${r.rttP99Ms.toFixed(3)} ms (min ${r.rttMinMs.toFixed(3)}, max ${r.rttMaxMs.toFixed(3)}), UDP echo ×${r.probes}\n` +
           `  loss        ${r.lossPct}%\n`,
       );

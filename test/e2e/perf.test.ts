@@ -1,7 +1,7 @@
 /**
  * `overlayctl perf` end to end on three namespace hosts (native data path,
  * one gossip key): between hosts 1 and 2 on a plain and on an encrypted
- * network it gives non-zero Gbit/s and RTT and no loss, and leaves no test
+ * network (and the other direction, --send) it gives non-zero Gbit/s and RTT and no loss, and leaves no test
  * endpoint, veth or worker behind on either host; the refusals each have
  * their code and one line (unknown network, unknown node, this node, a
  * static peer without an agent, a member that left, a second test at once).
@@ -53,11 +53,12 @@ describe.skipIf(!ready)('overlayctl perf between two agents', () => {
     await waitFor('no perf worker left', async () => workers().length === 0, 5_000);
   }
 
-  for (const network of ['plain', 'secret']) {
-    it(`${network}: Gbit/s, RTT, no loss, and nothing left behind`, async () => {
-      const r = await agents[0].ctl<PerfReport>('perf', network, '--to', 'node2', '--seconds', '2', '--streams', '2');
-      console.log(`perf ${network}: ${r.gbps} Gbit/s, ${r.segmentsPerSec} segments/s, rtt p50 ${r.rttP50Ms} ms p99 ${r.rttP99Ms} ms, loss ${r.lossPct}%, set-up ${r.setupMs} ms`);
-      expect(r).toMatchObject({ network, from: 'node1', to: 'node2', encrypted: network === 'secret', streams: 2, lossPct: 0 });
+  for (const [network, direction] of [['plain', 'receive'], ['secret', 'receive'], ['secret', 'send']] as const) {
+    it(`${network}, ${direction}: Gbit/s, RTT, no loss, and nothing left behind`, async () => {
+      const send = direction === 'send' ? ['--send'] : [];
+      const r = await agents[0].ctl<PerfReport>('perf', network, '--to', 'node2', '--seconds', '2', '--streams', '2', ...send);
+      console.log(`perf ${network} ${direction}: ${r.gbps} Gbit/s, ${r.segmentsPerSec} segments/s, rtt p50 ${r.rttP50Ms} ms p99 ${r.rttP99Ms} ms, loss ${r.lossPct}%, set-up ${r.setupMs} ms`);
+      expect(r).toMatchObject({ network, from: 'node1', to: 'node2', encrypted: network === 'secret', streams: 2, direction, lossPct: 0 });
       expect(r.gbps).toBeGreaterThan(0);
       expect(r.bytes).toBeGreaterThan(0);
       expect(r.segmentsPerSec).toBeGreaterThan(0);

@@ -48,7 +48,7 @@ export class PerfNamespace {
   }
 
   /** Runs the worker in `mode` inside this namespace and parses the JSON line it prints. */
-  async run<T>(mode: 'rtt' | 'stream', args: string[], timeoutMs: number): Promise<T> {
+  async run<T>(mode: 'rtt' | 'send' | 'receive', args: string[], timeoutMs: number): Promise<T> {
     const out = await run('nsenter', [`--net=${this.nsPath}`, process.execPath, ...process.execArgv, PERF_WORKER, mode, ...args], timeoutMs);
     return JSON.parse(out.trim().split('\n').pop()!) as T;
   }

@@ -5,7 +5,7 @@
  *
  *   here:  namespace + endpoint (runtime "perf", container "perf-to:<session>:<node>") ─► gossip
  *   there: sees it ─► namespace + endpoint (runtime "perf", container "perf-reply:<session>") ─► gossip
- *   here:  sees the reply ─► rtt (UDP echo, idle) ─► stream (TCP, N streams) ─► detach
+ *   here:  sees the reply ─► rtt (UDP echo, idle) ─► TCP, N streams (there → here; here → there with `send`) ─► detach
  *   there: sees our endpoint gone (or its node dead, or MAX_SESSION_S) ─► detach
  *
  * Both endpoints are ordinary ones (FDB and neighbour entries on every host of
@@ -30,6 +30,12 @@ export interface PerfRequest {
   seconds?: number;
   /** Parallel TCP streams, 1..16 (default 1). */
   streams?: number;
+  /**
+   * This host sends, the other receives. Default: the other sends and this
+   * host receives into one preallocated buffer per stream, the cheaper way
+   * for Node (worker.ts), so the figure is the overlay's, not the sink's.
+   */
+  send?: boolean;
 }
 
 /** `overlayctl perf --json` (field names are a contract). */
@@ -44,6 +50,8 @@ export interface PerfReport {
   remoteIp: string;
   seconds: number;
   streams: number;
+  /** Which way the TCP streams went, seen from this host: `receive` (to → from) or `send` (from → to). */
+  direction: 'receive' | 'send';
   bytes: number;
   gbps: number;
   /** TCP segments per second (bytes over the MSS of the network's MTU). */
@@ -120,7 +128,8 @@ export class PerfTests {
         throw new OverlayError('UNREACHABLE', `no echo from ${remoteIp} on ${req.to} within ${REACH_TIMEOUT_MS / 1000} s: the data path between ${config.advertiseAddr} and ${remote.vtep} drops (overlayctl stats on both hosts)`);
       }
       const setupMs = Date.now() - started;
-      const tput = await ns.run<{ bytes: number; seconds: number; gbps: number }>('stream', ['--to', remoteIp, '--seconds', String(seconds), '--streams', String(streams)], (seconds + 30) * 1000);
+      const direction = req.send === true ? 'send' : 'receive';
+      const tput = await ns.run<{ bytes: number; seconds: number; gbps: number }>(direction, ['--to', remoteIp, '--seconds', String(seconds), '--streams', String(streams)], (seconds + 30) * 1000);
       const mss = net.mtu - (family4 ? 40 : 60) - 12; // TCP timestamps
       return {
         network: net.name,
@@ -132,6 +141,7 @@ export class PerfTests {
         remoteIp,
         seconds: tput.seconds,
         streams,
+        direction,
         bytes: tput.bytes,
         gbps: tput.gbps,
         segmentsPerSec: Math.round(tput.bytes / mss / tput.seconds),
