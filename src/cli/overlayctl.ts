@@ -183,7 +183,7 @@ program
     out(await perfClient.post<Row>(`/v1/networks/${enc(net)}/perf`, { to: o.to, seconds: o.seconds, streams: o.streams, send: o.send === true }), (d) => {
       const r = d as unknown as PerfReport;
       process.stdout.write(
-        `${r.network} (vni ${r.vni}${r.encrypted ? ', encrypted' : ''}) ${r.from} ${r.localIp} → ${r.to} ${r.remoteIp}\n` +
+        `${r.network} (vni ${r.vni}${r.encrypted ? ', encrypted' : ''}) ${r.from} ${r.localIp} ⇄ ${r.to} ${r.remoteIp}\n` +
           `  throughput  ${r.gbps.toFixed(2)} Gbit/s, ${r.segmentsPerSec} segments/s (MSS ${r.mss}), TCP ×${r.streams} ${r.direction === 'send' ? `${r.from} → ${r.to}` : `${r.to} → ${r.from}`}, ${r.seconds} s\n` +
           `  rtt         p50 ${r.rttP50Ms.toFixed(3)} ms, p99 ${r.rttP99Ms.toFixed(3)} ms (min ${r.rttMinMs.toFixed(3)}, max ${r.rttMaxMs.toFixed(3)}), UDP echo ×${r.probes}\n` +
           `  loss        ${r.lossPct}%\n`,

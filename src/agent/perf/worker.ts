@@ -13,6 +13,9 @@
  *   rtt --to IP [--count N] [--wait-ms N] [--max-seconds N]
  *                             waits for a first echo, then N probes one at a
  *                             time → {reachable, sent, received, lossPct, rttP50Ms, rttP99Ms, rttMinMs, rttMaxMs}
+ *   reach --to IP[,IP…] [--wait-ms N]
+ *                             probes every address at once until each echoes
+ *                             → {results: [{to, reachable, rttMs}]} (the demo's check)
  *   send --to IP --seconds S [--streams N]
  *                             N TCP streams into the sink for S s → {bytes, seconds, gbps}
  *   receive --to IP --seconds S [--streams N]
@@ -45,10 +48,17 @@ function arg(args: string[], name: string, fallback?: number): number {
   return v;
 }
 
-function target(args: string[]): string {
+function targets(args: string[]): string[] {
   const i = args.indexOf('--to');
-  if (i < 0 || !net.isIP(args[i + 1] ?? '')) throw new Error('--to needs an IP address');
-  return args[i + 1];
+  const list = i < 0 ? [] : (args[i + 1] ?? '').split(',');
+  if (list.length === 0 || !list.every((a) => net.isIP(a))) throw new Error('--to needs IP addresses');
+  return list;
+}
+
+function target(args: string[]): string {
+  const [one, ...more] = targets(args);
+  if (more.length > 0) throw new Error('--to takes one address in this mode');
+  return one;
 }
 
 /** A UDP socket of the address's family bound to any address, or to `port` (the echo). */
@@ -128,16 +138,38 @@ function probe(s: dgram.Socket, to: string, seq: number): Promise<number | undef
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 const round = (v: number): number => Math.round(v * 1000) / 1000;
 
+/** Probes `to` until one echo comes back or `waitMs` passes: the round trip of that echo, or undefined. */
+async function firstEcho(s: dgram.Socket, to: string, waitMs: number): Promise<number | undefined> {
+  let seq = 0;
+  for (const until = Date.now() + waitMs; Date.now() < until; ) {
+    const r = await probe(s, to, ++seq);
+    if (r !== undefined) return r;
+  }
+  return undefined;
+}
+
+async function reach(args: string[]): Promise<Record<string, unknown>> {
+  const waitMs = arg(args, '--wait-ms', 2000);
+  const results = await Promise.all(
+    targets(args).map(async (to) => {
+      const s = await udpSocket(net.isIPv6(to));
+      const rtt = await firstEcho(s, to, waitMs);
+      s.close();
+      return { to, reachable: rtt !== undefined, rttMs: round(rtt ?? 0) };
+    }),
+  );
+  return { results };
+}
+
 async function rtt(args: string[]): Promise<Record<string, unknown>> {
   const to = target(args);
   const count = Math.min(arg(args, '--count', 200), 10_000);
   const waitMs = arg(args, '--wait-ms', 5000);
   const deadline = Date.now() + arg(args, '--max-seconds', 10) * 1000;
   const s = await udpSocket(net.isIPv6(to));
-  let seq = 0;
   // Until the first echo: tables and keys may still be on their way to the other host.
-  let reachable = false;
-  for (const until = Date.now() + waitMs; !reachable && Date.now() < until; ) reachable = (await probe(s, to, ++seq)) !== undefined;
+  const reachable = (await firstEcho(s, to, waitMs)) !== undefined;
+  let seq = 1 << 20; // apart from the first echo's probes
   const rtts: number[] = [];
   let sent = 0;
   while (reachable && sent < count && Date.now() < deadline) {
@@ -209,6 +241,7 @@ async function streams(args: string[], one: (to: string, until: number) => Promi
 
 const MODES: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
   rtt,
+  reach,
   send: (args) => streams(args, sendOne),
   receive: (args) => streams(args, receiveOne),
 };
