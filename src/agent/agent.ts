@@ -34,8 +34,8 @@ import { Reconciler } from './reconcile.js';
 import { ClusterMembership } from './membership.js';
 import { NetworkKeys } from './keys.js';
 import { AgentViews } from './views.js';
-import { PerfTests, type PerfReport, type PerfRequest } from './perf/perf.js';
-import type { AgentCounters, AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
+import { PerfTests } from './perf/perf.js';
+import type { AgentCounters, AgentEvent, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
 export type { AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, NeighRow, NetworkCreateRequest } from './operations.js';
 export { KEY_SETTLE_MS } from './keys.js';

@@ -12,9 +12,7 @@ import type { EspCarrierName } from '../cluster/network-keys.js';
 import type { DatapathCounters } from '../dataplane/datapath.js';
 import type { NodeInfo } from '../gossip/index.js';
 import type { CaptureOptions } from './capture.js';
-import type { PerfReport, PerfRequest } from './perf/perf.js';
 
-export type { PerfReport, PerfRequest } from './perf/perf.js';
 
 /** Rows of `overlayctl fdb --json`. */
 export interface FdbRow {
@@ -86,6 +84,52 @@ export interface MovableEndpoint {
   /** The veth end waiting in the agent's namespace, with the endpoint's MAC and the MTU set. */
   ifname: string;
   mtu: number;
+}
+
+/** What `POST /v1/networks/:name/perf` takes. */
+export interface PerfRequest {
+  network: string;
+  /** The node (its gossip name) whose agent answers. */
+  to: string;
+  /** Length of the throughput run, 1..60 s (default 5). */
+  seconds?: number;
+  /** Parallel TCP streams, 1..16 (default 1). */
+  streams?: number;
+  /**
+   * This host sends, the other receives. Default: the other sends and this
+   * host receives into one preallocated buffer per stream, the cheaper way
+   * for Node (worker.ts), so the figure is the overlay's, not the sink's.
+   */
+  send?: boolean;
+}
+
+/** `overlayctl perf --json` (field names are a contract). */
+export interface PerfReport {
+  network: string;
+  vni: number;
+  encrypted: boolean;
+  from: string;
+  to: string;
+  /** The test endpoints' addresses, here and there. */
+  localIp: string;
+  remoteIp: string;
+  seconds: number;
+  streams: number;
+  /** Which way the TCP streams went, seen from this host: `receive` (to → from) or `send` (from → to). */
+  direction: 'receive' | 'send';
+  bytes: number;
+  gbps: number;
+  /** TCP segments per second (bytes over the MSS of the network's MTU). */
+  segmentsPerSec: number;
+  mss: number;
+  probes: number;
+  rttP50Ms: number;
+  rttP99Ms: number;
+  rttMinMs: number;
+  rttMaxMs: number;
+  lossPct: number;
+  /** From the request to the first echo: namespaces, endpoints, gossip both ways. */
+  setupMs: number;
 }
 
 /** Something the agent did on its own that an operator should know about. */

@@ -18,54 +18,8 @@ import type { EndpointEntry } from '../../cluster/entries.js';
 import type { EndpointRecord } from '../../cluster/records.js';
 import { OverlayError } from '../../cluster/errors.js';
 import type { AgentContext } from '../context.js';
-import type { EndpointAttachRequest } from '../operations.js';
+import type { EndpointAttachRequest, PerfReport, PerfRequest } from '../operations.js';
 import { PerfNamespace } from './namespace.js';
-
-/** What `POST /v1/networks/:name/perf` takes. */
-export interface PerfRequest {
-  network: string;
-  /** The node (its gossip name) whose agent answers. */
-  to: string;
-  /** Length of the throughput run, 1..60 s (default 5). */
-  seconds?: number;
-  /** Parallel TCP streams, 1..16 (default 1). */
-  streams?: number;
-  /**
-   * This host sends, the other receives. Default: the other sends and this
-   * host receives into one preallocated buffer per stream, the cheaper way
-   * for Node (worker.ts), so the figure is the overlay's, not the sink's.
-   */
-  send?: boolean;
-}
-
-/** `overlayctl perf --json` (field names are a contract). */
-export interface PerfReport {
-  network: string;
-  vni: number;
-  encrypted: boolean;
-  from: string;
-  to: string;
-  /** The test endpoints' addresses, here and there. */
-  localIp: string;
-  remoteIp: string;
-  seconds: number;
-  streams: number;
-  /** Which way the TCP streams went, seen from this host: `receive` (to → from) or `send` (from → to). */
-  direction: 'receive' | 'send';
-  bytes: number;
-  gbps: number;
-  /** TCP segments per second (bytes over the MSS of the network's MTU). */
-  segmentsPerSec: number;
-  mss: number;
-  probes: number;
-  rttP50Ms: number;
-  rttP99Ms: number;
-  rttMinMs: number;
-  rttMaxMs: number;
-  lossPct: number;
-  /** From the request to the first echo: namespaces, endpoints, gossip both ways. */
-  setupMs: number;
-}
 
 /** What perf needs of the agent: its endpoint operations (so a test endpoint is plumbed, stored and announced as any other). */
 export interface PerfHost {
