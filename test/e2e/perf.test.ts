@@ -4,24 +4,32 @@
  * network (and the other direction, --send) it gives non-zero Gbit/s and RTT and no loss, and leaves no test
  * endpoint, veth or worker behind on either host; the refusals each have
  * their code and one line (unknown network, unknown node, this node, a
- * static peer without an agent, a member that left, a second test at once).
+ * static peer without an agent, a member that left, a second test at once,
+ * and — gossip up, UDP 4789 dropped by nftables on host 2 — UNREACHABLE).
  * Needs nothing but root, ip and node: no ping, no iperf3.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../../src/testkit/topology.js';
-import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
+import { haveRoot, haveTool, haveTools, requirement } from '../../src/testkit/ci.js';
 import { run, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 import type { PerfReport } from '../../src/agent/operations.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'unshare', 'nsenter'), 'perf e2e tests need root, ip, unshare and nsenter');
 
-/** Processes of the perf worker this checkout runs (the agents' test namespaces). */
-function workers(): string[] {
-  const me = `${process.cwd()}/dist/src/agent/perf/worker.js`;
-  return execFileSync('ps', ['-eo', 'pid=,args=']).toString().split('\n').filter((l) => l.includes(me));
+/** Perf workers the agents started (their children: `unshare` execs the worker in place), as `pid args` lines. */
+function workersOf(agents: readonly AgentHandle[]): string[] {
+  const parents = new Set(agents.map((a) => String(a.process.pid)));
+  return execFileSync('ps', ['-eo', 'pid=,ppid=,args='])
+    .toString()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([, ppid, ...args]) => parents.has(ppid) && args.join(' ').includes('perf/worker.js'))
+    .map(([pid, , ...args]) => `${pid} ${args.join(' ')}`);
 }
+
+const haveNft = ready && requirement(haveTool('nft'), 'the UNREACHABLE case drops the data port with nftables (nft)');
 
 describe.skipIf(!ready)('overlayctl perf between two agents', () => {
   let topo: Topology | undefined;
@@ -50,7 +58,7 @@ describe.skipIf(!ready)('overlayctl perf between two agents', () => {
       const links = execFileSync('ip', ['-n', a.ns, '-o', 'link', 'show']).toString();
       expect(links).not.toMatch(/ vo[0-9a-f]{12}[@:]/);
     }
-    await waitFor('no perf worker left', async () => workers().length === 0, 5_000);
+    await waitFor('no perf worker left', async () => workersOf(agents).length === 0, 5_000);
   }
 
   for (const [network, direction] of [['plain', 'receive'], ['secret', 'receive'], ['secret', 'send']] as const) {
@@ -105,6 +113,21 @@ describe.skipIf(!ready)('overlayctl perf between two agents', () => {
     expect((await first).lossPct).toBe(0);
     await expectNothingLeft();
   }, 90_000);
+
+  it.skipIf(!haveNft)('gossip up, data port dropped on host 2: UNREACHABLE naming the data path, nothing left behind', async () => {
+    const nft = (...args: string[]) => execFileSync('ip', ['netns', 'exec', agents[1].ns, 'nft', ...args]);
+    nft('add', 'table', 'inet', 'ovtperf');
+    try {
+      nft('add', 'chain', 'inet', 'ovtperf', 'in', '{ type filter hook input priority 0; }');
+      nft('add', 'rule', 'inet', 'ovtperf', 'in', 'udp', 'dport', '4789', 'drop');
+      const r = await agents[0].ctlRaw('perf', 'plain', '--to', 'node2', '--seconds', '1');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/no echo from 198\.19\.30\.\d+ on node2 within 5 s: the data path between 198\.18\.0\.1 and 198\.18\.0\.2 drops/);
+    } finally {
+      nft('delete', 'table', 'inet', 'ovtperf');
+    }
+    await expectNothingLeft();
+  }, 60_000);
 
   it('a member that left is NODE_DOWN', async () => {
     await agents[2].stop();

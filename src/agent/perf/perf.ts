@@ -43,7 +43,6 @@ const replyTag = (session: string): string => `perf-reply:${session}`;
 
 interface Responder {
   session: string;
-  from: string;
   ns?: PerfNamespace;
   endpointId?: string;
   timer: NodeJS.Timeout;
@@ -138,7 +137,7 @@ export class PerfTests {
       this.ctx.log.warn({ from: ask.owner, session }, `perf: already answering ${MAX_RESPONDERS} tests; this one is ignored`);
       return;
     }
-    const r: Responder = { session, from: ask.owner, timer: setTimeout(() => void this.stopResponder(r), MAX_SESSION_S * 1000) };
+    const r: Responder = { session, timer: setTimeout(() => void this.stopResponder(r), MAX_SESSION_S * 1000) };
     this.responders.set(session, r);
     void (async () => {
       r.ns = await PerfNamespace.open(MAX_SESSION_S);
@@ -179,6 +178,8 @@ export class PerfTests {
     for (;;) {
       const reply = this.ctx.store.endpoints(network).find((e) => e.owner === to && e.container === replyTag(session) && this.ctx.store.visible(e));
       if (reply) return reply;
+      const state = this.ctx.store.memberState(to);
+      if (state === 'dead' || state === 'left') throw new OverlayError('NODE_DOWN', `member ${to} went ${state} before it answered`);
       if (Date.now() > until) {
         throw new OverlayError('TIMEOUT', `${to} did not answer within ${REPLY_TIMEOUT_MS / 1000} s (its agent is busy with other tests, cannot reach us by gossip, or has no perf)`);
       }
