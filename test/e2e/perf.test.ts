@@ -129,6 +129,31 @@ describe.skipIf(!ready)('overlayctl perf between two agents', () => {
     await expectNothingLeft();
   }, 60_000);
 
+  it('an agent killed mid-test: its worker and namespace go at once, the other side detaches, the restarted agent forgets its test endpoint', async () => {
+    const test = agents[0].ctlRaw('perf', 'plain', '--to', 'node2', '--seconds', '30');
+    const perfOn = async (a: AgentHandle) => (await a.ctl<Endpoint[]>('endpoint', 'ls')).filter((e) => e.runtime === 'perf');
+    await waitFor('the responder on node2', async () => (await perfOn(agents[1])).some((e) => e.node === 'node2'), 20_000);
+    const pids = workersOf(agents).map((l) => Number(l.split(' ')[0]));
+    expect(workersOf(agents).filter((l) => l.includes(' serve ')).length).toBe(2); // a namespace on each side, and the runs in node1's
+    process.kill(agents[0].process.pid!, 'SIGKILL'); // the agent alone, not its process group
+    expect((await test).code).not.toBe(0);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor('both workers gone (node1: its agent went; node2: node1 is dead)', async () => pids.every((p) => !alive(p)), 30_000);
+    await waitFor('no perf endpoint on node2', async () => (await perfOn(agents[1])).length === 0, 10_000);
+    await agents[0].process.exited;
+    await agents[0].start();
+    expect(await perfOn(agents[0])).toEqual([]);
+    await waitFor('node1 back in the cluster', async () => (await agents[1].ctl<{ name: string; state: string }[]>('members')).some((m) => m.name === 'node1' && m.state === 'alive'), 40_000);
+    await expectNothingLeft();
+  }, 120_000);
+
   it('a member that left is NODE_DOWN', async () => {
     await agents[2].stop();
     await waitFor('node3 left', async () => (await agents[0].ctl<{ name: string; state: string }[]>('members')).some((m) => m.name === 'node3' && m.state === 'left'), 15_000);

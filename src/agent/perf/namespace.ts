@@ -22,7 +22,7 @@ export class PerfNamespace {
 
   /** Starts the worker in a namespace of its own; it exits by itself after `maxSeconds`. */
   static async open(maxSeconds: number): Promise<PerfNamespace> {
-    const worker = spawn('unshare', ['--net', '--', process.execPath, ...process.execArgv, PERF_WORKER, 'serve', '--max-seconds', String(maxSeconds)], {
+    const worker = spawn('unshare', ['--net', '--', process.execPath, ...process.execArgv, PERF_WORKER, 'serve', '--max-seconds', String(maxSeconds), '--exit-with-stdin'], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const ns = new PerfNamespace(worker);
@@ -49,7 +49,7 @@ export class PerfNamespace {
 
   /** Runs the worker in `mode` inside this namespace and parses the JSON line it prints. */
   async run<T>(mode: 'rtt' | 'send' | 'receive', args: string[], timeoutMs: number): Promise<T> {
-    const out = await run('nsenter', [`--net=${this.nsPath}`, process.execPath, ...process.execArgv, PERF_WORKER, mode, ...args], timeoutMs);
+    const out = await run('nsenter', [`--net=${this.nsPath}`, process.execPath, ...process.execArgv, PERF_WORKER, mode, ...args, '--exit-with-stdin'], timeoutMs);
     return JSON.parse(out.trim().split('\n').pop()!) as T;
   }
 

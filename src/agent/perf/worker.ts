@@ -8,8 +8,7 @@
  *   serve [--max-seconds N]   TCP sink on 5201 (answers the byte count when the
  *                             sender finishes), UDP echo on 5202, TCP source
  *                             on 5203 (sends for the milliseconds it is asked);
- *                             prints "ready"; exits after N s, or when stdin is
- *                             a pipe and closes (its agent is gone)
+ *                             prints "ready"; exits after N s
  *   rtt --to IP [--count N] [--wait-ms N] [--max-seconds N]
  *                             waits for a first echo, then N probes one at a
  *                             time → {reachable, sent, received, lossPct, rttP50Ms, rttP99Ms, rttMinMs, rttMaxMs}
@@ -27,10 +26,11 @@
  * 1 MiB buffer: `receive` costs the receiver ~40% less CPU than the sink and
  * measures what iperf3 does on a busy host; `send` is the other direction.
  *
- * Every mode is bounded in time; rtt, send and receive print one JSON line.
+ * Every mode is bounded in time; rtt, reach, send and receive print one JSON
+ * line. With `--exit-with-stdin` (the agent's runs) any mode exits as soon as
+ * stdin closes: an agent that dies takes its tests with it.
  */
 import dgram from 'node:dgram';
-import { fstatSync } from 'node:fs';
 import net from 'node:net';
 
 const SINK_PORT = 5201;
@@ -108,8 +108,6 @@ async function serve(args: string[]): Promise<void> {
   const echo = await udpSocket(true, ECHO_PORT).catch(() => udpSocket(false, ECHO_PORT));
   echo.on('message', (msg, from) => echo.send(msg, from.port, from.address));
   setTimeout(() => process.exit(0), maxMs).unref();
-  // Started by an agent, stdin is a pipe: its end means the agent is gone.
-  if (fstatSync(0).isFIFO()) process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)).resume();
   process.stdout.write('ready\n');
   await new Promise(() => undefined); // until stdin closes or the time is up
 }
@@ -248,6 +246,8 @@ const MODES: Record<string, (args: string[]) => Promise<Record<string, unknown>>
 
 async function main(): Promise<void> {
   const [mode, ...args] = process.argv.slice(2);
+  // Started by an agent: the end of stdin (a pipe from it) means the agent is gone, and so is the test.
+  if (args.includes('--exit-with-stdin')) process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)).resume();
   if (mode === 'serve') return serve(args);
   const run = MODES[mode ?? ''];
   if (!run) throw new Error('usage: worker serve|rtt|send|receive …');
