@@ -4,11 +4,11 @@
  * hosts, an agent on each (native, one gossip key), a plain and an encrypted
  * network with a container per host; for each network and stream count,
  * runs alternate — iperf3 between the containers, then perf between the
- * agents — and the medians are compared, in both directions: `receive`
- * (perf's default: host 2 sends to host 1; iperf3's client on host 2) and
- * `send` (perf --send; iperf3's client on host 1).
+ * agents — and the medians are compared, in both directions: `send`
+ * (perf's default: host 1 sends to host 2; iperf3's client on host 1) and
+ * `receive` (perf --reverse; iperf3's client on host 2).
  *
- *     npx tsx bench/perf-vs-iperf3.ts [--runs 3] [--seconds 5] [--streams 1,4] [--directions receive,send] [--json FILE]
+ *     npx tsx bench/perf-vs-iperf3.ts [--runs 3] [--seconds 5] [--streams 1,4] [--directions send,receive] [--json FILE]
  *
  * RTT: perf's UDP echo p50 beside ping's median, when ping is installed.
  */
@@ -45,7 +45,7 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, streams: { type: 'string', default: '1,4' }, directions: { type: 'string', default: 'receive,send' }, json: { type: 'string' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, streams: { type: 'string', default: '1,4' }, directions: { type: 'string', default: 'send,receive' }, json: { type: 'string' } } });
   if (!haveRoot() || !haveTool('iperf3')) throw new Error('perf-vs-iperf3 needs root and iperf3');
   const runs = Number(values.runs);
   const seconds = Number(values.seconds);
@@ -71,10 +71,10 @@ async function main(): Promise<void> {
       for (const [direction, streams] of directions.flatMap((d) => streamCounts.map((n) => [d, n] as const))) {
         // The receiver is iperf3's server: host 1 when perf receives, host 2 when it sends.
         const [rx, tx] = direction === 'send' ? [eps[1], eps[0]] : [eps[0], eps[1]];
-        const send = direction === 'send' ? ['--send'] : [];
+        const reverse = direction === 'receive' ? ['--reverse'] : [];
         const pairs = await repeat(runs, async () => {
           const iperf = await runIperf3({ serverNs: rx.netns, serverAddr: rx.ip, clientNs: tx.netns, seconds, streams });
-          const perf = await agents[0].ctl<PerfReport>('perf', net.name, '--to', agents[1].name, '--seconds', String(seconds), '--streams', String(streams), ...send);
+          const perf = await agents[0].ctl<PerfReport>('perf', net.name, '--to', agents[1].name, '--seconds', String(seconds), '--streams', String(streams), ...reverse);
           return { iperf, perf };
         });
         const iperf3Gbps = median(pairs.map((p) => p.iperf.gbps));

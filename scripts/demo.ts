@@ -84,7 +84,7 @@ async function main(): Promise<void> {
 
     step(`throughput, RTT and loss ${agents[0].name} ⇄ ${agents[1].name} on "demo" (overlayctl perf, test endpoints on both hosts)`);
     failures += await perf(agents[0], 'demo', agents[1].name);
-    await iperf3Beside(eps[PER_HOST], eps[0]);
+    await iperf3Beside(eps[0], eps[PER_HOST]);
     failures += await encryptedNetwork(topo, agents, step);
     console.log(`\n${failures === 0 ? 'all pairs reachable' : `${failures} checks FAILED`}; done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (failures) process.exitCode = 1;
@@ -147,7 +147,7 @@ async function encryptedNetwork(topo: Topology, agents: AgentHandle[], step: (s:
   await echoes.stop();
   step(`throughput, RTT and loss ${agents[0].name} ⇄ ${agents[1].name} on "secret" (overlayctl perf)`);
   failures += await perf(agents[0], 'secret', agents[1].name);
-  await iperf3Beside(eps[1], eps[0]);
+  await iperf3Beside(eps[0], eps[1]);
   const drops = (await agents[1].ctl<{ drops: Record<string, number> }>('stats')).drops;
   console.log(`  ${agents[1].name}: plaintext_on_encrypted=${drops.plaintext_on_encrypted} esp_bad_icv=${drops.esp_bad_icv} esp_replay=${drops.esp_replay} no_sa=${drops.no_sa}`);
   return failures;

@@ -123,6 +123,7 @@ export class Agent implements AgentOperations {
     const saved = loadState(this.config.stateDir);
     if (saved) this.store.load(saved);
     await this.reconciler.forgetVanishedEndpoints();
+    await this.perfTests.forgetLeftovers();
     // Our own changes are on disk before the operator hears back; what gossip brings is saved in batches.
     this.store.on('local', () => this.saveNow());
     this.store.on('change', () => {

@@ -16,7 +16,7 @@
  *   GET    /v1/members
  *   POST   /v1/networks/:name/capture {count?, durationS?, outer?} → a pcap stream
  *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
- *   POST   /v1/networks/:name/perf {to, seconds?, streams?, send?} → throughput, RTT and loss to node `to` (perf/perf.ts)
+ *   POST   /v1/networks/:name/perf {to, seconds?, streams?, reverse?} → throughput, RTT and loss to node `to` (perf/perf.ts)
  *
  * Every route calls one of the AgentOperations (operations.ts). The movable
  * endpoints and address reservations are what Docker's plugin
@@ -145,7 +145,7 @@ export class ControlApi {
     this.route('GET', '/v1/neigh', (_p, q) => a.neighRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/members', () => a.members());
     this.route('POST', '/v1/networks/:name/perf', (p, _q, b) =>
-      a.perf({ network: p.name, to: str(b, 'to'), seconds: optInt(b, 'seconds'), streams: optInt(b, 'streams'), send: b.send === true }),
+      a.perf({ network: p.name, to: str(b, 'to'), seconds: optInt(b, 'seconds'), streams: optInt(b, 'streams'), reverse: b.reverse === true }),
     );
   }
 

@@ -95,12 +95,8 @@ export interface PerfRequest {
   seconds?: number;
   /** Parallel TCP streams, 1..16 (default 1). */
   streams?: number;
-  /**
-   * This host sends, the other receives. Default: the other sends and this
-   * host receives into one preallocated buffer per stream, the cheaper way
-   * for Node (worker.ts), so the figure is the overlay's, not the sink's.
-   */
-  send?: boolean;
+  /** The other node sends and this host receives (iperf3's -R); default: this host sends to it. */
+  reverse?: boolean;
 }
 
 /** `overlayctl perf --json` (field names are a contract). */
@@ -115,7 +111,7 @@ export interface PerfReport {
   remoteIp: string;
   seconds: number;
   streams: number;
-  /** Which way the TCP streams went, seen from this host: `receive` (to → from) or `send` (from → to). */
+  /** Which way the TCP streams went, seen from this host: `send` (from → to, the default) or `receive` (to → from, reverse). */
   direction: 'receive' | 'send';
   bytes: number;
   gbps: number;

@@ -176,11 +176,11 @@ program
   .requiredOption('--to <node>', 'the other node (its name in overlayctl members)')
   .option('--seconds <n>', 'length of the throughput run, 1..60', int, 5)
   .option('--streams <n>', 'parallel TCP streams, 1..16', int, 1)
-  .option('--send', 'this host sends (default: the other node sends to this host)')
-  .action(async (net: string, o: { to: string; seconds: number; streams: number; send?: boolean }) => {
+  .option('--reverse', 'the other node sends to this host (default: this host sends)')
+  .action(async (net: string, o: { to: string; seconds: number; streams: number; reverse?: boolean }) => {
     // The run, the set-up on both hosts and the probes: longer than one ordinary call.
     const perfClient = new ControlClient(program.opts().socket, (o.seconds + 90) * 1000);
-    out(await perfClient.post<Row>(`/v1/networks/${enc(net)}/perf`, { to: o.to, seconds: o.seconds, streams: o.streams, send: o.send === true }), (d) => {
+    out(await perfClient.post<Row>(`/v1/networks/${enc(net)}/perf`, { to: o.to, seconds: o.seconds, streams: o.streams, reverse: o.reverse === true }), (d) => {
       const r = d as unknown as PerfReport;
       process.stdout.write(
         `${r.network} (vni ${r.vni}${r.encrypted ? ', encrypted' : ''}) ${r.from} ${r.localIp} ⇄ ${r.to} ${r.remoteIp}\n` +

@@ -5,7 +5,7 @@
  *
  *   here:  namespace + endpoint (runtime "perf", container "perf-to:<session>:<node>") ─► gossip
  *   there: sees it ─► namespace + endpoint (runtime "perf", container "perf-reply:<session>") ─► gossip
- *   here:  sees the reply ─► rtt (UDP echo, idle) ─► TCP, N streams (there → here; here → there with `send`) ─► detach
+ *   here:  sees the reply ─► rtt (UDP echo, idle) ─► TCP, N streams (here → there; there → here with `reverse`) ─► detach
  *   there: sees our endpoint gone (or its node dead, or MAX_SESSION_S) ─► detach
  *
  * Both endpoints are ordinary ones (FDB and neighbour entries on every host of
@@ -81,7 +81,7 @@ export class PerfTests {
         throw new OverlayError('UNREACHABLE', `no echo from ${remoteIp} on ${req.to} within ${REACH_TIMEOUT_MS / 1000} s: the data path between ${config.advertiseAddr} and ${remote.vtep} drops (overlayctl stats on both hosts)`);
       }
       const setupMs = Date.now() - started;
-      const direction = req.send === true ? 'send' : 'receive';
+      const direction = req.reverse === true ? 'receive' : 'send';
       const tput = await ns.run<{ bytes: number; seconds: number; gbps: number }>(direction, ['--to', remoteIp, '--seconds', String(seconds), '--streams', String(streams)], (seconds + 30) * 1000);
       const mss = net.mtu - (family4 ? 40 : 60) - 12; // TCP timestamps
       return {
@@ -125,6 +125,19 @@ export class PerfTests {
     }
     for (const [session, r] of this.responders) if (!asking.has(session)) void this.stopResponder(r);
     for (const [session, e] of asking) if (!this.responders.has(session)) this.startResponder(session, e);
+  }
+
+  /**
+   * At start: this host's test endpoints from before the agent (re)started are
+   * orphans — their workers exited with the old agent — so they go, even while
+   * the kernel has not yet removed their namespace and veth.
+   */
+  async forgetLeftovers(): Promise<void> {
+    for (const ep of this.ctx.store.localEndpoints()) {
+      if (ep.runtime !== 'perf') continue;
+      await this.host.detach(ep.id);
+      this.ctx.note(`perf test endpoint ${ep.id.slice(0, 12)} removed: left from before the agent started`);
+    }
   }
 
   /** Stops every test endpoint of this agent (it is stopping). */
