@@ -33,7 +33,7 @@ const REPLY_TIMEOUT_MS = 15_000;
 const REACH_TIMEOUT_MS = 5_000;
 const RTT_PROBES = 200;
 /** The longest a test endpoint lives, whatever happens (60 s of streams, set-up, probes). */
-export const MAX_SESSION_S = 120;
+const MAX_SESSION_S = 120;
 const MAX_RESPONDERS = 2;
 const MAX_SECONDS = 60;
 const MAX_STREAMS = 16;
