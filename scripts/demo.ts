@@ -2,18 +2,21 @@
  * `npm run demo`: three namespace hosts on this machine, an overlayd agent on
  * each joined by gossip, one dual-stack network created on host 1, two
  * containers per host with addresses allocated cluster-wide; every pair
- * pings, the tables are printed, a throughput figure is taken; then an
- * encrypted network (ESP) between one container per host: pings, its keys,
- * a key rotation, throughput; and everything is removed again. Needs root
- * (namespaces, TAP devices).
+ * reaches every other (a UDP echo of overlayd's perf worker: no ping
+ * needed), the tables are printed, `overlayctl perf` measures throughput,
+ * RTT and loss; then an encrypted network (ESP) between one container per
+ * host: reachability, its keys, a key rotation, perf again; and everything
+ * is removed again. Needs root (namespaces, TAP devices), node and iproute2;
+ * iperf3, when installed, adds its figure beside perf's.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Topology } from '../src/testkit/topology.js';
 import { haveTool } from '../src/testkit/ci.js';
-import { pingRaw, run, startAgents, tearDown, waitFor, type AgentHandle, type Endpoint } from '../src/testkit/agents.js';
+import { run, startAgents, tearDown, waitFor, type AgentHandle, type Endpoint } from '../src/testkit/agents.js';
 import { loadAddon } from '../src/dataplane/addon.js';
 import { runIperf3 } from '../bench/lib/iperf3.js';
+import { reach, startEchoes } from '../src/testkit/reach.js';
 
 const HOSTS = 3;
 const PER_HOST = 2;
@@ -58,23 +61,19 @@ async function main(): Promise<void> {
     }, 20_000);
     for (const e of eps) console.log(`  ${e.node}: ${e.ips.join(' ')}  ${e.mac}`);
 
-    step('every pair pings (IPv4 / IPv6)');
+    step('every pair reaches every other (IPv4 / IPv6; a UDP echo in each container, no ping needed)');
+    const echoes = await startEchoes(eps.map((e) => e.netns));
     const width = 14;
     console.log(' '.repeat(width) + eps.map((e) => e.ip.padEnd(width)).join(''));
     let failures = 0;
     for (const from of eps) {
-      const cells: string[] = [];
-      for (const to of eps) {
-        if (from === to) {
-          cells.push('-'.padEnd(width));
-          continue;
-        }
-        const [v4, v6] = await Promise.all([pingRaw(from.netns, to.ips[0], ['-c', '1']), pingRaw(from.netns, to.ips[1], ['-c', '1'])]);
-        failures += (v4.code ? 1 : 0) + (v6.code ? 1 : 0);
-        cells.push(`${v4.code ? 'FAIL' : 'ok'}/${v6.code ? 'FAIL' : 'ok'}`.padEnd(width));
-      }
-      console.log(from.ip.padEnd(width) + cells.join(''));
+      const others = eps.filter((to) => to !== from);
+      const ok = new Map((await reach(from.netns, others.flatMap((to) => to.ips))).map((r) => [r.to, r.reachable]));
+      const cells = eps.map((to) => (to === from ? '-' : to.ips.map((ip) => (ok.get(ip) ? 'ok' : 'FAIL')).join('/')));
+      failures += cells.filter((c) => c.includes('FAIL')).length;
+      console.log(from.ip.padEnd(width) + cells.map((c) => c.padEnd(width)).join(''));
     }
+    await echoes.stop();
 
     step(`tables on ${agents[0].name}`);
     for (const cmd of [['fdb'], ['neigh'], ['stats']]) {
@@ -83,15 +82,11 @@ async function main(): Promise<void> {
       process.stdout.write(r.stdout.replace(/^/gm, '  '));
     }
 
-    step(`throughput ${eps[0].ip} (${eps[0].node}) → ${eps[PER_HOST].ip} (${eps[PER_HOST].node}), TCP, 3 s`);
-    if (haveTool('iperf3')) {
-      const r = await runIperf3({ serverNs: eps[PER_HOST].netns, serverAddr: eps[PER_HOST].ip, clientNs: eps[0].netns, seconds: 3 });
-      console.log(`  ${r.gbps.toFixed(2)} Gbit/s`);
-    } else {
-      console.log('  iperf3 is not installed (apt-get install iperf3); skipped');
-    }
+    step(`throughput, RTT and loss ${agents[0].name} ⇄ ${agents[1].name} on "demo" (overlayctl perf, test endpoints on both hosts)`);
+    failures += await perf(agents[0], 'demo', agents[1].name);
+    await iperf3Beside(eps[0], eps[PER_HOST]);
     failures += await encryptedNetwork(topo, agents, step);
-    console.log(`\n${failures === 0 ? 'all pairs reachable' : `${failures} pings FAILED`}; done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`\n${failures === 0 ? 'all pairs reachable' : `${failures} checks FAILED`}; done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (failures) process.exitCode = 1;
   } finally {
     step('removing everything');
@@ -101,7 +96,25 @@ async function main(): Promise<void> {
   }
 }
 
-/** The encrypted part: one container per host on an ESP network; returns the failed pings. */
+/** `overlayctl perf NETWORK --to NODE` as an operator runs it (3 s); returns 1 when it failed. */
+async function perf(agent: AgentHandle, network: string, to: string): Promise<number> {
+  console.log(`$ overlayctl perf ${network} --to ${to} --seconds 3`);
+  const r = await run([process.execPath, agent.ctlPath, '--socket', agent.socket, 'perf', network, '--to', to, '--seconds', '3']);
+  process.stdout.write((r.code === 0 ? r.stdout : r.stderr).replace(/^/gm, '  '));
+  return r.code === 0 ? 0 : 1;
+}
+
+/** iperf3 between two containers (`from` sends to `to`, as perf's default), when it is installed; one line either way. */
+async function iperf3Beside(from: Endpoint, to: Endpoint): Promise<void> {
+  if (!haveTool('iperf3')) {
+    console.log('  iperf3 is not installed: no iperf3 figure beside perf\'s (optional; apt-get install iperf3)');
+    return;
+  }
+  const r = await runIperf3({ serverNs: to.netns, serverAddr: to.ip, clientNs: from.netns, seconds: 3 });
+  console.log(`  iperf3 ${from.node} → ${to.node} between two containers, TCP ×1, 3 s: ${r.gbps.toFixed(2)} Gbit/s`);
+}
+
+/** The encrypted part: one container per host on an ESP network; returns the failed checks. */
 async function encryptedNetwork(topo: Topology, agents: AgentHandle[], step: (s: string) => void): Promise<number> {
   step('creating encrypted network "secret" (198.19.20.0/24, ESP AES-128-GCM) on node1; one container per host');
   await agents[0].ctl('network', 'create', 'secret', '--subnet', '198.19.20.0/24', '--encrypted');
@@ -113,29 +126,28 @@ async function encryptedNetwork(topo: Topology, agents: AgentHandle[], step: (s:
     return views.every((v) => v.length === HOSTS);
   }, 20_000);
   let failures = 0;
-  const pingAll = async (label: string): Promise<void> => {
+  const echoes = await startEchoes(eps.map((e) => e.netns));
+  const reachAll = async (label: string): Promise<void> => {
     const results: string[] = [];
     for (const from of eps) {
-      for (const to of eps) {
-        if (from === to) continue;
-        const r = await pingRaw(from.netns, to.ip, ['-c', '1', '-W', '2']);
-        failures += r.code ? 1 : 0;
-        results.push(`${from.node}→${to.node} ${r.code ? 'FAIL' : 'ok'}`);
-      }
+      const others = eps.filter((to) => to !== from);
+      const found = await reach(from.netns, others.map((to) => to.ip));
+      others.forEach((to, i) => results.push(`${from.node}→${to.node} ${found[i].reachable ? 'ok' : 'FAIL'}`));
+      failures += found.filter((r) => !r.reachable).length;
     }
     console.log(`  ${label}: ${results.join(', ')}`);
   };
-  await pingAll('pings');
+  await reachAll('reachable');
   console.log(`$ overlayctl keys secret`);
   const keys = await run([process.execPath, agents[0].ctlPath, '--socket', agents[0].socket, 'keys', 'secret']);
   process.stdout.write(keys.stdout.replace(/^/gm, '  '));
   step('rotating the key of "secret" (overlayctl network rotate-key secret)');
   await agents[0].ctl('network', 'rotate-key', 'secret');
-  await pingAll('pings after the rotation');
-  if (haveTool('iperf3')) {
-    const r = await runIperf3({ serverNs: eps[1].netns, serverAddr: eps[1].ip, clientNs: eps[0].netns, seconds: 3 });
-    console.log(`  encrypted throughput ${eps[0].node} → ${eps[1].node}, TCP, 3 s: ${r.gbps.toFixed(2)} Gbit/s`);
-  }
+  await reachAll('reachable after the rotation');
+  await echoes.stop();
+  step(`throughput, RTT and loss ${agents[0].name} ⇄ ${agents[1].name} on "secret" (overlayctl perf)`);
+  failures += await perf(agents[0], 'secret', agents[1].name);
+  await iperf3Beside(eps[0], eps[1]);
   const drops = (await agents[1].ctl<{ drops: Record<string, number> }>('stats')).drops;
   console.log(`  ${agents[1].name}: plaintext_on_encrypted=${drops.plaintext_on_encrypted} esp_bad_icv=${drops.esp_bad_icv} esp_replay=${drops.esp_replay} no_sa=${drops.no_sa}`);
   return failures;

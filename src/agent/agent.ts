@@ -34,7 +34,8 @@ import { Reconciler } from './reconcile.js';
 import { ClusterMembership } from './membership.js';
 import { NetworkKeys } from './keys.js';
 import { AgentViews } from './views.js';
-import type { AgentCounters, AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
+import { PerfTests } from './perf/perf.js';
+import type { AgentCounters, AgentEvent, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
 export type { AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, NeighRow, NetworkCreateRequest } from './operations.js';
 export { KEY_SETTLE_MS } from './keys.js';
@@ -61,6 +62,7 @@ export class Agent implements AgentOperations {
   private readonly captures: CaptureSessions;
   private readonly views: AgentViews;
   private readonly membership: ClusterMembership;
+  private readonly perfTests: PerfTests;
   private reapTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
@@ -92,6 +94,7 @@ export class Agent implements AgentOperations {
     this.reconciler = new Reconciler(this.ctx, (net, up) => this.netKeys.syncKeys(net, up));
     this.membership = new ClusterMembership(config, this.log, this.sync);
     this.captures = new CaptureSessions(this.ctx);
+    this.perfTests = new PerfTests(this.ctx, { attach: (req) => this.attachEndpoint(req), detach: (id) => this.detachEndpoint(id) });
     this.views = new AgentViews(this.ctx, {
       sync: this.sync,
       events: this.events,
@@ -122,11 +125,13 @@ export class Agent implements AgentOperations {
     const saved = loadState(this.config.stateDir);
     if (saved) this.store.load(saved);
     await this.reconciler.forgetVanishedEndpoints();
+    await this.perfTests.forgetLeftovers();
     // Our own changes are on disk before the operator hears back; what gossip brings is saved in batches.
     this.store.on('local', () => this.saveNow());
     this.store.on('change', () => {
       this.saveSoon();
       this.scheduleReconcile();
+      this.perfTests.onStoreChange();
     });
     await this.serial(() => this.reconciler.reconcile());
     await this.membership.start();
@@ -155,6 +160,7 @@ export class Agent implements AgentOperations {
     clearInterval(this.reconnectTimer);
     clearInterval(this.checkpointTimer);
     clearInterval(this.rotationTimer);
+    await this.perfTests.stop();
     if (this.saveTimer) this.saveNow();
     await this.membership.stop();
     if (this.ctx.datapath) this.netKeys.checkpointSequences();
@@ -279,6 +285,10 @@ export class Agent implements AgentOperations {
    */
   startCapture(network: string, opts: CaptureOptions, write: (chunk: Buffer) => void, end: () => void): () => void {
     return this.captures.startCapture(network, opts, write, end);
+  }
+
+  perf(req: PerfRequest): Promise<PerfReport> {
+    return this.perfTests.run(req);
   }
 
   // ---- lifecycle helpers --------------------------------------------------

@@ -16,6 +16,7 @@
  *   GET    /v1/members
  *   POST   /v1/networks/:name/capture {count?, durationS?, outer?} → a pcap stream
  *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
+ *   POST   /v1/networks/:name/perf {to, seconds?, streams?, reverse?} → throughput, RTT and loss to node `to` (perf/perf.ts)
  *
  * Every route calls one of the AgentOperations (operations.ts). The movable
  * endpoints and address reservations are what Docker's plugin
@@ -26,7 +27,7 @@
  */
 import type http from 'node:http';
 import { closeServer, listenUnix, readJsonObject, sendJson } from '../unix-http/server.js';
-import { ENDPOINT_RUNTIMES } from '../cluster/entries.js';
+import { ATTACH_RUNTIMES } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
 import type { AgentOperations, NetworkCreateRequest } from './operations.js';
 import { peerUid } from './peer-cred.js';
@@ -63,6 +64,12 @@ const STATUS: Record<string, number> = {
   IP_IN_USE: 409,
   MAC_CONFLICT: 409,
   SUBNET_FULL: 409,
+  NODE_NOT_FOUND: 404,
+  NODE_DOWN: 409,
+  NO_AGENT: 409,
+  PERF_BUSY: 409,
+  UNREACHABLE: 502,
+  TIMEOUT: 504,
 };
 
 
@@ -102,7 +109,7 @@ export class ControlApi {
         netns: str(b, 'netns'),
         ips: b.ips === undefined ? undefined : strList(b, 'ips'),
         ifname: b.ifname === undefined ? undefined : str(b, 'ifname'),
-        runtime: b.runtime === undefined ? undefined : oneOf(b, 'runtime', ENDPOINT_RUNTIMES),
+        runtime: b.runtime === undefined ? undefined : oneOf(b, 'runtime', ATTACH_RUNTIMES),
         container: b.container === undefined ? undefined : str(b, 'container'),
       }),
     );
@@ -110,13 +117,13 @@ export class ControlApi {
       a.attachMovableEndpoint({
         network: str(b, 'network'),
         ips: strList(b, 'ips'),
-        runtime: oneOf(b, 'runtime', ENDPOINT_RUNTIMES),
+        runtime: oneOf(b, 'runtime', ATTACH_RUNTIMES),
         container: str(b, 'container'),
       }),
     );
     this.route('GET', '/v1/endpoints/movable', (_p, q) => {
       const b = Object.fromEntries(q);
-      return a.movableEndpoint(oneOf(b, 'runtime', ENDPOINT_RUNTIMES), str(b, 'container'));
+      return a.movableEndpoint(oneOf(b, 'runtime', ATTACH_RUNTIMES), str(b, 'container'));
     });
     this.route('DELETE', '/v1/endpoints/:id', (p) => a.detachEndpoint(p.id));
     this.route('POST', '/v1/networks/:name/reservations', async (p, _q, b) => {
@@ -137,6 +144,9 @@ export class ControlApi {
     this.route('GET', '/v1/fdb', (_p, q) => a.fdbRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/neigh', (_p, q) => a.neighRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/members', () => a.members());
+    this.route('POST', '/v1/networks/:name/perf', (p, _q, b) =>
+      a.perf({ network: p.name, to: str(b, 'to'), seconds: optInt(b, 'seconds'), streams: optInt(b, 'streams'), reverse: b.reverse === true }),
+    );
   }
 
   async listen(socketPath: string): Promise<void> {

@@ -13,6 +13,7 @@ import type { DatapathCounters, WorkerCounters } from '../dataplane/datapath.js'
 import type { NodeInfo } from '../gossip/index.js';
 import type { CaptureOptions } from './capture.js';
 
+
 /** Rows of `overlayctl fdb --json`. */
 export interface FdbRow {
   network: string;
@@ -85,6 +86,48 @@ export interface MovableEndpoint {
   mtu: number;
 }
 
+/** What `POST /v1/networks/:name/perf` takes. */
+export interface PerfRequest {
+  network: string;
+  /** The node (its gossip name) whose agent answers. */
+  to: string;
+  /** Length of the throughput run, 1..60 s (default 5). */
+  seconds?: number;
+  /** Parallel TCP streams, 1..16 (default 1). */
+  streams?: number;
+  /** The other node sends and this host receives (iperf3's -R); default: this host sends to it. */
+  reverse?: boolean;
+}
+
+/** `overlayctl perf --json` (field names are a contract). */
+export interface PerfReport {
+  network: string;
+  vni: number;
+  encrypted: boolean;
+  from: string;
+  to: string;
+  /** The test endpoints' addresses, here and there. */
+  localIp: string;
+  remoteIp: string;
+  seconds: number;
+  streams: number;
+  /** Which way the TCP streams went, seen from this host: `send` (from → to, the default) or `receive` (to → from, reverse). */
+  direction: 'receive' | 'send';
+  bytes: number;
+  gbps: number;
+  /** TCP segments per second (bytes over the MSS of the network's MTU). */
+  segmentsPerSec: number;
+  mss: number;
+  probes: number;
+  rttP50Ms: number;
+  rttP99Ms: number;
+  rttMinMs: number;
+  rttMaxMs: number;
+  lossPct: number;
+  /** From the request to the first echo: namespaces, endpoints, gossip both ways. */
+  setupMs: number;
+}
+
 /** Something the agent did on its own that an operator should know about. */
 export interface AgentEvent {
   time: string;
@@ -147,4 +190,6 @@ export interface AgentOperations {
   keys(name: string, secrets: boolean): KeysReport;
   /** Mirrors a network's frames as pcap; returns a function that stops early. */
   startCapture(network: string, opts: CaptureOptions, write: (chunk: Buffer) => void, end: () => void): () => void;
+  /** A throughput and latency test to another agent's host through the data path (one at a time; perf/perf.ts). */
+  perf(req: PerfRequest): Promise<PerfReport>;
 }

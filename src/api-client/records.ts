@@ -24,7 +24,7 @@ export interface AgentEndpoint {
   ifname: string;
   netns: string;
   node: string;
-  runtime: 'docker' | 'cni' | 'manual';
+  runtime: 'docker' | 'cni' | 'manual' | 'perf';
   container?: string;
 }
 

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { DEFAULT_CNI_BIN_DIR, installPlugin } from '../cni/install.js';
 import { ControlClient } from '../api-client/client.js';
 import { printTable } from './table.js';
+import type { PerfReport } from '../agent/operations.js';
 
 const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
 
@@ -167,6 +168,27 @@ program
     const bytes = await client().stream(`/v1/networks/${enc(net)}/capture`, { count: o.count, durationS: o.duration, outer: o.outer === true }, file);
     if (file !== process.stdout) await new Promise<void>((resolve, reject) => (file as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));
     if (o.write !== '-') process.stderr.write(`${bytes} bytes written to ${o.write}\n`);
+  });
+
+program
+  .command('perf <network>')
+  .description('throughput, RTT and loss to another agent\'s host through the data path (test endpoints on both hosts, removed after)')
+  .requiredOption('--to <node>', 'the other node (its name in overlayctl members)')
+  .option('--seconds <n>', 'length of the throughput run, 1..60', int, 5)
+  .option('--streams <n>', 'parallel TCP streams, 1..16', int, 1)
+  .option('--reverse', 'the other node sends to this host (default: this host sends)')
+  .action(async (net: string, o: { to: string; seconds: number; streams: number; reverse?: boolean }) => {
+    // The run, the set-up on both hosts and the probes: longer than one ordinary call.
+    const perfClient = new ControlClient(program.opts().socket, (o.seconds + 90) * 1000);
+    out(await perfClient.post<Row>(`/v1/networks/${enc(net)}/perf`, { to: o.to, seconds: o.seconds, streams: o.streams, reverse: o.reverse === true }), (d) => {
+      const r = d as unknown as PerfReport;
+      process.stdout.write(
+        `${r.network} (vni ${r.vni}${r.encrypted ? ', encrypted' : ''}) ${r.from} ${r.localIp} ⇄ ${r.to} ${r.remoteIp}\n` +
+          `  throughput  ${r.gbps.toFixed(2)} Gbit/s, ${r.segmentsPerSec} segments/s (MSS ${r.mss}), TCP ×${r.streams} ${r.direction === 'send' ? `${r.from} → ${r.to}` : `${r.to} → ${r.from}`}, ${r.seconds} s\n` +
+          `  rtt         p50 ${r.rttP50Ms.toFixed(3)} ms, p99 ${r.rttP99Ms.toFixed(3)} ms (min ${r.rttMinMs.toFixed(3)}, max ${r.rttMaxMs.toFixed(3)}), UDP echo ×${r.probes}\n` +
+          `  loss        ${r.lossPct}%\n`,
+      );
+    });
   });
 
 program

@@ -52,9 +52,11 @@ export interface EndpointEntry extends EntryMeta {
   container?: string;
 }
 
-/** What attached an endpoint. */
-export type EndpointRuntime = 'docker' | 'cni' | 'manual';
-export const ENDPOINT_RUNTIMES: readonly EndpointRuntime[] = ['docker', 'cni', 'manual'];
+/** What attached an endpoint; `perf` marks the short-lived test endpoints of `overlayctl perf`. */
+export type EndpointRuntime = 'docker' | 'cni' | 'manual' | 'perf';
+export const ENDPOINT_RUNTIMES: readonly EndpointRuntime[] = ['docker', 'cni', 'manual', 'perf'];
+/** The runtimes a front-end may name when it attaches (perf endpoints are the agent's own). */
+export const ATTACH_RUNTIMES: readonly EndpointRuntime[] = ['docker', 'cni', 'manual'];
 
 export type Entry = NetworkEntry | EndpointEntry;
 

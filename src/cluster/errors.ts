@@ -13,7 +13,13 @@ export type OverlayErrorCode =
   | 'PEER_NOT_FOUND'
   | 'MAC_CONFLICT'
   | 'UNSUPPORTED'
-  | 'FORBIDDEN';
+  | 'FORBIDDEN'
+  | 'NODE_NOT_FOUND'
+  | 'NODE_DOWN'
+  | 'NO_AGENT'
+  | 'PERF_BUSY'
+  | 'UNREACHABLE'
+  | 'TIMEOUT';
 
 export class OverlayError extends Error {
   constructor(
