@@ -135,6 +135,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
                            InstanceMethod<&DatapathHandle::SaInboundDelete>("saInboundDelete"),
                            InstanceMethod<&DatapathHandle::SaList>("saList"),
                            InstanceMethod<&DatapathHandle::EspPort>("espPort"),
+                           InstanceMethod<&DatapathHandle::SourcePort>("sourcePort"),
                            InstanceMethod<&DatapathHandle::EspRaw>("espRaw"),
                            InstanceMethod<&DatapathHandle::Start>("start"),
                            InstanceMethod<&DatapathHandle::Stop>("stop"),
@@ -431,6 +432,11 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
   /** espPort() → the bound ESP-in-UDP port; 0 when stopped. */
   Napi::Value EspPort(const Napi::CallbackInfo &info) {
     return Napi::Number::New(info.Env(), dp_.io != nullptr ? io_esp_port(dp_.io) : 0);
+  }
+
+  /** sourcePort(flowHash) → the outer UDP source port of VXLAN with that flow hash; 0 when stopped. */
+  Napi::Value SourcePort(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), datapath_source_port(&dp_, Uint32Arg(info, 0, "flowHash")));
   }
 
   /** espRaw() → whether the raw protocol 50 socket is open (carrier ip works); false when stopped. */

@@ -178,3 +178,7 @@ int datapath_esp_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *packet, s
   tables_read_unlock(&dp->tables, DP_READER_SYNC);
   return verdict;
 }
+
+uint16_t datapath_source_port(dp_datapath *dp, uint32_t flow_hash) {
+  return dp->io != NULL ? io_source_port(dp->io, flow_hash) : 0;
+}

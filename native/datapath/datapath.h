@@ -64,6 +64,9 @@ int datapath_network_set(dp_datapath *dp, uint32_t vni, uint32_t mtu, const int 
 /** Removes network `vni` with its outbound SAs and closes its TAP queues; 0 or -ENOENT. */
 int datapath_network_remove(dp_datapath *dp, uint32_t vni);
 
+/** The outer UDP source port of VXLAN with `flow_hash` (0 while stopped). */
+uint16_t datapath_source_port(dp_datapath *dp, uint32_t flow_hash);
+
 /** FDB entries of network `vni` that point at `vtep` (0: not a VTEP of it, or no such network). */
 uint32_t datapath_vtep_refs(dp_datapath *dp, uint32_t vni, const dp_addr *vtep);
 

@@ -34,6 +34,7 @@ import { Reconciler } from './reconcile.js';
 import { ClusterMembership } from './membership.js';
 import { NetworkKeys } from './keys.js';
 import { AgentViews } from './views.js';
+import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
 import type { AgentCounters, AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
 export type { AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, NeighRow, NetworkCreateRequest } from './operations.js';
@@ -182,6 +183,10 @@ export class Agent implements AgentOperations {
   }
 
   /** The key ring and SAs of an encrypted network; with `secrets`, the keys too (the API allows it to root only). */
+  trace(req: TraceRequest): TraceReport {
+    return runTrace(this.ctx, req);
+  }
+
   keys(name: string, secrets: boolean): KeysReport {
     return this.netKeys.keys(name, secrets);
   }

@@ -129,6 +129,8 @@ export interface DatapathHandle {
   processIngress(srcAddress: string, payload: Buffer, trace?: boolean): NativeIngressResult;
   /** A traced ESP packet: the inbound SA of (src, spi) looked up, never opened, then `payload`'s VXLAN stages. */
   traceEsp(srcAddress: string, spi: number, payload: Buffer): NativeIngressResult;
+  /** The outer UDP source port of VXLAN with `flowHash` (the pool socket it picks); 0 when stopped. */
+  sourcePort(flowHash: number): number;
   /** An ESP packet (SPI to ICV) from `srcAddress`, on the synchronous slot. */
   processEsp(srcAddress: string, packet: Buffer): NativeIngressResult;
   /** Installs or replaces the outbound SA of (vni, peer); its first packet carries `lastUsed + 1`. */

@@ -305,6 +305,8 @@ export interface Datapath extends FrameProcessor {
   /** The ESP-in-UDP port bound (differs from options.espPort only when that was 0); 0 before start. */
   readonly espPort: number;
   counters(): DatapathCounters;
+  /** The outer UDP source port VXLAN with `flowHash` leaves from (RFC 7348 §5); undefined while stopped. */
+  sourcePort?(flowHash: number): number | undefined;
   /** What each worker thread moved (native path; the JavaScript path has none). */
   workerCounters?(): WorkerCounters[];
   /** Mirror the network's frames (both directions) to `listener` until disabled. */

@@ -179,6 +179,10 @@ export class JsDatapath implements Datapath {
     return this.processor.processEsp(srcAddress, packet);
   }
 
+  sourcePort(flowHash: number): number | undefined {
+    return this.sources[(flowHash >>> 0) % this.sources.length]?.address().port;
+  }
+
   traceEsp(srcAddress: string, spi: number, payload: Buffer): IngressResult {
     return this.processor.traceEsp(srcAddress, spi, payload);
   }

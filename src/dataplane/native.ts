@@ -302,6 +302,10 @@ export class NativeDatapath implements Datapath {
     return ingressOf(this.handle.processEsp(srcAddress, packet));
   }
 
+  sourcePort(flowHash: number): number | undefined {
+    return this.running ? this.handle.sourcePort(flowHash >>> 0) : undefined;
+  }
+
   traceEsp(srcAddress: string, spi: number, payload: Buffer): IngressResult {
     return ingressOf(this.handle.traceEsp(srcAddress, spi, payload));
   }
