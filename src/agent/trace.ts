@@ -128,9 +128,9 @@ function egress(ctx: AgentContext, net: NetworkEntry, up: UpNetwork, built: Trac
   };
   const report = base(ctx, net, up, 'egress', built, verdict, t, EGRESS, detail);
   if (verdict === 'forward') {
-    report.outer = { src: ctx.config.advertiseAddr, dst: t.vtep!, dport: ctx.config.dataPort, vni: up.vni };
-    const sport = ctx.datapath.sourcePort?.(t.flowHash!);
-    if (sport !== undefined && t.sa === undefined) report.outer.sport = sport;
+    // Plain VXLAN leaves from the pool socket the flow hash picks; ESP from the carrier's (ports only for ESP-in-UDP).
+    const sport = t.sa === undefined ? ctx.datapath.sourcePort?.(t.flowHash!) : undefined;
+    report.outer = { src: ctx.config.advertiseAddr, dst: t.vtep!, ...(sport !== undefined && { sport }), ...ports(ctx, net), vni: up.vni };
     if (t.sa) report.outer.esp = { spi: hex(t.sa.spi), seq: t.sa.seq };
   }
   if (note) report.note = note;
@@ -160,7 +160,7 @@ function ingress(ctx: AgentContext, net: NetworkEntry, up: UpNetwork, built: Tra
     }
   };
   const report = base(ctx, net, up, 'ingress', built, t.drop === undefined ? 'deliver' : 'drop', t, INGRESS, detail);
-  report.outer = { src: vtep, dst: ctx.config.advertiseAddr, dport: ctx.config.dataPort, vni: up.vni };
+  report.outer = { src: vtep, dst: ctx.config.advertiseAddr, ...ports(ctx, net), vni: up.vni };
   if (spi !== undefined && t.sa) report.outer.esp = { spi: hex(spi), seq: t.sa.seq + 1 };
   return report;
 }
@@ -197,6 +197,12 @@ function base(
   const report: TraceReport = { network: net.name, vni: up.vni, direction, datapath: ctx.datapath.kind, frame: built.summary, verdict, stages };
   if (t.drop !== undefined) report.reason = t.drop;
   return report;
+}
+
+/** The outer destination port: the data port for VXLAN, the ESP port for ESP-in-UDP, none for ESP as IP protocol 50. */
+function ports(ctx: AgentContext, net: NetworkEntry): { dport?: number } {
+  if (!net.encrypted) return { dport: ctx.config.dataPort };
+  return net.encryption?.carrier === 'udp' ? { dport: ctx.datapath.espPort } : {};
 }
 
 function address(ip: string, what: string): 4 | 6 {
