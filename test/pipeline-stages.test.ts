@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TRACE_STAGES } from '../src/dataplane/datapath.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const C_DIR = join(ROOT, 'native/pipeline');
@@ -70,6 +71,16 @@ describe('pipeline stage lists (docs/datapath.md)', () => {
     expect(cStages.filter((n) => !listed.has(n))).toEqual([]);
     expect(tsStages.filter((n) => !listed.has(n))).toEqual([]);
     expect(cStages.sort()).toEqual(tsStages.sort());
+  });
+
+  it('a trace names the same stages: TRACE_STAGES and the C enum dp_stage are the lists without send and deliver', () => {
+    const io = (s: Stage) => s.name !== 'send' && s.name !== 'deliver';
+    const listed = [...C_EGRESS.filter(io), ...C_INGRESS.filter(io)].map((s) => s.name);
+    expect([...TRACE_STAGES]).toEqual(listed);
+    const header = readFileSync(join(C_DIR, 'pipeline.h'), 'utf8');
+    const body = /enum dp_stage \{([^}]*)\}/.exec(header)?.[1] ?? '';
+    const cEnum = [...body.matchAll(/DP_STAGE_([A-Z]+)/g)].map((m) => m[1].toLowerCase());
+    expect(cEnum).toEqual(listed);
   });
 
   it('docs/datapath.md has one table row per stage, naming both files', () => {

@@ -26,6 +26,8 @@ dp_sa_in *tables_sa_in(const dp_tables *t, const dp_addr *peer, uint32_t spi) { 
 uint32_t sa_in_vni(const dp_sa_in *i) { abort(); }
 long sa_in_open(dp_sa_in *i, int slot, const uint8_t *packet, size_t len, uint8_t *out, uint8_t *nh) { abort(); }
 size_t esp_sealed_len(size_t len) { abort(); }
+uint64_t sa_out_peek(const dp_sa_out *o, uint32_t *spi) { abort(); }
+uint64_t sa_in_top(const dp_sa_in *i) { abort(); }
 
 static const uint8_t LOCAL[6] = {0x02, 0x42, 0xc6, 0x13, 1, 2}, REMOTE[6] = {0x02, 0x42, 0xc6, 0x13, 1, 3};
 static const uint8_t LOCAL_IP[4] = {198, 19, 1, 2}, REMOTE_IP[4] = {198, 19, 1, 3};
@@ -87,7 +89,7 @@ EXPORT int pipeline_cost_setup(void) {
 
 /** Runs `n` frames of case `what` through the pipeline; returns the frames that passed, or -1 for an unknown case. */
 EXPORT __attribute__((noinline)) long pipeline_cost_loop(const char *what, long n) {
-  dp_egress_sink sink = {NULL, sink_buffer, sink_send, sink_reply, NULL, 0, 4789};
+  dp_egress_sink sink = {NULL, sink_buffer, sink_send, sink_reply, NULL, 0, 4789, NULL};
   uint8_t *f = frame + DP_HEADROOM;
   long passed = 0;
   tables_read_lock(&tables, DP_READER_SYNC);
@@ -100,7 +102,7 @@ EXPORT __attribute__((noinline)) long pipeline_cost_loop(const char *what, long 
     frame[0] = 0x08, frame[5] = 0x10; /* VNI 4096 */
     for (long i = 0; i < n; i++) {
       dp_delivery d;
-      passed += dp_ingress(&tables, &vtep, frame, DP_VXLAN_HLEN + 1464, counters, &d) == DP_PASS;
+      passed += dp_ingress(&tables, &vtep, frame, DP_VXLAN_HLEN + 1464, counters, &d, NULL) == DP_PASS;
     }
   } else {
     size_t len;

@@ -54,6 +54,34 @@ Napi::Object DeliveryResult(Napi::Env env, int verdict, const datapath_delivery 
   return result;
 }
 
+/** A trace record as JavaScript sees it: { stage, verdict (−1 pass), vtep?, flowHash, pieces, payloadLen, replyLen, sa? }. */
+Napi::Object TraceObject(Napi::Env env, const dp_trace &t) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("stage", Napi::Number::New(env, t.stage));
+  o.Set("verdict", Napi::Number::New(env, t.verdict));
+  if (t.has_vtep) o.Set("vtep", AddrString(env, t.vtep));
+  o.Set("flowHash", Napi::Number::New(env, t.flow_hash));
+  o.Set("pieces", Napi::Number::New(env, t.pieces));
+  o.Set("payloadLen", Napi::Number::New(env, static_cast<double>(t.payload_len)));
+  o.Set("replyLen", Napi::Number::New(env, static_cast<double>(t.reply_len)));
+  if (t.has_sa) {
+    Napi::Object sa = Napi::Object::New(env);
+    sa.Set("spi", Napi::Number::New(env, t.sa_spi));
+    sa.Set("seq", Napi::Number::New(env, static_cast<double>(t.sa_seq)));
+    o.Set("sa", sa);
+  }
+  return o;
+}
+
+/** A trace record that ends at `stage` with DP_PASS unless a stage decides otherwise. */
+dp_trace NewTrace(int stage) {
+  dp_trace t;
+  std::memset(&t, 0, sizeof t);
+  t.stage = stage;
+  t.verdict = DP_PASS;
+  return t;
+}
+
 /** Collects what dp_egress emits for the synchronous processEgress. */
 struct EgressCollector {
   struct Out {
@@ -100,12 +128,14 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
                            InstanceMethod<&DatapathHandle::ProcessEgress>("processEgress"),
                            InstanceMethod<&DatapathHandle::ProcessIngress>("processIngress"),
                            InstanceMethod<&DatapathHandle::ProcessEsp>("processEsp"),
+                           InstanceMethod<&DatapathHandle::TraceEsp>("traceEsp"),
                            InstanceMethod<&DatapathHandle::SaOutboundSet>("saOutboundSet"),
                            InstanceMethod<&DatapathHandle::SaOutboundDelete>("saOutboundDelete"),
                            InstanceMethod<&DatapathHandle::SaInboundAdd>("saInboundAdd"),
                            InstanceMethod<&DatapathHandle::SaInboundDelete>("saInboundDelete"),
                            InstanceMethod<&DatapathHandle::SaList>("saList"),
                            InstanceMethod<&DatapathHandle::EspPort>("espPort"),
+                           InstanceMethod<&DatapathHandle::SourcePort>("sourcePort"),
                            InstanceMethod<&DatapathHandle::EspRaw>("espRaw"),
                            InstanceMethod<&DatapathHandle::Start>("start"),
                            InstanceMethod<&DatapathHandle::Stop>("stop"),
@@ -241,11 +271,16 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     return Napi::Number::New(info.Env(), datapath_vtep_refs(&dp_, vni, &vtep));
   }
 
-  /** processEgress(vni, frame) → { out: [{vtep, flowHash, payload}], reply: Buffer[], drop?: reason index } */
+  /**
+   * processEgress(vni, frame, trace = false) → { out: [{vtep, flowHash, payload}], reply: Buffer[], drop?: reason
+   * index, trace? }; a traced frame counts nowhere and is never sealed.
+   */
   Napi::Value ProcessEgress(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     uint32_t vni = Uint32Arg(info, 0, "vni");
     Napi::Buffer<uint8_t> frame = BufferArg(info, 1, "frame");
+    bool traced = info.Length() > 2 && info[2].ToBoolean().Value();
+    dp_trace trace = NewTrace(DP_STAGE_ENCAPSULATE);
     std::vector<uint8_t> work(DP_HEADROOM + frame.Length() + DP_TAILROOM);
     std::memcpy(work.data() + DP_HEADROOM, frame.Data(), frame.Length());
     EgressCollector c;
@@ -255,6 +290,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     sink.send = EgressCollector::Send;
     sink.reply = EgressCollector::Reply;
     sink.esp_send = EgressCollector::EspSend;
+    sink.trace = traced ? &trace : nullptr;
     int verdict = datapath_egress(&dp_, vni, work.data() + DP_HEADROOM, frame.Length(), &sink);
 
     Napi::Object result = Napi::Object::New(env);
@@ -273,16 +309,42 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     result.Set("out", out);
     result.Set("reply", reply);
     if (verdict != DP_PASS) result.Set("drop", Napi::Number::New(env, verdict));
+    if (traced && !c.out.empty()) { /* a plain frame's payloads went to the collector */
+      trace.has_vtep = 1;
+      trace.vtep = c.out[0].vtep;
+      trace.flow_hash = c.out[0].hash;
+      trace.pieces = static_cast<uint32_t>(c.out.size());
+      trace.payload_len = c.out[0].payload.size();
+    }
+    if (traced) result.Set("trace", TraceObject(env, trace));
     return result;
   }
 
-  /** processIngress(src, payload) → { vni, frame } | { drop: reason index } */
+  /** processIngress(src, payload, trace = false) → { vni, frame } | { drop: reason index }, with `trace` when traced */
   Napi::Value ProcessIngress(const Napi::CallbackInfo &info) {
     dp_addr src = SourceArg(info, 0);
     Napi::Buffer<uint8_t> payload = BufferArg(info, 1, "payload");
+    bool traced = info.Length() > 2 && info[2].ToBoolean().Value();
+    dp_trace trace = NewTrace(DP_STAGE_ADMIT);
     datapath_delivery d{};
-    int verdict = datapath_ingress(&dp_, &src, payload.Data(), payload.Length(), &d);
-    return DeliveryResult(info.Env(), verdict, d);
+    int verdict = datapath_ingress(&dp_, &src, payload.Data(), payload.Length(), &d, traced ? &trace : nullptr);
+    Napi::Object result = DeliveryResult(info.Env(), verdict, d);
+    if (traced) result.Set("trace", TraceObject(info.Env(), trace));
+    return result;
+  }
+
+  /** traceEsp(src, spi, vxlanPayload) → as processIngress with a trace: the SA of (src, spi) looked up, nothing opened. */
+  Napi::Value TraceEsp(const Napi::CallbackInfo &info) {
+    dp_addr src = SourceArg(info, 0);
+    uint32_t spi = Uint32Arg(info, 1, "spi");
+    Napi::Buffer<uint8_t> payload = BufferArg(info, 2, "payload");
+    std::vector<uint8_t> work(payload.Data(), payload.Data() + payload.Length());
+    dp_trace trace = NewTrace(DP_STAGE_ADMIT);
+    datapath_delivery d{};
+    int verdict = datapath_esp_trace(&dp_, &src, spi, work.data(), work.size(), &d, &trace);
+    Napi::Object result = DeliveryResult(info.Env(), verdict, d);
+    result.Set("trace", TraceObject(info.Env(), trace));
+    return result;
   }
 
   /** processEsp(src, packet) → { vni, frame } | { drop: reason index }; the packet is opened in a copy. */
@@ -370,6 +432,11 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
   /** espPort() → the bound ESP-in-UDP port; 0 when stopped. */
   Napi::Value EspPort(const Napi::CallbackInfo &info) {
     return Napi::Number::New(info.Env(), dp_.io != nullptr ? io_esp_port(dp_.io) : 0);
+  }
+
+  /** sourcePort(flowHash) → the outer UDP source port of VXLAN with that flow hash; 0 when stopped. */
+  Napi::Value SourcePort(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), datapath_source_port(&dp_, Uint32Arg(info, 0, "flowHash")));
   }
 
   /** espRaw() → whether the raw protocol 50 socket is open (carrier ip works); false when stopped. */

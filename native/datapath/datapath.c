@@ -140,9 +140,10 @@ uint32_t datapath_vtep_refs(dp_datapath *dp, uint32_t vni, const dp_addr *vtep) 
 int datapath_egress(dp_datapath *dp, uint32_t vni, uint8_t *frame, size_t len, const dp_egress_sink *sink) {
   dp_egress_sink sync = *sink;
   sync.sa_slot = DP_SA_SLOT_SYNC;
+  uint64_t scratch[DP_COUNTER_SLOTS] = {0}; /* a traced frame counts nowhere */
   tables_read_lock(&dp->tables, DP_READER_SYNC);
   sync.data_port = dp->tables.data_port;
-  int verdict = dp_egress(tables_network(&dp->tables, vni), frame, len, dp->counters, &sync);
+  int verdict = dp_egress(tables_network(&dp->tables, vni), frame, len, sink->trace ? scratch : dp->counters, &sync);
   tables_read_unlock(&dp->tables, DP_READER_SYNC);
   return verdict;
 }
@@ -157,10 +158,23 @@ static int delivered(int verdict, const dp_delivery *d, datapath_delivery *out) 
   return verdict;
 }
 
-int datapath_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *payload, size_t len, datapath_delivery *out) {
+int datapath_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *payload, size_t len, datapath_delivery *out,
+                     dp_trace *trace) {
   dp_delivery d;
+  uint64_t scratch[DP_COUNTER_SLOTS] = {0}; /* a traced datagram counts nowhere */
   tables_read_lock(&dp->tables, DP_READER_SYNC);
-  int verdict = delivered(dp_ingress(&dp->tables, src, payload, len, dp->counters, &d), &d, out);
+  uint64_t *counters = trace != NULL ? scratch : dp->counters;
+  int verdict = delivered(dp_ingress(&dp->tables, src, payload, len, counters, &d, trace), &d, out);
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
+  return verdict;
+}
+
+int datapath_esp_trace(dp_datapath *dp, const dp_addr *src, uint32_t spi, uint8_t *payload, size_t len,
+                       datapath_delivery *out, dp_trace *trace) {
+  dp_delivery d;
+  uint64_t scratch[DP_COUNTER_SLOTS] = {0};
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
+  int verdict = delivered(dp_esp_trace(&dp->tables, src, spi, payload, len, scratch, &d, trace), &d, out);
   tables_read_unlock(&dp->tables, DP_READER_SYNC);
   return verdict;
 }
@@ -172,4 +186,8 @@ int datapath_esp_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *packet, s
       delivered(dp_esp_ingress(&dp->tables, src, packet, len, DP_SA_SLOT_SYNC, dp->counters, &d), &d, out);
   tables_read_unlock(&dp->tables, DP_READER_SYNC);
   return verdict;
+}
+
+uint16_t datapath_source_port(dp_datapath *dp, uint32_t flow_hash) {
+  return dp->io != NULL ? io_source_port(dp->io, flow_hash) : 0;
 }

@@ -64,6 +64,9 @@ int datapath_network_set(dp_datapath *dp, uint32_t vni, uint32_t mtu, const int 
 /** Removes network `vni` with its outbound SAs and closes its TAP queues; 0 or -ENOENT. */
 int datapath_network_remove(dp_datapath *dp, uint32_t vni);
 
+/** The outer UDP source port of VXLAN with `flow_hash` (0 while stopped). */
+uint16_t datapath_source_port(dp_datapath *dp, uint32_t flow_hash);
+
 /** FDB entries of network `vni` that point at `vtep` (0: not a VTEP of it, or no such network). */
 uint32_t datapath_vtep_refs(dp_datapath *dp, uint32_t vni, const dp_addr *vtep);
 
@@ -71,10 +74,15 @@ uint32_t datapath_vtep_refs(dp_datapath *dp, uint32_t vni, const dp_addr *vtep);
  * Egress of one frame of network `vni` on the calling thread (counter row 0,
  * the synchronous cipher slot); `frame` has DP_HEADROOM writable bytes in
  * front and DP_TAILROOM behind. The sink's sa_slot and data_port are filled in here.
+ * A traced frame (sink->trace) counts into a scratch block, not row 0.
  */
 int datapath_egress(dp_datapath *dp, uint32_t vni, uint8_t *frame, size_t len, const dp_egress_sink *sink);
-/** Ingress of one VXLAN datagram on the calling thread; DP_PASS fills `*out`. */
-int datapath_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *payload, size_t len, datapath_delivery *out);
+/** Ingress of one VXLAN datagram on the calling thread; DP_PASS fills `*out`. `trace`: as for egress (NULL: real). */
+int datapath_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *payload, size_t len, datapath_delivery *out,
+                     dp_trace *trace);
+/** dp_esp_trace on the calling thread, counting into a scratch block. */
+int datapath_esp_trace(dp_datapath *dp, const dp_addr *src, uint32_t spi, uint8_t *payload, size_t len,
+                       datapath_delivery *out, dp_trace *trace);
 /** Ingress of one ESP packet (opened in place) on the calling thread; DP_PASS fills `*out`. */
 int datapath_esp_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *packet, size_t len, datapath_delivery *out);
 

@@ -246,6 +246,11 @@ long sa_out_seal(dp_sa_out *o, int slot, const uint8_t *payload, size_t len, uin
   return ctx != NULL ? esp_seal(ctx, seq, payload, len, next_header, out, cap) : ESP_ERR_CRYPTO;
 }
 
+uint64_t sa_out_peek(const dp_sa_out *o, uint32_t *spi) {
+  *spi = o->sa.spi;
+  return __atomic_load_n(&o->last_seq, __ATOMIC_RELAXED) + 1;
+}
+
 dp_sa_in *tables_sa_in(const dp_tables *t, const dp_addr *peer, uint32_t spi) {
   uint8_t key[SA_IN_KEY_LEN];
   sa_in_key(key, peer, spi);
@@ -254,6 +259,8 @@ dp_sa_in *tables_sa_in(const dp_tables *t, const dp_addr *peer, uint32_t spi) {
 }
 
 uint32_t sa_in_vni(const dp_sa_in *i) { return i->vni; }
+
+uint64_t sa_in_top(const dp_sa_in *i) { return __atomic_load_n(&i->window.top, __ATOMIC_RELAXED); }
 
 long sa_in_open(dp_sa_in *i, int slot, const uint8_t *packet, size_t len, uint8_t *out, uint8_t *next_header) {
   esp_opened info;

@@ -102,10 +102,15 @@ dp_sa_out *net_sa_out(const dp_network *net, const dp_addr *peer);
 long sa_out_seal(dp_sa_out *o, int slot, const uint8_t *payload, size_t len, uint8_t next_header, uint8_t *out,
                  size_t cap);
 
+/** A traced frame's look at an outbound SA: its SPI, and the sequence number the next seal would use (none is used). */
+uint64_t sa_out_peek(const dp_sa_out *o, uint32_t *spi);
+
 /** The inbound SA of (peer, spi), or NULL (→ esp_bad_spi). */
 dp_sa_in *tables_sa_in(const dp_tables *t, const dp_addr *peer, uint32_t spi);
 /** The network an inbound SA belongs to. */
 uint32_t sa_in_vni(const dp_sa_in *i);
+/** A traced packet's look at an inbound SA: the top of its replay window (nothing is opened, the window stays). */
+uint64_t sa_in_top(const dp_sa_in *i);
 /**
  * esp_open() on the SA's window, serialised against the other slots. Returns
  * the payload length (next header in *next_header) or an esp_drop reason.

@@ -91,6 +91,8 @@ void io_tap_remove(io_ctx *io, int queue, int fd);
 int io_workers(const io_ctx *io);
 /** The bound data port (useful when cfg->port was 0). */
 uint16_t io_data_port(const io_ctx *io);
+/** The outer UDP source port of VXLAN with `flow_hash`: the port of the pool socket it picks. */
+uint16_t io_source_port(const io_ctx *io, uint32_t flow_hash);
 /** The bound ESP-in-UDP port (useful when cfg->esp_port was 0). */
 uint16_t io_esp_port(const io_ctx *io);
 /** Whether the raw IP protocol 50 socket is open (carrier `ip` can be sent and received). */

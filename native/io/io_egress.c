@@ -113,7 +113,7 @@ static void capture(egress_worker *w, const uint8_t *frame, size_t len) {
 }
 
 static void egress_frame(egress_worker *w, uint8_t *frame, size_t len) {
-  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply, sink_esp_send, 0, 0};
+  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply, sink_esp_send, 0, 0, NULL};
   dp_egress_sink sink = sink_proto;
   sink.ctx = w;
   sink.sa_slot = w->wk->slot;

@@ -106,7 +106,7 @@ static void deliver(ingress_worker *w, const dp_delivery *d, const dp_addr *src)
 
 static void ingress_datagram(ingress_worker *w, const dp_addr *src, uint8_t *payload, size_t len) {
   dp_delivery d;
-  if (dp_ingress(w->io->tables, src, payload, len, w->counters, &d) == DP_PASS) deliver(w, &d, src);
+  if (dp_ingress(w->io->tables, src, payload, len, w->counters, &d, NULL) == DP_PASS) deliver(w, &d, src);
 }
 
 static int gro_size(struct msghdr *m) {

@@ -394,4 +394,8 @@ uint16_t io_data_port(const io_ctx *io) { return io->port; }
 
 uint16_t io_esp_port(const io_ctx *io) { return io->esp_port; }
 
+uint16_t io_source_port(const io_ctx *io, uint32_t flow_hash) {
+  return bound_port(io->pool[flow_hash % (uint32_t)io->pool_size]); /* the socket udp_batch_add picks */
+}
+
 int io_esp_raw(const io_ctx *io) { return io->esp_raw_sock >= 0; }

@@ -44,6 +44,12 @@ uint16_t io_data_port(const io_ctx *io) {
   return 0;
 }
 
+uint16_t io_source_port(const io_ctx *io, uint32_t flow_hash) {
+  (void)io;
+  (void)flow_hash;
+  return 0;
+}
+
 uint16_t io_esp_port(const io_ctx *io) {
   (void)io;
   return 0;

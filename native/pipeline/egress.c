@@ -12,7 +12,9 @@
  *   send         the sink: io/io_egress.c batches, or the binding's list
  *
  * Stages return DP_PASS or a drop reason and never call one another; this
- * file calls them in order and does all the counting.
+ * file calls them in order and does all the counting. A traced frame
+ * (sink->trace, `overlayctl trace`) runs the same calls; it is recorded on
+ * the drop path, by the sink's send(), and before seal, where it stops.
  */
 #include "pipeline/pipeline.h"
 
@@ -35,6 +37,24 @@ typedef struct egress_route {
   int exhausted;
 } egress_route;
 
+/*
+ * A traced payload on an encrypted network: where it goes and the SA it
+ * would be sealed with — read, not used (a sequence number taken here would
+ * be one the peer never sees), so nothing is sealed or sent. On a plain
+ * network a traced payload goes to the sink's send() like any other: the
+ * caller's sink only collects it.
+ */
+__attribute__((cold, noinline)) static void trace_seal(dp_trace *t, const egress_route *r, size_t len) {
+  if (t->pieces++ == 0) t->payload_len = len;
+  t->has_vtep = 1;
+  t->vtep = *r->vtep;
+  t->flow_hash = r->hash;
+  t->stage = DP_STAGE_SEAL;
+  t->verdict = DP_PASS;
+  t->has_sa = 1;
+  t->sa_seq = sa_out_peek(r->sa, &t->sa_spi);
+}
+
 /* encapsulate → seal → send for one VXLAN payload (the frame or a fragment) with its 8 bytes in front. */
 static void emit(egress_route *r, uint8_t *payload, size_t len) {
   const dp_egress_sink *sink = r->sink;
@@ -43,6 +63,10 @@ static void emit(egress_route *r, uint8_t *payload, size_t len) {
   r->counters[DP_C_TX_BYTES] += len;
   if (r->sa == NULL) {
     sink->send(sink->ctx, r->vtep, r->hash, payload, len);
+    return;
+  }
+  if (sink->trace != NULL) {
+    trace_seal(sink->trace, r, len);
     return;
   }
   long n = dp_seal(r->sa, sink->sa_slot, sink->data_port, r->hash, payload, len);
@@ -57,11 +81,23 @@ static void emit(egress_route *r, uint8_t *payload, size_t len) {
   }
 }
 
+/* A drop by the lookup stage, with the VTEP it found (no_sa: known VTEP, no SA). */
+__attribute__((cold, noinline)) static int lookup_drop(uint64_t *counters, dp_trace *trace, const dp_addr *vtep, int reason) {
+  if (trace != NULL && vtep != NULL) trace->has_vtep = 1, trace->vtep = *vtep;
+  return dp_drop_at(counters, trace, DP_STAGE_LOOKUP, reason);
+}
+
+/* A drop by the size stage (too_big, malformed), after any ICMP error went back. */
+__attribute__((cold, noinline)) static int size_drop(uint64_t *counters, dp_trace *trace, const dp_addr *vtep, size_t reply_len, int reason) {
+  if (trace != NULL) trace->reply_len = reply_len, trace->has_vtep = 1, trace->vtep = *vtep;
+  return dp_drop_at(counters, trace, DP_STAGE_SIZE, reason);
+}
+
 int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *counters, const dp_egress_sink *sink) {
-  if (net == NULL) return dp_drop(counters, DP_DROP_NO_NETWORK);
+  if (net == NULL) return dp_drop_at(counters, sink->trace, DP_STAGE_PARSE, DP_DROP_NO_NETWORK);
   dp_l2 l2;
   int verdict = dp_parse(frame, len, &l2);
-  if (verdict != DP_PASS) return dp_drop(counters, verdict);
+  if (verdict != DP_PASS) return dp_drop_at(counters, sink->trace, DP_STAGE_PARSE, verdict);
 
   uint8_t reply[DP_REPLY_MAX];
   size_t reply_len = 0;
@@ -69,6 +105,8 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
   if (arp || dp_parse_is_nd(frame, len, &l2)) {
     verdict = arp ? dp_proxy_arp(net, frame, len, &l2, reply, &reply_len)
                   : dp_proxy_nd(net, frame, len, &l2, reply, &reply_len);
+    dp_trace *trace = sink->trace;
+    if (trace != NULL) trace->stage = DP_STAGE_PROXY, trace->verdict = verdict, trace->reply_len = reply_len;
     if (verdict != DP_PASS) return dp_drop(counters, verdict);
     counters[arp ? DP_C_ARP_REPLIES : DP_C_ND_REPLIES]++;
     sink->reply(sink->ctx, reply, reply_len);
@@ -77,7 +115,7 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
 
   egress_route route = {net, NULL, NULL, 0, counters, sink, 0};
   verdict = dp_lookup(net, frame, &route.vtep, &route.sa);
-  if (verdict != DP_PASS) return dp_drop(counters, verdict);
+  if (verdict != DP_PASS) return lookup_drop(counters, sink->trace, route.vtep, verdict);
 
   dp_fragmenter pieces;
   verdict = dp_size(net, frame, len, &l2, &pieces, reply, &reply_len);
@@ -85,7 +123,7 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
     counters[DP_C_ICMP_ERRORS]++;
     sink->reply(sink->ctx, reply, reply_len);
   }
-  if (verdict != DP_PASS) return dp_drop(counters, verdict);
+  if (verdict != DP_PASS) return size_drop(counters, sink->trace, route.vtep, reply_len, verdict);
 
   route.hash = dp_flow_hash(frame, len, &l2);
   if (!pieces.active) {

@@ -12,7 +12,10 @@
  *                or the binding's result
  *
  * Stages return DP_PASS or a drop reason and never call one another; this
- * file calls them in order and does all the counting.
+ * file calls them in order and does all the counting. A traced datagram
+ * (`trace`, `overlayctl trace --ingress`) runs the same calls and is recorded
+ * where a stage drops it; a traced ESP packet (dp_esp_trace) has its SA
+ * looked up, never opened, so no window moves for it.
  */
 #include "pipeline/pipeline.h"
 
@@ -22,11 +25,12 @@
 
 /* decapsulate → admit for a VXLAN payload that came through the SA of `sa_vni` (DP_NO_SA_VNI: plaintext). */
 static int vxlan_in(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, int64_t sa_vni,
-                    uint64_t *counters, dp_delivery *out) {
+                    uint64_t *counters, dp_delivery *out, dp_trace *trace) {
   uint32_t vni = 0;
   int verdict = dp_decapsulate(payload, len, &vni);
-  if (verdict == DP_PASS) verdict = dp_admit(tables, src, vni, sa_vni, payload + DP_VXLAN_HLEN, &out->net);
-  if (verdict != DP_PASS) return dp_drop(counters, verdict);
+  if (verdict != DP_PASS) return dp_drop_at(counters, trace, DP_STAGE_DECAPSULATE, verdict);
+  verdict = dp_admit(tables, src, vni, sa_vni, payload + DP_VXLAN_HLEN, &out->net);
+  if (verdict != DP_PASS) return dp_drop_at(counters, trace, DP_STAGE_ADMIT, verdict);
   out->frame = payload + DP_VXLAN_HLEN;
   out->len = len - DP_VXLAN_HLEN;
   counters[DP_C_RX_PACKETS]++;
@@ -35,8 +39,8 @@ static int vxlan_in(dp_tables *tables, const dp_addr *src, uint8_t *payload, siz
 }
 
 int dp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, uint64_t *counters,
-               dp_delivery *out) {
-  return vxlan_in(tables, src, payload, len, DP_NO_SA_VNI, counters, out);
+               dp_delivery *out, dp_trace *trace) {
+  return vxlan_in(tables, src, payload, len, DP_NO_SA_VNI, counters, out, trace);
 }
 
 int dp_esp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *packet, size_t len, int slot, uint64_t *counters,
@@ -46,5 +50,15 @@ int dp_esp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *packet, size_
   uint32_t sa_vni = 0;
   int verdict = dp_open(tables, src, packet, len, slot, &vxlan, &vxlan_len, &sa_vni);
   if (verdict != DP_PASS) return dp_drop(counters, verdict);
-  return vxlan_in(tables, src, vxlan, vxlan_len, sa_vni, counters, out);
+  return vxlan_in(tables, src, vxlan, vxlan_len, sa_vni, counters, out, NULL);
+}
+
+int dp_esp_trace(dp_tables *tables, const dp_addr *src, uint32_t spi, uint8_t *payload, size_t len,
+                 uint64_t *counters, dp_delivery *out, dp_trace *trace) {
+  dp_sa_in *sa = tables_sa_in(tables, src, spi);
+  if (sa == NULL) return dp_drop_at(counters, trace, DP_STAGE_OPEN, DP_DROP_ESP_BAD_SPI);
+  trace->has_sa = 1;
+  trace->sa_spi = spi;
+  trace->sa_seq = sa_in_top(sa);
+  return vxlan_in(tables, src, payload, len, sa_in_vni(sa), counters, out, trace);
 }

@@ -17,6 +17,58 @@
 #include "pipeline/frame.h"
 #include "tables/tables.h"
 
+/** The stages of the two stage lists, in their order (egress.c, then ingress.c), as a trace names them. */
+enum dp_stage {
+  DP_STAGE_PARSE,
+  DP_STAGE_PROXY,
+  DP_STAGE_LOOKUP,
+  DP_STAGE_SIZE,
+  DP_STAGE_ENCAPSULATE,
+  DP_STAGE_SEAL,
+  DP_STAGE_OPEN,
+  DP_STAGE_DECAPSULATE,
+  DP_STAGE_ADMIT
+};
+
+/**
+ * What one traced frame did (`overlayctl trace`, docs/debugging.md). The
+ * caller fills `stage`/`verdict` with where a frame ends when nothing stops
+ * it (encapsulate; admit) and zeroes the rest; the stage lists overwrite
+ * them where a stage decides otherwise — on drop paths, the proxy's answer
+ * and before sealing only, so real traffic pays nothing on its way out. The
+ * payloads of a traced plain frame reach the sink's send() as usual (the
+ * caller's sink collects them: VTEP, flow hash, length). A traced frame is
+ * never sealed: the SA is read (spi, next sequence number), its counter
+ * untouched.
+ */
+typedef struct dp_trace {
+  /** The stage that decided (enum dp_stage), and DP_PASS or its drop reason. */
+  int stage;
+  int verdict;
+  /** Egress, filled on drops after lookup and before sealing: the FDB's VTEP (has_vtep), the flow hash, the payloads that would go. */
+  int has_vtep;
+  dp_addr vtep;
+  uint32_t flow_hash;
+  uint32_t pieces;
+  /** Length of the first VXLAN payload (header + frame or first fragment). */
+  size_t payload_len;
+  /** A frame written back to the TAP (ARP/ND reply, ICMP error): its length. */
+  size_t reply_len;
+  /** The SA: egress the outbound one (next = the number a seal would use), ingress the inbound one (next = its window's top). */
+  int has_sa;
+  uint32_t sa_spi;
+  uint64_t sa_seq;
+} dp_trace;
+
+/** Counts a drop decided by `stage` and, for a traced frame, records it there; returns the reason. */
+static inline int dp_drop_at(uint64_t *counters, dp_trace *trace, int stage, int reason) {
+  if (trace != NULL) {
+    trace->stage = stage;
+    trace->verdict = reason;
+  }
+  return dp_drop(counters, reason);
+}
+
 /** Where dp_egress puts what it emits. */
 typedef struct dp_egress_sink {
   void *ctx;
@@ -36,6 +88,8 @@ typedef struct dp_egress_sink {
   int sa_slot;
   /** The data port: inner UDP destination of sealed VXLAN. */
   uint16_t data_port;
+  /** Set for a traced frame (nothing is sealed; payloads still go to send()); NULL for real traffic. */
+  dp_trace *trace;
 } dp_egress_sink;
 
 /** An inner frame that passed ingress, for the caller to deliver to its network's TAP. */
@@ -52,9 +106,21 @@ typedef struct dp_delivery {
  */
 int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *counters, const dp_egress_sink *sink);
 
-/** Ingress of one datagram from `src` on the data port; on DP_PASS `*out` says where the inner frame goes. */
+/**
+ * Ingress of one datagram from `src` on the data port; on DP_PASS `*out` says
+ * where the inner frame goes. `trace` (NULL for real traffic): see dp_trace.
+ */
 int dp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, uint64_t *counters,
-               dp_delivery *out);
+               dp_delivery *out, dp_trace *trace);
+
+/**
+ * A traced ESP packet from `src` under SPI `spi`, carrying the VXLAN payload
+ * `payload` in the clear: the open stage finds the inbound SA of (src, spi)
+ * and reads its window without opening anything (the window never moves for
+ * a trace), then the VXLAN stages run as for a packet it opened.
+ */
+int dp_esp_trace(dp_tables *tables, const dp_addr *src, uint32_t spi, uint8_t *payload, size_t len,
+                 uint64_t *counters, dp_delivery *out, dp_trace *trace);
 
 /**
  * Ingress of one ESP packet (SPI to ICV, opened in place) from `src` on

@@ -35,6 +35,7 @@ import { ClusterMembership } from './membership.js';
 import { NetworkKeys } from './keys.js';
 import { AgentViews } from './views.js';
 import { PerfTests } from './perf/perf.js';
+import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
 import type { AgentCounters, AgentEvent, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
 export type { AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, NeighRow, NetworkCreateRequest } from './operations.js';
@@ -189,6 +190,10 @@ export class Agent implements AgentOperations {
   }
 
   /** The key ring and SAs of an encrypted network; with `secrets`, the keys too (the API allows it to root only). */
+  trace(req: TraceRequest): TraceReport {
+    return runTrace(this.ctx, req);
+  }
+
   keys(name: string, secrets: boolean): KeysReport {
     return this.netKeys.keys(name, secrets);
   }

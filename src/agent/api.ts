@@ -17,6 +17,7 @@
  *   POST   /v1/networks/:name/capture {count?, durationS?, outer?} → a pcap stream
  *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
  *   POST   /v1/networks/:name/perf {to, seconds?, streams?, reverse?} → throughput, RTT and loss to node `to` (perf/perf.ts)
+ *   POST   /v1/trace {network, src, dst, proto?, sport?, dport?, size?, df?, dstMac?, ingress?, vtep?} → a trace report
  *
  * Every route calls one of the AgentOperations (operations.ts). The movable
  * endpoints and address reservations are what Docker's plugin
@@ -31,6 +32,7 @@ import { ATTACH_RUNTIMES } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
 import type { AgentOperations, NetworkCreateRequest } from './operations.js';
 import { peerUid } from './peer-cred.js';
+import { TRACE_PROTOCOLS } from './trace-frame.js';
 
 
 type Params = Record<string, string>;
@@ -146,6 +148,21 @@ export class ControlApi {
     this.route('GET', '/v1/members', () => a.members());
     this.route('POST', '/v1/networks/:name/perf', (p, _q, b) =>
       a.perf({ network: p.name, to: str(b, 'to'), seconds: optInt(b, 'seconds'), streams: optInt(b, 'streams'), reverse: b.reverse === true }),
+    );
+    this.route('POST', '/v1/trace', (_p, _q, b) =>
+      a.trace({
+        network: str(b, 'network'),
+        src: str(b, 'src'),
+        dst: str(b, 'dst'),
+        proto: b.proto === undefined ? undefined : oneOf(b, 'proto', TRACE_PROTOCOLS),
+        sport: optInt(b, 'sport'),
+        dport: optInt(b, 'dport'),
+        size: optInt(b, 'size'),
+        df: optBool(b, 'df'),
+        dstMac: b.dstMac === undefined ? undefined : str(b, 'dstMac'),
+        ingress: optBool(b, 'ingress'),
+        vtep: b.vtep === undefined ? undefined : str(b, 'vtep'),
+      }),
     );
   }
 
@@ -268,5 +285,12 @@ function optInt(b: Record<string, unknown>, key: string): number | undefined {
   const v = b[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new OverlayError('BAD_REQUEST', `"${key}" must be an integer`);
+  return v;
+}
+
+function optBool(b: Record<string, unknown>, key: string): boolean | undefined {
+  const v = b[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new OverlayError('BAD_REQUEST', `"${key}" must be true or false`);
   return v;
 }

@@ -12,6 +12,7 @@ import type { EspCarrierName } from '../cluster/network-keys.js';
 import type { DatapathCounters, WorkerCounters } from '../dataplane/datapath.js';
 import type { NodeInfo } from '../gossip/index.js';
 import type { CaptureOptions } from './capture.js';
+import type { TraceReport, TraceRequest } from './trace.js';
 
 
 /** Rows of `overlayctl fdb --json`. */
@@ -188,6 +189,8 @@ export interface AgentOperations {
   members(): MemberRow[];
   /** The key ring and SAs of an encrypted network; `secrets` adds the keys (front-ends allow it to root only). */
   keys(name: string, secrets: boolean): KeysReport;
+  /** Walks a described packet through this host's data path, nothing sent or counted (`overlayctl trace`, trace.ts). */
+  trace(req: TraceRequest): TraceReport;
   /** Mirrors a network's frames as pcap; returns a function that stops early. */
   startCapture(network: string, opts: CaptureOptions, write: (chunk: Buffer) => void, end: () => void): () => void;
   /** A throughput and latency test to another agent's host through the data path (one at a time; perf/perf.ts). */

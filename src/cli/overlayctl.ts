@@ -7,6 +7,7 @@ import { DEFAULT_CNI_BIN_DIR, installPlugin } from '../cni/install.js';
 import { ControlClient } from '../api-client/client.js';
 import { printTable } from './table.js';
 import type { PerfReport } from '../agent/operations.js';
+import { printTrace } from './trace-text.js';
 
 const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
 
@@ -155,6 +156,23 @@ program
   .command('neigh [network]')
   .description('neighbour table: IP → MAC')
   .action(async (net?: string) => out(await client().get<Row[]>(`/v1/neigh${q(net)}`), rows(['network', 'vni', 'ip', 'mac'])));
+
+program
+  .command('trace <network>')
+  .description("walk a described packet through this host's data path (nothing is sent or counted): each stage's result and the verdict")
+  .requiredOption('--src <ip>', 'the sender: a local endpoint (egress), or a remote endpoint (--ingress)')
+  .requiredOption('--dst <ip>', 'the destination (--ingress: a local endpoint)')
+  .option('--proto <icmp|tcp|udp|arp>', 'ICMP echo request, TCP SYN, UDP, or the ARP request / neighbour solicitation for --dst (default icmp)')
+  .option('--sport <n>', 'tcp/udp source port (default 40000)', int)
+  .option('--dport <n>', 'tcp/udp destination port (default 80 / 53)', int)
+  .option('--size <n>', 'length of the IP packet in bytes (default 84, 104 over IPv6: ping\'s)', int)
+  .option('--df', "set IPv4's don't-fragment bit")
+  .option('--dst-mac <mac>', "the destination MAC the sender uses (a stale neighbour entry), instead of this host's neighbour table's")
+  .option('--ingress', 'walk a packet arriving from --vtep instead (VXLAN, or ESP on an encrypted network)')
+  .option('--vtep <addr>', 'with --ingress: the VTEP it comes from')
+  .action(async (net: string, o: { src: string; dst: string; proto?: string; sport?: number; dport?: number; size?: number; df?: boolean; dstMac?: string; ingress?: boolean; vtep?: string }) =>
+    out(await client().post<Row>('/v1/trace', { network: net, ...o }), (d) => printTrace(d as unknown as Parameters<typeof printTrace>[0])),
+  );
 
 program
   .command('capture <network>')

@@ -43,11 +43,24 @@ export interface NativeSaInfo {
   seq: number;
 }
 
+/** Raw trace record (native/pipeline/pipeline.h dp_trace): `stage` indexes TRACE_STAGES, `verdict` DROP_REASONS (−1: passed). */
+export interface NativeTrace {
+  stage: number;
+  verdict: number;
+  vtep?: string;
+  flowHash: number;
+  pieces: number;
+  payloadLen: number;
+  replyLen: number;
+  sa?: { spi: number; seq: number };
+}
+
 /** Raw egress result: `drop` is an index into DROP_REASONS. */
 export interface NativeEgressResult {
   out: NativeEncapOutput[];
   reply: Buffer[];
   drop?: number;
+  trace?: NativeTrace;
 }
 
 /** Raw ingress result: `drop` is an index into DROP_REASONS. */
@@ -55,6 +68,7 @@ export interface NativeIngressResult {
   vni?: number;
   frame?: Buffer;
   drop?: number;
+  trace?: NativeTrace;
 }
 
 /** A captured frame as the punt queue delivers it. */
@@ -111,8 +125,12 @@ export interface DatapathHandle {
   neighDelete(vni: number, ip: string): boolean;
   /** FDB entries of the VNI pointing at `vtep` (0: not a VTEP of the VNI). */
   vtepRefs(vni: number, vtep: string): number;
-  processEgress(vni: number, frame: Buffer): NativeEgressResult;
-  processIngress(srcAddress: string, payload: Buffer): NativeIngressResult;
+  processEgress(vni: number, frame: Buffer, trace?: boolean): NativeEgressResult;
+  processIngress(srcAddress: string, payload: Buffer, trace?: boolean): NativeIngressResult;
+  /** A traced ESP packet: the inbound SA of (src, spi) looked up, never opened, then `payload`'s VXLAN stages. */
+  traceEsp(srcAddress: string, spi: number, payload: Buffer): NativeIngressResult;
+  /** The outer UDP source port of VXLAN with `flowHash` (the pool socket it picks); 0 when stopped. */
+  sourcePort(flowHash: number): number;
   /** An ESP packet (SPI to ICV) from `srcAddress`, on the synchronous slot. */
   processEsp(srcAddress: string, packet: Buffer): NativeIngressResult;
   /** Installs or replaces the outbound SA of (vni, peer); its first packet carries `lastUsed + 1`. */

@@ -92,6 +92,38 @@ export function countersFromSlots(slots: ArrayLike<number | bigint>): DatapathCo
 }
 
 /**
+ * The stages of the two stage lists, egress then ingress, in their order
+ * (docs/datapath.md; process.ts, native/pipeline/egress.c and ingress.c),
+ * without the I/O stages: what a trace names. Index = the native enum dp_stage.
+ */
+export const TRACE_STAGES = ['parse', 'proxy', 'lookup', 'size', 'encapsulate', 'seal', 'open', 'decapsulate', 'admit'] as const;
+export type TraceStage = (typeof TRACE_STAGES)[number];
+
+/**
+ * What one traced frame did (`processEgress(…, true)`, `processIngress(…,
+ * true)`, `traceEsp`): the same stages as real traffic, counted in a scratch
+ * block, nothing sealed, opened or moved in an SA.
+ */
+export interface FrameTrace {
+  /** The stage that decided: the one that dropped it, or the last one it passed. */
+  stage: TraceStage;
+  /** Set when `stage` dropped it. */
+  drop?: DropReason;
+  /** Egress: the VTEP the FDB gave (also on a drop after lookup, e.g. no_sa, too_big). */
+  vtep?: string;
+  /** Egress: the flow hash of the inner packet (the outer source port follows it). */
+  flowHash?: number;
+  /** Egress: VXLAN payloads that would be sent (fragments: more than one). */
+  pieces: number;
+  /** Egress: length of the first VXLAN payload (header and frame or first fragment). */
+  payloadLen: number;
+  /** Length of the frame written back to the TAP (ARP/ND reply, ICMP error); 0: none. */
+  replyLen: number;
+  /** Egress on an encrypted network: the outbound SA and the sequence number a seal would use. Ingress ESP: the inbound SA and its window's top. */
+  sa?: { spi: number; seq: number };
+}
+
+/**
  * One datagram to send: a VXLAN payload (VXLAN header + inner frame) to the
  * data port, or — on an encrypted network — an ESP packet (SPI to ICV) on the
  * network's carrier.
@@ -114,6 +146,8 @@ export interface EgressResult {
   reply: Buffer[];
   /** Set when the frame was dropped (a too-big frame can be dropped *and* answered). */
   drop?: DropReason;
+  /** Set for a traced frame. */
+  trace?: FrameTrace;
 }
 
 /** What the path decided for one datagram received on the data port. */
@@ -122,6 +156,8 @@ export interface IngressResult {
   vni?: number;
   frame?: Buffer;
   drop?: DropReason;
+  /** Set for a traced datagram. */
+  trace?: FrameTrace;
 }
 
 /**
@@ -130,11 +166,19 @@ export interface IngressResult {
  * the differential tests; the I/O loops run the same code.
  */
 export interface FrameProcessor {
-  processEgress(vni: number, frame: Buffer): EgressResult;
-  /** A datagram received on the plain data port. */
-  processIngress(srcAddress: string, payload: Buffer): IngressResult;
+  /** `trace`: a traced frame (FrameTrace in the result), counted nowhere, never sealed; its output is only returned. */
+  processEgress(vni: number, frame: Buffer, trace?: boolean): EgressResult;
+  /** A datagram received on the plain data port; `trace` as for egress. */
+  processIngress(srcAddress: string, payload: Buffer, trace?: boolean): IngressResult;
   /** An ESP packet (SPI to ICV) received on either carrier from `srcAddress`. */
   processEsp(srcAddress: string, packet: Buffer): IngressResult;
+  /**
+   * A traced ESP packet from `srcAddress` under `spi` carrying the VXLAN
+   * `payload`: the inbound SA is looked up (esp_bad_spi without one) and its
+   * window read, nothing is opened, then the VXLAN stages run as for an
+   * opened packet. Counted nowhere.
+   */
+  traceEsp(srcAddress: string, spi: number, payload: Buffer): IngressResult;
 }
 
 /** How an encrypted network protects its traffic (fixed for the network's life, the same on every host). */
@@ -269,6 +313,8 @@ export interface Datapath extends FrameProcessor {
   /** The ESP-in-UDP port bound (differs from options.espPort only when that was 0); 0 before start. */
   readonly espPort: number;
   counters(): DatapathCounters;
+  /** The outer UDP source port VXLAN with `flowHash` leaves from (RFC 7348 §5); undefined while stopped. */
+  sourcePort?(flowHash: number): number | undefined;
   /** What each worker thread moved (native path; the JavaScript path has none). */
   workerCounters?(): WorkerCounters[];
   /** Mirror the network's frames (both directions) to `listener` until disabled. */

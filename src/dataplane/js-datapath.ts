@@ -167,16 +167,24 @@ export class JsDatapath implements Datapath {
     else this.captures.set(vni, listener);
   }
 
-  processEgress(vni: number, frame: Buffer): EgressResult {
-    return this.processor.processEgress(vni, frame);
+  processEgress(vni: number, frame: Buffer, trace = false): EgressResult {
+    return this.processor.processEgress(vni, frame, trace);
   }
 
-  processIngress(srcAddress: string, payload: Buffer): IngressResult {
-    return this.processor.processIngress(srcAddress, payload);
+  processIngress(srcAddress: string, payload: Buffer, trace = false): IngressResult {
+    return this.processor.processIngress(srcAddress, payload, trace);
   }
 
   processEsp(srcAddress: string, packet: Buffer): IngressResult {
     return this.processor.processEsp(srcAddress, packet);
+  }
+
+  sourcePort(flowHash: number): number | undefined {
+    return this.sources[(flowHash >>> 0) % this.sources.length]?.address().port;
+  }
+
+  traceEsp(srcAddress: string, spi: number, payload: Buffer): IngressResult {
+    return this.processor.traceEsp(srcAddress, spi, payload);
   }
 
   /** Opens the protocol 50 socket and its receive loop (once). */

@@ -7,10 +7,11 @@
 import { closeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { DEFAULT_REPLAY_WINDOW, type KeyringState } from '../crypto/index.js';
-import { loadAddon, type Addon, type DatapathHandle, type NativePuntItem, type OffloadStats } from './addon.js';
+import { loadAddon, type Addon, type DatapathHandle, type NativeIngressResult, type NativePuntItem, type NativeTrace, type OffloadStats } from './addon.js';
 import {
   COUNTER_SLOTS,
   DROP_REASONS,
+  TRACE_STAGES,
   countersFromSlots,
   type CapturedFrame,
   type Datapath,
@@ -18,6 +19,7 @@ import {
   type DatapathOptions,
   type DropReason,
   type EgressResult,
+  type FrameTrace,
   type IngressResult,
   type NetworkAttachment,
   type NetworkEncryption,
@@ -75,6 +77,24 @@ function dropName(index: number | undefined): DropReason | undefined {
   const reason = DROP_REASONS[index];
   if (reason === undefined) throw new RangeError(`native drop reason ${index} is outside DROP_REASONS`);
   return reason;
+}
+
+/** A native trace record in the form of FrameTrace (flowHash only once a payload was made, as the reference path has it). */
+function traceOf(t: NativeTrace): FrameTrace {
+  const trace: FrameTrace = { stage: TRACE_STAGES[t.stage], pieces: t.pieces, payloadLen: t.payloadLen, replyLen: t.replyLen };
+  const drop = dropName(t.verdict < 0 ? undefined : t.verdict);
+  if (drop !== undefined) trace.drop = drop;
+  if (t.vtep !== undefined) trace.vtep = t.vtep;
+  if (t.pieces > 0) trace.flowHash = t.flowHash;
+  if (t.sa !== undefined) trace.sa = t.sa;
+  return trace;
+}
+
+function ingressOf(r: NativeIngressResult): IngressResult {
+  const drop = dropName(r.drop);
+  const result: IngressResult = drop !== undefined ? { drop } : { vni: r.vni, frame: r.frame };
+  if (r.trace !== undefined) result.trace = traceOf(r.trace);
+  return result;
 }
 
 function noRawEsp(vni: number): NativeDatapathError {
@@ -258,24 +278,29 @@ export class NativeDatapath implements Datapath {
     this.captures.set(vni, listener);
   }
 
-  processEgress(vni: number, frame: Buffer): EgressResult {
-    const r = this.handle.processEgress(vni, frame);
+  processEgress(vni: number, frame: Buffer, trace = false): EgressResult {
+    const r = this.handle.processEgress(vni, frame, trace);
     const result: EgressResult = { out: r.out, reply: r.reply };
     const drop = dropName(r.drop);
     if (drop !== undefined) result.drop = drop;
+    if (r.trace !== undefined) result.trace = traceOf(r.trace);
     return result;
   }
 
-  processIngress(srcAddress: string, payload: Buffer): IngressResult {
-    const r = this.handle.processIngress(srcAddress, payload);
-    const drop = dropName(r.drop);
-    return drop !== undefined ? { drop } : { vni: r.vni, frame: r.frame };
+  processIngress(srcAddress: string, payload: Buffer, trace = false): IngressResult {
+    return ingressOf(this.handle.processIngress(srcAddress, payload, trace));
   }
 
   processEsp(srcAddress: string, packet: Buffer): IngressResult {
-    const r = this.handle.processEsp(srcAddress, packet);
-    const drop = dropName(r.drop);
-    return drop !== undefined ? { drop } : { vni: r.vni, frame: r.frame };
+    return ingressOf(this.handle.processEsp(srcAddress, packet));
+  }
+
+  sourcePort(flowHash: number): number | undefined {
+    return this.running ? this.handle.sourcePort(flowHash >>> 0) : undefined;
+  }
+
+  traceEsp(srcAddress: string, spi: number, payload: Buffer): IngressResult {
+    return ingressOf(this.handle.traceEsp(srcAddress, spi, payload));
   }
 
   private onPunt(items: NativePuntItem[]): void {

@@ -5,7 +5,9 @@
  * (native/pipeline/egress.c, ingress.c); the differential tests hold the two
  * to the same bytes, drop reasons and counters. Stages never call each other:
  * the stage lists below are ReferenceProcessor's methods, which call them in
- * order and do all the counting.
+ * order and do all the counting. A traced frame (`overlayctl trace`) runs the
+ * same methods with a FrameTrace, recorded where a stage decides, counted in
+ * a scratch block and never sealed (the SA is read, not used).
  *
  *   egress (a frame read from the TAP of network `vni`):
  *     parse        Ethernet, ≤ 2 VLAN tags                            pipeline/parse.ts
@@ -31,14 +33,16 @@ import {
   type DropReason,
   type EgressResult,
   type FrameProcessor,
+  type FrameTrace,
   type IngressResult,
+  type TraceStage,
 } from './datapath.js';
 import { EspSaStore } from './esp-store.js';
 import { flowHash } from './flow-hash.js';
 import { admit } from './pipeline/admit.js';
 import { decapsulate } from './pipeline/decapsulate.js';
 import { encapsulate } from './pipeline/encapsulate.js';
-import type { NetworkConfig } from './pipeline/frame.js';
+import { canonicalAddress, type NetworkConfig } from './pipeline/frame.js';
 import { lookup } from './pipeline/lookup.js';
 import { open } from './pipeline/open.js';
 import { isNeighbourDiscovery, parse } from './pipeline/parse.js';
@@ -76,6 +80,8 @@ export class ReferenceProcessor implements FrameProcessor {
   dataPort: number;
   /** SAs of the encrypted networks, filled by an EspPlanner. */
   readonly sas: EspSaStore;
+  /** Where the stage lists count: `counters`, or a scratch block while a traced frame runs. */
+  private count: Float64Array = this.counters;
 
   constructor(
     readonly networks: Map<number, NetworkConfig>,
@@ -87,53 +93,89 @@ export class ReferenceProcessor implements FrameProcessor {
     this.sas = options.sas ?? new EspSaStore();
   }
 
-  processEgress(vni: number, frame: Buffer): EgressResult {
-    const result: EgressResult = { out: [], reply: [] };
-    const net = this.networks.get(vni);
-    if (net === undefined) return this.drop(result, 'no_network');
-    const l2 = parse(frame);
-    if (typeof l2 === 'string') return this.drop(result, l2);
-
-    if (l2.etherType === ETHERTYPE.ARP) return this.answer(result, proxyArp(this.neigh, vni, frame, l2), Slot.ArpReplies);
-    if (isNeighbourDiscovery(frame, l2)) return this.answer(result, proxyNd(this.neigh, vni, frame, l2), Slot.NdReplies);
-
-    const route = lookup(this.fdb, this.sas, vni, net.encryption !== undefined, frame);
-    if (typeof route === 'string') return this.drop(result, route);
-
-    const hash = flowHash(frame, l2.l3off, l2.etherType);
-    const pieces = size(frame, l2, net.mtu);
-    let step = pieces.next();
-    for (; !step.done; step = pieces.next()) {
-      if (step.value !== frame) this.counters[Slot.Fragments]++; // any other piece is a fragment of it
-      this.emit(result, vni, net, route.vtep, hash, step.value);
+  processEgress(vni: number, frame: Buffer, trace = false): EgressResult {
+    if (!trace) return this.egress(vni, frame, undefined);
+    const t = newTrace('encapsulate');
+    const result = this.scratch(() => this.egress(vni, frame, t));
+    if (result.out.length > 0) {
+      // A plain frame's payloads are collected, as the native sink collects them.
+      Object.assign(t, { vtep: result.out[0].vtep, flowHash: result.out[0].flowHash >>> 0, pieces: result.out.length, payloadLen: result.out[0].payload.length });
     }
-    return this.oversize(result, step.value);
+    return { ...result, trace: t };
   }
 
-  processIngress(srcAddress: string, payload: Buffer): IngressResult {
-    return this.receive(srcAddress, payload, undefined);
+  processIngress(srcAddress: string, payload: Buffer, trace = false): IngressResult {
+    if (!trace) return this.receive(srcAddress, payload, undefined, undefined);
+    const t = newTrace('admit');
+    return { ...this.scratch(() => this.receive(srcAddress, payload, undefined, t)), trace: t };
   }
 
   processEsp(srcAddress: string, packet: Buffer): IngressResult {
     const opened = open(this.sas, srcAddress, packet, this.dataPort);
     if (typeof opened === 'string') return this.dropIn(opened);
-    return this.receive(opened.src, opened.payload, opened.vni);
+    return this.receive(opened.src, opened.payload, opened.vni, undefined);
+  }
+
+  traceEsp(srcAddress: string, spi: number, payload: Buffer): IngressResult {
+    const t = newTrace('admit');
+    const result = this.scratch(() => {
+      const src = canonicalAddress(srcAddress);
+      const inbound = src === undefined ? undefined : this.sas.findInbound(src, spi);
+      if (inbound === undefined) return this.dropIn('esp_bad_spi', t, 'open');
+      t.sa = { spi, seq: inbound.window.top }; // looked at, not opened: the window stays where it is
+      return this.receive(src!, payload, inbound.planned.vni, t);
+    });
+    return { ...result, trace: t };
+  }
+
+  /** The egress stage list; `t` is set for a traced frame. */
+  private egress(vni: number, frame: Buffer, t: FrameTrace | undefined): EgressResult {
+    const result: EgressResult = { out: [], reply: [] };
+    const net = this.networks.get(vni);
+    if (net === undefined) return this.drop(result, 'no_network', t, 'parse');
+    const l2 = parse(frame);
+    if (typeof l2 === 'string') return this.drop(result, l2, t, 'parse');
+
+    if (l2.etherType === ETHERTYPE.ARP) return this.answer(result, proxyArp(this.neigh, vni, frame, l2), Slot.ArpReplies, t);
+    if (isNeighbourDiscovery(frame, l2)) return this.answer(result, proxyNd(this.neigh, vni, frame, l2), Slot.NdReplies, t);
+
+    const route = lookup(this.fdb, this.sas, vni, net.encryption !== undefined, frame);
+    if (typeof route === 'string') {
+      if (t !== undefined && route === 'no_sa') t.vtep = this.fdb.lookup(vni, frame, 0);
+      return this.drop(result, route, t, 'lookup');
+    }
+
+    const hash = flowHash(frame, l2.l3off, l2.etherType);
+    const pieces = size(frame, l2, net.mtu);
+    let step = pieces.next();
+    for (; !step.done; step = pieces.next()) {
+      if (step.value !== frame) this.count[Slot.Fragments]++; // any other piece is a fragment of it
+      this.emit(result, vni, net, route.vtep, hash, step.value, t);
+    }
+    return this.oversize(result, step.value, t, route.vtep);
   }
 
   /** Counts a drop on the I/O side (TAP write or socket send refused, punt queue full). */
   countDrop(reason: DropReason): void {
-    this.counters[dropSlot(reason)]++;
+    this.count[dropSlot(reason)]++;
   }
 
   /** Egress after size, for one piece: encapsulate, count as sent, seal on an encrypted network, add to `result.out` for send. */
-  private emit(result: EgressResult, vni: number, net: NetworkConfig, vtep: string, hash: number, piece: Buffer): void {
+  private emit(result: EgressResult, vni: number, net: NetworkConfig, vtep: string, hash: number, piece: Buffer, t: FrameTrace | undefined): void {
     const encryption = net.encryption;
     const headroom = encryption === undefined ? 0 : UDP_HEADER_LENGTH;
     const datagram = encapsulate(vni, piece, headroom);
-    this.counters[Slot.TxPackets]++;
-    this.counters[Slot.TxBytes] += datagram.length - headroom;
+    this.count[Slot.TxPackets]++;
+    this.count[Slot.TxBytes] += datagram.length - headroom;
     if (encryption === undefined) {
       result.out.push({ vtep, flowHash: hash, payload: datagram });
+      return;
+    }
+    if (t !== undefined) {
+      // Traced: the SA it would be sealed with, read, not used (a sequence number taken here is one the peer never sees).
+      const out = this.sas.findOutbound(vni, vtep);
+      if (t.pieces++ === 0) t.payloadLen = datagram.length - headroom;
+      Object.assign(t, { stage: 'seal', vtep, flowHash: hash >>> 0 }, out && { sa: { spi: out.planned.spi, seq: out.lastSeq + 1 } });
       return;
     }
     const sealed = seal(this.sas, vni, vtep, hash, datagram, this.dataPort);
@@ -142,42 +184,61 @@ export class ReferenceProcessor implements FrameProcessor {
   }
 
   /** Ingress after open: decapsulate, admit, count as received. `saVni` is the network of the SA (ESP), undefined for plaintext. */
-  private receive(srcAddress: string, payload: Buffer, saVni: number | undefined): IngressResult {
+  private receive(srcAddress: string, payload: Buffer, saVni: number | undefined, t: FrameTrace | undefined): IngressResult {
     const vxlan = decapsulate(payload);
-    if (typeof vxlan === 'string') return this.dropIn(vxlan);
+    if (typeof vxlan === 'string') return this.dropIn(vxlan, t, 'decapsulate');
     const refused = admit(this.networks, this.fdb, srcAddress, vxlan.vni, vxlan.frame, saVni);
-    if (refused !== undefined) return this.dropIn(refused);
-    this.counters[Slot.RxPackets]++;
-    this.counters[Slot.RxBytes] += vxlan.frame.length;
+    if (refused !== undefined) return this.dropIn(refused, t, 'admit');
+    this.count[Slot.RxPackets]++;
+    this.count[Slot.RxBytes] += vxlan.frame.length;
     return { vni: vxlan.vni, frame: vxlan.frame };
   }
 
   /** The proxy's reply to the TAP, counted in `slot`, or its drop. */
-  private answer(result: EgressResult, reply: Buffer | DropReason, slot: Slot): EgressResult {
-    if (typeof reply === 'string') return this.drop(result, reply);
+  private answer(result: EgressResult, reply: Buffer | DropReason, slot: Slot, t: FrameTrace | undefined): EgressResult {
+    if (typeof reply === 'string') return this.drop(result, reply, t, 'proxy');
+    if (t !== undefined) Object.assign(t, { stage: 'proxy', replyLen: reply.length });
     result.reply.push(reply);
-    this.counters[slot]++;
+    this.count[slot]++;
     return result;
   }
 
   /** How the size stage ended: the ICMP reply (counted) and the drop, if any. */
-  private oversize(result: EgressResult, end: SizeEnd): EgressResult {
+  private oversize(result: EgressResult, end: SizeEnd, t: FrameTrace | undefined, vtep: string): EgressResult {
     if (end === undefined) return result;
     if (end.reply !== undefined) {
       result.reply.push(end.reply);
-      this.counters[Slot.IcmpErrors]++;
+      this.count[Slot.IcmpErrors]++;
     }
-    return this.drop(result, end.drop);
+    if (t !== undefined) Object.assign(t, { vtep, replyLen: end.reply?.length ?? 0 });
+    return this.drop(result, end.drop, t, 'size');
   }
 
-  private drop(result: EgressResult, reason: DropReason): EgressResult {
-    this.counters[dropSlot(reason)]++;
+  /** Counts a drop by `stage`, and records it in the trace of a traced frame. */
+  private drop(result: EgressResult, reason: DropReason, t?: FrameTrace, stage?: TraceStage): EgressResult {
+    this.count[dropSlot(reason)]++;
+    if (t !== undefined) Object.assign(t, { stage, drop: reason });
     result.drop = reason;
     return result;
   }
 
-  private dropIn(reason: DropReason): IngressResult {
-    this.counters[dropSlot(reason)]++;
+  private dropIn(reason: DropReason, t?: FrameTrace, stage?: TraceStage): IngressResult {
+    this.count[dropSlot(reason)]++;
+    if (t !== undefined) Object.assign(t, { stage, drop: reason });
     return { drop: reason };
   }
+
+  /** Runs a traced frame with a scratch counter block: its counts go nowhere. */
+  private scratch<T>(run: () => T): T {
+    const live = this.count;
+    this.count = new Float64Array(COUNTER_SLOTS);
+    try {
+      return run();
+    } finally {
+      this.count = live;
+    }
+  }
 }
+
+/** A trace that ends at `stage`, passed, unless a stage decides otherwise. */
+const newTrace = (stage: TraceStage): FrameTrace => ({ stage, pieces: 0, payloadLen: 0, replyLen: 0 });
