@@ -144,7 +144,7 @@ describe.skipIf(!ready)('trace: the same verdicts on both paths, nothing counted
     const payload = encodeVxlan(KEYED, F.vxlanFrom(F.REMOTE_MAC, KEYED).subarray(8));
     const cases: [string, number, Buffer][] = [
       [F.REMOTE_VTEP, inbound.spi, payload],
-      [F.REMOTE_VTEP, inbound.spi ^ 1, payload],
+      [F.REMOTE_VTEP, (inbound.spi ^ 1) >>> 0, payload], // ^ gives a signed 32-bit number: an SPI ≥ 2^31 would turn negative
       ['198.18.0.99', inbound.spi, payload],
       [F.REMOTE_VTEP, inbound.spi, encodeVxlan(F.VNI, payload.subarray(8))],
     ];
