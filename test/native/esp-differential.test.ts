@@ -207,7 +207,7 @@ describe.skipIf(!haveAddon())('native ESP against src/crypto', () => {
         else if (how < 25) packet[r.below(packet.length)] ^= 1 << r.below(8);
         else if (how < 30) packet = packet.subarray(0, r.below(packet.length));
         else if (how < 35) packet = sealPlaintext(p.sa, seq, Buffer.from([1, 2, 9, 3, 17].slice(r.below(3))));
-        else if (how < 38) packet.writeUInt32BE(p.sa.spi ^ 1, 0);
+        else if (how < 38) packet.writeUInt32BE((p.sa.spi ^ 1) >>> 0, 0);
         history.push(packet);
         if (history.length > 64) history.shift();
 
