@@ -72,7 +72,7 @@ static void deliver(ingress_worker *w, const dp_delivery *d, const dp_addr *src)
   size_t flen = d->len;
   if (net->capture && punt_push(w->io->punt, net->vni, PUNT_INGRESS, src, frame, flen) < 0)
     w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
-  if (net->tap_fd < 0) {
+  if (net->tap_queues == 0) {
     w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
     return;
   }

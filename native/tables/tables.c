@@ -91,7 +91,6 @@ int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, const int *tap_
   net->mtu = mtu;
   net->tap_queues = queues;
   for (int i = 0; i < DP_MAX_WORKERS; i++) net->tap_fds[i] = i < queues ? tap_fds[i] : -1;
-  net->tap_fd = net->tap_fds[0];
   net->encrypted = enc != NULL;
   net->carrier = enc != NULL ? enc->carrier : 0;
 out:

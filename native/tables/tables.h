@@ -30,8 +30,7 @@ typedef struct dp_network {
   uint32_t vni;
   /** Overlay IP MTU; maxFrame = mtu + 14. */
   uint32_t mtu;
-  /** The TAP's queues (vnet header mode; one per worker when multi-queue), tap_fds[0] or -1 as tap_fd. */
-  int tap_fd;
+  /** The TAP's queues (vnet header mode; one per worker when multi-queue); 0: no TAP. */
   int tap_queues;
   int tap_fds[DP_MAX_WORKERS];
   /** Non-zero: frames of this network are mirrored to the punt queue. */

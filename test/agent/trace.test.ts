@@ -12,24 +12,17 @@ import type { AgentContext, UpNetwork } from '../../src/agent/context.js';
 import { buildTraceFrame } from '../../src/agent/trace-frame.js';
 import { runTrace, type TraceReport, type TraceRequest } from '../../src/agent/trace.js';
 import { generateNetworkKey } from '../../src/crypto/index.js';
-import { loadAddon } from '../../src/dataplane/addon.js';
 import type { Datapath, NetworkEncryption } from '../../src/dataplane/datapath.js';
 import { EspPlanner } from '../../src/dataplane/esp-plan.js';
 import { EspSaStore } from '../../src/dataplane/esp-store.js';
 import { NativeDatapath } from '../../src/dataplane/native.js';
 import { ReferenceProcessor } from '../../src/dataplane/process.js';
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
-import { requirement } from '../../src/testkit/ci.js';
+import { haveAddon } from '../native/support.js';
 import * as F from '../../src/testkit/frames.js';
 import { decodeArp, decodeEthernet, decodeIPv4, decodeIPv6, decodeTcp, foldChecksum, icmpv6ChecksumValid, ipv4HeaderChecksumValid, onesComplementSum, parseIp, pseudoHeaderSum, udpChecksumValid } from '../../src/wire/index.js';
 
-let addonOk = false;
-try {
-  addonOk = loadAddon().supported;
-} catch {
-  addonOk = false;
-}
-const ready = requirement(addonOk, 'the native addon is not built or not supported here (npm run build:native)');
+const ready = haveAddon();
 
 const SELF = '198.18.0.1';
 const ENC: NetworkEncryption = { carrier: 'udp', keySize: 16, esn: true };

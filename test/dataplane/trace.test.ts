@@ -8,24 +8,17 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateNetworkKey, type KeyringState } from '../../src/crypto/index.js';
-import { loadAddon } from '../../src/dataplane/addon.js';
 import type { EgressResult, FrameProcessor, IngressResult, NetworkEncryption, SaInfo } from '../../src/dataplane/datapath.js';
 import { EspPlanner } from '../../src/dataplane/esp-plan.js';
 import { EspSaStore } from '../../src/dataplane/esp-store.js';
 import { NativeDatapath } from '../../src/dataplane/native.js';
 import { ReferenceProcessor, type NetworkConfig } from '../../src/dataplane/process.js';
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
-import { requirement } from '../../src/testkit/ci.js';
+import { haveAddon } from '../native/support.js';
 import * as F from '../../src/testkit/frames.js';
 import { encodeVxlan } from '../../src/wire/index.js';
 
-let addonOk = false;
-try {
-  addonOk = loadAddon().supported;
-} catch {
-  addonOk = false;
-}
-const ready = requirement(addonOk, 'the native addon is not built or not supported here (npm run build:native)');
+const ready = haveAddon();
 
 const SELF = '198.18.0.1';
 const KEYED = 6000;

@@ -62,15 +62,20 @@ describe.skipIf(!ready)('benchmark baselines and rows', () => {
     expect(listByPrefix(topo().prefix).namespaces.filter((n) => n.includes('-kvx'))).toEqual([]);
   });
 
+  /** Three pings pass through a userspace tunnel row, its packets (`filter`) are on host 2's underlay, and its CPU figure grows under a flood. */
+  async function expectTunnelCarries(overlay: BenchOverlay, filter: string): Promise<void> {
+    const host2 = topo().host(2);
+    const capture = await topo().capture(host2.ns, host2.iface, filter, { count: 2, durationMs: 10_000 });
+    const ping = await runPing({ ns: overlay.client.ns, target: overlay.server.addr4, count: 3, intervalS: 0.2 });
+    expect(ping.received).toBe(3);
+    expect(pcapRecords(await capture.pcap)).toHaveLength(2);
+    await expectCpuUnderFlood(overlay, (ns, cmd) => topo().exec(ns, cmd));
+  }
+
   it.skipIf(!haveWireguard)('wireguard-go: containers reach each other through the tunnel', async () => {
     const overlay = await wireguardOverlay(topo());
     try {
-      const host2 = topo().host(2);
-      const capture = await topo().capture(host2.ns, host2.iface, 'udp port 51820', { count: 2, durationMs: 10_000 });
-      const ping = await runPing({ ns: overlay.client.ns, target: overlay.server.addr4, count: 3, intervalS: 0.2 });
-      expect(ping.received).toBe(3);
-      expect(pcapRecords(await capture.pcap)).toHaveLength(2);
-      await expectCpuUnderFlood(overlay, (ns, cmd) => topo().exec(ns, cmd));
+      await expectTunnelCarries(overlay, 'udp port 51820');
     } finally {
       await overlay.destroy();
     }
@@ -80,12 +85,7 @@ describe.skipIf(!ready)('benchmark baselines and rows', () => {
   it.skipIf(!haveNebula)('Nebula: containers reach each other through the tunnel, and nothing of it stays', async () => {
     const overlay = await nebulaOverlay(topo());
     try {
-      const host2 = topo().host(2);
-      const capture = await topo().capture(host2.ns, host2.iface, 'udp port 4242 and src host 198.18.0.1', { count: 2, durationMs: 10_000 });
-      const ping = await runPing({ ns: overlay.client.ns, target: overlay.server.addr4, count: 3, intervalS: 0.2 });
-      expect(ping.received).toBe(3);
-      expect(pcapRecords(await capture.pcap)).toHaveLength(2);
-      await expectCpuUnderFlood(overlay, (ns, cmd) => topo().exec(ns, cmd));
+      await expectTunnelCarries(overlay, 'udp port 4242 and src host 198.18.0.1');
     } finally {
       await overlay.destroy();
     }

@@ -10,7 +10,6 @@
 import { sealPlaintext, udpAround } from '../../src/testkit/esp.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateNetworkKey, sealEsp, type KeyringState } from '../../src/crypto/index.js';
-import { loadAddon } from '../../src/dataplane/addon.js';
 import {
   countersFromSlots,
   type EgressResult,
@@ -25,16 +24,10 @@ import { NativeDatapath } from '../../src/dataplane/native.js';
 import { ReferenceProcessor, type NetworkConfig } from '../../src/dataplane/process.js';
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import { encodeVxlan } from '../../src/wire/index.js';
-import { requirement } from '../../src/testkit/ci.js';
+import { haveAddon } from './support.js';
 import * as F from '../../src/testkit/frames.js';
 
-let addonOk = false;
-try {
-  addonOk = loadAddon().supported;
-} catch {
-  addonOk = false;
-}
-const ready = requirement(addonOk, 'the native addon is not built or not supported here (npm run build:native)');
+const ready = haveAddon();
 
 const LOCAL_VTEP = '198.18.0.1';
 const DATA_PORT = 4790;

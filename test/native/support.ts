@@ -10,15 +10,14 @@ import * as F from '../../src/testkit/frames.js';
 
 function addonBuilt(): boolean {
   try {
-    loadAddon();
-    return true;
+    return loadAddon().supported;
   } catch {
     return false;
   }
 }
 
-/** True when the addon is built; locally false (skip) otherwise, under CI a failure. */
-export const haveAddon = (): boolean => requirement(addonBuilt(), 'native addon not built (npm run build:native)');
+/** True when the addon is built and supported here; locally false (skip) otherwise, under CI a failure. */
+export const haveAddon = (): boolean => requirement(addonBuilt(), 'native addon not built or not supported here (npm run build:native)');
 
 /** A datapath (not started) with network F.VNI (no TAP) and the remote endpoint of frames.ts in its tables. */
 export function datapathWithRemote(): NativeDatapath {
