@@ -35,8 +35,9 @@ import { ClusterMembership } from './membership.js';
 import { NetworkKeys } from './keys.js';
 import { AgentViews } from './views.js';
 import { PerfTests } from './perf/perf.js';
+import { EventLog } from './events.js';
 import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
-import type { AgentCounters, AgentEvent, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
+import type { AgentCounters, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
 export type { AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, NeighRow, NetworkCreateRequest } from './operations.js';
 export { KEY_SETTLE_MS } from './keys.js';
@@ -68,7 +69,7 @@ export class Agent implements AgentOperations {
   private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
   private readonly startedAt = Date.now();
-  private readonly events: AgentEvent[] = [];
+  private readonly events = new EventLog();
   /** Serialises changes: one state change (with its host plumbing) at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private reconcilePending = false;
@@ -89,6 +90,7 @@ export class Agent implements AgentOperations {
       log: this.log,
       datapath: undefined as unknown as Datapath, // created in start()
       up: new Map(),
+      events: this.events,
       note: (message) => this.note(message),
     };
     this.netKeys = new NetworkKeys(this.ctx, (fn) => this.serial(fn), () => this.reconciler.reconcile());
@@ -98,7 +100,6 @@ export class Agent implements AgentOperations {
     this.perfTests = new PerfTests(this.ctx, { attach: (req) => this.attachEndpoint(req), detach: (id) => this.detachEndpoint(id) });
     this.views = new AgentViews(this.ctx, {
       sync: this.sync,
-      events: this.events,
       startedAt: this.startedAt,
       gossip: () => this.membership.node,
       defaultMtu: () => this.defaultMtu,
@@ -318,8 +319,7 @@ export class Agent implements AgentOperations {
   }
 
   private note(message: string): void {
-    this.events.push({ time: new Date().toISOString(), message });
-    if (this.events.length > 100) this.events.shift();
+    this.events.emit({ type: 'note', summary: message });
     this.log.warn(message);
   }
 

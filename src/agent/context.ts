@@ -10,6 +10,7 @@ import type { NetworkEntry } from '../cluster/entries.js';
 import type { Datapath } from '../dataplane/datapath.js';
 import { ipFamily, parseCidr } from '../wire/index.js';
 import type { AgentConfig } from './config.js';
+import type { EventLog } from './events.js';
 
 /** A network brought up on this host, and what its data-path tables hold. */
 export interface UpNetwork {
@@ -29,7 +30,9 @@ export interface AgentContext {
   datapath: Datapath;
   /** Networks up on this host, by name. */
   readonly up: Map<string, UpNetwork>;
-  /** Records something the agent did on its own that an operator should know about. */
+  /** What happened, for `overlayctl events` (the parts emit their own types). */
+  readonly events: EventLog;
+  /** Records something the agent did on its own that an operator should know about (a `note` event and a log line). */
   note(message: string): void;
 }
 

@@ -15,7 +15,6 @@ import type { AgentCounters, AgentEvent, FdbRow, MemberRow, MovableEndpoint, Nei
 /** What the views read from the agent beyond the shared context. */
 export interface ViewSources {
   readonly sync: ClusterSync;
-  readonly events: readonly AgentEvent[];
   readonly startedAt: number;
   gossip(): Memberlist | undefined;
   defaultMtu(): number;
@@ -41,7 +40,7 @@ export class AgentViews {
       networks: store.networks().length,
       endpoints: store.localEndpoints().length,
       uptimeSeconds: Math.round((Date.now() - this.src.startedAt) / 1000),
-      events: this.src.events.slice(-20),
+      events: this.ctx.events.recent({ type: 'note' }, 20).map((e): AgentEvent => ({ time: e.time, message: e.summary })),
       pid: process.pid,
     };
   }
