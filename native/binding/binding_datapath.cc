@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "binding/binding_addr.h"
+#include "binding/binding_capture.h"
 #include "binding/binding_sa.h"
 #include "binding/binding_util.h"
 
@@ -26,6 +27,7 @@ extern "C" {
 
 namespace overlayd {
 namespace {
+
 
 constexpr size_t kPuntCapacity = 1024;
 
@@ -225,10 +227,11 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     return Napi::Boolean::New(info.Env(), datapath_network_remove(&dp_, vni) == 0);
   }
 
+  /** captureSet(vni, { inner?, outer?, host?, vtep? } | boolean) → whether the network exists. */
   Napi::Value CaptureSet(const Napi::CallbackInfo &info) {
     uint32_t vni = Uint32Arg(info, 0, "vni");
-    bool on = info.Length() > 1 && info[1].ToBoolean().Value();
-    return Napi::Boolean::New(info.Env(), tables_capture_set(&dp_.tables, vni, on ? 1 : 0) == 0);
+    dp_capture c = CaptureArg(info, 1);
+    return Napi::Boolean::New(info.Env(), tables_capture_set(&dp_.tables, vni, &c) == 0);
   }
 
   Napi::Value FdbSet(const Napi::CallbackInfo &info) {
@@ -380,13 +383,8 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     while ((n = punt_pop(&self->dp_.punt, items, 64)) > 0) {
       Napi::Array batch = Napi::Array::New(env, n);
       for (size_t i = 0; i < n; i++) {
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("vni", Napi::Number::New(env, items[i].vni));
-        o.Set("direction", Napi::String::New(env, items[i].direction == PUNT_INGRESS ? "ingress" : "egress"));
-        if (items[i].has_vtep) o.Set("vtep", AddrString(env, items[i].vtep));
-        o.Set("frame", Napi::Buffer<uint8_t>::Copy(env, items[i].frame, items[i].len));
+        batch.Set(i, PuntItemObject(env, items[i]));
         punt_item_free(&items[i]);
-        batch.Set(i, o);
       }
       callback.Call({batch});
     }

@@ -22,7 +22,7 @@ void punt_destroy(punt_ring *r) {
   pthread_mutex_destroy(&r->mu);
 }
 
-int punt_push(punt_ring *r, uint32_t vni, int direction, const dp_addr *vtep, const uint8_t *frame, size_t len) {
+int punt_push(punt_ring *r, const punt_meta *meta, const dp_addr *vtep, const uint8_t *frame, size_t len) {
   uint8_t *copy = malloc(len ? len : 1);
   if (copy == NULL) return -1;
   memcpy(copy, frame, len);
@@ -33,8 +33,7 @@ int punt_push(punt_ring *r, uint32_t vni, int direction, const dp_addr *vtep, co
     return -1;
   }
   punt_item *it = &r->items[(r->head + r->count) % r->cap];
-  it->vni = vni;
-  it->direction = direction;
+  it->meta = *meta;
   it->has_vtep = vtep != NULL;
   if (vtep) it->vtep = *vtep;
   else memset(&it->vtep, 0, sizeof it->vtep);

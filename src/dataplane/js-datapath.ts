@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import type { EspCarrier, KeyringState } from '../crypto/index.js';
 import { formatIp, ipFamily, parseIp } from '../wire/index.js';
 import { loadAddon } from './addon.js';
+import { CaptureFilter, type CaptureSpec } from './capture-spec.js';
 import {
   countersFromSlots,
   type CapturedFrame,
@@ -23,6 +24,7 @@ import {
   type EgressResult,
   type IngressResult,
   type NetworkAttachment,
+  type OuterInfo,
   type SaInfo,
 } from './datapath.js';
 import { EspPlanner } from './esp-plan.js';
@@ -37,6 +39,12 @@ const TAP_READ_SIZE = 65536 + 14;
 const DEFAULT_ESP_PORT = 4500;
 /** IP protocol number of ESP. */
 const IPPROTO_ESP = 50;
+
+/** A network's capture: where its packets go, and which it takes. */
+interface CaptureSession {
+  listener: (f: CapturedFrame) => void;
+  filter: CaptureFilter;
+}
 
 interface OpenTap {
   vni: number;
@@ -55,9 +63,11 @@ export class JsDatapath implements Datapath {
   private readonly planner: EspPlanner;
   private readonly processor: ReferenceProcessor;
   private readonly taps = new Map<number, OpenTap>();
-  private readonly captures = new Map<number, (f: CapturedFrame) => void>();
+  private readonly captures = new Map<number, CaptureSession>();
   private receiver?: dgram.Socket;
   private sources: dgram.Socket[] = [];
+  /** The bound port of each source socket: the outer UDP source port of the flows it sends. */
+  private sourcePorts: number[] = [];
   /** ESP-in-UDP: received on and sent from the ESP port. */
   private espSocket?: dgram.Socket;
   private boundEspPort = 0;
@@ -81,14 +91,15 @@ export class JsDatapath implements Datapath {
     if (family === 0) throw new Error(`bind address ${this.options.bindAddress} is not an IP address`);
     const type = family === 6 ? 'udp6' : 'udp4';
     this.receiver = await bindSocket(type, this.options.bindAddress, this.dataPort);
-    this.receiver.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
+    this.receiver.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
     // Option 0 (tests) binds any port: ESP carries and checks the one bound.
     this.processor.dataPort = this.receiver.address().port;
     const n = Math.max(1, this.options.sourcePorts ?? 8);
     for (let i = 0; i < n; i++) this.sources.push(await bindSocket(type, this.options.bindAddress, 0));
+    this.sourcePorts = this.sources.map((s) => s.address().port);
     this.espSocket = await bindSocket(type, this.options.bindAddress, this.options.espPort ?? DEFAULT_ESP_PORT);
     this.boundEspPort = this.espSocket.address().port;
-    this.espSocket.on('message', (msg, rinfo) => this.onEsp(msg, rinfo.address));
+    this.espSocket.on('message', (msg, rinfo) => this.onEsp(msg, rinfo.address, { proto: 'udp', localPort: this.boundEspPort, remotePort: rinfo.port }));
     if ([...this.networks.values()].some((n) => n.encryption?.carrier === 'ip')) this.openRawEsp();
   }
 
@@ -97,6 +108,7 @@ export class JsDatapath implements Datapath {
     for (const s of [this.receiver, ...this.sources, this.espSocket]) s?.close();
     this.receiver = undefined;
     this.sources = [];
+    this.sourcePorts = [];
     this.espSocket = undefined;
     this.boundEspPort = 0;
     const raw = this.rawEsp;
@@ -162,9 +174,9 @@ export class JsDatapath implements Datapath {
     return countersFromSlots(this.processor.counters);
   }
 
-  setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null): void {
+  setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null, spec: CaptureSpec = { inner: true, outer: false }): void {
     if (listener === null) this.captures.delete(vni);
-    else this.captures.set(vni, listener);
+    else this.captures.set(vni, { listener, filter: new CaptureFilter(spec) });
   }
 
   processEgress(vni: number, frame: Buffer, trace = false): EgressResult {
@@ -180,7 +192,7 @@ export class JsDatapath implements Datapath {
   }
 
   sourcePort(flowHash: number): number | undefined {
-    return this.sources[(flowHash >>> 0) % this.sources.length]?.address().port;
+    return this.sourcePorts[(flowHash >>> 0) % this.sourcePorts.length];
   }
 
   traceEsp(srcAddress: string, spi: number, payload: Buffer): IngressResult {
@@ -191,7 +203,7 @@ export class JsDatapath implements Datapath {
   private openRawEsp(): void {
     if (this.rawEsp !== undefined) return;
     const family = ipFamily(this.options.bindAddress) === 6 ? 6 : 4;
-    this.rawEsp = RawSocket.open(family, IPPROTO_ESP, this.options.bindAddress, (packet, from) => this.onEsp(packet, from));
+    this.rawEsp = RawSocket.open(family, IPPROTO_ESP, this.options.bindAddress, (packet, from) => this.onEsp(packet, from, { proto: 'esp', localPort: 0, remotePort: 0 }));
   }
 
   private readLoop(tap: OpenTap): void {
@@ -210,40 +222,80 @@ export class JsDatapath implements Datapath {
   }
 
   private onFrame(tap: OpenTap, frame: Buffer): void {
+    const cap = this.captures.get(tap.vni);
+    const captured = cap !== undefined && cap.filter.hostMatches(frame) ? cap : undefined; // matched before sealing
     const result = this.processor.processEgress(tap.vni, frame);
     for (const reply of result.reply) this.writeTap(tap, reply);
     for (const out of result.out) {
-      if (out.carrier !== undefined) {
-        this.sendEsp(out.carrier, out.payload, out.vtep);
-        continue;
+      const wire = out.carrier !== undefined ? this.sendEsp(out.carrier, out.payload, out.vtep) : this.sendVxlan(out.payload, out.vtep, out.flowHash);
+      const vtep = canonical(out.vtep);
+      if (captured?.filter.spec.outer && wire !== undefined && captured.filter.vtepMatches(vtep)) {
+        captured.listener({ vni: tap.vni, direction: 'egress', frame: Buffer.from(out.payload), vtep, outer: wire });
       }
-      const socket = this.sources[out.flowHash % this.sources.length];
-      socket.send(out.payload, this.dataPort, out.vtep, (err) => {
-        if (err) this.processor.countDrop('udp_send');
-      });
     }
-    const capture = this.captures.get(tap.vni);
-    if (capture) capture({ vni: tap.vni, direction: 'egress', frame: Buffer.from(frame), vtep: result.out[0]?.vtep });
+    const first = result.out[0]?.vtep;
+    const vtep = first === undefined ? undefined : canonical(first);
+    if (captured?.filter.spec.inner && captured.filter.vtepMatches(vtep)) {
+      captured.listener({ vni: tap.vni, direction: 'egress', frame: Buffer.from(frame), vtep });
+    }
   }
 
-  /** Sends an ESP packet to `vtep` on its carrier; a failed send counts as `udp_send`. */
-  private sendEsp(carrier: EspCarrier, packet: Buffer, vtep: string): void {
+  /** Sends a VXLAN payload from the source socket of its flow; how it went on the wire. */
+  private sendVxlan(payload: Buffer, vtep: string, flowHash: number): OuterInfo {
+    const i = flowHash % this.sources.length;
+    this.sources[i].send(payload, this.dataPort, vtep, (err) => {
+      if (err) this.processor.countDrop('udp_send');
+    });
+    return { proto: 'udp', localPort: this.sourcePorts[i], remotePort: this.dataPort };
+  }
+
+  /** Sends an ESP packet to `vtep` on its carrier; how it went on the wire, or undefined (counted as `udp_send`) when it could not. */
+  private sendEsp(carrier: EspCarrier, packet: Buffer, vtep: string): OuterInfo | undefined {
     if (carrier === 'udp') {
-      if (this.espSocket === undefined) return this.processor.countDrop('udp_send');
+      if (this.espSocket === undefined) return this.countSendDrop();
       this.espSocket.send(packet, this.boundEspPort, vtep, (err) => {
         if (err) this.processor.countDrop('udp_send');
       });
-      return;
+      return { proto: 'udp', localPort: this.boundEspPort, remotePort: this.boundEspPort };
     }
-    if (this.rawEsp === undefined || !this.rawEsp.send(packet, vtep)) this.processor.countDrop('udp_send');
+    if (this.rawEsp === undefined || !this.rawEsp.send(packet, vtep)) return this.countSendDrop();
+    return { proto: 'esp', localPort: 0, remotePort: 0 };
   }
 
-  private onDatagram(msg: Buffer, from: string): void {
+  private countSendDrop(): undefined {
+    this.processor.countDrop('udp_send');
+    return undefined;
+  }
+
+  private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const from = rinfo.address;
+    this.captureReceived(msg, from, { proto: 'udp', localPort: this.processor.dataPort, remotePort: rinfo.port });
     this.deliver(this.processor.processIngress(from, msg), from);
   }
 
-  private onEsp(packet: Buffer, from: string): void {
-    this.deliver(this.processor.processEsp(from, packet), from);
+  private onEsp(packet: Buffer, from: string, wire: OuterInfo): void {
+    const held = this.captureReceived(packet, from, wire, true);
+    const result = this.processor.processEsp(from, packet);
+    if (held !== undefined && result.frame !== undefined && held.session.filter.hostMatches(result.frame)) held.session.listener(held.frame);
+    this.deliver(result, from);
+  }
+
+  /**
+   * Outer capture of a received packet, before it is opened or decapsulated:
+   * its network by VNI (plain VXLAN) or inbound SA (ESP). Plain VXLAN is
+   * matched on its inner frame at once; ESP under a host filter is returned
+   * to be matched once opened, else captured at once.
+   */
+  private captureReceived(data: Buffer, from: string, wire: OuterInfo, esp = false): { session: CaptureSession; frame: CapturedFrame } | undefined {
+    if (this.captures.size === 0) return undefined;
+    const vtep = canonical(from);
+    const vni = esp ? (data.length >= 4 ? this.sas.findInbound(vtep, data.readUInt32BE(0))?.planned.vni : undefined) : data.length >= 8 ? data.readUIntBE(4, 3) : undefined;
+    const session = vni === undefined ? undefined : this.captures.get(vni);
+    if (vni === undefined || !session?.filter.spec.outer || !session.filter.vtepMatches(vtep)) return undefined;
+    const frame: CapturedFrame = { vni, direction: 'ingress', frame: Buffer.from(data), vtep, outer: wire };
+    if (esp && session.filter.filtersHost) return { session, frame };
+    if (esp || session.filter.hostMatches(data.subarray(8))) session.listener(frame);
+    return undefined;
   }
 
   /** Writes an accepted inner frame to its network's TAP. */
@@ -252,8 +304,11 @@ export class JsDatapath implements Datapath {
     const tap = this.taps.get(result.vni);
     if (tap === undefined) return;
     this.writeTap(tap, result.frame);
-    const capture = this.captures.get(result.vni);
-    if (capture) capture({ vni: result.vni, direction: 'ingress', frame: Buffer.from(result.frame), vtep: canonical(from) });
+    const cap = this.captures.get(result.vni);
+    const vtep = canonical(from);
+    if (cap?.filter.spec.inner && cap.filter.vtepMatches(vtep) && cap.filter.hostMatches(result.frame)) {
+      cap.listener({ vni: result.vni, direction: 'ingress', frame: Buffer.from(result.frame), vtep });
+    }
   }
 
   private writeTap(tap: OpenTap, frame: Buffer): void {
