@@ -143,9 +143,9 @@ static void ingress_datagram(ingress_worker *w, const dp_addr *src, const punt_m
   if (dp_ingress(w->io->tables, src, payload, len, w->counters, &d, NULL) == DP_PASS) deliver(w, &d, src);
 }
 
-/* How a packet received in buffer i came, for an outer capture; NULL while no network captures. */
-static const punt_meta *received_meta(ingress_worker *w, int i, uint8_t proto, uint16_t local_port, punt_meta *m) {
-  if (!w->io->tables->capturing) return NULL;
+/* How a packet received in buffer i came, for an outer capture; NULL while no network captures (`capturing`, read once per burst). */
+static const punt_meta *received_meta(ingress_worker *w, int capturing, int i, uint8_t proto, uint16_t local_port, punt_meta *m) {
+  if (!capturing) return NULL;
   punt_meta in = {0, PUNT_INGRESS, 1, proto, local_port, proto == IPPROTO_UDP ? sockaddr_port(&w->from[i]) : 0};
   *m = in;
   return m;
@@ -189,11 +189,12 @@ int ingress_receive(ingress_worker *w) {
   int n = receive_burst(w, w->wk->rx_sock);
   if (n == 0) return 0;
   tables_read_lock(io->tables, w->wk->slot);
+  int capturing = io->tables->capturing;
   for (int i = 0; i < n; i++) {
     dp_addr src;
     addr_from_sockaddr((struct sockaddr *)&w->from[i], &src);
     punt_meta mbuf;
-    const punt_meta *m = received_meta(w, i, IPPROTO_UDP, io->port, &mbuf);
+    const punt_meta *m = received_meta(w, capturing, i, IPPROTO_UDP, io->port, &mbuf);
     uint8_t *buf = w->bufs + (size_t)i * RX_BUF;
     size_t len = w->mm[i].msg_len;
     size_t seg = datagram_size(w, i);
@@ -220,11 +221,12 @@ int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
   int n = receive_burst(w, fd);
   if (n == 0) return 0;
   tables_read_lock(io->tables, w->wk->slot);
+  int capturing = io->tables->capturing;
   for (int i = 0; i < n; i++) {
     dp_addr src;
     addr_from_sockaddr((struct sockaddr *)&w->from[i], &src);
     punt_meta mbuf;
-    const punt_meta *m = received_meta(w, i, raw ? IPPROTO_ESP : IPPROTO_UDP, raw ? 0 : io->esp_port, &mbuf);
+    const punt_meta *m = received_meta(w, capturing, i, raw ? IPPROTO_ESP : IPPROTO_UDP, raw ? 0 : io->esp_port, &mbuf);
     uint8_t *packet = w->bufs + (size_t)i * RX_BUF;
     size_t len = w->mm[i].msg_len;
     if (raw) {
