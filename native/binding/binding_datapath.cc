@@ -28,7 +28,6 @@ extern "C" {
 namespace overlayd {
 namespace {
 
-
 constexpr size_t kPuntCapacity = 1024;
 
 void MacArg(const Napi::CallbackInfo &info, size_t i, const char *name, uint8_t mac[6]) {

@@ -228,16 +228,9 @@ export class JsDatapath implements Datapath {
     for (const reply of result.reply) this.writeTap(tap, reply);
     for (const out of result.out) {
       const wire = out.carrier !== undefined ? this.sendEsp(out.carrier, out.payload, out.vtep) : this.sendVxlan(out.payload, out.vtep, out.flowHash);
-      const vtep = canonical(out.vtep);
-      if (captured?.filter.spec.outer && wire !== undefined && captured.filter.vtepMatches(vtep)) {
-        captured.listener({ vni: tap.vni, direction: 'egress', frame: Buffer.from(out.payload), vtep, outer: wire });
-      }
+      if (captured?.filter.spec.outer && wire !== undefined) captureAs(captured, { vni: tap.vni, direction: 'egress', frame: out.payload, vtep: out.vtep, outer: wire });
     }
-    const first = result.out[0]?.vtep;
-    const vtep = first === undefined ? undefined : canonical(first);
-    if (captured?.filter.spec.inner && captured.filter.vtepMatches(vtep)) {
-      captured.listener({ vni: tap.vni, direction: 'egress', frame: Buffer.from(frame), vtep });
-    }
+    if (captured?.filter.spec.inner) captureAs(captured, { vni: tap.vni, direction: 'egress', frame, vtep: result.out[0]?.vtep });
   }
 
   /** Sends a VXLAN payload from the source socket of its flow; how it went on the wire. */
@@ -305,10 +298,7 @@ export class JsDatapath implements Datapath {
     if (tap === undefined) return;
     this.writeTap(tap, result.frame);
     const cap = this.captures.get(result.vni);
-    const vtep = canonical(from);
-    if (cap?.filter.spec.inner && cap.filter.vtepMatches(vtep) && cap.filter.hostMatches(result.frame)) {
-      cap.listener({ vni: result.vni, direction: 'ingress', frame: Buffer.from(result.frame), vtep });
-    }
+    if (cap?.filter.spec.inner && cap.filter.hostMatches(result.frame)) captureAs(cap, { vni: result.vni, direction: 'ingress', frame: result.frame, vtep: from });
   }
 
   private writeTap(tap: OpenTap, frame: Buffer): void {
@@ -333,3 +323,10 @@ function bindSocket(type: 'udp4' | 'udp6', address: string, port: number): Promi
 }
 
 const canonical = (addr: string): string => formatIp(parseIp(addr));
+
+/** Hands a copy of `f` to the capture, its VTEP in canonical form, when the VTEP filter takes it. */
+function captureAs(session: CaptureSession, f: CapturedFrame): void {
+  const vtep = f.vtep === undefined ? undefined : canonical(f.vtep);
+  if (!session.filter.vtepMatches(vtep)) return;
+  session.listener({ ...f, frame: Buffer.from(f.frame), vtep });
+}
