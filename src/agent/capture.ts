@@ -64,10 +64,11 @@ export class CaptureSessions {
     if (opts.count !== undefined && !(Number.isInteger(opts.count) && opts.count > 0)) throw new OverlayError('BAD_REQUEST', 'capture count must be a positive integer');
     const spec = captureSpec(opts);
     const sinks = this.captures.get(up.vni) ?? new Set<Session>();
-    if (net.encrypted && spec.outer && spec.host !== undefined && [...sinks].some((s) => s.spec.host !== spec.host)) {
+    const specs = [...[...sinks].map((s) => s.spec), spec];
+    if (net.encrypted && specs.some((s) => s.outer && s.host !== undefined) && !specs.every((s) => s.host === spec.host)) {
       throw new OverlayError(
         'BAD_REQUEST',
-        `a capture of ${network} with another --host filter is running: ESP can be matched on its inner host only by the data path, one host at a time; wait for it or capture without --host`,
+        `another capture of ${network} is running with a different --host: on an encrypted network only the data path can match ESP on its inner host, for one host at a time; wait for it to end, or use the same --host`,
       );
     }
     const encoder = new CaptureEncoder(this.ctx.config.advertiseAddr, spec.outer);
@@ -134,7 +135,7 @@ function captureSpec(opts: CaptureOptions): CaptureSpec {
 /**
  * Whether a mirrored frame is this session's: its mode, its VTEP, its inner
  * host. ESP cannot be matched on its host here; the mirror applied the
- * session's host filter to it (startCapture refuses a second host otherwise).
+ * session's host filter to it (startCapture refuses sessions of another host beside it).
  */
 function takes(s: Session, f: CapturedFrame): boolean {
   if ((f.outer !== undefined) !== s.spec.outer) return false;

@@ -227,37 +227,36 @@ export class JsDatapath implements Datapath {
     const result = this.processor.processEgress(tap.vni, frame);
     for (const reply of result.reply) this.writeTap(tap, reply);
     for (const out of result.out) {
-      const wire = out.carrier !== undefined ? this.sendEsp(out.carrier, out.payload, out.vtep) : this.sendVxlan(out.payload, out.vtep, out.flowHash);
-      if (captured?.filter.spec.outer && wire !== undefined) captureAs(captured, { vni: tap.vni, direction: 'egress', frame: out.payload, vtep: out.vtep, outer: wire });
+      // An outer capture takes the packet once the socket sent it.
+      const sent = captured?.filter.spec.outer ? (wire: OuterInfo) => captureAs(captured, { vni: tap.vni, direction: 'egress', frame: out.payload, vtep: out.vtep, outer: wire }) : undefined;
+      if (out.carrier !== undefined) this.sendEsp(out.carrier, out.payload, out.vtep, sent);
+      else this.sendVxlan(out.payload, out.vtep, out.flowHash, sent);
     }
     if (captured?.filter.spec.inner) captureAs(captured, { vni: tap.vni, direction: 'egress', frame, vtep: result.out[0]?.vtep });
   }
 
-  /** Sends a VXLAN payload from the source socket of its flow; how it went on the wire. */
-  private sendVxlan(payload: Buffer, vtep: string, flowHash: number): OuterInfo {
+  /** Sends a VXLAN payload from the source socket of its flow; `sent` learns how it went on the wire, once it did. */
+  private sendVxlan(payload: Buffer, vtep: string, flowHash: number, sent?: (wire: OuterInfo) => void): void {
     const i = flowHash % this.sources.length;
-    this.sources[i].send(payload, this.dataPort, vtep, (err) => {
-      if (err) this.processor.countDrop('udp_send');
-    });
-    return { proto: 'udp', localPort: this.sourcePorts[i], remotePort: this.dataPort };
+    this.sendUdp(this.sources[i], payload, this.dataPort, vtep, sent && (() => sent({ proto: 'udp', localPort: this.sourcePorts[i], remotePort: this.dataPort })));
   }
 
-  /** Sends an ESP packet to `vtep` on its carrier; how it went on the wire, or undefined (counted as `udp_send`) when it could not. */
-  private sendEsp(carrier: EspCarrier, packet: Buffer, vtep: string): OuterInfo | undefined {
+  /** Sends an ESP packet to `vtep` on its carrier (a failure counts as `udp_send`); `sent` as for sendVxlan. */
+  private sendEsp(carrier: EspCarrier, packet: Buffer, vtep: string, sent?: (wire: OuterInfo) => void): void {
     if (carrier === 'udp') {
-      if (this.espSocket === undefined) return this.countSendDrop();
-      this.espSocket.send(packet, this.boundEspPort, vtep, (err) => {
-        if (err) this.processor.countDrop('udp_send');
-      });
-      return { proto: 'udp', localPort: this.boundEspPort, remotePort: this.boundEspPort };
+      if (this.espSocket === undefined) return this.processor.countDrop('udp_send');
+      const port = this.boundEspPort;
+      return this.sendUdp(this.espSocket, packet, port, vtep, sent && (() => sent({ proto: 'udp', localPort: port, remotePort: port })));
     }
-    if (this.rawEsp === undefined || !this.rawEsp.send(packet, vtep)) return this.countSendDrop();
-    return { proto: 'esp', localPort: 0, remotePort: 0 };
+    if (this.rawEsp === undefined || !this.rawEsp.send(packet, vtep)) return this.processor.countDrop('udp_send');
+    sent?.({ proto: 'esp', localPort: 0, remotePort: 0 });
   }
 
-  private countSendDrop(): undefined {
-    this.processor.countDrop('udp_send');
-    return undefined;
+  private sendUdp(socket: dgram.Socket, data: Buffer, port: number, address: string, sent?: () => void): void {
+    socket.send(data, port, address, (err) => {
+      if (err) this.processor.countDrop('udp_send');
+      else sent?.();
+    });
   }
 
   private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
