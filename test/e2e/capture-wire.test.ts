@@ -99,8 +99,8 @@ describe.skipIf(!ready).each([
     await Promise.race([captureOpen(file), done.then((r) => Promise.reject(new Error(`capture ended early: ${r.stderr}`)))]);
     return { done };
   }
-  /** tcpdump on host 1's underlay interface. */
-  const underlay = (filter: string) => topo!.capture(host(1).ns, host(1).iface, filter, { durationMs: 60_000 });
+  /** tcpdump on host 1's underlay interface, with room for a burst while the machine is busy (it must not drop any). */
+  const underlay = (filter: string) => topo!.capture(host(1).ns, host(1).iface, filter, { durationMs: 60_000, bufferKiB: 65536 });
   /** Host 1's drops the comparison depends on: copies the capture lost, datagrams the socket refused (captured, never sent). */
   const captureDrops = async () => {
     const { drops } = await agents[0].ctl<{ drops: Record<string, number> }>('stats');
