@@ -79,6 +79,18 @@ export interface NativePuntItem {
   frame: Buffer;
 }
 
+/** A sampled drop as the binding delivers it (native/binding/binding_drops.h): `reason` is an index into DROP_REASONS. */
+export interface NativeDropEvent {
+  reason: number;
+  direction: 'egress' | 'ingress';
+  kind: 'frame' | 'vxlan' | 'esp';
+  vni?: number;
+  vtep?: string;
+  suppressed: number;
+  len: number;
+  head: Buffer;
+}
+
 /** What the offloads did since start (diagnostics, read without synchronisation). */
 export interface OffloadStats {
   /** TSO super-frames read from TAPs, and the segments cut from them. */
@@ -144,7 +156,9 @@ export interface DatapathHandle {
   /** Every SA held (outbound first), of one network when `vni` is given. */
   saList(vni?: number): NativeSaInfo[];
   /** Binds the sockets, starts the workers; returns the bound data port. */
-  start(onPunt: (items: NativePuntItem[]) => void): number;
+  start(onPunt: (items: NativePuntItem[], drops?: NativeDropEvent[], dropsLost?: number) => void): number;
+  /** The drops of network `vni` by reason index, counted by the workers; null without the network. */
+  networkDrops(vni: number): number[] | null;
   /** Stops the workers and closes the sockets. */
   stop(): void;
   /** The bound ESP-in-UDP port; 0 when stopped. */
