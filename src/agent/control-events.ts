@@ -61,7 +61,8 @@ export class ControlEvents {
       const before = this.members.get(name);
       if (!emit || before?.state === m.state) continue;
       const was = before ? ` (was ${before.state})` : '';
-      this.ctx.events.emit({ type: 'member', node: name, addr: m.addr, state: m.state, ...(before && { previous: before.state }), summary: `member ${name} ${m.addr} is ${m.state}${was}` });
+      const now = m.state === 'left' ? 'left' : `is ${m.state}`;
+      this.ctx.events.emit({ type: 'member', node: name, addr: m.addr, state: m.state, ...(before && { previous: before.state }), summary: `member ${name} ${m.addr} ${now}${was}` });
     }
     this.members = now;
   }

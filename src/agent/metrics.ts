@@ -9,6 +9,8 @@ export function startMetrics(agent: Agent, hostPort: string): Promise<http.Serve
   if (!m) throw new Error(`--metrics-addr must be HOST:PORT, got "${hostPort}"`);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Gauges named _total, which promtool refuses; the per-type gauges beside them (nodejs_active_handles{type}, …) stay.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   // Counters (their names end in _total), set from the data path's own counters before each scrape.
   const packets = new Counter({ name: 'overlayd_packets_total', help: 'VXLAN packets by direction', labelNames: ['direction'], registers: [registry] });
   const bytes = new Counter({ name: 'overlayd_bytes_total', help: 'VXLAN payload bytes by direction', labelNames: ['direction'], registers: [registry] });
