@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DropSample } from './datapath.js';
 
 /** Options of {@link Addon.tapOpen}. */
 export interface TapOpenOptions {
@@ -80,16 +81,7 @@ export interface NativePuntItem {
 }
 
 /** A sampled drop as the binding delivers it (native/binding/binding_drops.h): `reason` is an index into DROP_REASONS. */
-export interface NativeDropEvent {
-  reason: number;
-  direction: 'egress' | 'ingress';
-  kind: 'frame' | 'vxlan' | 'esp';
-  vni?: number;
-  vtep?: string;
-  suppressed: number;
-  len: number;
-  head: Buffer;
-}
+export type NativeDropEvent = Omit<DropSample, 'reason'> & { reason: number };
 
 /** What the offloads did since start (diagnostics, read without synchronisation). */
 export interface OffloadStats {
