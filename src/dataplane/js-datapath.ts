@@ -226,7 +226,7 @@ export class JsDatapath implements Datapath {
 
   private onFrame(tap: OpenTap, frame: Buffer): void {
     const result = this.processor.processEgress(tap.vni, frame);
-    if (result.drop !== undefined) this.drops.offer({ reason: result.drop, direction: 'egress', kind: 'frame', vni: tap.vni, bytes: frame });
+    if (result.drop !== undefined) this.dropped(result.drop, 'egress', 'frame', tap.vni, undefined, frame);
     for (const reply of result.reply) this.writeTap(tap, reply);
     for (const out of result.out) {
       if (out.carrier !== undefined) {
@@ -257,16 +257,21 @@ export class JsDatapath implements Datapath {
   private onDatagram(msg: Buffer, from: string): void {
     const result = this.processor.processIngress(from, msg);
     if (result.drop === undefined) return this.deliver(result, from);
-    // Counted for the network the VXLAN header names, when this host has it (as native/io/io_ingress.c does).
+    // Counted for the network the VXLAN header names (as native/io/io_ingress.c does).
     const vni = msg.length >= 8 && (msg[0] & 0x08) !== 0 ? msg.readUIntBE(4, 3) : undefined;
-    const known = vni !== undefined && this.networks.has(vni) ? vni : undefined;
-    this.drops.offer({ reason: result.drop, direction: 'ingress', kind: 'vxlan', vni: known, vtep: canonical(from), bytes: msg });
+    this.dropped(result.drop, 'ingress', 'vxlan', vni, canonical(from), msg);
   }
 
   private onEsp(packet: Buffer, from: string): void {
     const result = this.processor.processEsp(from, packet);
     if (result.drop === undefined) return this.deliver(result, from);
-    this.drops.offer({ reason: result.drop, direction: 'ingress', kind: 'esp', vtep: canonical(from), bytes: packet });
+    this.dropped(result.drop, 'ingress', 'esp', undefined, canonical(from), packet);
+  }
+
+  /** A drop of the loops: counted for network `vni` when this host has it, and offered as a drop event. */
+  private dropped(reason: DropReason, direction: DropSample['direction'], kind: DropSample['kind'], vni: number | undefined, vtep: string | undefined, bytes: Buffer): void {
+    const known = vni !== undefined && this.networks.has(vni) ? vni : undefined;
+    this.drops.offer({ reason, direction, kind, vni: known, vtep, bytes });
   }
 
   /** Writes an accepted inner frame to its network's TAP. */
