@@ -15,7 +15,8 @@ import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
 import { nsExec, OVERLAYCTL, pingRaw, run, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 import { DROP_EVENT_BURST, DROP_EVENT_RATE } from '../../src/dataplane/datapath.js';
 import type { OverlayEvent } from '../../src/agent/events.js';
-import { FLOOD_REASONS, flood, follow, rssMiB, sample, scrape } from './events-support.js';
+import { FLOOD_REASONS, flood } from '../../src/testkit/flood.js';
+import { follow, rssMiB, sample, scrape } from './events-support.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping'), 'end-to-end tests need root, ip and ping');
 
