@@ -86,6 +86,11 @@ export class EventStreams {
     res.flushHeaders();
   }
 
+  /** Streams open now. */
+  get followers(): number {
+    return this.open.size;
+  }
+
   /** Ends every stream (the API is closing). */
   closeAll(): void {
     for (const res of this.open) res.end();

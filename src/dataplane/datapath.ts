@@ -355,7 +355,7 @@ export interface Datapath extends FrameProcessor {
   /**
    * The drops of network `vni` by reason, counted by the I/O loops where the
    * network was known (undefined when the network is not attached). Drops
-   * of no known network (unknown_vni, ESP failures, I/O errors) are in
+   * of no known network (unknown_vni, every ESP packet's, I/O errors) are in
    * `counters()` only.
    */
   networkDrops(vni: number): Record<DropReason, number> | undefined;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../../src/testkit/topology.js';
 import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
-import { run, startAgents, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
+import { OVERLAYCTL, run, startAgents, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 import type { OverlayEvent } from '../../src/agent/events.js';
 import { newGossipKey } from './encrypted-support.js';
 import { sample, scrape } from './events-support.js';
@@ -54,6 +54,8 @@ describe.skipIf(!ready)('control events and metrics', () => {
     await agents[1].ctl('network', 'create', 'blue', '--subnet', '198.19.3.0/24', '--vni', '4300');
     const net = await eventOn(agents[0], 'network', { network: 'blue', action: 'added' });
     expect(net).toMatchObject({ vni: 4300, summary: 'network blue added (vni 4300, 198.19.3.0/24)' });
+    const text = await run([process.execPath, OVERLAYCTL, '--socket', agents[0].socket, 'events', '--type', 'network']);
+    expect(text.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z network +blue +network blue added \(vni 4300, 198\.19\.3\.0\/24\)\n$/);
     const c = await topo.container(2, 'c');
     const ep = await agents[1].ctl<Endpoint>('endpoint', 'attach', 'blue', '--netns', c.ns, '--ip', '198.19.3.4');
     const added = await eventOn(agents[0], 'endpoint', { network: 'blue', action: 'added', id: ep.id });
