@@ -17,7 +17,7 @@ typedef struct drop_missed {
 } __attribute__((aligned(64))) drop_missed;
 
 struct drop_sampler {
-  /** GCRA per reason: the time (ns, CLOCK_MONOTONIC_COARSE) the next token is due; read by every worker. */
+  /** GCRA per reason: the time (ns, DROP_CLOCK) the next token is due; read by every worker. */
   _Atomic uint64_t due[DP_DROP_REASONS] __attribute__((aligned(64)));
   drop_missed missed[DP_MAX_WORKERS];
   pthread_mutex_t mu;
@@ -46,9 +46,16 @@ typedef struct drop_site {
 /** The slow path of drop_offer: a token may be due. */
 void drop_sample(drop_sampler *s, int worker, int reason, const drop_site *site, uint64_t now);
 
+/* Linux's coarse clock (a tick's resolution, no more needed for 10 per second) is a plain read; elsewhere the precise one. */
+#ifdef CLOCK_MONOTONIC_COARSE
+#define DROP_CLOCK CLOCK_MONOTONIC_COARSE
+#else
+#define DROP_CLOCK CLOCK_MONOTONIC
+#endif
+
 static inline uint64_t drop_clock_ns(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  clock_gettime(DROP_CLOCK, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
