@@ -40,4 +40,3 @@ export async function flood(ns: string, dst: string, count: number, vni: number,
   if (r.code !== 0) throw new Error(`flood from ${ns} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as { sent: number; ms: number };
 }
-
