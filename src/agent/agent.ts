@@ -36,6 +36,9 @@ import { NetworkKeys } from './keys.js';
 import { AgentViews } from './views.js';
 import { PerfTests } from './perf/perf.js';
 import { EventLog } from './events.js';
+import { ControlEvents } from './control-events.js';
+import { dropEvent } from './drop-events.js';
+import type { DropReason } from '../dataplane/datapath.js';
 import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
 import type { AgentCounters, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
@@ -69,7 +72,9 @@ export class Agent implements AgentOperations {
   private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
   private readonly startedAt = Date.now();
-  private readonly events = new EventLog();
+  /** What happened (`overlayctl events`): drop, member, network, endpoint, key, peer and note events. */
+  readonly events = new EventLog();
+  private readonly controlEvents: ControlEvents;
   /** Serialises changes: one state change (with its host plumbing) at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private reconcilePending = false;
@@ -104,6 +109,7 @@ export class Agent implements AgentOperations {
       gossip: () => this.membership.node,
       defaultMtu: () => this.defaultMtu,
     });
+    this.controlEvents = new ControlEvents(this.ctx, () => this.views.members());
   }
 
   async start(): Promise<void> {
@@ -123,9 +129,11 @@ export class Agent implements AgentOperations {
       windowStart: (id) => this.netKeys.windowStart(id),
     });
     this.ctx.datapath = datapath;
+    datapath.setDropListener((sample) => this.events.emit(dropEvent(sample, (vni) => this.store.networks().find((n) => n.vni === vni)?.name)));
     await datapath.start();
     const saved = loadState(this.config.stateDir);
     if (saved) this.store.load(saved);
+    this.controlEvents.start();
     await this.reconciler.forgetVanishedEndpoints();
     await this.perfTests.forgetLeftovers();
     // Our own changes are on disk before the operator hears back; what gossip brings is saved in batches.
@@ -162,6 +170,7 @@ export class Agent implements AgentOperations {
     clearInterval(this.reconnectTimer);
     clearInterval(this.checkpointTimer);
     clearInterval(this.rotationTimer);
+    this.controlEvents.stop();
     await this.perfTests.stop();
     if (this.saveTimer) this.saveNow();
     await this.membership.stop();
@@ -283,6 +292,8 @@ export class Agent implements AgentOperations {
   /** Cluster members as gossip sees them, this node included. */
   members(): MemberRow[] { return this.views.members(); }
   counters(): AgentCounters { return this.views.counters(); }
+  dropsByNetwork(): Record<string, Record<DropReason, number>> { return this.views.dropsByNetwork(); }
+  dropSamplesLost(): number { return this.ctx.datapath.dropSamplesLost; }
 
   /**
    * Starts mirroring a network's frames as pcap: `write` gets the header, then

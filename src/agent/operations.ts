@@ -12,6 +12,7 @@ import type { EspCarrierName } from '../cluster/network-keys.js';
 import type { DatapathCounters, WorkerCounters } from '../dataplane/datapath.js';
 import type { NodeInfo } from '../gossip/index.js';
 import type { CaptureOptions } from './capture.js';
+import type { EventLog } from './events.js';
 import type { TraceReport, TraceRequest } from './trace.js';
 
 
@@ -153,6 +154,8 @@ export type AgentCounters = DatapathCounters & {
 export interface AgentOperations {
   /** Where a front-end logs a call that failed unexpectedly. */
   readonly log: Pick<Logger, 'error'>;
+  /** What happened (`GET /v1/events`, events-api.ts). */
+  readonly events: EventLog;
 
   // ---- changes
   createNetwork(req: NetworkCreateRequest): Promise<NetworkRecord>;

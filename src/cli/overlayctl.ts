@@ -8,6 +8,7 @@ import { ControlClient } from '../api-client/client.js';
 import { printTable } from './table.js';
 import type { PerfReport } from '../agent/operations.js';
 import { printTrace } from './trace-text.js';
+import { addEventsCommand } from './events.js';
 
 const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
 
@@ -208,6 +209,8 @@ program
       );
     });
   });
+
+addEventsCommand(program, client, json, int);
 
 program
   .command('cni')
