@@ -8,6 +8,7 @@ import { ControlClient } from '../api-client/client.js';
 import { printTable } from './table.js';
 import type { PerfReport } from '../agent/operations.js';
 import { printTrace } from './trace-text.js';
+import { registerCaCommands } from './ca-commands.js';
 
 const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
 
@@ -219,6 +220,8 @@ program
     const path = installPlugin({ dir: o.dir, entry: fileURLToPath(new URL('./overlayd-cni.js', import.meta.url)) });
     out({ installed: path }, (d) => process.stdout.write(`${d.installed}\n`));
   });
+
+registerCaCommands(program, out, client);
 
 /** Human form of `keys` / `rotate-key`. */
 function printKeys(d: Row): void {
