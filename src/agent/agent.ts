@@ -36,6 +36,7 @@ import { NetworkKeys } from './keys.js';
 import { AgentViews } from './views.js';
 import { PerfTests } from './perf/perf.js';
 import { EventLog } from './events.js';
+import { NodeIdentity, type IdentityStatus } from './identity.js';
 import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
 import type { AgentCounters, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
@@ -65,6 +66,7 @@ export class Agent implements AgentOperations {
   private readonly views: AgentViews;
   private readonly membership: ClusterMembership;
   private readonly perfTests: PerfTests;
+  private readonly identity: NodeIdentity;
   private reapTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
@@ -96,6 +98,7 @@ export class Agent implements AgentOperations {
     this.netKeys = new NetworkKeys(this.ctx, (fn) => this.serial(fn), () => this.reconciler.reconcile());
     this.reconciler = new Reconciler(this.ctx, (net, up) => this.netKeys.syncKeys(net, up));
     this.membership = new ClusterMembership(config, this.log, this.sync);
+    this.identity = new NodeIdentity(this.ctx, this.sync);
     this.captures = new CaptureSessions(this.ctx);
     this.perfTests = new PerfTests(this.ctx, { attach: (req) => this.attachEndpoint(req), detach: (id) => this.detachEndpoint(id) });
     this.views = new AgentViews(this.ctx, {
@@ -103,10 +106,12 @@ export class Agent implements AgentOperations {
       startedAt: this.startedAt,
       gossip: () => this.membership.node,
       defaultMtu: () => this.defaultMtu,
+      identity: () => this.identity.status(),
     });
   }
 
   async start(): Promise<void> {
+    await this.identity.start();
     const family = ipFamily(this.config.advertiseAddr) as 4 | 6;
     const underlay = await underlayInterface(this.config.advertiseAddr);
     this.defaultMtu = overlayMtu(underlay.mtu, family);
@@ -126,6 +131,7 @@ export class Agent implements AgentOperations {
     await datapath.start();
     const saved = loadState(this.config.stateDir);
     if (saved) this.store.load(saved);
+    this.identity.resume(saved?.identity);
     await this.reconciler.forgetVanishedEndpoints();
     await this.perfTests.forgetLeftovers();
     // Our own changes are on disk before the operator hears back; what gossip brings is saved in batches.
@@ -162,6 +168,7 @@ export class Agent implements AgentOperations {
     clearInterval(this.reconnectTimer);
     clearInterval(this.checkpointTimer);
     clearInterval(this.rotationTimer);
+    this.identity.stop();
     await this.perfTests.stop();
     if (this.saveTimer) this.saveNow();
     await this.membership.stop();
@@ -293,6 +300,20 @@ export class Agent implements AgentOperations {
     return this.captures.startCapture(network, opts, write, end);
   }
 
+  /** `overlayctl cert reload` (identity.ts). */
+  reloadCertificate(): Promise<IdentityStatus> {
+    return this.serial(async () => this.identity.reload());
+  }
+
+  /** `overlayctl ca publish`: a revocation signed by the CA (identity.ts). */
+  publishRevocation(raw: unknown): Promise<{ revoked: string; name: string; fresh: boolean }> {
+    return this.serial(async () => {
+      const r = this.identity.publish(raw);
+      this.saveNow();
+      return r;
+    });
+  }
+
   perf(req: PerfRequest): Promise<PerfReport> {
     return this.perfTests.run(req);
   }
@@ -311,7 +332,7 @@ export class Agent implements AgentOperations {
   private saveNow(): void {
     clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
-    saveState(this.config.stateDir, this.store.snapshot());
+    saveState(this.config.stateDir, { ...this.store.snapshot(), identity: this.identity.documents() });
   }
 
   private saveSoon(): void {

@@ -7,6 +7,7 @@
  * never changes: conflicts (an address or a VNI claimed twice) are settled in
  * favour of the earlier claim.
  */
+import type { DocumentSignature } from '../identity/index.js';
 import type { NetworkEncryptionEntry } from './network-keys.js';
 
 export interface EntryMeta {
@@ -18,6 +19,8 @@ export interface EntryMeta {
   created: number;
   /** A tombstone. */
   deleted: boolean;
+  /** The owner's signature over the rest (clusters with a CA, signed-entries.ts). */
+  sig?: DocumentSignature;
 }
 
 export interface NetworkEntry extends EntryMeta {

@@ -41,6 +41,8 @@ export class TrustStore {
   readonly caFingerprint: string;
   private readonly certs = new Map<string, Certificate>();
   private readonly revoked = new Map<string, Revocation>();
+  /** Names that have a certificate kept. */
+  private readonly names = new Set<string>();
 
   constructor(
     readonly ca: Certificate,
@@ -92,8 +94,7 @@ export class TrustStore {
 
   /** Whether a certificate of node `name` is known (good or not): its entries must then be signed. */
   hasCertFor(name: string): boolean {
-    for (const c of this.certs.values()) if (c.name === name) return true;
-    return false;
+    return this.names.has(name);
   }
 
   /** Why the certificate `fp` is not good now, or undefined when it is. */
@@ -141,6 +142,7 @@ export class TrustStore {
 
   private keep(fp: string, cert: Certificate): void {
     this.certs.set(fp, cert);
+    this.names.add(cert.name);
     const same = [...this.certs].filter(([, c]) => c.name === cert.name).sort(([, a], [, b]) => b.notBefore - a.notBefore);
     for (const [old] of same.slice(CERTS_PER_NAME)) this.certs.delete(old);
   }
