@@ -40,6 +40,8 @@ export function verifyRevocation(r: Revocation, ca: Certificate): void {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** Base64 of exactly `bytes` bytes, in its one canonical spelling (Buffer.from skips stray characters). */
+const strictBase64 = (v: string, bytes: number): boolean => v.length <= 4 * Math.ceil(bytes / 3) && Buffer.from(v, 'base64').toString('base64') === v && Buffer.from(v, 'base64').length === bytes;
 const FIELDS = ['version', 'revoked', 'name', 'notAfter', 'revokedAt', 'issuer', 'signature'];
 
 /** A revocation from untrusted input: every field checked, nothing extra. */
@@ -54,7 +56,7 @@ export function parseRevocation(raw: unknown): Revocation {
     typeof x.name === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(x.name) &&
     Number.isSafeInteger(x.notAfter) && (x.notAfter as number) >= 0 &&
     Number.isSafeInteger(x.revokedAt) && (x.revokedAt as number) >= 0 &&
-    typeof x.signature === 'string' && Buffer.from(x.signature, 'base64').length === SIGNATURE_BYTES;
+    typeof x.signature === 'string' && strictBase64(x.signature, SIGNATURE_BYTES);
   if (!ok) throw new IdentityError('BAD_REVOCATION', 'malformed revocation');
   return { version: 1, revoked: x.revoked as string, name: x.name as string, notAfter: x.notAfter as number, revokedAt: x.revokedAt as number, issuer: x.issuer as string, signature: x.signature as string };
 }
