@@ -18,7 +18,7 @@ import { OverlayError } from '../cluster/errors.js';
 import { SignedEntries, type Credentials, type IdentityRefusal } from '../cluster/signed-entries.js';
 import type { ClusterSync } from '../cluster/sync.js';
 import {
-  coversVtep, fingerprint, readCertificate, readKey, Signer, sodiumReady, TrustStore, validAt, verifyIssued, type Certificate,
+  coversVtep, fingerprint, isoSeconds as iso, nowSeconds as nowS, readCertificate, readKey, Signer, sodiumReady, TrustStore, validAt, verifyIssued, type Certificate,
 } from '../identity/index.js';
 import { ConfigError } from './config.js';
 import type { AgentContext } from './context.js';
@@ -41,8 +41,6 @@ export interface IdentityStatus {
   warning?: string;
 }
 
-const nowS = (): number => Math.floor(Date.now() / 1000);
-const iso = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
 export class NodeIdentity {
   private guard?: SignedEntries;

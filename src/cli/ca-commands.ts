@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { ControlClient } from '../api-client/client.js';
-import { fingerprint, initCa, parseCertificate, readCertificate, readRevocation, revokeCert, signNode, sodiumReady, validAt, writeDocument, writeKey, type Certificate } from '../identity/index.js';
+import { fingerprint, initCa, isoSeconds as iso, nowSeconds, parseCertificate, readCertificate, readRevocation, revokeCert, signNode, sodiumReady, validAt, writeDocument, writeKey, type Certificate } from '../identity/index.js';
 import { readFileSync } from 'node:fs';
 
 type Out = <T>(data: T, text: (d: T) => void) => void;
@@ -16,12 +16,11 @@ const days = (v: string): number => {
   if (!/^\d+$/.test(v)) throw new Error(`"${v}" is not a number of days`);
   return Number(v);
 };
-const iso = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 /** The key file written beside a certificate: FILE.crt → FILE.key. */
 export const keyPathFor = (certPath: string): string => `${certPath.replace(/\.crt$/, '')}.key`;
 
 /** A certificate as `ca show` prints it (`--json` field names are a contract, docs/identity.md). */
-export function certificateView(cert: Certificate, nowS = Math.floor(Date.now() / 1000)): Row {
+export function certificateView(cert: Certificate, nowS = nowSeconds()): Row {
   const state = validAt(cert, nowS);
   return {
     kind: cert.ca ? 'ca' : 'node',

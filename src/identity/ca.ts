@@ -11,14 +11,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIp, parseCidr, parseIp } from '../wire/index.js';
-import { fingerprint, issue, verifyIssued, verifySelfSigned, type Certificate } from './certificate.js';
+import { fingerprint, issue, nowSeconds as nowS, verifyIssued, verifySelfSigned, type Certificate } from './certificate.js';
 import { newKey, type SigningKey } from './ed25519.js';
 import { IdentityError } from './errors.js';
 import { readCertificate, readKey, writeDocument, writeKey } from './files.js';
 import { revoke, type Revocation } from './revocation.js';
 
 export const DAY_S = 86_400;
-const nowS = (): number => Math.floor(Date.now() / 1000);
 
 export interface CaFiles {
   cert: string;

@@ -23,6 +23,13 @@ export function signedBytes(purpose: string, value: unknown): Uint8Array {
   return new TextEncoder().encode(`${purpose}\n${canonicalJson(value)}`);
 }
 
+/** Whether `v` is base64 of exactly `bytes` bytes in its one canonical spelling (Buffer.from skips stray characters). */
+export function isCanonicalBase64(v: unknown, bytes: number): v is string {
+  if (typeof v !== 'string' || v.length > 4 * Math.ceil(bytes / 3)) return false;
+  const b = Buffer.from(v, 'base64');
+  return b.length === bytes && b.toString('base64') === v;
+}
+
 function encode(v: unknown, depth: number): string {
   if (depth > MAX_DEPTH) throw new IdentityError('BAD_ENCODING', 'nested too deep');
   if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v);

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { cidrContains, formatIp, ipFamily, parseCidr, parseIp } from '../wire/index.js';
-import { canonicalJson, signedBytes } from './canonical.js';
+import { canonicalJson, isCanonicalBase64, signedBytes } from './canonical.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, sign, verify, type SigningKey } from './ed25519.js';
 import { IdentityError } from './errors.js';
 
@@ -41,6 +41,11 @@ export interface Certificate {
 }
 
 export type CertificateBody = Omit<Certificate, 'signature' | 'version'>;
+
+/** Now, in Unix seconds (certificates' time unit). */
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+/** Unix seconds as ISO 8601 text without milliseconds (`2026-12-07T17:40:03Z`). */
+export const isoSeconds = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
 /** SHA-256 of the certificate's canonical encoding (signature included), hex. */
 export function fingerprint(cert: Certificate): string {
@@ -130,11 +135,7 @@ export function parseCertificate(raw: unknown): Certificate {
 
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v < 2 ** 40;
 
-function base64Field(v: unknown, bytes: number): string | undefined {
-  if (typeof v !== 'string' || v.length > 4 * Math.ceil(bytes / 3)) return undefined;
-  const b = Buffer.from(v, 'base64');
-  return b.length === bytes && b.toString('base64') === v ? v : undefined;
-}
+const base64Field = (v: unknown, bytes: number): string | undefined => (isCanonicalBase64(v, bytes) ? v : undefined);
 
 function listField(v: unknown, canonical: (s: string) => string | undefined): string[] | undefined {
   if (!Array.isArray(v) || v.length > MAX_LIST) return undefined;

@@ -4,7 +4,7 @@
  * agent may inject one (`overlayctl ca publish`) and every agent relays them;
  * they are kept (state file) until the revoked certificate would have expired.
  */
-import { signedBytes } from './canonical.js';
+import { isCanonicalBase64, signedBytes } from './canonical.js';
 import { fingerprint, type Certificate } from './certificate.js';
 import { SIGNATURE_BYTES, sign, verify, type SigningKey } from './ed25519.js';
 import { IdentityError } from './errors.js';
@@ -40,8 +40,6 @@ export function verifyRevocation(r: Revocation, ca: Certificate): void {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
-/** Base64 of exactly `bytes` bytes, in its one canonical spelling (Buffer.from skips stray characters). */
-const strictBase64 = (v: string, bytes: number): boolean => v.length <= 4 * Math.ceil(bytes / 3) && Buffer.from(v, 'base64').toString('base64') === v && Buffer.from(v, 'base64').length === bytes;
 const FIELDS = ['version', 'revoked', 'name', 'notAfter', 'revokedAt', 'issuer', 'signature'];
 
 /** A revocation from untrusted input: every field checked, nothing extra. */
@@ -56,7 +54,7 @@ export function parseRevocation(raw: unknown): Revocation {
     typeof x.name === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(x.name) &&
     Number.isSafeInteger(x.notAfter) && (x.notAfter as number) >= 0 &&
     Number.isSafeInteger(x.revokedAt) && (x.revokedAt as number) >= 0 &&
-    typeof x.signature === 'string' && strictBase64(x.signature, SIGNATURE_BYTES);
+    isCanonicalBase64(x.signature, SIGNATURE_BYTES);
   if (!ok) throw new IdentityError('BAD_REVOCATION', 'malformed revocation');
   return { version: 1, revoked: x.revoked as string, name: x.name as string, notAfter: x.notAfter as number, revokedAt: x.revokedAt as number, issuer: x.issuer as string, signature: x.signature as string };
 }

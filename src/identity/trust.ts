@@ -10,7 +10,7 @@
  * so refusals can name the reason.
  */
 import { signedBytes } from './canonical.js';
-import { fingerprint, parseCertificate, validAt, verifyIssued, verifySelfSigned, type Certificate } from './certificate.js';
+import { fingerprint, isoSeconds as iso, nowSeconds, parseCertificate, validAt, verifyIssued, verifySelfSigned, type Certificate } from './certificate.js';
 import { SIGNATURE_BYTES, sign, verify, type SigningKey } from './ed25519.js';
 import { IdentityError } from './errors.js';
 import { parseRevocation, verifyRevocation, type Revocation } from './revocation.js';
@@ -46,7 +46,7 @@ export class TrustStore {
 
   constructor(
     readonly ca: Certificate,
-    private readonly nowS: () => number = () => Math.floor(Date.now() / 1000),
+    private readonly nowS: () => number = nowSeconds,
   ) {
     verifySelfSigned(ca);
     this.caFingerprint = fingerprint(ca);
@@ -165,4 +165,3 @@ export class Signer {
   }
 }
 
-const iso = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');

@@ -10,14 +10,14 @@
  * node within 10 s, and a renewed certificate is taken without restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Topology } from '../../src/testkit/topology.js';
 import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
 import { AgentHandle, OVERLAYD, pingRaw, run, startCluster, tearDown, waitFor, type Endpoint } from '../../src/testkit/agents.js';
-import { fingerprint, initCa, issue, loadCa, newKey, revokeCert, signNode, sodiumReady, writeDocument, writeKey, type Certificate } from '../../src/identity/index.js';
+import { fingerprint, initCa, issue, loadCa, newKey, readCertificate, revokeCert, signNode, sodiumReady, writeDocument, writeKey, type Certificate } from '../../src/identity/index.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping'), 'identity e2e needs root, ip and ping');
 const ROGUE = join(import.meta.dirname, '../../dist/test/e2e/fixtures/identity-rogue.js');
@@ -173,7 +173,8 @@ describe.skipIf(!ready)('a cluster CA: signed entries, refusals, revocation', ()
   }, 30_000);
 
   it('a revoked node\'s endpoints leave every other FDB within 10 s, and stay gone', async () => {
-    const { path } = revokeCert(caDir(), (await import('../../src/identity/index.js')).readCertificate(certOf(3)));
+    const { path, revocation } = revokeCert(caDir(), readCertificate(certOf(3)));
+    const revoked = revocation.revoked;
     const t0 = Date.now();
     await agents[0].ctl('ca', 'publish', path);
     for (const a of agents.filter((x) => x.name !== 'node3')) {
@@ -184,5 +185,8 @@ describe.skipIf(!ready)('a cluster CA: signed entries, refusals, revocation', ()
     for (const a of agents.filter((x) => x.name !== 'node3')) expect(await fdbOf(a), a.name).not.toContain(eps[2].ip);
     const s = await agents[1].ctl<{ identity: { certificates: { revoked: number } } }>('status');
     expect(s.identity.certificates.revoked).toBe(1);
+    // Kept in the state file: a restarted agent still knows it.
+    const saved = JSON.parse(readFileSync(join(agents[1].stateDir, 'state.json'), 'utf8')) as { state: { identity?: { r?: { revoked: string }[] } } };
+    expect(saved.state.identity?.r?.map((r) => r.revoked)).toEqual([revoked]);
   }, 30_000);
 });
