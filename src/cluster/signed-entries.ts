@@ -34,9 +34,11 @@ export interface EntryGuard {
   sign<T extends Entry>(e: T): T;
   /** Whether a stored entry of another node may reach the tables now. */
   trusted(e: Entry): boolean;
+  /** The overlay ranges this node may take addresses from (its certificate's subnets); none: any. */
+  ranges(): readonly string[];
 }
 
-export const OPEN_GUARD: EntryGuard = { admit: () => undefined, sign: (e) => e, trusted: () => true };
+export const OPEN_GUARD: EntryGuard = { admit: () => undefined, sign: (e) => e, trusted: () => true, ranges: () => [] };
 
 /** Certificates and revocations as gossip carries them. */
 export interface Credentials {
@@ -109,6 +111,10 @@ export class SignedEntries implements EntryGuard {
   trusted(e: Entry): boolean {
     if (!e.sig) return !this.requireSigned && !this.trust.hasCertFor(e.owner);
     return this.trust.refusalOf(e.sig.cert) === undefined;
+  }
+
+  ranges(): readonly string[] {
+    return this.signer.cert.subnets;
   }
 
   /** Everything this node carries for others (push/pull, the state file). */

@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { cidrOverlaps, endpointMac, formatMac, ipFamily, isHostAddress, parseCidr, parseMac } from '../wire/index.js';
-import { AddressReservations, allocateStriped, canonicalIp, completeAddresses, requestedAddresses, stripeOf } from './addresses.js';
+import { AddressReservations, allocateStriped, canonicalIp, completeAddresses, requestedAddresses, stripeOf, withinRanges } from './addresses.js';
 import { claimedFirst, entryKey, LamportClock, supersedes } from './entries.js';
 import type { EndpointEntry, Entry, NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
@@ -243,8 +243,10 @@ export class OverlayStore extends EventEmitter {
     };
   }
 
-  /** `given` plus an allocated address for each family of the network it lacks (this member's stripe first), IPv4 first. */
+  /** `given` plus an allocated address for each family of the network it lacks (this member's stripe, or its certificate's range, first), IPv4 first. */
   allocate(net: NetworkEntry, used: Set<string>, given: string[] = []): string[] {
+    const ranges = this.guard.ranges();
+    if (ranges.length > 0) return completeAddresses(withinRanges(net, ranges, given), used, given, { stripe: 0, stripes: 1 });
     return completeAddresses(net, used, given, stripeOf(this.self, this.liveMembers()));
   }
 

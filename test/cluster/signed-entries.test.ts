@@ -145,4 +145,18 @@ describe('signed entries', () => {
     expect(strict.s.merge([ep])).toEqual([]);
     expect(strict.s.rejected.unsigned).toBe(1);
   });
+
+  it('a node whose certificate has ranges allocates inside them, and refuses an address outside them itself', () => {
+    const ca = makeCa();
+    const { a, m } = cluster(ca, { mSubnets: ['198.19.1.192/26'] });
+    blue(a.s);
+    m.s.merge(a.s.allEntries());
+    const ep = m.s.commitEndpoint(m.s.prepareEndpoint({ network: 'blue', netns: 'c1' }));
+    expect(ep.ips).toEqual(['198.19.1.193']);
+    expect(a.s.merge([ep])).toHaveLength(1);
+    expect(() => m.s.prepareEndpoint({ network: 'blue', netns: 'c2', ips: ['198.19.1.50'] })).toThrow(expect.objectContaining({ code: 'IP_OUTSIDE_SUBNET' }));
+    a.s.commitNetwork(a.s.prepareNetwork({ name: 'red', subnets: ['198.19.2.0/24'], mtu: 1450 }));
+    m.s.merge(a.s.allEntries());
+    expect(() => m.s.prepareEndpoint({ network: 'red', netns: 'c3' })).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+  });
 });
