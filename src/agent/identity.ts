@@ -41,7 +41,6 @@ export interface IdentityStatus {
   warning?: string;
 }
 
-
 export class NodeIdentity {
   private guard?: SignedEntries;
   private timer?: NodeJS.Timeout;
