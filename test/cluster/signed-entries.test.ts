@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OverlayStore } from '../../src/cluster/store.js';
-import type { EndpointEntry } from '../../src/cluster/entries.js';
+import { claimedFirst, type EndpointEntry } from '../../src/cluster/entries.js';
 import { SignedEntries, type IdentityRefusal } from '../../src/cluster/signed-entries.js';
 import { fingerprint, issue, newKey, revoke, Signer, sodiumReady, TrustStore, type Certificate, type SigningKey } from '../../src/identity/index.js';
 
@@ -158,5 +158,28 @@ describe('signed entries', () => {
     a.s.commitNetwork(a.s.prepareNetwork({ name: 'red', subnets: ['198.19.2.0/24'], mtu: 1450 }));
     m.s.merge(a.s.allEntries());
     expect(() => m.s.prepareEndpoint({ network: 'red', netns: 'c3' })).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+  });
+
+  it('migration: a signed claim keeps its address against a back-dated unsigned one, whatever the arrival order', () => {
+    const ca = makeCa();
+    const views: string[] = [];
+    for (const order of ['signed first', 'unsigned first']) {
+      const { a, b } = cluster(ca, { require: false });
+      blue(a.s);
+      b.s.merge(a.s.allEntries());
+      const held = a.s.commitEndpoint(a.s.prepareEndpoint({ network: 'blue', netns: 'c1', ips: ['198.19.1.9'] }));
+      const old = new OverlayStore('old', '198.18.0.4');
+      old.merge(a.s.allEntries());
+      const rival = { ...old.prepareEndpoint({ network: 'blue', netns: 'o', ips: ['198.19.1.10'] }), ips: ['198.19.1.9'], owner: 'old', ltime: 50, created: 1 };
+      b.s.setMember('old', 'alive', '198.18.0.4');
+      a.s.setMember('old', 'alive', '198.18.0.4');
+      for (const batch of order === 'signed first' ? [[held], [rival]] : [[rival], [held]]) b.s.merge(batch);
+      a.s.merge([rival]);
+      expect(a.s.lostClaims(), order).toEqual([]); // the holder keeps its address
+      const winner = b.s.endpoints('blue').filter((e) => e.ips.includes('198.19.1.9')).sort((x, y) => (claimedFirst(x, y) ? -1 : 1))[0];
+      views.push(`${winner.owner} ${winner.id}`);
+    }
+    expect(views[0]).toMatch(/^a /);
+    expect(views[1]).toMatch(/^a /);
   });
 });
