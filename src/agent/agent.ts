@@ -39,6 +39,7 @@ import { EventLog } from './events.js';
 import { ControlEvents } from './control-events.js';
 import { dropEvent } from './drop-events.js';
 import type { DropReason } from '../dataplane/datapath.js';
+import { NodeIdentity, type IdentityStatus } from './identity.js';
 import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
 import type { AgentCounters, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
@@ -68,6 +69,7 @@ export class Agent implements AgentOperations {
   private readonly views: AgentViews;
   private readonly membership: ClusterMembership;
   private readonly perfTests: PerfTests;
+  private readonly identity: NodeIdentity;
   private reapTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
@@ -101,6 +103,7 @@ export class Agent implements AgentOperations {
     this.netKeys = new NetworkKeys(this.ctx, (fn) => this.serial(fn), () => this.reconciler.reconcile());
     this.reconciler = new Reconciler(this.ctx, (net, up) => this.netKeys.syncKeys(net, up));
     this.membership = new ClusterMembership(config, this.log, this.sync);
+    this.identity = new NodeIdentity(this.ctx, this.sync);
     this.captures = new CaptureSessions(this.ctx);
     this.perfTests = new PerfTests(this.ctx, { attach: (req) => this.attachEndpoint(req), detach: (id) => this.detachEndpoint(id) });
     this.views = new AgentViews(this.ctx, {
@@ -108,11 +111,13 @@ export class Agent implements AgentOperations {
       startedAt: this.startedAt,
       gossip: () => this.membership.node,
       defaultMtu: () => this.defaultMtu,
+      identity: () => this.identity.status(),
     });
     this.controlEvents = new ControlEvents(this.ctx, () => this.views.members());
   }
 
   async start(): Promise<void> {
+    await this.identity.start();
     const family = ipFamily(this.config.advertiseAddr) as 4 | 6;
     const underlay = await underlayInterface(this.config.advertiseAddr);
     this.defaultMtu = overlayMtu(underlay.mtu, family);
@@ -134,6 +139,7 @@ export class Agent implements AgentOperations {
     const saved = loadState(this.config.stateDir);
     if (saved) this.store.load(saved);
     this.controlEvents.start();
+    this.identity.resume(saved?.identity);
     await this.reconciler.forgetVanishedEndpoints();
     await this.perfTests.forgetLeftovers();
     // Our own changes are on disk before the operator hears back; what gossip brings is saved in batches.
@@ -171,6 +177,7 @@ export class Agent implements AgentOperations {
     clearInterval(this.checkpointTimer);
     clearInterval(this.rotationTimer);
     this.controlEvents.stop();
+    this.identity.stop();
     await this.perfTests.stop();
     if (this.saveTimer) this.saveNow();
     await this.membership.stop();
@@ -304,6 +311,20 @@ export class Agent implements AgentOperations {
     return this.captures.startCapture(network, opts, write, end);
   }
 
+  /** `overlayctl cert reload` (identity.ts). */
+  reloadCertificate(): Promise<IdentityStatus> {
+    return this.serial(async () => this.identity.reload());
+  }
+
+  /** `overlayctl ca publish`: a revocation signed by the CA (identity.ts). */
+  publishRevocation(raw: unknown): Promise<{ revoked: string; name: string; fresh: boolean }> {
+    return this.serial(async () => {
+      const r = this.identity.publish(raw);
+      this.saveNow();
+      return r;
+    });
+  }
+
   perf(req: PerfRequest): Promise<PerfReport> {
     return this.perfTests.run(req);
   }
@@ -322,7 +343,7 @@ export class Agent implements AgentOperations {
   private saveNow(): void {
     clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
-    saveState(this.config.stateDir, this.store.snapshot());
+    saveState(this.config.stateDir, { ...this.store.snapshot(), identity: this.identity.documents() });
   }
 
   private saveSoon(): void {

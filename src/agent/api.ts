@@ -17,6 +17,7 @@
  *   POST   /v1/networks/:name/capture {count?, durationS?, outer?} → a pcap stream
  *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
  *   POST   /v1/networks/:name/perf {to, seconds?, streams?, reverse?} → throughput, RTT and loss to node `to` (perf/perf.ts)
+ *   POST   /v1/identity/reload → status.identity    POST /v1/identity/revocations {revocation} → {revoked, name, fresh}
  *   POST   /v1/trace {network, src, dst, proto?, sport?, dport?, size?, df?, dstMac?, ingress?, vtep?} → a trace report
  *   GET    /v1/events?type=&network=&reason=&limit=     GET /v1/events?follow=1&… → NDJSON stream (events-api.ts)
  *
@@ -154,6 +155,8 @@ export class ControlApi {
     this.route('POST', '/v1/networks/:name/perf', (p, _q, b) =>
       a.perf({ network: p.name, to: str(b, 'to'), seconds: optInt(b, 'seconds'), streams: optInt(b, 'streams'), reverse: b.reverse === true }),
     );
+    this.route('POST', '/v1/identity/reload', () => a.reloadCertificate());
+    this.route('POST', '/v1/identity/revocations', (_p, _q, b) => a.publishRevocation(b.revocation));
     this.route('POST', '/v1/trace', (_p, _q, b) =>
       a.trace({
         network: str(b, 'network'),

@@ -178,6 +178,10 @@ export interface AgentOperations {
   removePeer(network: string, ip: string): Promise<PeerRecord>;
   /** One on-demand rotation step of an encrypted network's keys. */
   rotateKey(name: string): Promise<KeysReport>;
+  /** Reads --cert and --key again and re-signs what this node owns (docs/identity.md). */
+  reloadCertificate(): Promise<unknown>;
+  /** Takes a revocation signed by the cluster CA and spreads it. */
+  publishRevocation(raw: unknown): Promise<unknown>;
 
   // ---- listings
   status(): Record<string, unknown>;

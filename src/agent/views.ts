@@ -10,6 +10,7 @@ import type { ClusterSync } from '../cluster/sync.js';
 import { DROP_REASONS, type DropReason } from '../dataplane/datapath.js';
 import type { Memberlist } from '../gossip/index.js';
 import type { AgentContext } from './context.js';
+import type { IdentityStatus } from './identity.js';
 import { movableVethName } from '../host/links.js';
 import type { AgentCounters, AgentEvent, FdbRow, MemberRow, MovableEndpoint, NeighRow } from './operations.js';
 
@@ -19,6 +20,7 @@ export interface ViewSources {
   readonly startedAt: number;
   gossip(): Memberlist | undefined;
   defaultMtu(): number;
+  identity(): IdentityStatus;
 }
 
 export class AgentViews {
@@ -41,6 +43,7 @@ export class AgentViews {
       networks: store.networks().length,
       endpoints: store.localEndpoints().length,
       uptimeSeconds: Math.round((Date.now() - this.src.startedAt) / 1000),
+      identity: this.src.identity(),
       events: this.ctx.events.recent({ type: 'note' }, 20).map((e): AgentEvent => ({ time: e.time, message: e.summary })),
       pid: process.pid,
     };
