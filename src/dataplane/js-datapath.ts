@@ -21,12 +21,15 @@ import {
   type Datapath,
   type DatapathCounters,
   type DatapathOptions,
+  type DropReason,
+  type DropSample,
   type EgressResult,
   type IngressResult,
   type NetworkAttachment,
   type OuterInfo,
   type SaInfo,
 } from './datapath.js';
+import { DropEvents } from './drop-sampler.js';
 import { EspPlanner } from './esp-plan.js';
 import { EspSaStore } from './esp-store.js';
 import { ReferenceProcessor, type NetworkConfig } from './process.js';
@@ -64,6 +67,9 @@ export class JsDatapath implements Datapath {
   private readonly processor: ReferenceProcessor;
   private readonly taps = new Map<number, OpenTap>();
   private readonly captures = new Map<number, CaptureSession>();
+  private readonly drops = new DropEvents();
+  /** Samples go straight to the listener here: none is ever lost. */
+  readonly dropSamplesLost = 0;
   private receiver?: dgram.Socket;
   private sources: dgram.Socket[] = [];
   /** The bound port of each source socket: the outer UDP source port of the flows it sends. */
@@ -141,6 +147,7 @@ export class JsDatapath implements Datapath {
     this.fdb.deleteVni(vni);
     this.neigh.deleteVni(vni);
     this.captures.delete(vni);
+    this.drops.removeNetwork(vni);
     if (tap === undefined) return;
     tap.open = false;
     this.taps.delete(vni);
@@ -172,6 +179,14 @@ export class JsDatapath implements Datapath {
 
   counters(): DatapathCounters {
     return countersFromSlots(this.processor.counters);
+  }
+
+  setDropListener(listener: ((d: DropSample) => void) | null): void {
+    this.drops.setListener(listener);
+  }
+
+  networkDrops(vni: number): Record<DropReason, number> | undefined {
+    return this.networks.has(vni) ? this.drops.networkDrops(vni) : undefined;
   }
 
   setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null, spec: CaptureSpec = { inner: true, outer: false }): void {
@@ -225,6 +240,7 @@ export class JsDatapath implements Datapath {
     const cap = this.captures.get(tap.vni);
     const captured = cap !== undefined && cap.filter.hostMatches(frame) ? cap : undefined; // matched before sealing
     const result = this.processor.processEgress(tap.vni, frame);
+    if (result.drop !== undefined) this.dropped(result.drop, 'egress', 'frame', tap.vni, undefined, frame);
     for (const reply of result.reply) this.writeTap(tap, reply);
     for (const out of result.out) {
       // An outer capture takes the packet once the socket sent it.
@@ -262,14 +278,19 @@ export class JsDatapath implements Datapath {
   private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const from = rinfo.address;
     this.captureReceived(msg, from, { proto: 'udp', localPort: this.processor.dataPort, remotePort: rinfo.port });
-    this.deliver(this.processor.processIngress(from, msg), from);
+    const result = this.processor.processIngress(from, msg);
+    if (result.drop === undefined) return this.deliver(result, from);
+    // Counted for the network the VXLAN header names (as native/io/io_ingress.c does).
+    const vni = msg.length >= 8 && (msg[0] & 0x08) !== 0 ? msg.readUIntBE(4, 3) : undefined;
+    this.dropped(result.drop, 'ingress', 'vxlan', vni, canonical(from), msg);
   }
 
   private onEsp(packet: Buffer, from: string, wire: OuterInfo): void {
     const held = this.captureReceived(packet, from, wire, true);
     const result = this.processor.processEsp(from, packet);
     if (held !== undefined && result.frame !== undefined && held.session.filter.hostMatches(result.frame)) held.session.listener(held.frame);
-    this.deliver(result, from);
+    if (result.drop === undefined) return this.deliver(result, from);
+    this.dropped(result.drop, 'ingress', 'esp', undefined, canonical(from), packet);
   }
 
   /**
@@ -288,6 +309,12 @@ export class JsDatapath implements Datapath {
     if (esp && session.filter.filtersHost) return { session, frame };
     if (esp || session.filter.hostMatches(data.subarray(8))) session.listener(frame);
     return undefined;
+  }
+
+  /** A drop of the loops: counted for network `vni` when this host has it, and offered as a drop event. */
+  private dropped(reason: DropReason, direction: DropSample['direction'], kind: DropSample['kind'], vni: number | undefined, vtep: string | undefined, bytes: Buffer): void {
+    const known = vni !== undefined && this.networks.has(vni) ? vni : undefined;
+    this.drops.offer({ reason, direction, kind, vni: known, vtep, bytes });
   }
 
   /** Writes an accepted inner frame to its network's TAP. */
