@@ -201,6 +201,7 @@ describe.skipIf(!ready).each([
     expect(o.every((p) => [p.src, p.dst].includes(host(3).addr4!))).toBe(true);
     const frames = readPcap(readFileSync(inner)).packets.map((p) => p.data);
     expect(frames.length).toBeGreaterThanOrEqual(6);
+    // IPv4 between a and c, or a unicast ARP refresh of a's entry for c: all forwarded to or received from host 3.
     expect(frames.every((f) => ipv4Of(f)?.includes(ep.c.ip))).toBe(true);
     // The unfiltered session beside them saw both VTEPs.
     const all = wirePackets(readFileSync(everything));
@@ -233,10 +234,12 @@ function innerIps(p: WirePacket): string[] {
   return ipv4Of(p.data.subarray(8)) ?? [];
 }
 
-/** Source and destination of an Ethernet frame's IPv4 packet; undefined for anything else. */
+/** Source and destination of an Ethernet frame's IPv4 packet (ARP: sender and target); undefined for anything else. */
 function ipv4Of(frame: Buffer): string[] | undefined {
   const eth = decodeEthernet(frame);
+  const l3 = eth.headerLength;
+  if (eth.etherType === 0x0806 && frame.length >= l3 + 28) return [[...frame.subarray(l3 + 14, l3 + 18)].join('.'), [...frame.subarray(l3 + 24, l3 + 28)].join('.')];
   if (eth.etherType !== 0x0800) return undefined;
-  const h = decodeIPv4(frame, eth.headerLength);
+  const h = decodeIPv4(frame, l3);
   return [h.src.join('.'), h.dst.join('.')];
 }
