@@ -23,6 +23,8 @@ void punt_destroy(punt_ring *r) {
 }
 
 int punt_push(punt_ring *r, const punt_meta *meta, const dp_addr *vtep, const uint8_t *frame, size_t len) {
+  /* A full ring costs no copy: a relaxed look first (the locked check below decides). */
+  if (__atomic_load_n(&r->count, __ATOMIC_RELAXED) >= r->cap) return -1;
   uint8_t *copy = malloc(len ? len : 1);
   if (copy == NULL) return -1;
   memcpy(copy, frame, len);
@@ -39,7 +41,8 @@ int punt_push(punt_ring *r, const punt_meta *meta, const dp_addr *vtep, const ui
   else memset(&it->vtep, 0, sizeof it->vtep);
   it->len = len;
   it->frame = copy;
-  int was_empty = r->count++ == 0;
+  int was_empty = r->count == 0;
+  __atomic_store_n(&r->count, r->count + 1, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&r->mu);
   if (was_empty && r->notify) r->notify(r->notify_arg);
   return 0;
@@ -51,7 +54,7 @@ size_t punt_pop(punt_ring *r, punt_item *out, size_t max) {
   while (n < max && r->count > 0) {
     out[n++] = r->items[r->head];
     r->head = (r->head + 1) % r->cap;
-    r->count--;
+    __atomic_store_n(&r->count, r->count - 1, __ATOMIC_RELAXED);
   }
   pthread_mutex_unlock(&r->mu);
   return n;
