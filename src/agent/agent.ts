@@ -37,6 +37,7 @@ import { AgentViews } from './views.js';
 import { PerfTests } from './perf/perf.js';
 import { EventLog } from './events.js';
 import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
+import { runDoctor, type DoctorReport } from './doctor.js';
 import type { AgentCounters, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
 export type { AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, NeighRow, NetworkCreateRequest } from './operations.js';
@@ -295,6 +296,11 @@ export class Agent implements AgentOperations {
 
   perf(req: PerfRequest): Promise<PerfReport> {
     return this.perfTests.run(req);
+  }
+
+  doctor(): Promise<DoctorReport> {
+    // MERGE (branch peers): pass the peer-health module as `peerHealth` ({ peers(): PeerRow[] }) to add the peer checks.
+    return runDoctor(this.ctx, { members: () => this.views.members() });
   }
 
   // ---- lifecycle helpers --------------------------------------------------

@@ -18,6 +18,7 @@
  *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
  *   POST   /v1/networks/:name/perf {to, seconds?, streams?, reverse?} → throughput, RTT and loss to node `to` (perf/perf.ts)
  *   POST   /v1/trace {network, src, dst, proto?, sport?, dport?, size?, df?, dstMac?, ingress?, vtep?} → a trace report
+ *   GET    /v1/doctor                      → checks of this host and its cluster (doctor.ts)
  *
  * Every route calls one of the AgentOperations (operations.ts). The movable
  * endpoints and address reservations are what Docker's plugin
@@ -146,6 +147,7 @@ export class ControlApi {
     this.route('GET', '/v1/fdb', (_p, q) => a.fdbRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/neigh', (_p, q) => a.neighRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/members', () => a.members());
+    this.route('GET', '/v1/doctor', () => a.doctor());
     this.route('POST', '/v1/networks/:name/perf', (p, _q, b) =>
       a.perf({ network: p.name, to: str(b, 'to'), seconds: optInt(b, 'seconds'), streams: optInt(b, 'streams'), reverse: b.reverse === true }),
     );

@@ -8,6 +8,7 @@ import { ControlClient } from '../api-client/client.js';
 import { printTable } from './table.js';
 import type { PerfReport } from '../agent/operations.js';
 import { printTrace } from './trace-text.js';
+import { printDoctor } from './doctor-text.js';
 
 const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
 
@@ -173,6 +174,15 @@ program
   .action(async (net: string, o: { src: string; dst: string; proto?: string; sport?: number; dport?: number; size?: number; df?: boolean; dstMac?: string; ingress?: boolean; vtep?: string }) =>
     out(await client().post<Row>('/v1/trace', { network: net, ...o }), (d) => printTrace(d as unknown as Parameters<typeof printTrace>[0])),
   );
+
+program
+  .command('doctor')
+  .description('check what commonly breaks an overlay on this host and in its cluster (firewall, MTU, members, FDB, …); exit status 1 when a check fails')
+  .action(async () => {
+    const report = await client().get<Row>('/v1/doctor');
+    out(report, (d) => printDoctor(d as unknown as Parameters<typeof printDoctor>[0]));
+    if (report.status === 'fail') process.exitCode = 1;
+  });
 
 program
   .command('capture <network>')

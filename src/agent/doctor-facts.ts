@@ -1,0 +1,228 @@
+/**
+ * What the doctor's checks look at, gathered in one go: the agent's own view
+ * (config, store, gossip members, the data path's FDB as set, its counters,
+ * the peers' probe rows) and this host's (links and MTUs, each container
+ * interface's MTU in its namespace, the firewall of the agent's namespace,
+ * the state folder). Reading never changes anything; a fact that cannot be
+ * read is recorded with the reason, so its check can say so.
+ */
+import { access, constants, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DropReason } from '../dataplane/datapath.js';
+import { ipIn, ipJson, run } from '../host/command.js';
+import { resolveNetns } from '../host/links.js';
+import { underlayInterface } from '../host/mtu.js';
+import { ipFamily } from '../wire/index.js';
+import type { AgentContext } from './context.js';
+import type { FwRuleset } from './doctor-firewall.js';
+import { parseIptablesSave } from './doctor-iptables.js';
+import { parseNftRuleset } from './doctor-nft.js';
+import type { PeerHealthSource, PeerRow } from './doctor-report.js';
+import type { MemberRow } from './operations.js';
+
+export interface NetworkFact {
+  name: string;
+  vni: number;
+  mtu: number;
+  encrypted: boolean;
+  carrier?: 'ip' | 'udp';
+  keySize?: 16 | 32;
+  /** Brought up on this host (it has endpoints on it). */
+  up: boolean;
+  /** This host has endpoints on it. */
+  local: boolean;
+}
+
+/** One of this host's endpoints, with its container interface's MTU as read in its namespace. */
+export interface EndpointFact {
+  id: string;
+  network: string;
+  /** '' for an endpoint whose runtime moved the interface itself (Docker): not read. */
+  netns: string;
+  ifname: string;
+  mtu?: number;
+  /** Why the MTU could not be read (the namespace or interface is gone). */
+  error?: string;
+}
+
+/** An entry of the data path's FDB as the agent set it, and where it came from. */
+export interface FdbFact {
+  network: string;
+  mac: string;
+  vtep: string;
+  origin: 'static' | 'endpoint' | 'none';
+  owner?: string;
+  /** What gossip says of the owner (undefined: never heard of it). */
+  ownerState?: string;
+  ownerAddr?: string;
+}
+
+export interface LinkFact {
+  ifname: string;
+  mtu: number;
+  master?: string;
+  up: boolean;
+}
+
+export interface DoctorFacts {
+  self: { name: string; advertiseAddr: string; family: 4 | 6; dataPort: number; gossipPort: number; espPort: number; gossipKey: boolean; stateDir: string };
+  members: MemberRow[];
+  networks: NetworkFact[];
+  endpoints: EndpointFact[];
+  fdb: FdbFact[];
+  /** Live endpoints of other nodes, by owner: network names (a dead owner's are hidden from the data path). */
+  remoteEndpoints: Map<string, string[]>;
+  staticPeers: { network: string; ip: string; vtep: string }[];
+  /** Undefined until a probe source is wired (doctor.ts). */
+  peers?: PeerRow[];
+  underlay: { ifname: string; mtu: number } | { error: string };
+  links: LinkFact[] | { error: string };
+  firewall: { rulesets: FwRuleset[]; unreadable: string[] };
+  stateDir: { error?: string };
+  /** Data-path drop counters sampled `seconds` apart. */
+  drops: { seconds: number; before: Partial<Record<DropReason, number>>; after: Partial<Record<DropReason, number>> };
+}
+
+export interface FactSources {
+  members(): MemberRow[];
+  peerHealth?: PeerHealthSource;
+}
+
+/** The drop counters the doctor watches rising. */
+export const WATCHED_DROPS: readonly DropReason[] = ['punt_overflow', 'tap_write', 'udp_send'];
+/** How long the counters are watched (the other facts are read meanwhile). */
+export const DROP_WINDOW_MS = 1000;
+
+export async function gatherFacts(ctx: AgentContext, src: FactSources, windowMs = DROP_WINDOW_MS): Promise<DoctorFacts> {
+  const started = Date.now();
+  const before = watchedDrops(ctx);
+  const { config } = ctx;
+  const [underlay, links, endpoints, firewall, stateDir] = await Promise.all([
+    underlayInterface(config.advertiseAddr).catch((err: Error) => ({ error: err.message })),
+    readLinks(),
+    readEndpoints(ctx),
+    readFirewall(ipFamily(config.advertiseAddr) as 4 | 6),
+    checkWritable(config.stateDir),
+  ]);
+  await new Promise((r) => setTimeout(r, Math.max(0, windowMs - (Date.now() - started))));
+  return {
+    self: {
+      name: config.name,
+      advertiseAddr: config.advertiseAddr,
+      family: ipFamily(config.advertiseAddr) as 4 | 6,
+      dataPort: config.dataPort,
+      gossipPort: config.gossipPort,
+      espPort: ctx.datapath.espPort || config.espPort,
+      gossipKey: config.gossipKey !== undefined,
+      stateDir: config.stateDir,
+    },
+    members: src.members(),
+    ...clusterFacts(ctx),
+    peers: src.peerHealth?.peers(),
+    underlay,
+    links,
+    endpoints,
+    firewall,
+    stateDir,
+    drops: { seconds: (Date.now() - started) / 1000, before, after: watchedDrops(ctx) },
+  };
+}
+
+function watchedDrops(ctx: AgentContext): Partial<Record<DropReason, number>> {
+  const drops = ctx.datapath.counters().drops;
+  return Object.fromEntries(WATCHED_DROPS.map((r) => [r, drops[r]]));
+}
+
+/** The store's and the data path's side: networks, the FDB as set, remote endpoints, static peers. */
+function clusterFacts(ctx: AgentContext): Pick<DoctorFacts, 'networks' | 'fdb' | 'remoteEndpoints' | 'staticPeers'> {
+  const { store } = ctx;
+  const local = new Set(store.localEndpoints().map((e) => e.network));
+  const networks = store.networks().map((n): NetworkFact => ({
+    name: n.name,
+    vni: n.vni,
+    mtu: n.mtu,
+    encrypted: n.encrypted,
+    carrier: n.encryption?.carrier,
+    keySize: n.encryption?.keySize as 16 | 32 | undefined,
+    up: ctx.up.has(n.name),
+    local: local.has(n.name),
+  }));
+  const staticPeers = [...store.peers.values()].map(({ network, ip, vtep }) => ({ network, ip, vtep }));
+  const everyEndpoint = store.allEntries().filter((e) => e.kind === 'endpoint' && !e.deleted) as ReturnType<typeof store.endpoints>;
+  const fdb: FdbFact[] = [];
+  for (const [network, up] of ctx.up) {
+    for (const [mac, vtep] of up.fdb) {
+      const ep = everyEndpoint.find((e) => e.network === network && e.mac === mac);
+      const isStatic = [...store.peers.values()].some((p) => p.network === network && p.mac === mac);
+      if (isStatic) fdb.push({ network, mac, vtep, origin: 'static' });
+      else if (!ep) fdb.push({ network, mac, vtep, origin: 'none' });
+      else fdb.push({ network, mac, vtep, origin: 'endpoint', owner: ep.owner, ownerState: store.memberState(ep.owner), ownerAddr: store.memberAddr(ep.owner) });
+    }
+  }
+  const remoteEndpoints = new Map<string, string[]>();
+  for (const e of everyEndpoint) if (e.owner !== store.self) remoteEndpoints.set(e.owner, [...(remoteEndpoints.get(e.owner) ?? []), e.network]);
+  return { networks, fdb, remoteEndpoints, staticPeers };
+}
+
+async function readLinks(): Promise<LinkFact[] | { error: string }> {
+  type IpLink = { ifname: string; mtu: number; master?: string; flags?: string[] };
+  try {
+    const links = await ipJson<IpLink[]>('link', 'show');
+    return links.map((l) => ({ ifname: l.ifname, mtu: l.mtu, master: l.master, up: (l.flags ?? []).includes('UP') }));
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+/** Each local endpoint's container interface MTU, read inside its namespace. */
+async function readEndpoints(ctx: AgentContext): Promise<EndpointFact[]> {
+  return Promise.all(
+    ctx.store.localEndpoints().map(async (ep): Promise<EndpointFact> => {
+      const fact: EndpointFact = { id: ep.id, network: ep.network, netns: ep.netns, ifname: ep.ifname };
+      if (ep.netns === '') return fact;
+      try {
+        const [link] = JSON.parse(await ipIn(resolveNetns(ep.netns), '-json', 'link', 'show', 'dev', ep.ifname)) as { mtu: number }[];
+        return { ...fact, mtu: link.mtu };
+      } catch (err) {
+        return { ...fact, error: (err as Error).message };
+      }
+    }),
+  );
+}
+
+/**
+ * The rules of the agent's own namespace: nftables (iptables-nft included),
+ * and legacy iptables of the underlay's family when that has tables here.
+ */
+async function readFirewall(family: 4 | 6): Promise<DoctorFacts['firewall']> {
+  const rulesets: FwRuleset[] = [];
+  const unreadable: string[] = [];
+  try {
+    rulesets.push(parseNftRuleset(JSON.parse(await run('nft', ['-j', 'list', 'ruleset']))));
+  } catch (err) {
+    unreadable.push(`nft: ${(err as Error).message}`);
+  }
+  // Legacy tables of this namespace are listed here once the module is loaded; reading nothing loads nothing.
+  const names = family === 4 ? '/proc/net/ip_tables_names' : '/proc/net/ip6_tables_names';
+  const legacy = family === 4 ? 'iptables-legacy' : 'ip6tables-legacy';
+  if (existsSync(names) && readFileSync(names, 'utf8').trim() !== '') {
+    try {
+      rulesets.push(parseIptablesSave(await run(`${legacy}-save`, []), family, legacy));
+    } catch (err) {
+      unreadable.push(`${legacy}-save: ${(err as Error).message}`);
+    }
+  }
+  return { rulesets, unreadable };
+}
+
+async function checkWritable(dir: string): Promise<{ error?: string }> {
+  try {
+    await access(dir, constants.W_OK);
+    const probe = await mkdtemp(join(dir, '.doctor-'));
+    await rm(probe, { recursive: true });
+    return {};
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
