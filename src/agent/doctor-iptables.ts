@@ -28,7 +28,7 @@ export function parseIptablesSave(text: string, family: 4 | 6, tool: string): Fw
     if (!chain) continue;
     const n = (counts.get(chain.key) ?? 0) + 1;
     counts.set(chain.key, n);
-    chain.rules.push(parseRule(words.slice(2), `${tool} -t ${table} ${words[1]} rule ${n}`, `${tool} -t ${table} -D ${words[1]} ${n}`));
+    chain.rules.push(parseRule(words.slice(2), (name) => chains.has(`${table} ${name}`), `${tool} -t ${table} ${words[1]} rule ${n}`, `${tool} -t ${table} -D ${words[1]} ${n}`));
   }
   return { source: tool, chains: [...chains.values()], target: (from, name) => chains.get(`${from.key.split(' ')[1]} ${name}`) };
 }
@@ -50,7 +50,8 @@ function tokenize(line: string): string[] {
   return [...line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
 }
 
-function parseRule(words: string[], where: string, remove: string): FwRule {
+/** `isChain`: whether a target names a chain of the table (else it is a built-in target). */
+function parseRule(words: string[], isChain: (name: string) => boolean, where: string, remove: string): FwRule {
   const conds: FwCond[] = [];
   let verdict: FwVerdict | undefined;
   let negate = false;
@@ -69,7 +70,7 @@ function parseRule(words: string[], where: string, remove: string): FwRule {
       if (!KNOWN_MODULES.has(arg)) conds.push(undecidable(`-m ${arg}`));
       i++;
     } else if (w === '-j' || w === '-g') {
-      verdict = targetVerdict(w, arg);
+      verdict = targetVerdict(w, arg, isChain(arg));
       i++;
     }
     negate = false;
@@ -77,13 +78,13 @@ function parseRule(words: string[], where: string, remove: string): FwRule {
   return { where, conds, verdict, remove };
 }
 
-function targetVerdict(flag: string, target: string): FwVerdict | undefined {
+function targetVerdict(flag: string, target: string, chain: boolean): FwVerdict | undefined {
+  if (chain) return { kind: flag === '-g' ? 'goto' : 'jump', target };
   if (target === 'ACCEPT') return { kind: 'accept' };
   if (target === 'DROP') return { kind: 'drop' };
   if (target === 'REJECT') return { kind: 'reject' };
   if (target === 'RETURN') return { kind: 'return' };
-  if (/^[A-Z]+$/.test(target)) return undefined; // LOG, MARK, CT, …: no verdict
-  return { kind: flag === '-g' ? 'goto' : 'jump', target };
+  return undefined; // LOG, MARK, CT, …: no verdict
 }
 
 /** The condition of one option with its argument, or undefined for an option that is not a condition. */
