@@ -1,0 +1,98 @@
+/**
+ * `overlayctl doctor` on two namespace hosts whose agents gossip with a key:
+ * a healthy cluster passes every check (exit 0) on both hosts; an nftables
+ * rule in host 1's namespace dropping UDP 4789 makes doctor there fail naming
+ * that rule (exit 1) while host 2's doctor does not see it, and the command
+ * the hint gives removes it; a container interface above the network's MTU
+ * fails naming it; an agent restarted without --gossip-key on a state with an
+ * encrypted network warns that its keys would travel in clear gossip.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Topology } from '../../src/testkit/topology.js';
+import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
+import { AgentHandle, nsExec, OVERLAYCTL, run, startCluster, tearDown, type Endpoint } from '../../src/testkit/agents.js';
+import type { DoctorReport } from '../../src/agent/doctor.js';
+import { newGossipKey } from './encrypted-support.js';
+
+const ready = requirement(haveRoot() && haveTools('ip', 'nft'), 'doctor e2e tests need root, ip and nft (Debian package nftables)');
+
+describe.skipIf(!ready)('overlayctl doctor on two hosts', () => {
+  let topo: Topology | undefined;
+  let agents: AgentHandle[] = [];
+  const eps: Endpoint[] = [];
+
+  beforeAll(async () => {
+    topo = await Topology.create({ hosts: 2 });
+    agents = await startCluster(topo, { datapath: 'native', gossipKey: newGossipKey() }, [1, 2]);
+    await agents[0].ctl('network', 'create', 'blue', '--subnet', '198.19.1.0/24');
+    for (const [i, a] of agents.entries()) {
+      const c = await topo.container(i + 1, 'c');
+      eps.push(await a.ctl<Endpoint>('endpoint', 'attach', 'blue', '--netns', c.ns));
+    }
+  }, 120_000);
+
+  afterAll(() => tearDown(topo, agents));
+
+  /** Runs doctor --json on agent `i`: the exit code and the report. */
+  async function doctor(i: number): Promise<{ code: number; report: DoctorReport }> {
+    const r = await agents[i].ctlRaw('doctor');
+    return { code: r.code, report: JSON.parse(r.stdout) as DoctorReport };
+  }
+  const rowsOf = (r: DoctorReport, check: string) => r.checks.filter((c) => c.check === check);
+
+  it('a healthy cluster: every check ok on both hosts, exit 0; the text form has one line per check and a summary', async () => {
+    for (const i of [0, 1]) {
+      const { code, report } = await doctor(i);
+      expect(report.checks.filter((c) => c.status !== 'ok')).toEqual([]);
+      expect([code, report.status, report.node]).toEqual([0, 'ok', `node${i + 1}`]);
+      expect(report.checks.map((c) => c.check)).toEqual(expect.arrayContaining(['mtu-underlay', 'mtu-container', 'firewall-data-port', 'firewall-gossip-port', 'network-links', 'members', 'stale-fdb']));
+      expect(rowsOf(report, 'stale-fdb')[0].detail).toMatch(/^1 FDB entry, every owner alive/);
+    }
+    const text = await run([process.execPath, OVERLAYCTL, '--socket', agents[0].socket, 'doctor']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^ok {4}mtu-underlay +1 network\(s\) fit \S+'s MTU 1500$/m);
+    expect(text.stdout.trimEnd().split('\n').at(-1)).toMatch(/^node1: \d+ checks ok, 0 warnings, 0 failures$/);
+  });
+
+  it('an nftables rule dropping udp 4789 on host 1: doctor there fails naming it (exit 1), host 2 does not see it; the hint removes it', async () => {
+    const ns = agents[0].ns;
+    await nsExec(ns, ['nft', 'add table inet ovtdoctor']);
+    await nsExec(ns, ['nft', 'add chain inet ovtdoctor input { type filter hook input priority 0; policy accept; }']);
+    await nsExec(ns, ['nft', 'add rule inet ovtdoctor input udp dport 4789 counter drop']);
+    const { code, report } = await doctor(0);
+    expect([code, report.status]).toEqual([1, 'fail']);
+    const [row] = rowsOf(report, 'firewall-data-port');
+    expect(row.status).toBe('fail');
+    expect(row.detail).toMatch(/^nft inet ovtdoctor input handle \d+: "udp dport 4789 drop" drops incoming udp 4789 \(data port\)$/);
+    expect(row.hint).toMatch(/^nft delete rule inet ovtdoctor input handle \d+$/);
+    expect(rowsOf(report, 'firewall-gossip-port').map((c) => c.status)).toEqual(['ok']);
+    expect(rowsOf((await doctor(1)).report, 'firewall-data-port').map((c) => c.status)).toEqual(['ok']);
+
+    await nsExec(ns, row.hint.split(' '));
+    const after = await doctor(0);
+    expect([after.code, rowsOf(after.report, 'firewall-data-port').map((c) => c.status)]).toEqual([0, ['ok']]);
+  });
+
+  it('a container interface above the network MTU fails naming it; back at the network MTU it passes', async () => {
+    const { netns, ifname } = eps[0];
+    await nsExec(netns, ['ip', 'link', 'set', ifname, 'mtu', '9000']);
+    const { code, report } = await doctor(0);
+    const [row] = rowsOf(report, 'mtu-container');
+    expect([code, row.status, row.subject]).toEqual([1, 'fail', `${ifname} in ${netns}`]);
+    expect(row.detail).toMatch(/has MTU 9000, above network blue's 1450: packets above 1450 bytes are black-holed/);
+    await nsExec(netns, row.hint.split(' ').slice(4)); // "ip netns exec NS" is what nsExec does
+    expect(rowsOf((await doctor(0)).report, 'mtu-container').map((c) => c.status)).toEqual(['ok']);
+  });
+
+  it('an agent restarted without --gossip-key on a state holding an encrypted network warns that its keys travel in clear', async () => {
+    await agents[0].ctl('network', 'create', 'red', '--subnet', '198.19.2.0/24', '--encrypted');
+    expect(rowsOf((await doctor(0)).report, 'gossip-key').map((c) => c.status)).toEqual(['ok']);
+    const a = agents[0];
+    await a.stop();
+    agents[0] = new AgentHandle(a.topology, a.hostIndex, a.name, a.advertise, a.stateDir, a.socket, { datapath: 'native' });
+    await agents[0].start();
+    const [row] = rowsOf((await doctor(0)).report, 'gossip-key');
+    expect([row.status, row.subject]).toEqual(['warn', 'red']);
+    expect(row.detail).toContain('without --gossip-key: their data-plane keys travel in clear gossip');
+  });
+});
