@@ -18,6 +18,7 @@ import type { AgentContext } from './context.js';
 import type { FwRuleset } from './doctor-firewall.js';
 import { parseIptablesSave } from './doctor-iptables.js';
 import { parseNftRuleset } from './doctor-nft.js';
+import { readConntrack, readRoutes, type RouteFact } from './doctor-underlay.js';
 import type { PeerHealthSource, PeerRow } from './doctor-report.js';
 import type { MemberRow } from './operations.js';
 
@@ -66,7 +67,7 @@ export interface LinkFact {
 }
 
 export interface DoctorFacts {
-  self: { name: string; advertiseAddr: string; family: 4 | 6; dataPort: number; gossipPort: number; espPort: number; gossipKey: boolean; stateDir: string };
+  self: { name: string; advertiseAddr: string; listenAddr: string; family: 4 | 6; dataPort: number; gossipPort: number; espPort: number; gossipKey: boolean; stateDir: string };
   members: MemberRow[];
   networks: NetworkFact[];
   endpoints: EndpointFact[];
@@ -80,6 +81,10 @@ export interface DoctorFacts {
   links: LinkFact[] | { error: string };
   firewall: { rulesets: FwRuleset[]; unreadable: string[] };
   stateDir: { error?: string };
+  /** `ip route get` of every other member's and static peer's VTEP. */
+  routes: RouteFact[];
+  /** Undefined when conntrack is not loaded. */
+  conntrack?: { count: number; max: number };
   /** Data-path drop counters sampled `seconds` apart. */
   drops: { seconds: number; before: Partial<Record<DropReason, number>>; after: Partial<Record<DropReason, number>> };
 }
@@ -98,18 +103,24 @@ export async function gatherFacts(ctx: AgentContext, src: FactSources, windowMs 
   const started = Date.now();
   const before = watchedDrops(ctx);
   const { config } = ctx;
-  const [underlay, links, endpoints, firewall, stateDir] = await Promise.all([
+  const members = src.members();
+  const cluster = clusterFacts(ctx);
+  const vteps = [...new Set([...members.filter((m) => m.name !== config.name).map((m) => m.addr), ...cluster.staticPeers.map((p) => p.vtep)])];
+  const [underlay, links, endpoints, firewall, stateDir, routes, conntrack] = await Promise.all([
     underlayInterface(config.advertiseAddr).catch((err: Error) => ({ error: err.message })),
     readLinks(),
     readEndpoints(ctx),
     readFirewall(ipFamily(config.advertiseAddr) as 4 | 6),
     checkWritable(config.stateDir),
+    readRoutes(vteps),
+    readConntrack(),
   ]);
   await new Promise((r) => setTimeout(r, Math.max(0, windowMs - (Date.now() - started))));
   return {
     self: {
       name: config.name,
       advertiseAddr: config.advertiseAddr,
+      listenAddr: config.listenAddr,
       family: ipFamily(config.advertiseAddr) as 4 | 6,
       dataPort: config.dataPort,
       gossipPort: config.gossipPort,
@@ -117,14 +128,16 @@ export async function gatherFacts(ctx: AgentContext, src: FactSources, windowMs 
       gossipKey: config.gossipKey !== undefined,
       stateDir: config.stateDir,
     },
-    members: src.members(),
-    ...clusterFacts(ctx),
+    members,
+    ...cluster,
     peers: src.peerHealth?.peers(),
     underlay,
     links,
     endpoints,
     firewall,
     stateDir,
+    routes,
+    conntrack,
     drops: { seconds: (Date.now() - started) / 1000, before, after: watchedDrops(ctx) },
   };
 }

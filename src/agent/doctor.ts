@@ -9,6 +9,7 @@
  */
 import { clusterChecks, peerChecks } from './doctor-cluster.js';
 import { hostChecks } from './doctor-host.js';
+import { underlayChecks } from './doctor-underlay.js';
 import { gatherFacts, type DoctorFacts, type FactSources } from './doctor-facts.js';
 import type { AgentContext } from './context.js';
 import { row, type Check, type DoctorReport, type DoctorStatus } from './doctor-report.js';
@@ -16,7 +17,7 @@ import { row, type Check, type DoctorReport, type DoctorStatus } from './doctor-
 export type { Check, DoctorCheck, DoctorReport, DoctorStatus, PeerHealthSource, PeerRow } from './doctor-report.js';
 
 /** Every check, in the order of the report: the data path to the peers first, then this host, then the cluster. */
-export const CHECKS: readonly Check[] = [...peerChecks, ...hostChecks, ...clusterChecks];
+export const CHECKS: readonly Check[] = [...peerChecks, ...hostChecks, ...underlayChecks, ...clusterChecks];
 
 /** Runs every check on `facts`; a check that throws is reported as failed, never breaks the report. */
 export function diagnose(facts: DoctorFacts, checks: readonly Check[] = CHECKS): DoctorReport {

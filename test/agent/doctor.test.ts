@@ -17,7 +17,7 @@ const EP = 'a1b2c3d4e5f6a7b8';
 /** A healthy host of a three-node cluster, with `change` applied. */
 function facts(change: Partial<DoctorFacts> = {}): DoctorFacts {
   return {
-    self: { name: 'node1', advertiseAddr: '198.18.0.1', family: 4, dataPort: 4789, gossipPort: 7946, espPort: 4500, gossipKey: true, stateDir: '/var/lib/overlayd' },
+    self: { name: 'node1', advertiseAddr: '198.18.0.1', listenAddr: '198.18.0.1', family: 4, dataPort: 4789, gossipPort: 7946, espPort: 4500, gossipKey: true, stateDir: '/var/lib/overlayd' },
     members: [1, 2, 3].map((i) => ({ name: `node${i}`, addr: `198.18.0.${i}`, port: 7946, state: 'alive' as const, incarnation: 1 })),
     networks: [blue, red],
     endpoints: [{ id: EP, network: 'blue', netns: 'web', ifname: 'eth0', mtu: 1450 }],
@@ -39,6 +39,8 @@ function facts(change: Partial<DoctorFacts> = {}): DoctorFacts {
     ],
     firewall: { rulesets: [parseNftRuleset({ nftables: [] })], unreadable: [] },
     stateDir: {},
+    routes: ['198.18.0.2', '198.18.0.3', '198.18.0.9'].map((addr) => ({ addr, dev: 'eth0', prefsrc: '198.18.0.1' })),
+    conntrack: { count: 120, max: 262144 },
     drops: { seconds: 1, before: { punt_overflow: 0, tap_write: 3, udp_send: 0 }, after: { punt_overflow: 0, tap_write: 3, udp_send: 0 } },
     ...change,
   };
@@ -56,9 +58,9 @@ describe('doctor checks', () => {
   it('a healthy host: one ok row per check, in the documented order, status ok', () => {
     const r = diagnose(facts());
     expect(r.checks.map((c) => [c.check, c.status])).toEqual(
-      ['peer-data-port', 'static-peer', 'clock-skew', 'mtu-underlay', 'mtu-container', 'firewall-data-port', 'firewall-gossip-port', 'firewall-esp', 'network-links', 'state-dir', 'datapath-drops', 'gossip-key', 'members', 'duplicate-vtep', 'stale-fdb'].map((c) => [c, 'ok']),
+      ['peer-data-port', 'static-peer', 'clock-skew', 'mtu-underlay', 'mtu-container', 'firewall-data-port', 'firewall-gossip-port', 'firewall-esp', 'network-links', 'state-dir', 'datapath-drops', 'underlay-route', 'conntrack', 'gossip-key', 'members', 'duplicate-vtep', 'stale-fdb'].map((c) => [c, 'ok']),
     );
-    expect([r.status, r.counts, r.node]).toEqual(['ok', { ok: 15, warn: 0, fail: 0 }, 'node1']);
+    expect([r.status, r.counts, r.node]).toEqual(['ok', { ok: 17, warn: 0, fail: 0 }, 'node1']);
     expect(r.checks.every((c) => c.hint === '' && c.subject === undefined && c.detail.length > 0)).toBe(true);
   });
 
@@ -165,6 +167,22 @@ describe('doctor checks', () => {
     expect(one(facts({ stateDir: { error: 'EROFS: read-only file system' } }), 'state-dir').detail).toBe('cannot write to /var/lib/overlayd: EROFS: read-only file system');
     const row = one(facts({ drops: { seconds: 2, before: { punt_overflow: 10, tap_write: 0 }, after: { punt_overflow: 50, tap_write: 0 } } }), 'datapath-drops');
     expect([row.subject, row.detail]).toEqual(['punt_overflow', 'punt_overflow drops are rising: 40 in 2.0 s (20.0/s, 50 in all)']);
+  });
+
+  it('underlay-route: no route fails; a wildcard listener whose route leaves from another address fails; so does a learnt path MTU too small', () => {
+    const routes = facts().routes;
+    expect(one(facts({ routes: [{ addr: '198.18.0.2', error: 'RTNETLINK answers: Network is unreachable' }] }), 'underlay-route').detail).toBe('no route to VTEP 198.18.0.2: RTNETLINK answers: Network is unreachable');
+    const other = [{ ...routes[0], prefsrc: '198.18.0.77' }];
+    expect(problems(facts({ routes: other }), 'underlay-route')).toEqual([]); // bound to the VTEP address: the source is fixed
+    const row = one(facts({ routes: other, self: { ...facts().self, listenAddr: '0.0.0.0' } }), 'underlay-route');
+    expect(row.detail).toBe("packets to 198.18.0.2 leave from 198.18.0.77 (eth0), not from this host's VTEP 198.18.0.1: the peer drops them (unknown_vtep)");
+    expect(one(facts({ routes: [{ ...routes[0], mtu: 1400 }] }), 'underlay-route').detail).toBe('the kernel learnt a path MTU of 1400 to 198.18.0.2: too small for blue, red');
+  });
+
+  it('conntrack: nearly full warns, full fails, not loaded is fine', () => {
+    expect(one(facts({ conntrack: { count: 950, max: 1000 } }), 'conntrack')).toMatchObject({ status: 'warn', detail: 'conntrack table 950 of 1000 (95 %): nearly full' });
+    expect(one(facts({ conntrack: { count: 1000, max: 1000 } }), 'conntrack').hint).toContain('udp dport 4789 notrack');
+    expect(diagnose(facts({ conntrack: undefined })).checks.find((c) => c.check === 'conntrack')).toMatchObject({ status: 'ok', detail: 'conntrack is not in use in this namespace' });
   });
 
   it('firewall checks name the rule and the command that removes it; an unreadable firewall warns', () => {
