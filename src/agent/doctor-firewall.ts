@@ -63,6 +63,8 @@ export interface FwChain {
   name: string;
   /** Set on base chains. */
   hook?: Hook;
+  /** Ingress/egress chains: the devices they are bound to (other devices' packets never pass them). */
+  devices?: string[];
   /** Which address families the chain sees: 4, 6 or both. */
   families: (4 | 6)[];
   policy?: 'accept' | 'drop';
@@ -110,6 +112,7 @@ export function findDrops(rs: FwRuleset, flow: FirewallFlow): FirewallFinding[] 
   const found: FirewallFinding[] = [];
   for (const chain of rs.chains) {
     if (!chain.hook || !HOOKS[flow.direction].includes(chain.hook) || !chain.families.includes(flow.family)) continue;
+    if (chain.devices && !chain.devices.includes(flow.ifname)) continue;
     const w = walk(rs, chain, flow, chain.name, 0, found);
     if (w.end === 'drop') found.push(finding(flow, w, true));
     if (w.end === 'fallthrough' && chain.policy === 'drop') {

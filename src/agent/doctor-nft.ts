@@ -51,6 +51,7 @@ export function parseNftRuleset(doc: unknown): FwRuleset {
       key: name,
       name,
       hook: c.hook as Hook | undefined,
+      devices: c.dev === undefined ? undefined : ([] as unknown[]).concat(c.dev).map(String),
       families: FAMILIES[String(c.family)],
       policy: c.policy === 'drop' ? 'drop' : c.hook ? 'accept' : undefined,
       rules: [],

@@ -73,6 +73,17 @@ describe('nft -j list ruleset', () => {
     expect(findDrops(opened, flow('in', 'udp', 4789))).toEqual([]);
   });
 
+  it('a netdev ingress chain counts only on the device it is bound to', () => {
+    const doc = (dev: unknown) => ({
+      nftables: [
+        { chain: { family: 'netdev', table: 'n', name: 'in', handle: 1, type: 'filter', hook: 'ingress', dev, prio: 0, policy: 'accept' } },
+        { rule: { family: 'netdev', table: 'n', chain: 'in', handle: 2, expr: [udpDport(4789), { drop: null }] } },
+      ],
+    });
+    expect(findDrops(parseNftRuleset(doc('eth0')), flow('in', 'udp', 4789)).map((f) => f.fix)).toEqual(['nft delete rule netdev n in handle 2']);
+    expect(findDrops(parseNftRuleset(doc(['eth1', 'eth2'])), flow('in', 'udp', 4789))).toEqual([]);
+  });
+
   it('an empty or foreign document is an empty ruleset', () => {
     expect(parseNftRuleset({}).chains).toEqual([]);
     expect(parseNftRuleset({ nftables: [null, 3, { chain: { family: 'arp', table: 'a', name: 'c', hook: 'input' } }] }).chains).toEqual([]);
