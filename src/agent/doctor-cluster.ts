@@ -5,8 +5,7 @@
  * FDB entries whose owner is dead or has moved (stale FDB after node flaps,
  * moby/moby#35401).
  */
-import type { DoctorFacts } from './doctor-facts.js';
-import { listOf, okUnless, row, type Check, type DoctorCheck, type PeerRow } from './doctor-report.js';
+import { listOf, okUnless, row, type Check, type DoctorCheck, type DoctorFacts, type PeerRow } from './doctor-report.js';
 
 /** Clock offsets beyond these are reported (key rotation schedules go by the clocks). */
 export const CLOCK_WARN_MS = 2_000;

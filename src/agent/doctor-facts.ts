@@ -18,79 +18,11 @@ import type { AgentContext } from './context.js';
 import type { FwRuleset } from './doctor-firewall.js';
 import { parseIptablesSave } from './doctor-iptables.js';
 import { parseNftRuleset } from './doctor-nft.js';
-import { readConntrack, readRoutes, type RouteFact } from './doctor-underlay.js';
-import type { PeerHealthSource, PeerRow } from './doctor-report.js';
-import type { MemberRow } from './operations.js';
-
-export interface NetworkFact {
-  name: string;
-  vni: number;
-  mtu: number;
-  encrypted: boolean;
-  carrier?: 'ip' | 'udp';
-  keySize?: 16 | 32;
-  /** Brought up on this host (it has endpoints on it). */
-  up: boolean;
-  /** This host has endpoints on it. */
-  local: boolean;
-}
-
-/** One of this host's endpoints, with its container interface's MTU as read in its namespace. */
-export interface EndpointFact {
-  id: string;
-  network: string;
-  /** '' for an endpoint whose runtime moved the interface itself (Docker): not read. */
-  netns: string;
-  ifname: string;
-  mtu?: number;
-  /** Why the MTU could not be read (the namespace or interface is gone). */
-  error?: string;
-}
-
-/** An entry of the data path's FDB as the agent set it, and where it came from. */
-export interface FdbFact {
-  network: string;
-  mac: string;
-  vtep: string;
-  origin: 'static' | 'endpoint' | 'none';
-  owner?: string;
-  /** What gossip says of the owner (undefined: never heard of it). */
-  ownerState?: string;
-  ownerAddr?: string;
-}
-
-export interface LinkFact {
-  ifname: string;
-  mtu: number;
-  master?: string;
-  up: boolean;
-}
-
-export interface DoctorFacts {
-  self: { name: string; advertiseAddr: string; listenAddr: string; family: 4 | 6; dataPort: number; gossipPort: number; espPort: number; gossipKey: boolean; stateDir: string };
-  members: MemberRow[];
-  networks: NetworkFact[];
-  endpoints: EndpointFact[];
-  fdb: FdbFact[];
-  /** Live endpoints of other nodes, by owner: network names (a dead owner's are hidden from the data path). */
-  remoteEndpoints: Map<string, string[]>;
-  staticPeers: { network: string; ip: string; vtep: string }[];
-  /** Undefined until a probe source is wired (doctor.ts). */
-  peers?: PeerRow[];
-  underlay: { ifname: string; mtu: number } | { error: string };
-  links: LinkFact[] | { error: string };
-  firewall: { rulesets: FwRuleset[]; unreadable: string[] };
-  stateDir: { error?: string };
-  /** `ip route get` of every other member's and static peer's VTEP. */
-  routes: RouteFact[];
-  /** Undefined when conntrack is not loaded. */
-  conntrack?: { count: number; max: number };
-  /** Data-path drop counters sampled `seconds` apart. */
-  drops: { seconds: number; before: Partial<Record<DropReason, number>>; after: Partial<Record<DropReason, number>> };
-}
+import { readConntrack, readRoutes } from './doctor-underlay.js';
+import type { DoctorFacts, EndpointFact, FdbFact, LinkFact, MemberFact, NetworkFact, PeerHealthSource } from './doctor-report.js';
 
 export interface FactSources {
-  members(): MemberRow[];
+  members(): MemberFact[];
   peerHealth?: PeerHealthSource;
 }
 
@@ -99,6 +31,7 @@ export const WATCHED_DROPS: readonly DropReason[] = ['punt_overflow', 'tap_write
 /** How long the counters are watched (the other facts are read meanwhile). */
 export const DROP_WINDOW_MS = 1000;
 
+/** Reads every fact, the slow ones at once, while the drop counters are watched for `windowMs`. */
 export async function gatherFacts(ctx: AgentContext, src: FactSources, windowMs = DROP_WINDOW_MS): Promise<DoctorFacts> {
   const started = Date.now();
   const before = watchedDrops(ctx);

@@ -9,9 +9,8 @@ import type { DropReason } from '../dataplane/datapath.js';
 import { encryptedOverlayMtu } from '../crypto/index.js';
 import { bridgeName, hostVethName, tapName } from '../host/links.js';
 import { overlayMtu } from '../host/mtu.js';
-import type { DoctorFacts, NetworkFact } from './doctor-facts.js';
 import { findDrops, type FirewallFinding, type FirewallFlow } from './doctor-firewall.js';
-import { listOf, okUnless, row, type Check, type DoctorCheck } from './doctor-report.js';
+import { listOf, okUnless, row, type Check, type DoctorCheck, type DoctorFacts, type NetworkFact } from './doctor-report.js';
 
 /** The largest overlay MTU an underlay of `underlayMtu` carries for `net`. */
 export function largestMtu(net: NetworkFact, underlayMtu: number, family: 4 | 6): number {

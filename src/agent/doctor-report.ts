@@ -1,8 +1,11 @@
 /**
- * The shape of a doctor report (field names are a contract: docs/debugging.md
- * "doctor") and the helpers every check builds its rows with.
+ * The shapes of the doctor: the report (field names are a contract:
+ * docs/debugging.md "doctor"), the facts its checks read (doctor-facts.ts
+ * gathers them), and the helpers every check builds its rows with.
  */
-import type { DoctorFacts } from './doctor-facts.js';
+import type { DropReason } from '../dataplane/datapath.js';
+import type { NodeInfo } from '../gossip/index.js';
+import type { FwRuleset } from './doctor-firewall.js';
 
 export type DoctorStatus = 'ok' | 'warn' | 'fail';
 
@@ -54,6 +57,86 @@ export interface PeerRow {
 /** Where the doctor reads the data-path probes from (the peer-health module). */
 export interface PeerHealthSource {
   peers(): PeerRow[];
+}
+
+/** A cluster member as gossip sees it (`overlayctl members`). */
+export type MemberFact = Pick<NodeInfo, 'name' | 'addr' | 'port' | 'state' | 'incarnation'>;
+
+export interface NetworkFact {
+  name: string;
+  vni: number;
+  mtu: number;
+  encrypted: boolean;
+  carrier?: 'ip' | 'udp';
+  keySize?: 16 | 32;
+  /** Brought up on this host (it has endpoints on it). */
+  up: boolean;
+  /** This host has endpoints on it. */
+  local: boolean;
+}
+
+/** One of this host's endpoints, with its container interface's MTU as read in its namespace. */
+export interface EndpointFact {
+  id: string;
+  network: string;
+  /** '' for an endpoint whose runtime moved the interface itself (Docker): not read. */
+  netns: string;
+  ifname: string;
+  mtu?: number;
+  /** Why the MTU could not be read (the namespace or interface is gone). */
+  error?: string;
+}
+
+/** An entry of the data path's FDB as the agent set it, and where it came from. */
+export interface FdbFact {
+  network: string;
+  mac: string;
+  vtep: string;
+  origin: 'static' | 'endpoint' | 'none';
+  owner?: string;
+  /** What gossip says of the owner (undefined: never heard of it). */
+  ownerState?: string;
+  ownerAddr?: string;
+}
+
+export interface LinkFact {
+  ifname: string;
+  mtu: number;
+  master?: string;
+  up: boolean;
+}
+
+export interface DoctorFacts {
+  self: { name: string; advertiseAddr: string; listenAddr: string; family: 4 | 6; dataPort: number; gossipPort: number; espPort: number; gossipKey: boolean; stateDir: string };
+  members: MemberFact[];
+  networks: NetworkFact[];
+  endpoints: EndpointFact[];
+  fdb: FdbFact[];
+  /** Live endpoints of other nodes, by owner: network names (a dead owner's are hidden from the data path). */
+  remoteEndpoints: Map<string, string[]>;
+  staticPeers: { network: string; ip: string; vtep: string }[];
+  /** Undefined until a probe source is wired (doctor.ts). */
+  peers?: PeerRow[];
+  underlay: { ifname: string; mtu: number } | { error: string };
+  links: LinkFact[] | { error: string };
+  firewall: { rulesets: FwRuleset[]; unreadable: string[] };
+  stateDir: { error?: string };
+  /** `ip route get` of every other member's and static peer's VTEP. */
+  routes: RouteFact[];
+  /** Undefined when conntrack is not loaded. */
+  conntrack?: { count: number; max: number };
+  /** Data-path drop counters sampled `seconds` apart. */
+  drops: { seconds: number; before: Partial<Record<DropReason, number>>; after: Partial<Record<DropReason, number>> };
+}
+
+export interface RouteFact {
+  /** The peer VTEP. */
+  addr: string;
+  dev?: string;
+  prefsrc?: string;
+  /** A path MTU the kernel holds for it (learnt from ICMP too-big). */
+  mtu?: number;
+  error?: string;
 }
 
 /** One check: the facts in, its rows out. */

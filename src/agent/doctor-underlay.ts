@@ -7,19 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ipJson } from '../host/command.js';
-import type { DoctorFacts } from './doctor-facts.js';
 import { largestMtu } from './doctor-host.js';
-import { okUnless, row, type Check, type DoctorCheck } from './doctor-report.js';
-
-export interface RouteFact {
-  /** The peer VTEP. */
-  addr: string;
-  dev?: string;
-  prefsrc?: string;
-  /** A path MTU the kernel holds for it (learnt from ICMP too-big). */
-  mtu?: number;
-  error?: string;
-}
+import { okUnless, row, type Check, type DoctorCheck, type RouteFact } from './doctor-report.js';
 
 /** conntrack of the agent's namespace is at least this full: reported. */
 export const CONNTRACK_WARN = 0.9;

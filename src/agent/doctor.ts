@@ -10,11 +10,11 @@
 import { clusterChecks, peerChecks } from './doctor-cluster.js';
 import { hostChecks } from './doctor-host.js';
 import { underlayChecks } from './doctor-underlay.js';
-import { gatherFacts, type DoctorFacts, type FactSources } from './doctor-facts.js';
+import { gatherFacts, type FactSources } from './doctor-facts.js';
 import type { AgentContext } from './context.js';
-import { row, type Check, type DoctorReport, type DoctorStatus } from './doctor-report.js';
+import { row, type Check, type DoctorFacts, type DoctorReport, type DoctorStatus } from './doctor-report.js';
 
-export type { Check, DoctorCheck, DoctorReport, DoctorStatus, PeerHealthSource, PeerRow } from './doctor-report.js';
+export type { Check, DoctorCheck, DoctorFacts, DoctorReport, DoctorStatus, PeerHealthSource, PeerRow } from './doctor-report.js';
 
 /** Every check, in the order of the report: the data path to the peers first, then this host, then the cluster. */
 export const CHECKS: readonly Check[] = [...peerChecks, ...hostChecks, ...underlayChecks, ...clusterChecks];

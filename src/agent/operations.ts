@@ -13,7 +13,7 @@ import type { DatapathCounters, WorkerCounters } from '../dataplane/datapath.js'
 import type { NodeInfo } from '../gossip/index.js';
 import type { CaptureOptions } from './capture.js';
 import type { TraceReport, TraceRequest } from './trace.js';
-import type { DoctorReport } from './doctor.js';
+import type { DoctorReport } from './doctor-report.js';
 
 
 /** Rows of `overlayctl fdb --json`. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { diagnose, type DoctorCheck, type PeerRow } from '../../src/agent/doctor.js';
-import type { DoctorFacts, NetworkFact } from '../../src/agent/doctor-facts.js';
+import type { DoctorFacts, NetworkFact } from '../../src/agent/doctor-report.js';
 import { parseNftRuleset } from '../../src/agent/doctor-nft.js';
 import { encryptedOverlayMtu } from '../../src/crypto/index.js';
 
