@@ -4,13 +4,15 @@
  * rule in host 1's namespace dropping UDP 4789 makes doctor there fail naming
  * that rule (exit 1) while host 2's doctor does not see it, and the command
  * the hint gives removes it; a container interface above the network's MTU
- * fails naming it; an agent restarted without --gossip-key on a state with an
- * encrypted network warns that its keys would travel in clear gossip.
+ * fails naming it; a killed agent's node fails the members check on the
+ * other host (its FDB entries gone, not stale); an agent restarted without
+ * --gossip-key on a state with an encrypted network warns that its keys
+ * would travel in clear gossip.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../../src/testkit/topology.js';
 import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
-import { AgentHandle, nsExec, OVERLAYCTL, run, startCluster, tearDown, type Endpoint } from '../../src/testkit/agents.js';
+import { AgentHandle, nsExec, OVERLAYCTL, run, startCluster, tearDown, waitFor, type Endpoint } from '../../src/testkit/agents.js';
 import type { DoctorReport } from '../../src/agent/doctor.js';
 import { newGossipKey } from './encrypted-support.js';
 
@@ -82,6 +84,17 @@ describe.skipIf(!ready)('overlayctl doctor on two hosts', () => {
     expect(row.detail).toMatch(/has MTU 9000, above network blue's 1450: packets above 1450 bytes are black-holed/);
     await nsExec(netns, row.hint.split(' ').slice(4)); // "ip netns exec NS" is what nsExec does
     expect(rowsOf((await doctor(0)).report, 'mtu-container').map((c) => c.status)).toEqual(['ok']);
+  });
+
+  it('host 2\'s agent killed: doctor on host 1 fails naming the dead member whose endpoints it cannot reach; its FDB entry is gone, not stale', async () => {
+    await agents[1].process.stop('SIGKILL');
+    const report = await waitFor('node2 dead in doctor', async () => {
+      const r = (await doctor(0)).report;
+      return rowsOf(r, 'members').some((c) => c.status === 'fail') && r;
+    }, 30_000);
+    const [row] = rowsOf(report, 'members');
+    expect([row.subject, row.detail]).toEqual(['node2', `node2 (${agents[1].advertise}) is dead: its endpoints on blue are unreachable from here`]);
+    expect(rowsOf(report, 'stale-fdb').map((c) => [c.status, c.detail])).toEqual([['ok', '0 FDB entries, every owner alive at its VTEP']]);
   });
 
   it('an agent restarted without --gossip-key on a state holding an encrypted network warns that its keys travel in clear', async () => {
