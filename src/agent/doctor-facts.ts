@@ -19,7 +19,7 @@ import type { FwRuleset } from './doctor-firewall.js';
 import { parseIptablesSave } from './doctor-iptables.js';
 import { parseNftRuleset } from './doctor-nft.js';
 import { readConntrack, readRoutes } from './doctor-underlay.js';
-import type { DoctorFacts, EndpointFact, FdbFact, LinkFact, MemberFact, NetworkFact, PeerHealthSource } from './doctor-report.js';
+import { mapBounded, type DoctorFacts, type EndpointFact, type FdbFact, type LinkFact, type MemberFact, type NetworkFact, type PeerHealthSource } from './doctor-report.js';
 
 export interface FactSources {
   members(): MemberFact[];
@@ -123,18 +123,16 @@ async function readLinks(): Promise<LinkFact[] | { error: string }> {
 
 /** Each local endpoint's container interface MTU, read inside its namespace. */
 async function readEndpoints(ctx: AgentContext): Promise<EndpointFact[]> {
-  return Promise.all(
-    ctx.store.localEndpoints().map(async (ep): Promise<EndpointFact> => {
-      const fact: EndpointFact = { id: ep.id, network: ep.network, netns: ep.netns, ifname: ep.ifname };
-      if (ep.netns === '') return fact;
-      try {
-        const [link] = JSON.parse(await ipIn(resolveNetns(ep.netns), '-json', 'link', 'show', 'dev', ep.ifname)) as { mtu: number }[];
-        return { ...fact, mtu: link.mtu };
-      } catch (err) {
-        return { ...fact, error: (err as Error).message };
-      }
-    }),
-  );
+  return mapBounded(ctx.store.localEndpoints(), async (ep): Promise<EndpointFact> => {
+    const fact: EndpointFact = { id: ep.id, network: ep.network, netns: ep.netns, ifname: ep.ifname };
+    if (ep.netns === '') return fact;
+    try {
+      const [link] = JSON.parse(await ipIn(resolveNetns(ep.netns), '-json', 'link', 'show', 'dev', ep.ifname)) as { mtu: number }[];
+      return { ...fact, mtu: link.mtu };
+    } catch (err) {
+      return { ...fact, error: (err as Error).message };
+    }
+  });
 }
 
 /**

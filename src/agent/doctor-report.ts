@@ -156,3 +156,20 @@ export function okUnless(check: string, problems: DoctorCheck[], okDetail: strin
 export function listOf(items: string[], max = 4): string {
   return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 }
+
+/** How many host commands (`nsenter`, `ip route get`) a doctor run has going at once. */
+export const DOCTOR_PARALLEL = 8;
+
+/** `items` through `fn`, at most `limit` at a time, results in order. */
+export async function mapBounded<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, limit = DOCTOR_PARALLEL): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { ipJson } from '../host/command.js';
 import { largestMtu } from './doctor-host.js';
-import { okUnless, row, type Check, type DoctorCheck, type RouteFact } from './doctor-report.js';
+import { mapBounded, okUnless, row, type Check, type DoctorCheck, type RouteFact } from './doctor-report.js';
 
 /** conntrack of the agent's namespace is at least this full: reported. */
 export const CONNTRACK_WARN = 0.9;
@@ -16,17 +16,15 @@ export const CONNTRACK_WARN = 0.9;
 /** `ip route get` for each VTEP. */
 export async function readRoutes(vteps: string[]): Promise<RouteFact[]> {
   type Route = { dev?: string; prefsrc?: string; mtu?: number; metrics?: { mtu?: number }[] };
-  return Promise.all(
-    vteps.map(async (addr): Promise<RouteFact> => {
-      try {
-        const [r] = await ipJson<Route[]>('route', 'get', addr);
-        const mtu = r?.mtu ?? r?.metrics?.find((m) => m.mtu !== undefined)?.mtu;
-        return { addr, dev: r?.dev, prefsrc: r?.prefsrc, ...(mtu !== undefined && { mtu }) };
-      } catch (err) {
-        return { addr, error: (err as Error).message };
-      }
-    }),
-  );
+  return mapBounded(vteps, async (addr): Promise<RouteFact> => {
+    try {
+      const [r] = await ipJson<Route[]>('route', 'get', addr);
+      const mtu = r?.mtu ?? r?.metrics?.find((m) => m.mtu !== undefined)?.mtu;
+      return { addr, dev: r?.dev, prefsrc: r?.prefsrc, ...(mtu !== undefined && { mtu }) };
+    } catch (err) {
+      return { addr, error: (err as Error).message };
+    }
+  });
 }
 
 /** The conntrack table's use in the agent's namespace; undefined when conntrack is not loaded. */

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { diagnose, type DoctorCheck, type PeerRow } from '../../src/agent/doctor.js';
+import { mapBounded } from '../../src/agent/doctor-report.js';
 import type { DoctorFacts, NetworkFact } from '../../src/agent/doctor-report.js';
 import { parseNftRuleset } from '../../src/agent/doctor-nft.js';
 import { encryptedOverlayMtu } from '../../src/crypto/index.js';
@@ -203,5 +204,20 @@ describe('doctor checks', () => {
     const r = diagnose(facts(), [() => { throw new Error('boom'); }, () => [{ check: 'x', status: 'ok', detail: 'fine', hint: '' }]]);
     expect(r.checks.map((c) => c.status)).toEqual(['fail', 'ok']);
     expect(r.checks[0].detail).toBe('the check itself failed: boom');
+  });
+});
+
+describe('mapBounded', () => {
+  it('keeps the order and never runs more than the limit at once', async () => {
+    let running = 0;
+    let most = 0;
+    const out = await mapBounded([5, 1, 4, 2, 3, 0, 6], async (n) => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, n));
+      running--;
+      return n * 10;
+    }, 3);
+    expect([out, most]).toEqual([[50, 10, 40, 20, 30, 0, 60], 3]);
+    expect(await mapBounded([], async () => 1)).toEqual([]);
   });
 });
