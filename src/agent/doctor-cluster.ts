@@ -54,8 +54,8 @@ const staticPeer: Check = (f) => {
 
 /** `clock-skew`: the peers' clocks against ours. */
 const clockSkew: Check = (f) => {
-  const measured = agentPeers(f).filter((p) => typeof p.clockOffsetMs === 'number');
   if (!f.peers) return [];
+  const measured = agentPeers(f).filter((p) => typeof p.clockOffsetMs === 'number');
   const problems = measured
     .filter((p) => Math.abs(p.clockOffsetMs!) > CLOCK_WARN_MS)
     .map((p) => {

@@ -85,7 +85,7 @@ function firewallRows(check: string, f: DoctorFacts, wanted: FirewallFlow[]): Do
 
 function firewallCheck(check: string, f: DoctorFacts, wanted: FirewallFlow[], what: string): DoctorCheck[] {
   if (f.firewall.rulesets.length === 0 && f.firewall.unreadable.length > 0) {
-    return [row(check, 'warn', `the firewall could not be read (${f.firewall.unreadable.join('; ')})`, `look by hand: nft list ruleset; iptables-save | grep -e ${what.split(' ')[1] ?? what}`)];
+    return [row(check, 'warn', `the firewall could not be read (${f.firewall.unreadable.join('; ')})`, `look for rules on ${what} by hand: nft list ruleset; iptables-save; install nftables for this check`)];
   }
   const sources = f.firewall.rulesets.map((r) => `${r.source}: ${r.chains.length} chain${r.chains.length === 1 ? '' : 's'}`).join(', ') || 'no rules';
   return okUnless(check, firewallRows(check, f, wanted), `no rule drops ${what} (${sources})`);

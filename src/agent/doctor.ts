@@ -19,13 +19,13 @@ export type { Check, DoctorCheck, DoctorFacts, DoctorReport, DoctorStatus, PeerH
 /** Every check, in the order of the report: the data path to the peers first, then this host, then the cluster. */
 export const CHECKS: readonly Check[] = [...peerChecks, ...hostChecks, ...underlayChecks, ...clusterChecks];
 
-/** Runs every check on `facts`; a check that throws is reported as failed, never breaks the report. */
+/** Runs every check on `facts`; a check that throws gives a failed `doctor` row, never breaks the report. */
 export function diagnose(facts: DoctorFacts, checks: readonly Check[] = CHECKS): DoctorReport {
   const rows = checks.flatMap((check) => {
     try {
       return check(facts);
     } catch (err) {
-      return [row(check.name || 'doctor', 'fail', `the check itself failed: ${(err as Error).message}`, 'a bug in overlayd: please report it with this output')];
+      return [row('doctor', 'fail', `a check failed to run (${check.name || 'unnamed'}): ${(err as Error).message}`, 'a bug in overlayd: please report it with this output')];
     }
   });
   const counts: Record<DoctorStatus, number> = { ok: 0, warn: 0, fail: 0 };
@@ -33,7 +33,6 @@ export function diagnose(facts: DoctorFacts, checks: readonly Check[] = CHECKS):
   const status: DoctorStatus = counts.fail > 0 ? 'fail' : counts.warn > 0 ? 'warn' : 'ok';
   return { node: facts.self.name, time: new Date().toISOString(), status, counts, checks: rows };
 }
-
 
 /**
  * Gathers the facts (about a second: the drop counters are watched that
