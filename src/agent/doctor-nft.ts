@@ -108,10 +108,12 @@ function matchCond(m: Json, ctx: Ctx): FwCond {
   if (!value || !['==', '!=', 'in'].includes(op)) return undecidable(what);
   return {
     what,
-    test: (flow) => {
-      const t = value(flow, (v, kind) => contains(m.right, v, kind, ctx));
-      return op === '!=' ? not(t) : t;
-    },
+    // `!=` negates the comparison only: a packet without the field (a TCP packet for `udp dport`) never matches.
+    test: (flow) =>
+      value(flow, (v, kind) => {
+        const t = contains(m.right, v, kind, ctx);
+        return op === '!=' ? not(t) : t;
+      }),
   };
 }
 

@@ -52,6 +52,13 @@ describe('nft -j list ruleset', () => {
     expect(findDrops(rs, { ...flow('in', 'udp', 4789), family: 6, local: '2001:db8::1', remotes: ['2001:db8::2'] })).toEqual([]);
   });
 
+  it('a negated port match never matches a packet without that header', () => {
+    const notData = parseNftRuleset(nftDoc('accept', [{ match: { op: '!=', left: { payload: { protocol: 'udp', field: 'dport' } }, right: 4789 } }, { drop: null }]));
+    expect(findDrops(notData, flow('in', 'tcp', 7946))).toEqual([]);
+    expect(findDrops(notData, flow('in', 'udp', 4789))).toEqual([]);
+    expect(findDrops(notData, flow('in', 'udp', 7946, 7946)).map((f) => f.certain)).toEqual([true]);
+  });
+
   it('an address match decides per peer: all peers inside, none, some', () => {
     const saddr = (op: string) => ({ match: { op, left: { payload: { protocol: 'ip', field: 'saddr' } }, right: { prefix: { addr: '198.18.0.0', len: 16 } } } });
     const dropFrom = (op: string) => parseNftRuleset(nftDoc('accept', [saddr(op), udpDport(4789), { drop: null }]));
