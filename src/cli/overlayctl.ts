@@ -4,7 +4,7 @@ import { createWriteStream, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { DEFAULT_CNI_BIN_DIR, installPlugin } from '../cni/install.js';
-import { ControlClient } from '../api-client/client.js';
+import { ControlClient, type ApiError } from '../api-client/client.js';
 import { printTable } from './table.js';
 import type { PerfReport } from '../agent/operations.js';
 import { printTrace } from './trace-text.js';
@@ -179,7 +179,13 @@ program
   .command('doctor')
   .description('check what commonly breaks an overlay on this host and in its cluster (firewall, MTU, members, FDB, …); exit status 1 when a check fails')
   .action(async () => {
-    const report = await client().get<Row>('/v1/doctor');
+    const report = await client()
+      .get<Row>('/v1/doctor')
+      .catch((err: ApiError) => {
+        // The first thing to check when the doctor cannot even ask.
+        if (err.unreachable) err.message += ': is overlayd running (systemctl status overlayd)? is --socket right?';
+        throw err;
+      });
     out(report, (d) => printDoctor(d as unknown as Parameters<typeof printDoctor>[0]));
     if (report.status === 'fail') process.exitCode = 1;
   });

@@ -5,9 +5,10 @@
  * that rule (exit 1) while host 2's doctor does not see it, and the command
  * the hint gives removes it; a container interface above the network's MTU
  * fails naming it; a killed agent's node fails the members check on the
- * other host (its FDB entries gone, not stale); an agent restarted without
- * --gossip-key on a state with an encrypted network warns that its keys
- * would travel in clear gossip.
+ * other host (its FDB entries gone, not stale); with an encrypted network an
+ * nftables rule dropping ESP fails firewall-esp, and the agent restarted
+ * without --gossip-key on that state warns that its keys would travel in
+ * clear gossip.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../../src/testkit/topology.js';
@@ -97,9 +98,18 @@ describe.skipIf(!ready)('overlayctl doctor on two hosts', () => {
     expect(rowsOf(report, 'stale-fdb').map((c) => [c.status, c.detail])).toEqual([['ok', '0 FDB entries, every owner alive at its VTEP']]);
   });
 
-  it('an agent restarted without --gossip-key on a state holding an encrypted network warns that its keys travel in clear', async () => {
+  it('an encrypted network: an ESP drop rule fails firewall-esp; restarted without --gossip-key the agent warns that its keys travel in clear', async () => {
     await agents[0].ctl('network', 'create', 'red', '--subnet', '198.19.2.0/24', '--encrypted');
-    expect(rowsOf((await doctor(0)).report, 'gossip-key').map((c) => c.status)).toEqual(['ok']);
+    const keyed = (await doctor(0)).report;
+    expect([rowsOf(keyed, 'gossip-key'), rowsOf(keyed, 'firewall-esp')].map((rows) => rows.map((c) => c.status))).toEqual([['ok'], ['ok']]);
+
+    // An ESP drop in the output hook, once the network is encrypted, is named too.
+    await nsExec(agents[0].ns, ['nft', 'add table ip ovtdoctoresp']);
+    await nsExec(agents[0].ns, ['nft', 'add chain ip ovtdoctoresp out { type filter hook output priority 0; policy accept; }']);
+    await nsExec(agents[0].ns, ['nft', 'add rule ip ovtdoctoresp out ip protocol esp drop']);
+    const [esp] = rowsOf((await doctor(0)).report, 'firewall-esp');
+    expect([esp.status, esp.detail]).toEqual(['fail', expect.stringMatching(/^nft ip ovtdoctoresp out handle \d+: "ip protocol esp drop" drops outgoing ESP \(IP protocol 50\)$/)]);
+    await nsExec(agents[0].ns, esp.hint.split(' '));
     const a = agents[0];
     await a.stop();
     agents[0] = new AgentHandle(a.topology, a.hostIndex, a.name, a.advertise, a.stateDir, a.socket, { datapath: 'native' });
