@@ -299,7 +299,7 @@ export class Agent implements AgentOperations {
   }
 
   doctor(): Promise<DoctorReport> {
-    // MERGE (branch peers): pass the peer-health module as `peerHealth` ({ peers(): PeerRow[] }) to add the peer checks.
+    // MERGE (branch peers): add `peerHealth: { peers: () => this.peerHealth.rows() }` to turn the peer checks on.
     return runDoctor(this.ctx, { members: () => this.views.members() });
   }
 

@@ -11,8 +11,8 @@ import { listOf, okUnless, row, type Check, type DoctorCheck, type DoctorFacts, 
 export const CLOCK_WARN_MS = 2_000;
 export const CLOCK_FAIL_MS = 60_000;
 
-const agentPeers = (f: DoctorFacts): PeerRow[] => (f.peers ?? []).filter((p) => p.node !== undefined);
-const staticPeers = (f: DoctorFacts): PeerRow[] => (f.peers ?? []).filter((p) => p.node === undefined);
+const agentPeers = (f: DoctorFacts): (PeerRow & { node: string })[] => (f.peers ?? []).filter((p): p is PeerRow & { node: string } => typeof p.node === 'string');
+const staticPeers = (f: DoctorFacts): PeerRow[] => (f.peers ?? []).filter((p) => typeof p.node !== 'string');
 const gossipState = (f: DoctorFacts, node: string): string => f.members.find((m) => m.name === node)?.state ?? 'unknown to gossip';
 
 /** What lets the data port through, for the hint: plain VXLAN, and ESP on encrypted networks. */
@@ -22,19 +22,24 @@ function carriers(f: DoctorFacts, p: PeerRow): string {
   return [`udp ${f.self.dataPort}`, ...esp].join(' and ');
 }
 
-/** `peer-data-port`: each agent's VTEP answers the probes on the data path. */
+/**
+ * `peer-data-port`: each agent's VTEP answers the probes on the data path. A
+ * VTEP not probed yet (`unknown`: just started, or its member not alive —
+ * the `members` check's business) is counted in the ok row, not a problem.
+ */
 const peerDataPort: Check = (f) => {
   if (!f.peers) return [];
   const peers = agentPeers(f);
   const problems = peers
-    .filter((p) => p.state !== 'up')
+    .filter((p) => p.state === 'down')
     .map((p) => {
-      const why = p.reason ? `: ${p.reason}` : '';
-      const detail = `${p.node} (VTEP ${p.vtep}) is ${p.state} on the data path${why}; gossip says ${gossipState(f, p.node!)}`;
+      const gossip = p.reason?.includes('gossip') ? '' : `; gossip says ${gossipState(f, p.node)}`;
+      const detail = `${p.node} (VTEP ${p.vtep}) is down on the data path${p.reason ? `: ${p.reason}` : ''}${gossip}`;
       const hint = `something between the hosts drops ${carriers(f, p)}: run overlayctl doctor on ${p.node} (firewall rules), then tcpdump -ni any udp port ${f.self.dataPort} on both hosts`;
-      return row('peer-data-port', p.state === 'down' ? 'fail' : 'warn', detail, hint, p.vtep);
+      return row('peer-data-port', 'fail', detail, hint, p.vtep);
     });
-  return okUnless('peer-data-port', problems, `${peers.length} peer VTEP(s) answer on the data path`);
+  const unknown = peers.filter((p) => p.state === 'unknown').length;
+  return okUnless('peer-data-port', problems, `${peers.length - unknown} peer VTEP(s) answer on the data path${unknown ? `, ${unknown} not probed (yet)` : ''}`);
 };
 
 /** `static-peer`: static peers (hosts without an agent) that never answered. */

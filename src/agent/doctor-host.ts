@@ -17,23 +17,16 @@ export function largestMtu(net: NetworkFact, underlayMtu: number, family: 4 | 6)
   return net.encrypted ? encryptedOverlayMtu(underlayMtu, family, net.carrier ?? 'ip', net.keySize ?? 16) : overlayMtu(underlayMtu, family);
 }
 
-/** `mtu-underlay`: every network's MTU fits the underlay interface, and the path to each peer where the probes measured it. */
+/** `mtu-underlay`: every network's MTU fits the underlay interface (a smaller link further on shows as a peer down: the full-size probes). */
 const mtuUnderlay: Check = (f) => {
   if ('error' in f.underlay) return [row('mtu-underlay', 'fail', `the underlay interface could not be read: ${f.underlay.error}`, 'ip -json addr show: the --advertise-addr must be on an interface of the agent\'s namespace')];
   const { ifname, mtu } = f.underlay;
   const problems = f.networks.flatMap((net): DoctorCheck[] => {
     const largest = largestMtu(net, mtu, f.self.family);
-    const out: DoctorCheck[] = [];
+    if (net.mtu <= largest) return [];
     const what = `${net.encrypted ? 'VXLAN + ESP' : 'VXLAN'} over IPv${f.self.family}`;
-    if (net.mtu > largest) {
-      out.push(row('mtu-underlay', 'fail', `network ${net.name} has MTU ${net.mtu}, but ${ifname}'s MTU ${mtu} carries at most ${largest} (${what}): full-size frames do not fit`, `raise the underlay MTU (ip link set ${ifname} mtu ${mtu + net.mtu - largest}) or recreate the network with --mtu ${largest}`, net.name));
-    }
-    for (const p of f.peers ?? []) {
-      if (!p.networks.includes(net.name) || typeof p.mtu !== 'number') continue;
-      const path = largestMtu(net, p.mtu, f.self.family);
-      if (net.mtu > path) out.push(row('mtu-underlay', 'fail', `the path to ${p.node ?? p.vtep} carries ${p.mtu} bytes: network ${net.name} (MTU ${net.mtu}) needs ${mtu - largest + net.mtu}`, `a link or tunnel on the way has a smaller MTU (ip route get ${p.vtep}; tracepath ${p.vtep}): fix it, or recreate the network with --mtu ${path}`, `${net.name} ${p.vtep}`));
-    }
-    return out;
+    const detail = `network ${net.name} has MTU ${net.mtu}, but ${ifname}'s MTU ${mtu} carries at most ${largest} (${what}): full-size frames do not fit`;
+    return [row('mtu-underlay', 'fail', detail, `raise the underlay MTU (ip link set ${ifname} mtu ${mtu + net.mtu - largest}) or recreate the network with --mtu ${largest}`, net.name)];
   });
   return okUnless('mtu-underlay', problems, `${f.networks.length} network(s) fit ${ifname}'s MTU ${mtu}`);
 };

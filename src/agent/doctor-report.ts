@@ -34,21 +34,17 @@ export interface DoctorReport {
 
 /**
  * A remote VTEP's health as the data-path probes see it (`overlayctl peers`,
- * the peer-health module of src/agent): only the fields the doctor reads.
+ * PeerRow of src/agent/peer-health.ts): only the fields the doctor reads.
  */
 export interface PeerRow {
   vtep: string;
-  /** The agent's node name; absent for a static peer (a host without an agent). */
-  node?: string;
+  /** The agent's node name; null (or absent) for a static peer, a host without an agent. */
+  node?: string | null;
   networks: string[];
   state: 'up' | 'down' | 'unknown';
-  rttMs?: number | null;
-  lossPct?: number | null;
-  /** ISO time of the last probe answer (absent or null: never). */
+  /** ISO time anything last arrived from it (null: not since the agent started). */
   lastRx?: string | null;
-  lastTx?: string | null;
-  /** Path MTU towards it, when measured. */
-  mtu?: number | null;
+  /** Why it is down or unknown. */
   reason?: string;
   /** Its clock minus ours, from the probes. */
   clockOffsetMs?: number | null;

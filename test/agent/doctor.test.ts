@@ -26,8 +26,8 @@ function facts(change: Partial<DoctorFacts> = {}): DoctorFacts {
     remoteEndpoints: new Map([['node2', ['blue']], ['node3', ['green']]]),
     staticPeers: [{ network: 'blue', ip: '198.19.1.9', vtep: '198.18.0.9' }],
     peers: [
-      { vtep: '198.18.0.2', node: 'node2', networks: ['blue', 'red'], state: 'up', rttMs: 0.3, lossPct: 0, lastRx: '2026-12-07T17:00:00Z', mtu: 1500, clockOffsetMs: 12 },
-      { vtep: '198.18.0.9', networks: ['blue'], state: 'up', lastRx: '2026-12-07T17:00:00Z' },
+      { vtep: '198.18.0.2', node: 'node2', networks: ['blue', 'red'], state: 'up', lastRx: '2026-12-07T17:00:00Z', clockOffsetMs: 12 },
+      { vtep: '198.18.0.9', node: null, networks: ['blue'], state: 'unknown', lastRx: '2026-12-07T17:00:00Z', reason: 'static peer (peer add): no overlayd agent answers probes; lastRx shows its traffic' },
     ],
     underlay: { ifname: 'eth0', mtu: 1500 },
     links: [
@@ -69,19 +69,21 @@ describe('doctor checks', () => {
     expect(diagnose(facts({ peers: undefined })).checks.map((c) => c.check)).not.toContain('peer-data-port');
   });
 
-  it('peer-data-port: a peer down on the data path fails with the probe\'s reason, while gossip says alive', () => {
-    const [row, unknown] = problems(facts({ peers: [peer({ state: 'down', reason: 'no probe answer for 10 s' }), peer({ vtep: '198.18.0.3', node: 'node3', state: 'unknown' })] }), 'peer-data-port');
-    expect(row).toMatchObject({ status: 'fail', subject: '198.18.0.2' });
-    expect(unknown).toMatchObject({ status: 'warn', subject: '198.18.0.3' });
-    expect(row.detail).toBe('node2 (VTEP 198.18.0.2) is down on the data path: no probe answer for 10 s; gossip says alive');
+  it('peer-data-port: a peer down on the data path fails with the probe\'s reason; one not probed yet is no problem', () => {
+    const reason = 'network blue: no answer to probes to 198.18.0.2 over udp/4789; gossip says member node2 is alive';
+    const f = facts({ peers: [peer({ state: 'down', reason }), peer({ vtep: '198.18.0.3', node: 'node3', state: 'unknown', reason: 'network blue: probing' })] });
+    const row = one(f, 'peer-data-port');
+    expect(row).toMatchObject({ status: 'fail', subject: '198.18.0.2', detail: `node2 (VTEP 198.18.0.2) is down on the data path: ${reason}` });
     expect(row.hint).toMatch(/drops udp 4789: run overlayctl doctor on node2/);
-    const esp = problems(facts({ peers: [peer({ state: 'down', networks: ['red'] })] }), 'peer-data-port')[0];
-    expect(esp.hint).toContain('udp 4789 and ESP (IP protocol 50)');
-    expect(diagnose(facts({ peers: [peer({ state: 'unknown' })] })).status).toBe('warn');
+    expect(diagnose(f).checks.find((c) => c.check === 'peer-data-port' && c.status === 'ok')).toBeUndefined();
+    expect(one(facts({ peers: [peer({ state: 'down' })] }), 'peer-data-port').detail).toBe('node2 (VTEP 198.18.0.2) is down on the data path; gossip says alive');
+    expect(one(facts({ peers: [peer({ state: 'down', networks: ['red'] })] }), 'peer-data-port').hint).toContain('udp 4789 and ESP (IP protocol 50)');
+    const probing = diagnose(facts({ peers: [peer({}), peer({ vtep: '198.18.0.3', node: 'node3', state: 'unknown' })] })).checks.find((c) => c.check === 'peer-data-port');
+    expect([probing?.status, probing?.detail]).toEqual(['ok', '1 peer VTEP(s) answer on the data path, 1 not probed (yet)']);
   });
 
   it('static-peer: a static peer that never answered is a warning with the command that removes it', () => {
-    const row = one(facts({ peers: [{ vtep: '198.18.0.9', networks: ['blue'], state: 'unknown', lastRx: null }] }), 'static-peer');
+    const row = one(facts({ peers: [{ vtep: '198.18.0.9', node: null, networks: ['blue'], state: 'unknown', lastRx: null }] }), 'static-peer');
     expect(row).toMatchObject({ status: 'warn', detail: 'static peer VTEP 198.18.0.9 (blue) never answered', subject: '198.18.0.9' });
     expect(row.hint).toContain('overlayctl peer rm blue --ip 198.19.1.9');
   });
@@ -92,14 +94,13 @@ describe('doctor checks', () => {
     expect(problems(facts({ peers: [peer({ clockOffsetMs: 1999 })] }), 'clock-skew')).toEqual([]);
   });
 
-  it('mtu-underlay: a network larger than the underlay carries, and a peer path that is smaller', () => {
+  it('mtu-underlay: a network larger than the underlay carries, plain and encrypted', () => {
     const small = one(facts({ underlay: { ifname: 'eth0', mtu: 1400 }, networks: [blue] }), 'mtu-underlay');
     expect(small.detail).toBe("network blue has MTU 1450, but eth0's MTU 1400 carries at most 1350 (VXLAN over IPv4): full-size frames do not fit");
     expect(small.hint).toBe('raise the underlay MTU (ip link set eth0 mtu 1500) or recreate the network with --mtu 1350');
     const tooBig = { ...red, mtu: 1450 };
-    expect(one(facts({ networks: [tooBig], peers: [] }), 'mtu-underlay').detail).toContain(`carries at most ${encryptedOverlayMtu(1500, 4, 'ip')} (VXLAN + ESP over IPv4)`);
-    const path = one(facts({ networks: [blue], peers: [peer({ mtu: 1400 })] }), 'mtu-underlay');
-    expect([path.subject, path.detail]).toEqual(['blue 198.18.0.2', 'the path to node2 carries 1400 bytes: network blue (MTU 1450) needs 1500']);
+    expect(one(facts({ networks: [tooBig] }), 'mtu-underlay').detail).toContain(`carries at most ${encryptedOverlayMtu(1500, 4, 'ip')} (VXLAN + ESP over IPv4)`);
+    expect(problems(facts({ self: { ...facts().self, family: 6 }, underlay: { ifname: 'eth0', mtu: 1500 }, networks: [blue] }), 'mtu-underlay')[0].detail).toContain('carries at most 1430 (VXLAN over IPv6)');
   });
 
   it('mtu-container: larger than the network fails (black hole), smaller warns, unreadable fails', () => {
