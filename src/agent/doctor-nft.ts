@@ -105,7 +105,11 @@ function matchCond(m: Json, ctx: Ctx): FwCond {
   const left = m.left as Json;
   const what = `${describe(left)} ${op === '==' ? '' : `${op} `}${describe(m.right)}`;
   const value = leftValue(left);
-  if (!value || !['==', '!=', 'in'].includes(op)) return undecidable(what);
+  if (!value || !['==', '!=', 'in'].includes(op)) {
+    // Still, a header the packet does not have never matches (`tcp flags …` on UDP, `ip6 …` on IPv4).
+    const has = headerPresent(left);
+    return has ? { what, test: (flow) => (has(flow) ? 'maybe' : 'no') } : undecidable(what);
+  }
   return {
     what,
     // `!=` negates the comparison only: a packet without the field (a TCP packet for `udp dport`) never matches.
@@ -115,6 +119,14 @@ function matchCond(m: Json, ctx: Ctx): FwCond {
         return op === '!=' ? not(t) : t;
       }),
   };
+}
+
+/** For a payload field of a header that depends on the protocol: whether the flow's packets have that header. */
+function headerPresent(left: Json): ((flow: FirewallFlow) => boolean) | undefined {
+  const proto = (left?.payload as { protocol?: string } | undefined)?.protocol;
+  if (proto === 'tcp' || proto === 'udp') return (flow) => flow.proto === proto;
+  if (proto === 'ip' || proto === 'ip6') return (flow) => flow.family === (proto === 'ip' ? 4 : 6);
+  return undefined;
 }
 
 type Kind = 'port' | 'proto' | 'addr' | 'name' | 'nfproto';

@@ -57,6 +57,9 @@ describe('nft -j list ruleset', () => {
     expect(findDrops(notData, flow('in', 'tcp', 7946))).toEqual([]);
     expect(findDrops(notData, flow('in', 'udp', 4789))).toEqual([]);
     expect(findDrops(notData, flow('in', 'udp', 7946, 7946)).map((f) => f.certain)).toEqual([true]);
+    const synDrop = parseNftRuleset(nftDoc('accept', [{ match: { op: 'in', left: { payload: { protocol: 'tcp', field: 'flags' } }, right: 'syn' } }, { drop: null }]));
+    expect(findDrops(synDrop, flow('in', 'udp', 4789))).toEqual([]);
+    expect(findDrops(synDrop, flow('in', 'tcp', 7946)).map((f) => f.certain)).toEqual([false]);
   });
 
   it('an address match decides per peer: all peers inside, none, some', () => {
