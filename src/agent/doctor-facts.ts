@@ -96,12 +96,13 @@ function clusterFacts(ctx: AgentContext): Pick<DoctorFacts, 'networks' | 'fdb' |
   }));
   const staticPeers = [...store.peers.values()].map(({ network, ip, vtep }) => ({ network, ip, vtep }));
   const everyEndpoint = store.allEntries().filter((e) => e.kind === 'endpoint' && !e.deleted) as ReturnType<typeof store.endpoints>;
+  const endpointByMac = new Map([...everyEndpoint].reverse().map((e) => [`${e.network}|${e.mac}`, e])); // the first one of a MAC wins
+  const staticMacs = new Set([...store.peers.values()].map((p) => `${p.network}|${p.mac}`));
   const fdb: FdbFact[] = [];
   for (const [network, up] of ctx.up) {
     for (const [mac, vtep] of up.fdb) {
-      const ep = everyEndpoint.find((e) => e.network === network && e.mac === mac);
-      const isStatic = [...store.peers.values()].some((p) => p.network === network && p.mac === mac);
-      if (isStatic) fdb.push({ network, mac, vtep, origin: 'static' });
+      const ep = endpointByMac.get(`${network}|${mac}`);
+      if (staticMacs.has(`${network}|${mac}`)) fdb.push({ network, mac, vtep, origin: 'static' });
       else if (!ep) fdb.push({ network, mac, vtep, origin: 'none' });
       else fdb.push({ network, mac, vtep, origin: 'endpoint', owner: ep.owner, ownerState: store.memberState(ep.owner), ownerAddr: store.memberAddr(ep.owner) });
     }
