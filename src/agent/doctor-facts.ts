@@ -19,6 +19,7 @@ import type { FwRuleset } from './doctor-firewall.js';
 import { parseIptablesSave } from './doctor-iptables.js';
 import { parseNftRuleset } from './doctor-nft.js';
 import { readConntrack, readRoutes } from './doctor-underlay.js';
+import { readKeys } from './doctor-keys.js';
 import { mapBounded, type DoctorFacts, type EndpointFact, type FdbFact, type LinkFact, type MemberFact, type NetworkFact, type PeerHealthSource } from './doctor-report.js';
 
 export interface FactSources {
@@ -60,6 +61,7 @@ export async function gatherFacts(ctx: AgentContext, src: FactSources, windowMs 
       espPort: ctx.datapath.espPort || config.espPort,
       gossipKey: config.gossipKey !== undefined,
       stateDir: config.stateDir,
+      keyRotationIntervalS: config.keyRotationIntervalS,
     },
     members,
     ...cluster,
@@ -70,6 +72,7 @@ export async function gatherFacts(ctx: AgentContext, src: FactSources, windowMs 
     firewall,
     stateDir,
     routes,
+    keys: readKeys(ctx),
     conntrack,
     drops: { seconds: (Date.now() - started) / 1000, before, after: watchedDrops(ctx) },
   };

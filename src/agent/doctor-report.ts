@@ -103,7 +103,19 @@ export interface LinkFact {
 }
 
 export interface DoctorFacts {
-  self: { name: string; advertiseAddr: string; listenAddr: string; family: 4 | 6; dataPort: number; gossipPort: number; espPort: number; gossipKey: boolean; stateDir: string };
+  self: {
+    name: string;
+    advertiseAddr: string;
+    listenAddr: string;
+    family: 4 | 6;
+    dataPort: number;
+    gossipPort: number;
+    espPort: number;
+    gossipKey: boolean;
+    stateDir: string;
+    /** 0: only on demand. */
+    keyRotationIntervalS: number;
+  };
   members: MemberFact[];
   networks: NetworkFact[];
   endpoints: EndpointFact[];
@@ -119,6 +131,8 @@ export interface DoctorFacts {
   stateDir: { error?: string };
   /** `ip route get` of every other member's and static peer's VTEP. */
   routes: RouteFact[];
+  /** The encrypted networks up here. */
+  keys: KeyFact[];
   /** Undefined when conntrack is not loaded. */
   conntrack?: { count: number; max: number };
   /** Data-path drop counters sampled `seconds` apart. */
@@ -133,6 +147,17 @@ export interface RouteFact {
   /** A path MTU the kernel holds for it (learnt from ICMP too-big). */
   mtu?: number;
   error?: string;
+}
+
+/** An encrypted network up on this host, as the data path holds its SAs. */
+export interface KeyFact {
+  network: string;
+  /** The VTEPs its FDB sends to. */
+  vteps: string[];
+  /** The VTEPs with an outbound SA. */
+  outbound: string[];
+  /** Age of the sending key. */
+  sendKeyAgeS?: number;
 }
 
 /** One check: the facts in, its rows out. */

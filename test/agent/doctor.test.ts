@@ -18,7 +18,7 @@ const EP = 'a1b2c3d4e5f6a7b8';
 /** A healthy host of a three-node cluster, with `change` applied. */
 function facts(change: Partial<DoctorFacts> = {}): DoctorFacts {
   return {
-    self: { name: 'node1', advertiseAddr: '198.18.0.1', listenAddr: '198.18.0.1', family: 4, dataPort: 4789, gossipPort: 7946, espPort: 4500, gossipKey: true, stateDir: '/var/lib/overlayd' },
+    self: { name: 'node1', advertiseAddr: '198.18.0.1', listenAddr: '198.18.0.1', family: 4, dataPort: 4789, gossipPort: 7946, espPort: 4500, gossipKey: true, stateDir: '/var/lib/overlayd', keyRotationIntervalS: 43_200 },
     members: [1, 2, 3].map((i) => ({ name: `node${i}`, addr: `198.18.0.${i}`, port: 7946, state: 'alive' as const, incarnation: 1 })),
     networks: [blue, red],
     endpoints: [{ id: EP, network: 'blue', netns: 'web', ifname: 'eth0', mtu: 1450 }],
@@ -41,6 +41,7 @@ function facts(change: Partial<DoctorFacts> = {}): DoctorFacts {
     firewall: { rulesets: [parseNftRuleset({ nftables: [] })], unreadable: [] },
     stateDir: {},
     routes: ['198.18.0.2', '198.18.0.3', '198.18.0.9'].map((addr) => ({ addr, dev: 'eth0', prefsrc: '198.18.0.1' })),
+    keys: [{ network: 'red', vteps: ['198.18.0.2'], outbound: ['198.18.0.2'], sendKeyAgeS: 3600 }],
     conntrack: { count: 120, max: 262144 },
     drops: { seconds: 1, before: { punt_overflow: 0, tap_write: 3, udp_send: 0 }, after: { punt_overflow: 0, tap_write: 3, udp_send: 0 } },
     ...change,
@@ -59,9 +60,9 @@ describe('doctor checks', () => {
   it('a healthy host: one ok row per check, in the documented order, status ok', () => {
     const r = diagnose(facts());
     expect(r.checks.map((c) => [c.check, c.status])).toEqual(
-      ['peer-data-port', 'static-peer', 'clock-skew', 'mtu-underlay', 'mtu-container', 'firewall-data-port', 'firewall-gossip-port', 'firewall-esp', 'network-links', 'state-dir', 'datapath-drops', 'underlay-route', 'conntrack', 'gossip-key', 'members', 'duplicate-vtep', 'stale-fdb'].map((c) => [c, 'ok']),
+      ['peer-data-port', 'static-peer', 'clock-skew', 'mtu-underlay', 'mtu-container', 'firewall-data-port', 'firewall-gossip-port', 'firewall-esp', 'network-links', 'state-dir', 'datapath-drops', 'underlay-route', 'conntrack', 'esp-keys', 'gossip-key', 'members', 'duplicate-vtep', 'stale-fdb'].map((c) => [c, 'ok']),
     );
-    expect([r.status, r.counts, r.node]).toEqual(['ok', { ok: 17, warn: 0, fail: 0 }, 'node1']);
+    expect([r.status, r.counts, r.node]).toEqual(['ok', { ok: 18, warn: 0, fail: 0 }, 'node1']);
     expect(r.checks.every((c) => c.hint === '' && c.subject === undefined && c.detail.length > 0)).toBe(true);
   });
 
@@ -185,6 +186,14 @@ describe('doctor checks', () => {
     expect(one(facts({ conntrack: { count: 950, max: 1000 } }), 'conntrack')).toMatchObject({ status: 'warn', detail: 'conntrack table 950 of 1000 (95 %): nearly full' });
     expect(one(facts({ conntrack: { count: 1000, max: 1000 } }), 'conntrack').hint).toContain('udp dport 4789 notrack');
     expect(diagnose(facts({ conntrack: undefined })).checks.find((c) => c.check === 'conntrack')).toMatchObject({ status: 'ok', detail: 'conntrack is not in use in this namespace' });
+  });
+
+  it('esp-keys: a VTEP without an outbound SA fails (no_sa); a sending key far past its rotation warns', () => {
+    const k = facts().keys[0];
+    const row = one(facts({ keys: [{ ...k, vteps: ['198.18.0.2', '198.18.0.3'] }] }), 'esp-keys');
+    expect([row.status, row.detail]).toEqual(['fail', 'network red has no outbound SA to 198.18.0.3: frames to it are dropped (no_sa)']);
+    expect(one(facts({ keys: [{ ...k, sendKeyAgeS: 3 * 43_200 }] }), 'esp-keys')).toMatchObject({ status: 'warn', detail: 'network red has sent with one key for 36 h (rotation every 12 h): scheduled rotations stalled' });
+    expect(problems(facts({ self: { ...facts().self, keyRotationIntervalS: 0 }, keys: [{ ...k, sendKeyAgeS: 10 ** 7 }] }), 'esp-keys')).toEqual([]);
   });
 
   it('firewall checks name the rule and the command that removes it; an unreadable firewall warns', () => {

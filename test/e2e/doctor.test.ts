@@ -1,15 +1,16 @@
 /**
- * `overlayctl doctor` on two namespace hosts whose agents gossip with a key:
- * a healthy cluster passes every check (exit 0) on both hosts, on either data
- * path. Then, on the native path: an nftables rule in host 1's namespace
- * dropping UDP 4789 makes doctor there fail naming that rule (exit 1) while
- * host 2's doctor does not see it, and the command the hint gives removes
- * it; a container interface above the network's MTU
- * fails naming it; a killed agent's node fails the members check on the
- * other host (its FDB entries gone, not stale); with an encrypted network an
- * nftables rule dropping ESP fails firewall-esp, and the agent restarted
- * without --gossip-key on that state warns that its keys would travel in
- * clear gossip.
+ * `overlayctl doctor` on two namespace hosts whose agents gossip with a key,
+ * a plain and an encrypted network with an endpoint on each host: a healthy
+ * cluster passes every check (exit 0) on both hosts, on either data path.
+ * Then, on the native path: an nftables rule in host 1's namespace dropping
+ * UDP 4789 makes doctor there fail naming that rule (exit 1) while host 2's
+ * doctor does not see it, and the command the hint gives removes it; a
+ * container interface above the network's MTU fails naming it; a killed
+ * agent's node fails the members check on the
+ * other host (its FDB entries gone, not stale); an nftables rule dropping
+ * ESP fails firewall-esp; the agent restarted without --gossip-key on its
+ * state (an encrypted network in it) warns that the network's keys would
+ * travel in clear gossip.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../../src/testkit/topology.js';
@@ -20,16 +21,18 @@ import { newGossipKey } from './encrypted-support.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'nft'), 'doctor e2e tests need root, ip and nft (Debian package nftables)');
 
-/** Two hosts on `datapath` whose agents gossip with a key, network blue with an endpoint on each; torn down after the block. */
+/** Two hosts on `datapath` whose agents gossip with a key, networks blue and sec (encrypted) with an endpoint on each; torn down after the block. */
 function useCluster(datapath: 'native' | 'js') {
   const c = { topo: undefined as Topology | undefined, agents: [] as AgentHandle[], eps: [] as Endpoint[] };
   beforeAll(async () => {
     c.topo = await Topology.create({ hosts: 2 });
     c.agents = await startCluster(c.topo, { datapath, gossipKey: newGossipKey() }, [1, 2]);
     await c.agents[0].ctl('network', 'create', 'blue', '--subnet', '198.19.1.0/24');
+    await c.agents[0].ctl('network', 'create', 'sec', '--subnet', '198.19.2.0/24', '--encrypted');
     for (const [i, a] of c.agents.entries()) {
       const container = await c.topo.container(i + 1, 'c');
       c.eps.push(await a.ctl<Endpoint>('endpoint', 'attach', 'blue', '--netns', container.ns));
+      await a.ctl('endpoint', 'attach', 'sec', '--netns', container.ns, '--ifname', 'eth1');
     }
   }, 120_000);
   afterAll(() => tearDown(c.topo, c.agents));
@@ -50,11 +53,13 @@ async function expectHealthy(agents: AgentHandle[]): Promise<void> {
     expect(report.checks.filter((c) => c.status !== 'ok')).toEqual([]);
     expect([code, report.status, report.node]).toEqual([0, 'ok', `node${i + 1}`]);
     expect(report.checks.map((c) => c.check)).toEqual(expect.arrayContaining(['mtu-underlay', 'mtu-container', 'firewall-data-port', 'firewall-gossip-port', 'network-links', 'members', 'stale-fdb']));
-    expect(rowsOf(report, 'stale-fdb')[0].detail).toMatch(/^1 FDB entry, every owner alive/);
+    expect(rowsOf(report, 'stale-fdb')[0].detail).toMatch(/^2 FDB entries, every owner alive/);
+    expect(rowsOf(report, 'esp-keys')[0].detail).toBe('1 encrypted network(s) up here: an outbound SA for every VTEP, keys rotating');
+    expect(rowsOf(report, 'firewall-esp')[0].detail).toMatch(/^no rule drops ESP \(IP protocol 50\)/);
   }
   const text = await run([process.execPath, OVERLAYCTL, '--socket', agents[0].socket, 'doctor']);
   expect(text.code).toBe(0);
-  expect(text.stdout).toMatch(/^ok {4}mtu-underlay +1 network\(s\) fit \S+'s MTU 1500$/m);
+  expect(text.stdout).toMatch(/^ok {4}mtu-underlay +2 network\(s\) fit \S+'s MTU 1500$/m);
   expect(text.stdout.trimEnd().split('\n').at(-1)).toMatch(/^node1: \d+ checks ok, 0 warnings, 0 failures$/);
 }
 
@@ -107,16 +112,15 @@ describe.skipIf(!ready)('overlayctl doctor on two hosts, native data path', () =
       return rowsOf(r, 'members').some((c) => c.status === 'fail') && r;
     }, 30_000);
     const [row] = rowsOf(report, 'members');
-    expect([row.subject, row.detail]).toEqual(['node2', `node2 (${c.agents[1].advertise}) is dead: its endpoints on blue are unreachable from here`]);
+    expect([row.subject, row.detail]).toEqual(['node2', `node2 (${c.agents[1].advertise}) is dead: its endpoints on blue, sec are unreachable from here`]);
     expect(rowsOf(report, 'stale-fdb').map((c) => [c.status, c.detail])).toEqual([['ok', '0 FDB entries, every owner alive at its VTEP']]);
   });
 
-  it('an encrypted network: an ESP drop rule fails firewall-esp; restarted without --gossip-key the agent warns that its keys travel in clear', async () => {
-    await c.agents[0].ctl('network', 'create', 'red', '--subnet', '198.19.2.0/24', '--encrypted');
+  it('an ESP drop rule fails firewall-esp; restarted without --gossip-key the agent warns that the encrypted network\'s keys travel in clear', async () => {
     const keyed = (await doctor(0)).report;
     expect([rowsOf(keyed, 'gossip-key'), rowsOf(keyed, 'firewall-esp')].map((rows) => rows.map((c) => c.status))).toEqual([['ok'], ['ok']]);
 
-    // An ESP drop in the output hook, once the network is encrypted, is named too.
+    // An ESP drop in the output hook is named.
     await nsExec(c.agents[0].ns, ['nft', 'add table ip ovtdoctoresp']);
     await nsExec(c.agents[0].ns, ['nft', 'add chain ip ovtdoctoresp out { type filter hook output priority 0; policy accept; }']);
     await nsExec(c.agents[0].ns, ['nft', 'add rule ip ovtdoctoresp out ip protocol esp drop']);
@@ -128,7 +132,7 @@ describe.skipIf(!ready)('overlayctl doctor on two hosts, native data path', () =
     c.agents[0] = new AgentHandle(a.topology, a.hostIndex, a.name, a.advertise, a.stateDir, a.socket, { datapath: 'native' });
     await c.agents[0].start();
     const [row] = rowsOf((await doctor(0)).report, 'gossip-key');
-    expect([row.status, row.subject]).toEqual(['warn', 'red']);
+    expect([row.status, row.subject]).toEqual(['warn', 'sec']);
     expect(row.detail).toContain('without --gossip-key: their data-plane keys travel in clear gossip');
   });
 });
