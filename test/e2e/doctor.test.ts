@@ -90,8 +90,12 @@ describe.skipIf(!ready)('overlayctl doctor on two hosts, native data path', () =
     expect(rowsOf((await doctor(1)).report, 'firewall-data-port').map((c) => c.status)).toEqual(['ok']);
 
     await nsExec(ns, row.hint.split(' '));
-    const after = await doctor(0);
-    expect([after.code, rowsOf(after.report, 'firewall-data-port').map((c) => c.status)]).toEqual([0, ['ok']]);
+    // With the data-path probes, the peers take a few seconds to be up again.
+    const after = await waitFor('doctor ok again on host 1', async () => {
+      const d = await doctor(0);
+      return d.code === 0 && d;
+    }, 15_000);
+    expect(rowsOf(after.report, 'firewall-data-port').map((c) => c.status)).toEqual(['ok']);
   });
 
   it('a container interface above the network MTU fails naming it; back at the network MTU it passes', async () => {
