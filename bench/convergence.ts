@@ -17,7 +17,10 @@
  * (delivery to every agent, table update, one ARP retry, one round trip).
  *
  *   npx tsx bench/convergence.ts [--agents 5,50] [--attaches 10] [--datapath native|js]
- *        [--ping-interval-ms 20] [--retrans-ms 20] [--deadline-s 20] [--settle-ms 1000]
+ *        [--ping-interval-ms 20] [--retrans-ms 20] [--deadline-s 20] [--settle-ms 1000] [--signed]
+ *
+ * `--signed`: every agent with a certificate of one throw-away CA and
+ * --require-signed, so entries are signed and checked (docs/identity.md).
  *
  * Needs root, ip, ping, sysctl and stdbuf; builds on dist/ (`npm run build`).
  */
@@ -27,6 +30,7 @@ import { ConvergenceCluster, MAX_HOSTS } from './lib/convergence/cluster.js';
 import { ConvergenceError } from './lib/convergence/errors.js';
 import { describeSample, summarise, SUMMARY_COLUMNS, type SummaryKey } from './lib/convergence/summary.js';
 import { renderTable, type ResultRow } from './lib/table.js';
+import { signedCluster, type SignedCluster } from './lib/convergence/signed.js';
 
 /** The benchmark's options, from the command line. */
 interface BenchOptions {
@@ -37,6 +41,7 @@ interface BenchOptions {
   retransMs: number;
   deadlineS: number;
   settleMs: number;
+  signed: boolean;
 }
 
 function arg(name: string, fallback: string): string {
@@ -67,15 +72,16 @@ function parseOptions(): BenchOptions {
     retransMs: positiveInt('retrans-ms', '20'),
     deadlineS: positiveInt('deadline-s', '20'),
     settleMs: positiveInt('settle-ms', '1000'),
+    signed: process.argv.includes('--signed'),
   };
 }
 
 const log = (message: string): void => console.error(`[${new Date().toISOString().slice(11, 23)}] ${message}`);
 
 /** Builds a cluster of `size` agents, runs the attaches, tears it down. */
-async function runSize(size: number, opts: BenchOptions): Promise<{ samples: AttachSample[]; ctlStartupMs: number }> {
-  log(`--- ${size} agents (${opts.datapath} data path) ---`);
-  const cluster = await ConvergenceCluster.start({ agents: size, datapath: opts.datapath, retransMs: opts.retransMs, startBatch: 10, log });
+async function runSize(size: number, opts: BenchOptions, signed?: SignedCluster): Promise<{ samples: AttachSample[]; ctlStartupMs: number }> {
+  log(`--- ${size} agents (${opts.datapath} data path${signed ? ', signed entries' : ''}) ---`);
+  const cluster = await ConvergenceCluster.start({ agents: size, datapath: opts.datapath, retransMs: opts.retransMs, startBatch: 10, log, hostArgs: signed?.hostArgs });
   try {
     const samples: AttachSample[] = [];
     const ctlStartupMs = await measureCommandStartup(cluster);
@@ -100,9 +106,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const rows: ResultRow<SummaryKey>[] = [];
-  for (const size of opts.agents) {
-    const { samples, ctlStartupMs } = await runSize(size, opts);
-    rows.push(summarise(`${size} agents`, samples, ctlStartupMs));
+  const signed = opts.signed ? await signedCluster() : undefined;
+  try {
+    for (const size of opts.agents) {
+      const { samples, ctlStartupMs } = await runSize(size, opts, signed);
+      rows.push(summarise(`${size} agents${signed ? ', signed' : ''}`, samples, ctlStartupMs));
+    }
+  } finally {
+    signed?.remove();
   }
   console.log(
     `\nConvergence: \`endpoint attach\` until every other host's probe got an echo reply; ${opts.attaches} attaches per size, ` +

@@ -3,7 +3,8 @@
  * each joined by gossip, one dual-stack network created on host 1, two
  * containers per host with addresses allocated cluster-wide; every pair
  * reaches every other (a UDP echo of overlayd's perf worker: no ping
- * needed), the tables are printed, `overlayctl perf` measures throughput,
+ * needed), the tables are printed, `overlayctl trace` walks a packet through
+ * the data path (forwarded, unknown, too big), `overlayctl perf` measures throughput,
  * RTT and loss; then an encrypted network (ESP) between one container per
  * host: reachability, its keys, a key rotation, perf again; and everything
  * is removed again. Needs root (namespaces, TAP devices), node and iproute2;
@@ -76,11 +77,12 @@ async function main(): Promise<void> {
     await echoes.stop();
 
     step(`tables on ${agents[0].name}`);
-    for (const cmd of [['fdb'], ['neigh'], ['stats']]) {
-      console.log(`$ overlayctl ${cmd.join(' ')}`);
-      const r = await run([process.execPath, agents[0].ctlPath, '--socket', agents[0].socket, ...cmd]);
-      process.stdout.write(r.stdout.replace(/^/gm, '  '));
-    }
+    for (const cmd of [['fdb'], ['neigh'], ['stats']]) await show(agents[0], cmd);
+
+    step(`one packet through ${agents[0].name}'s data path, stage by stage (overlayctl trace: nothing is sent)`);
+    await show(agents[0], ['trace', 'demo', '--src', eps[0].ip, '--dst', eps[PER_HOST].ip]);
+    await show(agents[0], ['trace', 'demo', '--src', eps[0].ip, '--dst', '198.19.10.250']);
+    await show(agents[0], ['trace', 'demo', '--src', eps[0].ip, '--dst', eps[PER_HOST].ip, '--proto', 'udp', '--size', '1500', '--df']);
 
     step(`throughput, RTT and loss ${agents[0].name} ⇄ ${agents[1].name} on "demo" (overlayctl perf, test endpoints on both hosts)`);
     failures += await perf(agents[0], 'demo', agents[1].name);
@@ -98,10 +100,15 @@ async function main(): Promise<void> {
 
 /** `overlayctl perf NETWORK --to NODE` as an operator runs it (3 s); returns 1 when it failed. */
 async function perf(agent: AgentHandle, network: string, to: string): Promise<number> {
-  console.log(`$ overlayctl perf ${network} --to ${to} --seconds 3`);
-  const r = await run([process.execPath, agent.ctlPath, '--socket', agent.socket, 'perf', network, '--to', to, '--seconds', '3']);
-  process.stdout.write((r.code === 0 ? r.stdout : r.stderr).replace(/^/gm, '  '));
-  return r.code === 0 ? 0 : 1;
+  return (await show(agent, ['perf', network, '--to', to, '--seconds', '3'])) === 0 ? 0 : 1;
+}
+
+/** Runs `overlayctl ARGS` on `agent` as an operator would and prints the command and its output, indented; returns the exit status. */
+async function show(agent: AgentHandle, args: string[]): Promise<number> {
+  console.log(`$ overlayctl ${args.join(' ')}`);
+  const r = await run([process.execPath, agent.ctlPath, '--socket', agent.socket, ...args]);
+  process.stdout.write((r.stdout + r.stderr).replace(/^(?=.)/gm, '  '));
+  return r.code;
 }
 
 /** iperf3 between two containers (`from` sends to `to`, as perf's default), when it is installed; one line either way. */
@@ -138,9 +145,7 @@ async function encryptedNetwork(topo: Topology, agents: AgentHandle[], step: (s:
     console.log(`  ${label}: ${results.join(', ')}`);
   };
   await reachAll('reachable');
-  console.log(`$ overlayctl keys secret`);
-  const keys = await run([process.execPath, agents[0].ctlPath, '--socket', agents[0].socket, 'keys', 'secret']);
-  process.stdout.write(keys.stdout.replace(/^/gm, '  '));
+  await show(agents[0], ['keys', 'secret']);
   step('rotating the key of "secret" (overlayctl network rotate-key secret)');
   await agents[0].ctl('network', 'rotate-key', 'secret');
   await reachAll('reachable after the rotation');

@@ -17,9 +17,11 @@ const ALLOWED: Record<string, string[]> = {
   dataplane: ['crypto', 'wire'],
   gossip: ['gossip/wire', 'wire'],
   'gossip/wire': [],
-  cluster: ['gossip', 'dataplane', 'wire'],
+  // Certificates, signatures and the trust store (docs/identity.md): pure, addresses from wire.
+  identity: ['wire'],
+  cluster: ['gossip', 'dataplane', 'identity', 'wire'],
   host: ['wire'],
-  agent: ['cluster', 'gossip', 'dataplane', 'crypto', 'host', 'wire', 'unix-http'],
+  agent: ['cluster', 'gossip', 'dataplane', 'crypto', 'host', 'identity', 'wire', 'unix-http'],
   // An HTTP server on a unix socket (node built-ins only): the control API and Docker's plugin API both serve with it.
   'unix-http': [],
   // The control API's HTTP client: node built-ins only, so every front-end may use it.
@@ -28,9 +30,9 @@ const ALLOWED: Record<string, string[]> = {
   cni: ['api-client', 'wire'],
   // Docker's plugin: a client of the agent's control API too, so it answers while the agent is down.
   'docker-plugin': ['api-client', 'unix-http', 'wire'],
-  cli: ['agent', 'cluster', 'wire', 'api-client', 'cni', 'docker-plugin'],
+  cli: ['agent', 'cluster', 'identity', 'wire', 'api-client', 'cni', 'docker-plugin'],
   // The kit tests, benchmarks and the demo share; no layer above imports it.
-  testkit: ['agent', 'cluster', 'gossip', 'dataplane', 'crypto', 'host', 'wire'],
+  testkit: ['agent', 'cluster', 'gossip', 'dataplane', 'crypto', 'host', 'identity', 'wire'],
 };
 
 /** The layer a resolved path belongs to (the longest matching folder). */

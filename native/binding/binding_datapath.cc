@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "binding/binding_addr.h"
+#include "binding/binding_drops.h"
 #include "binding/binding_sa.h"
 #include "binding/binding_util.h"
 
@@ -125,6 +126,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
                            InstanceMethod<&DatapathHandle::NeighSet>("neighSet"),
                            InstanceMethod<&DatapathHandle::NeighDelete>("neighDelete"),
                            InstanceMethod<&DatapathHandle::VtepRefs>("vtepRefs"),
+                           InstanceMethod<&DatapathHandle::NetworkDropsOf>("networkDrops"),
                            InstanceMethod<&DatapathHandle::ProcessEgress>("processEgress"),
                            InstanceMethod<&DatapathHandle::ProcessIngress>("processIngress"),
                            InstanceMethod<&DatapathHandle::ProcessEsp>("processEsp"),
@@ -372,7 +374,13 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     self->tsfn_.NonBlockingCall();
   }
 
-  /** Runs on the JS thread: hands every queued capture to the punt callback as one array. */
+  /** networkDrops(vni) → drops by reason index, or null (binding_drops.cc). */
+  Napi::Value NetworkDropsOf(const Napi::CallbackInfo &info) { return NetworkDrops(&dp_, info); }
+
+  /**
+   * Runs on the JS thread: hands every queued capture to the punt callback as
+   * one array, then the drop events: callback([], events, lost).
+   */
   static void DrainPunt(Napi::Env env, Napi::Function callback, DatapathHandle *self, void * /* data */) {
     if (env == nullptr || callback.IsEmpty() || !self->alive_) return;
     punt_item items[64];
@@ -390,6 +398,9 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
       }
       callback.Call({batch});
     }
+    uint64_t lost = 0;
+    Napi::Array drops = DrainDropEvents(env, self->dp_.drops, &lost);
+    if (drops.Length() > 0) callback.Call({Napi::Array::New(env, 0), drops, Napi::Number::New(env, static_cast<double>(lost))});
   }
 
   using PuntTsfn = Napi::TypedThreadSafeFunction<DatapathHandle, void, DrainPunt>;

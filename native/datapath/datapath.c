@@ -22,8 +22,10 @@ int datapath_init(dp_datapath *dp, const io_config *cfg, uint64_t *counters, siz
   if (rc < 0) return rc;
   sa_tables_init(&dp->tables);
   dp->tables.data_port = cfg->port;
-  rc = punt_init(&dp->punt, punt_capacity);
+  dp->drops = drop_sampler_new();
+  rc = dp->drops == NULL ? -ENOMEM : punt_init(&dp->punt, punt_capacity);
   if (rc < 0) {
+    drop_sampler_free(dp->drops);
     sa_tables_destroy(&dp->tables);
     tables_destroy(&dp->tables);
   }
@@ -56,16 +58,19 @@ void datapath_destroy(dp_datapath *dp) {
   sa_tables_destroy(&dp->tables);
   tables_destroy(&dp->tables);
   punt_destroy(&dp->punt);
+  drop_sampler_free(dp->drops);
 }
 
 int datapath_start(dp_datapath *dp, void (*notify)(void *arg), void *arg) {
   if (dp->io != NULL) return -EALREADY;
   dp->punt.notify_arg = arg;
   dp->punt.notify = notify;
+  drop_sampler_notify(dp->drops, notify, arg);
   int err = 0;
-  dp->io = io_start(&dp->tables, &dp->cfg, dp->counters + DP_COUNTER_SLOTS, &dp->punt, &err);
+  dp->io = io_start(&dp->tables, &dp->cfg, dp->counters + DP_COUNTER_SLOTS, &dp->punt, dp->drops, &err);
   if (dp->io == NULL) {
     dp->punt.notify = NULL;
+    drop_sampler_notify(dp->drops, NULL, NULL);
     return err;
   }
   held_taps *h = hold_taps(dp);
@@ -84,6 +89,7 @@ void datapath_stop(dp_datapath *dp) {
   io_stop(dp->io);
   dp->io = NULL;
   dp->punt.notify = NULL;
+  drop_sampler_notify(dp->drops, NULL, NULL);
 }
 
 /* The TAP queues network `vni` holds now (into fds[DP_MAX_WORKERS]); returns how many. */
@@ -127,6 +133,15 @@ int datapath_network_remove(dp_datapath *dp, uint32_t vni) {
   int rc = tables_network_remove(&dp->tables, vni, fds);
   for (int q = 0; q < rc; q++) close(fds[q]);
   return rc < 0 ? rc : 0;
+}
+
+int datapath_network_drops(dp_datapath *dp, uint32_t vni, uint64_t *out) {
+  memset(out, 0, DP_NET_DROP_SLOTS * sizeof *out);
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
+  dp_network *net = tables_network(&dp->tables, vni);
+  if (net != NULL) net_drops_sum(net, out);
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
+  return net != NULL ? 0 : -ENOENT;
 }
 
 uint32_t datapath_vtep_refs(dp_datapath *dp, uint32_t vni, const dp_addr *vtep) {

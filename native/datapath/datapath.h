@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/drop_events.h"
 #include "io/io.h"
 #include "io/punt.h"
 #include "pipeline/pipeline.h"
@@ -25,6 +26,8 @@
 typedef struct dp_datapath {
   dp_tables tables;
   punt_ring punt;
+  /** Sampled drop events of the workers (drop_events.h). */
+  drop_sampler *drops;
   io_config cfg;
   /** The workers and their sockets while started, else NULL. */
   io_ctx *io;
@@ -47,7 +50,7 @@ void datapath_destroy(dp_datapath *dp);
 /**
  * Binds the sockets and starts the workers (cfg.workers), worker i reading
  * queue i of every TAP already held; `notify(arg)` is called (from a worker)
- * when captures are queued. Returns the bound data port, or -errno.
+ * when captures or drop events are queued. Returns the bound data port, or -errno.
  */
 int datapath_start(dp_datapath *dp, void (*notify)(void *arg), void *arg);
 /** Stops the workers and closes the sockets; the TAPs stay held. */
@@ -66,6 +69,9 @@ int datapath_network_remove(dp_datapath *dp, uint32_t vni);
 
 /** The outer UDP source port of VXLAN with `flow_hash` (0 while stopped). */
 uint16_t datapath_source_port(dp_datapath *dp, uint32_t flow_hash);
+
+/** The drops of network `vni` by reason (DP_NET_DROP_SLOTS, summed over the workers) into `out`; -ENOENT without it. */
+int datapath_network_drops(dp_datapath *dp, uint32_t vni, uint64_t *out);
 
 /** FDB entries of network `vni` that point at `vtep` (0: not a VTEP of it, or no such network). */
 uint32_t datapath_vtep_refs(dp_datapath *dp, uint32_t vni, const dp_addr *vtep);

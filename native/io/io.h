@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/drop_events.h"
 #include "io/punt.h"
 #include "tables/tables.h"
 
@@ -77,10 +78,11 @@ typedef struct io_ctx io_ctx;
 /**
  * Binds the sockets and starts the workers. `rows` points at IO_COUNTER_ROWS
  * counter rows of DP_COUNTER_SLOTS each (worker i: rows 2i and 2i + 1);
- * `punt` receives captured frames. Returns the context, or NULL with `*err` =
- * -errno.
+ * `punt` receives captured frames, `drops` the sampled drop events. Returns
+ * the context, or NULL with `*err` = -errno.
  */
-io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, int *err);
+io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, drop_sampler *drops,
+                 int *err);
 /** Stops the workers and closes the sockets (not the TAPs). */
 void io_stop(io_ctx *io);
 /** Queue `queue` of a network's TAP appeared: worker `queue` reads it. 0 or -errno. */

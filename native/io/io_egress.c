@@ -119,7 +119,11 @@ static void egress_frame(egress_worker *w, uint8_t *frame, size_t len) {
   sink.sa_slot = w->wk->slot;
   sink.data_port = w->io->port;
   if (w->net->capture) capture(w, frame, len);
-  dp_egress(w->net, frame, len, w->counters, &sink);
+  int verdict = dp_egress(w->net, frame, len, w->counters, &sink);
+  if (verdict != DP_PASS) {
+    drop_site site = {w->net, 0, DROP_KIND_FRAME, NULL, frame, len};
+    drop_offer(w->io->drops, w->wk->index, verdict, &site);
+  }
 }
 
 static void record_segment(void *ctx, uint8_t *seg, size_t len) {

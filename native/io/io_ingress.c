@@ -104,9 +104,24 @@ static void deliver(ingress_worker *w, const dp_delivery *d, const dp_addr *src)
   write_tap(w, net, &h, frame, flen);
 }
 
+/*
+ * A dropped datagram: counted for its network when the VXLAN header names one
+ * this host has (the read lock is held), and offered as a drop event.
+ */
+__attribute__((cold, noinline)) static void ingress_dropped(ingress_worker *w, const dp_addr *src, const uint8_t *p,
+                                                            size_t len, int verdict, int kind) {
+  const dp_network *net = NULL;
+  if (kind == DROP_KIND_VXLAN && len >= DP_VXLAN_HLEN && (p[0] & 0x08))
+    net = tables_network(w->io->tables, (uint32_t)p[4] << 16 | (uint32_t)p[5] << 8 | p[6]);
+  drop_site site = {net, 1, kind, src, p, len};
+  drop_offer(w->io->drops, w->wk->index, verdict, &site);
+}
+
 static void ingress_datagram(ingress_worker *w, const dp_addr *src, uint8_t *payload, size_t len) {
   dp_delivery d;
-  if (dp_ingress(w->io->tables, src, payload, len, w->counters, &d, NULL) == DP_PASS) deliver(w, &d, src);
+  int verdict = dp_ingress(w->io->tables, src, payload, len, w->counters, &d, NULL);
+  if (verdict == DP_PASS) deliver(w, &d, src);
+  else ingress_dropped(w, src, payload, len, verdict, DROP_KIND_VXLAN);
 }
 
 static int gro_size(struct msghdr *m) {
@@ -166,7 +181,9 @@ int ingress_receive(ingress_worker *w) {
 
 static void esp_packet(ingress_worker *w, const dp_addr *src, uint8_t *packet, size_t len) {
   dp_delivery d;
-  if (dp_esp_ingress(w->io->tables, src, packet, len, w->wk->slot, w->counters, &d) == DP_PASS) deliver(w, &d, src);
+  int verdict = dp_esp_ingress(w->io->tables, src, packet, len, w->wk->slot, w->counters, &d);
+  if (verdict == DP_PASS) deliver(w, &d, src);
+  else ingress_dropped(w, src, packet, len, verdict, DROP_KIND_ESP);
 }
 
 int ingress_receive_esp(ingress_worker *w, int fd, int raw) {

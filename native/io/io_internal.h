@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "io/drop_sampler.h"
 #include "io/io.h"
 
 #define IO_MAX_POOL 64
@@ -29,6 +30,7 @@ typedef struct io_worker {
 struct io_ctx {
   dp_tables *tables;
   punt_ring *punt;
+  drop_sampler *drops;    /* sampled drop events (drop_events.h) */
   io_config cfg;
   int v6;                 /* sockets are AF_INET6 */
   int pool[IO_MAX_POOL];  /* source sockets bound to bind:0, shared by the workers */

@@ -298,7 +298,8 @@ static int worker_setup(io_ctx *io, io_worker *wk) {
   return rc;
 }
 
-io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, int *err) {
+io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, drop_sampler *drops,
+                 int *err) {
   io_ctx *io = calloc(1, sizeof *io);
   if (io == NULL) {
     *err = -ENOMEM;
@@ -306,6 +307,7 @@ io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_r
   }
   io->tables = tables;
   io->punt = punt;
+  io->drops = drops;
   io->cfg = *cfg;
   io->v6 = cfg->bind.family == 6;
   io->pool_size = cfg->source_ports < 1 ? 1 : cfg->source_ports > IO_MAX_POOL ? IO_MAX_POOL : cfg->source_ports;

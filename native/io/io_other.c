@@ -11,11 +11,13 @@
 
 int io_supported(void) { return 0; }
 
-io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, int *err) {
+io_ctx *io_start(dp_tables *tables, const io_config *cfg, uint64_t *rows, punt_ring *punt, drop_sampler *drops,
+                 int *err) {
   (void)tables;
   (void)cfg;
   (void)rows;
   (void)punt;
+  (void)drops;
   *err = -ENOTSUP;
   return NULL;
 }

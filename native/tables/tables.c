@@ -34,6 +34,7 @@ static void network_free(dp_network *net) {
   oa_free(&net->fdb);
   oa_free(&net->neigh);
   oa_free(&net->vteps);
+  free(net->drops);
   free(net);
 }
 
@@ -78,11 +79,12 @@ int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, const int *tap_
       goto out;
     }
     net->vni = vni;
+    net->drops = calloc(DP_MAX_WORKERS, sizeof *net->drops);
     oa_init(&net->fdb, 6, sizeof(dp_addr));
     oa_init(&net->neigh, sizeof(dp_addr), 6);
     oa_init(&net->vteps, sizeof(dp_addr), sizeof(uint32_t));
     oa_init(&net->sa_out, sizeof(dp_addr), sizeof(void *));
-    if (oa_put(&t->networks, &vni, &net, NULL) < 0) {
+    if (net->drops == NULL || oa_put(&t->networks, &vni, &net, NULL) < 0) {
       network_free(net);
       rc = -ENOMEM;
       goto out;
@@ -224,4 +226,9 @@ int net_is_vtep(const dp_network *net, const dp_addr *addr) { return oa_get(&net
 uint32_t net_vtep_refs(const dp_network *net, const dp_addr *addr) {
   const uint32_t *refs = oa_get(&net->vteps, addr);
   return refs ? *refs : 0;
+}
+
+void net_drops_sum(const dp_network *net, uint64_t *out) {
+  for (int w = 0; w < DP_MAX_WORKERS; w++)
+    for (int r = 0; r < DP_NET_DROP_SLOTS; r++) out[r] += net->drops[w][r];
 }

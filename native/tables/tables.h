@@ -24,6 +24,8 @@
 /** Reader slots of the tables: 0 for the JavaScript thread, 1 + i for worker i. */
 #define DP_READERS (1 + DP_MAX_WORKERS)
 #define DP_READER_SYNC 0
+/** Slots of a network's per-worker drop row (≥ the drop reasons of pipeline/counters.h). */
+#define DP_NET_DROP_SLOTS 32
 
 /** One overlay network this host has joined. */
 typedef struct dp_network {
@@ -43,6 +45,8 @@ typedef struct dp_network {
   /** DP_CARRIER_IP or DP_CARRIER_UDP (encrypted networks). */
   uint8_t carrier;
   oa_table sa_out; /* dp_addr peer → dp_sa_out*: the map is the tables', the SAs esp/sa_table.c's */
+  /** Drops of this network by reason, one row per worker (written by that worker: io/drop_events.h). */
+  uint64_t (*drops)[DP_NET_DROP_SLOTS];
 } dp_network;
 
 /** How an encrypted network's ESP travels: IP protocol 50, or ESP-in-UDP (RFC 3948). */
@@ -112,6 +116,8 @@ int tables_tap_fds(dp_tables *t, int *fds, uint32_t *vnis, int *queues, int max)
 const dp_addr *net_fdb_lookup(const dp_network *net, const uint8_t mac[6]);
 const uint8_t *net_neigh_lookup(const dp_network *net, uint8_t family, const uint8_t *ip);
 int net_is_vtep(const dp_network *net, const dp_addr *addr);
+/** Adds the network's drop rows, summed over the workers, to `out` (DP_NET_DROP_SLOTS). */
+void net_drops_sum(const dp_network *net, uint64_t *out);
 /** References held on `addr` by FDB entries of the network (0 when not a VTEP). */
 uint32_t net_vtep_refs(const dp_network *net, const dp_addr *addr);
 

@@ -36,6 +36,10 @@ import { NetworkKeys } from './keys.js';
 import { AgentViews } from './views.js';
 import { PerfTests } from './perf/perf.js';
 import { EventLog } from './events.js';
+import { ControlEvents } from './control-events.js';
+import { dropEvent } from './drop-events.js';
+import type { DropReason } from '../dataplane/datapath.js';
+import { NodeIdentity, type IdentityStatus } from './identity.js';
 import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
 import { runDoctor, type DoctorReport } from './doctor.js';
 import type { AgentCounters, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
@@ -66,11 +70,14 @@ export class Agent implements AgentOperations {
   private readonly views: AgentViews;
   private readonly membership: ClusterMembership;
   private readonly perfTests: PerfTests;
+  private readonly identity: NodeIdentity;
   private reapTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
   private readonly startedAt = Date.now();
-  private readonly events = new EventLog();
+  /** What happened (`overlayctl events`): drop, member, network, endpoint, key, peer and note events. */
+  readonly events = new EventLog();
+  private readonly controlEvents: ControlEvents;
   /** Serialises changes: one state change (with its host plumbing) at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private reconcilePending = false;
@@ -97,6 +104,7 @@ export class Agent implements AgentOperations {
     this.netKeys = new NetworkKeys(this.ctx, (fn) => this.serial(fn), () => this.reconciler.reconcile());
     this.reconciler = new Reconciler(this.ctx, (net, up) => this.netKeys.syncKeys(net, up));
     this.membership = new ClusterMembership(config, this.log, this.sync);
+    this.identity = new NodeIdentity(this.ctx, this.sync);
     this.captures = new CaptureSessions(this.ctx);
     this.perfTests = new PerfTests(this.ctx, { attach: (req) => this.attachEndpoint(req), detach: (id) => this.detachEndpoint(id) });
     this.views = new AgentViews(this.ctx, {
@@ -104,10 +112,13 @@ export class Agent implements AgentOperations {
       startedAt: this.startedAt,
       gossip: () => this.membership.node,
       defaultMtu: () => this.defaultMtu,
+      identity: () => this.identity.status(),
     });
+    this.controlEvents = new ControlEvents(this.ctx, () => this.views.members());
   }
 
   async start(): Promise<void> {
+    await this.identity.start();
     const family = ipFamily(this.config.advertiseAddr) as 4 | 6;
     const underlay = await underlayInterface(this.config.advertiseAddr);
     this.defaultMtu = overlayMtu(underlay.mtu, family);
@@ -124,9 +135,12 @@ export class Agent implements AgentOperations {
       windowStart: (id) => this.netKeys.windowStart(id),
     });
     this.ctx.datapath = datapath;
+    datapath.setDropListener((sample) => this.events.emit(dropEvent(sample, (vni) => this.store.networks().find((n) => n.vni === vni)?.name)));
     await datapath.start();
     const saved = loadState(this.config.stateDir);
     if (saved) this.store.load(saved);
+    this.controlEvents.start();
+    this.identity.resume(saved?.identity);
     await this.reconciler.forgetVanishedEndpoints();
     await this.perfTests.forgetLeftovers();
     // Our own changes are on disk before the operator hears back; what gossip brings is saved in batches.
@@ -163,6 +177,8 @@ export class Agent implements AgentOperations {
     clearInterval(this.reconnectTimer);
     clearInterval(this.checkpointTimer);
     clearInterval(this.rotationTimer);
+    this.controlEvents.stop();
+    this.identity.stop();
     await this.perfTests.stop();
     if (this.saveTimer) this.saveNow();
     await this.membership.stop();
@@ -284,6 +300,8 @@ export class Agent implements AgentOperations {
   /** Cluster members as gossip sees them, this node included. */
   members(): MemberRow[] { return this.views.members(); }
   counters(): AgentCounters { return this.views.counters(); }
+  dropsByNetwork(): Record<string, Record<DropReason, number>> { return this.views.dropsByNetwork(); }
+  dropSamplesLost(): number { return this.ctx.datapath.dropSamplesLost; }
 
   /**
    * Starts mirroring a network's frames as pcap: `write` gets the header, then
@@ -292,6 +310,20 @@ export class Agent implements AgentOperations {
    */
   startCapture(network: string, opts: CaptureOptions, write: (chunk: Buffer) => void, end: () => void): () => void {
     return this.captures.startCapture(network, opts, write, end);
+  }
+
+  /** `overlayctl cert reload` (identity.ts). */
+  reloadCertificate(): Promise<IdentityStatus> {
+    return this.serial(async () => this.identity.reload());
+  }
+
+  /** `overlayctl ca publish`: a revocation signed by the CA (identity.ts). */
+  publishRevocation(raw: unknown): Promise<{ revoked: string; name: string; fresh: boolean }> {
+    return this.serial(async () => {
+      const r = this.identity.publish(raw);
+      this.saveNow();
+      return r;
+    });
   }
 
   perf(req: PerfRequest): Promise<PerfReport> {
@@ -317,7 +349,7 @@ export class Agent implements AgentOperations {
   private saveNow(): void {
     clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
-    saveState(this.config.stateDir, this.store.snapshot());
+    saveState(this.config.stateDir, { ...this.store.snapshot(), identity: this.identity.documents() });
   }
 
   private saveSoon(): void {

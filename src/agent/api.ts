@@ -17,8 +17,10 @@
  *   POST   /v1/networks/:name/capture {count?, durationS?, outer?} → a pcap stream
  *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
  *   POST   /v1/networks/:name/perf {to, seconds?, streams?, reverse?} → throughput, RTT and loss to node `to` (perf/perf.ts)
+ *   POST   /v1/identity/reload → status.identity    POST /v1/identity/revocations {revocation} → {revoked, name, fresh}
  *   POST   /v1/trace {network, src, dst, proto?, sport?, dport?, size?, df?, dstMac?, ingress?, vtep?} → a trace report
  *   GET    /v1/doctor                      → checks of this host and its cluster (doctor.ts)
+ *   GET    /v1/events?type=&network=&reason=&limit=     GET /v1/events?follow=1&… → NDJSON stream (events-api.ts)
  *
  * Every route calls one of the AgentOperations (operations.ts). The movable
  * endpoints and address reservations are what Docker's plugin
@@ -34,6 +36,7 @@ import { OverlayError } from '../cluster/errors.js';
 import type { AgentOperations, NetworkCreateRequest } from './operations.js';
 import { peerUid } from './peer-cred.js';
 import { TRACE_PROTOCOLS } from './trace-frame.js';
+import { EventStreams, parseEventsQuery } from './events-api.js';
 
 
 type Params = Record<string, string>;
@@ -79,9 +82,12 @@ const STATUS: Record<string, number> = {
 export class ControlApi {
   private readonly routes: Route[] = [];
   private server?: http.Server;
+  private readonly eventStreams: EventStreams;
 
   constructor(private readonly agent: AgentOperations) {
     const a = agent;
+    this.eventStreams = new EventStreams(agent.events);
+    this.route('GET', '/v1/events', (_p, q) => this.eventStreams.recent(parseEventsQuery(q)));
     this.route('GET', '/v1/status', () => a.status());
     this.route('GET', '/v1/stats', () => a.counters());
     this.route('GET', '/v1/networks', () => a.networks());
@@ -151,6 +157,8 @@ export class ControlApi {
     this.route('POST', '/v1/networks/:name/perf', (p, _q, b) =>
       a.perf({ network: p.name, to: str(b, 'to'), seconds: optInt(b, 'seconds'), streams: optInt(b, 'streams'), reverse: b.reverse === true }),
     );
+    this.route('POST', '/v1/identity/reload', () => a.reloadCertificate());
+    this.route('POST', '/v1/identity/revocations', (_p, _q, b) => a.publishRevocation(b.revocation));
     this.route('POST', '/v1/trace', (_p, _q, b) =>
       a.trace({
         network: str(b, 'network'),
@@ -173,6 +181,7 @@ export class ControlApi {
   }
 
   close(): Promise<void> {
+    this.eventStreams.closeAll();
     return closeServer(this.server);
   }
 
@@ -200,6 +209,10 @@ export class ControlApi {
         const secrets = url.searchParams.get('secrets') === '1';
         if (secrets && peerUid(req.socket) !== 0) throw new OverlayError('FORBIDDEN', 'only root may see the keys (--show-secrets)');
         return send(res, 200, this.agent.keys(decodeURIComponent(keys[1]), secrets));
+      }
+      if (url.pathname === '/v1/events' && req.method === 'GET' && url.searchParams.has('follow')) {
+        const query = parseEventsQuery(url.searchParams);
+        if (query.follow) return this.eventStreams.follow(query, req, res);
       }
       const match = this.match(req.method ?? 'GET', url.pathname);
       if (!match) throw new OverlayError('BAD_REQUEST', `no such API call: ${req.method} ${url.pathname}`);

@@ -34,6 +34,12 @@ export interface AgentConfig {
   /** HOST:PORT for Prometheus metrics, or undefined for none. */
   metricsAddr?: string;
   logLevel: string;
+  /** Node identity (docs/identity.md): the cluster CA certificate, this node's certificate and key. */
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Refuse unsigned entries of every node (else: of nodes that have a certificate). */
+  requireSigned: boolean;
 }
 
 export const DEFAULTS = {
@@ -82,5 +88,8 @@ export function validateConfig(c: AgentConfig): AgentConfig {
   if (c.gossipKey && ![16, 24, 32].includes(c.gossipKey.length)) {
     throw new ConfigError(`--gossip-key must be 16, 24 or 32 bytes, got ${c.gossipKey.length}`);
   }
+  const identity = [c.ca, c.cert, c.key].filter((x) => x !== undefined).length;
+  if (identity !== 0 && identity !== 3) throw new ConfigError('--ca, --cert and --key go together');
+  if (c.requireSigned && !c.ca) throw new ConfigError('--require-signed needs --ca, --cert and --key');
   return c;
 }

@@ -8,13 +8,16 @@
  * Types (field names are a contract, docs/debugging.md):
  *   drop      a frame the data path dropped (sampled, a bounded rate per reason)
  *   member    a cluster member came up, became suspect, died or left
+ *   network   a network was added or removed (any host's)
  *   endpoint  an endpoint was added, removed or moved (any host's)
  *   key       a network's data-plane key was added, rotated or retired
  *   peer      a remote VTEP's data-path state changed (up / down)
  *   note      something the agent did on its own that an operator should know
+ *   identity  an entry, certificate or revocation refused (reason as in `stats`),
+ *             a certificate expired, revoked or reloaded (docs/identity.md)
  */
 
-export const EVENT_TYPES = ['drop', 'member', 'endpoint', 'key', 'peer', 'note'] as const;
+export const EVENT_TYPES = ['drop', 'member', 'network', 'endpoint', 'key', 'peer', 'note', 'identity'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** One event. Every event has a one-line `summary`; the other fields depend on the type. */

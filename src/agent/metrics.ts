@@ -1,25 +1,31 @@
-/** Prometheus metrics on --metrics-addr: the data path's counters, read at scrape time. */
+/** Prometheus metrics on --metrics-addr: the data path's counters, read at scrape time (drops, members, keys: metrics-events.ts). */
 import http from 'node:http';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Agent } from './agent.js';
+import { eventMetrics } from './metrics-events.js';
 
 export function startMetrics(agent: Agent, hostPort: string): Promise<http.Server> {
   const m = /^(.*):(\d+)$/.exec(hostPort);
   if (!m) throw new Error(`--metrics-addr must be HOST:PORT, got "${hostPort}"`);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const packets = new Gauge({ name: 'overlayd_packets_total', help: 'VXLAN packets by direction', labelNames: ['direction'], registers: [registry] });
-  const bytes = new Gauge({ name: 'overlayd_bytes_total', help: 'VXLAN payload bytes by direction', labelNames: ['direction'], registers: [registry] });
-  const drops = new Gauge({ name: 'overlayd_drops_total', help: 'Frames and datagrams dropped, by reason', labelNames: ['reason'], registers: [registry] });
+  // Gauges named _total, which promtool refuses; the per-type gauges beside them (nodejs_active_handles{type}, …) stay.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  // Counters (their names end in _total), set from the data path's own counters before each scrape.
+  const packets = new Counter({ name: 'overlayd_packets_total', help: 'VXLAN packets by direction', labelNames: ['direction'], registers: [registry] });
+  const bytes = new Counter({ name: 'overlayd_bytes_total', help: 'VXLAN payload bytes by direction', labelNames: ['direction'], registers: [registry] });
   const networks = new Gauge({ name: 'overlayd_networks', help: 'Overlay networks known', registers: [registry] });
+  const refreshEvents = eventMetrics(agent, registry);
   const refresh = (): void => {
     const c = agent.counters();
-    packets.set({ direction: 'tx' }, c.tx.packets);
-    packets.set({ direction: 'rx' }, c.rx.packets);
-    bytes.set({ direction: 'tx' }, c.tx.bytes);
-    bytes.set({ direction: 'rx' }, c.rx.bytes);
-    for (const [reason, n] of Object.entries(c.drops)) drops.set({ reason }, n);
+    packets.reset();
+    bytes.reset();
+    packets.inc({ direction: 'tx' }, c.tx.packets);
+    packets.inc({ direction: 'rx' }, c.rx.packets);
+    bytes.inc({ direction: 'tx' }, c.tx.bytes);
+    bytes.inc({ direction: 'rx' }, c.rx.bytes);
     networks.set(agent.store.networks().length);
+    refreshEvents();
   };
   const server = http.createServer((req, res) => {
     if (req.url !== '/metrics') {

@@ -12,6 +12,7 @@ import type { EspCarrierName } from '../cluster/network-keys.js';
 import type { DatapathCounters, WorkerCounters } from '../dataplane/datapath.js';
 import type { NodeInfo } from '../gossip/index.js';
 import type { CaptureOptions } from './capture.js';
+import type { EventLog } from './events.js';
 import type { TraceReport, TraceRequest } from './trace.js';
 import type { DoctorReport } from './doctor-report.js';
 
@@ -154,6 +155,8 @@ export type AgentCounters = DatapathCounters & {
 export interface AgentOperations {
   /** Where a front-end logs a call that failed unexpectedly. */
   readonly log: Pick<Logger, 'error'>;
+  /** What happened (`GET /v1/events`, events-api.ts). */
+  readonly events: EventLog;
 
   // ---- changes
   createNetwork(req: NetworkCreateRequest): Promise<NetworkRecord>;
@@ -176,6 +179,10 @@ export interface AgentOperations {
   removePeer(network: string, ip: string): Promise<PeerRecord>;
   /** One on-demand rotation step of an encrypted network's keys. */
   rotateKey(name: string): Promise<KeysReport>;
+  /** Reads --cert and --key again and re-signs what this node owns (docs/identity.md). */
+  reloadCertificate(): Promise<unknown>;
+  /** Takes a revocation signed by the cluster CA and spreads it. */
+  publishRevocation(raw: unknown): Promise<unknown>;
 
   // ---- listings
   status(): Record<string, unknown>;

@@ -4,7 +4,7 @@
  * removed elsewhere, and keeps the data path's FDB and neighbour tables in
  * step. Everything here runs inside the agent's `serial` queue.
  */
-import type { NetworkEntry, EndpointEntry } from '../cluster/entries.js';
+import { claimedFirst, type NetworkEntry, type EndpointEntry } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
 import { endpointMac } from '../wire/index.js';
 import {
@@ -120,7 +120,7 @@ export class Reconciler {
     }
     // Earlier claims first: while an address is claimed twice, the earlier claim answers.
     const remote = store.endpoints(net.name).filter((e) => e.owner !== this.ctx.config.name);
-    remote.sort((a, b) => a.created - b.created || a.owner.localeCompare(b.owner));
+    remote.sort((a, b) => (a === b ? 0 : claimedFirst(a, b) ? -1 : 1));
     for (const e of remote) {
       fdb.set(e.mac, e.vtep);
       for (const ip of e.ips) if (!neigh.has(ip)) neigh.set(ip, e.mac);

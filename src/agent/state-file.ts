@@ -11,11 +11,14 @@ import type { StoreSnapshot } from '../cluster/store.js';
 const FILE = 'state.json';
 const VERSION = 2;
 
+/** The store's snapshot, and the certificates and revocations of a cluster with a CA (identity.ts). */
+export type SavedState = StoreSnapshot & { identity?: { c?: unknown; r?: unknown } };
+
 export class StateFileError extends Error {
   readonly code = 'BAD_STATE_FILE';
 }
 
-export function loadState(dir: string): StoreSnapshot | undefined {
+export function loadState(dir: string): SavedState | undefined {
   let text: string;
   try {
     text = readFileSync(join(dir, FILE), 'utf8');
@@ -23,7 +26,7 @@ export function loadState(dir: string): StoreSnapshot | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  let doc: { version?: number; state?: StoreSnapshot };
+  let doc: { version?: number; state?: SavedState };
   try {
     doc = JSON.parse(text);
   } catch {
@@ -35,7 +38,7 @@ export function loadState(dir: string): StoreSnapshot | undefined {
   return doc.state;
 }
 
-export function saveState(dir: string, state: StoreSnapshot): void {
+export function saveState(dir: string, state: SavedState): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `${FILE}.tmp`);
   // Encrypted networks' keys are in here: readable by root only.

@@ -7,8 +7,10 @@ import { toEndpointRecord, toNetworkRecord, type EndpointRecord, type NetworkRec
 import type { EndpointRuntime, NetworkEntry } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
 import type { ClusterSync } from '../cluster/sync.js';
+import { DROP_REASONS, type DropReason } from '../dataplane/datapath.js';
 import type { Memberlist } from '../gossip/index.js';
 import type { AgentContext } from './context.js';
+import type { IdentityStatus } from './identity.js';
 import { movableVethName } from '../host/links.js';
 import type { AgentCounters, AgentEvent, FdbRow, MemberRow, MovableEndpoint, NeighRow } from './operations.js';
 
@@ -18,6 +20,7 @@ export interface ViewSources {
   readonly startedAt: number;
   gossip(): Memberlist | undefined;
   defaultMtu(): number;
+  identity(): IdentityStatus;
 }
 
 export class AgentViews {
@@ -40,6 +43,7 @@ export class AgentViews {
       networks: store.networks().length,
       endpoints: store.localEndpoints().length,
       uptimeSeconds: Math.round((Date.now() - this.src.startedAt) / 1000),
+      identity: this.src.identity(),
       events: this.ctx.events.recent({ type: 'note' }, 20).map((e): AgentEvent => ({ time: e.time, message: e.summary })),
       pid: process.pid,
     };
@@ -94,6 +98,24 @@ export class AgentViews {
   counters(): AgentCounters {
     const workers = this.ctx.datapath.workerCounters?.();
     return { ...this.ctx.datapath.counters(), ...(workers && { workers }), cluster: { rejected: { ...this.ctx.store.rejected }, badMessages: this.src.sync.badMessages } };
+  }
+
+  /**
+   * Drops by network and reason: each network's own count (the I/O loops'),
+   * and under "" what no network here was known for — the total less the
+   * networks', so the labels add up to `stats`. The rows are read before the
+   * total: a drop is in the total before it is in its network's row.
+   */
+  dropsByNetwork(): Record<string, Record<DropReason, number>> {
+    const byNetwork: Record<string, Record<DropReason, number>> = {};
+    for (const [name, up] of this.ctx.up) {
+      const drops = this.ctx.datapath.networkDrops(up.vni);
+      if (drops) byNetwork[name] = drops;
+    }
+    const rest = { ...this.ctx.datapath.counters().drops };
+    for (const drops of Object.values(byNetwork)) for (const r of DROP_REASONS) rest[r] = Math.max(0, rest[r] - drops[r]);
+    byNetwork[''] = rest;
+    return byNetwork;
   }
 
   private selectNetworks(name?: string): NetworkEntry[] {

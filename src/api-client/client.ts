@@ -47,14 +47,16 @@ export class ControlClient {
   }
 
   /**
-   * POSTs `body` and writes the response body into `sink` as it arrives
-   * (a pcap stream); resolves with the number of bytes once the agent ends it.
+   * POSTs `body` (GET when it is undefined) and writes the response body into
+   * `sink` as it arrives (a pcap stream, NDJSON events); resolves with the
+   * number of bytes once the agent ends it.
    */
   stream(path: string, body: unknown, sink: NodeJS.WritableStream): Promise<number> {
-    const payload = JSON.stringify(body);
+    const payload = body === undefined ? '' : JSON.stringify(body);
+    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
     return new Promise((resolve, reject) => {
       const req = http.request(
-        { socketPath: this.socketPath, method: 'POST', path, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        { socketPath: this.socketPath, method: body === undefined ? 'GET' : 'POST', path, headers },
         (res) => {
           if ((res.statusCode ?? 500) >= 400) {
             const chunks: Buffer[] = [];

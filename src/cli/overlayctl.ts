@@ -9,6 +9,8 @@ import { printTable } from './table.js';
 import type { PerfReport } from '../agent/operations.js';
 import { printTrace } from './trace-text.js';
 import { printDoctor } from './doctor-text.js';
+import { addEventsCommand } from './events.js';
+import { registerCaCommands } from './ca-commands.js';
 
 const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
 
@@ -225,6 +227,8 @@ program
     });
   });
 
+addEventsCommand(program, client, json, int);
+
 program
   .command('cni')
   .description('the CNI plugin, overlayd-cni (docs/cni.md)')
@@ -235,6 +239,8 @@ program
     const path = installPlugin({ dir: o.dir, entry: fileURLToPath(new URL('./overlayd-cni.js', import.meta.url)) });
     out({ installed: path }, (d) => process.stdout.write(`${d.installed}\n`));
   });
+
+registerCaCommands(program, out, client);
 
 /** Human form of `keys` / `rotate-key`. */
 function printKeys(d: Row): void {

@@ -45,6 +45,10 @@ async function main(): Promise<void> {
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics here')
     .option('--docker-plugin', "also serve Docker's plugin API from this process (down while the agent is; overlayd-docker-plugin is not)")
     .option('--docker-plugin-dir <dir>', 'where dockerd looks for plugin sockets', DEFAULT_PLUGIN_DIR)
+    .option('--ca <file>', 'the cluster CA certificate: sign what this node owns, check what others announce (docs/identity.md)')
+    .option('--cert <file>', "this node's certificate (overlayctl ca sign)")
+    .option('--key <file>', "this node's key")
+    .option('--require-signed', 'refuse unsigned entries of every node (after the migration: docs/identity.md)')
     .option('--log-level <level>', 'trace, debug, info, warn, error', DEFAULTS.logLevel)
     .parse();
   const o = program.opts();
@@ -66,6 +70,10 @@ async function main(): Promise<void> {
     realtimeWorkers: o.realtimeWorkers === true,
     metricsAddr: o.metricsAddr,
     logLevel: o.logLevel,
+    ca: o.ca,
+    cert: o.cert,
+    key: o.key,
+    requireSigned: o.requireSigned === true,
   });
 
   const agent = new Agent(config);

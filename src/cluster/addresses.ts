@@ -17,7 +17,7 @@
  *   request in between does not get it again. Reservations are this host's
  *   only (never gossiped) and expire if never used.
  */
-import { allocateAddress, bigIntToIp, formatIp, ipFamily, ipToBigInt, isHostAddress, parseCidr, parseIp, type Cidr } from '../wire/index.js';
+import { allocateAddress, bigIntToIp, cidrContains, cidrOverlaps, formatIp, ipFamily, ipToBigInt, isHostAddress, parseCidr, parseIp, type Cidr } from '../wire/index.js';
 import type { NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
 
@@ -124,6 +124,24 @@ export function requestedAddresses(net: NetworkEntry, used: Set<string>, raw: re
     ips.push(ip);
   }
   return ips;
+}
+
+/**
+ * `net` as a node whose certificate limits it to `ranges` may allocate from
+ * (docs/identity.md): each subnet narrowed to the range inside it, families
+ * without one left out. Refuses `given` addresses outside the ranges, and a
+ * network the ranges do not touch at all.
+ */
+export function withinRanges(net: NetworkEntry, ranges: readonly string[], given: readonly string[]): NetworkEntry {
+  const cidrs = ranges.map(parseCidr);
+  const outside = given.find((ip) => !cidrs.some((c) => cidrContains(c, ip)));
+  if (outside) throw new OverlayError('IP_OUTSIDE_SUBNET', `${outside} is outside this node's certificate (${ranges.join(', ')}): other nodes would refuse it`);
+  const subnets = net.subnets.map(parseCidr).flatMap((s) => {
+    const r = cidrs.find((c) => c.family === s.family && cidrOverlaps(c, s));
+    return r ? [r.prefix >= s.prefix ? r.text : s.text] : [];
+  });
+  if (subnets.length === 0) throw new OverlayError('FORBIDDEN', `this node's certificate allows no address of network ${net.name} (${net.subnets.join(', ')}), only ${ranges.join(', ')}`);
+  return { ...net, subnets };
 }
 
 /** `given` plus an address allocated in `stripe` for each family of `net` it lacks, IPv4 first. */

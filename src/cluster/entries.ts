@@ -7,6 +7,7 @@
  * never changes: conflicts (an address or a VNI claimed twice) are settled in
  * favour of the earlier claim.
  */
+import type { DocumentSignature } from '../identity/index.js';
 import type { NetworkEncryptionEntry } from './network-keys.js';
 
 export interface EntryMeta {
@@ -18,6 +19,8 @@ export interface EntryMeta {
   created: number;
   /** A tombstone. */
   deleted: boolean;
+  /** The owner's signature over the rest (clusters with a CA, signed-entries.ts). */
+  sig?: DocumentSignature;
 }
 
 export interface NetworkEntry extends EntryMeta {
@@ -70,8 +73,14 @@ export function supersedes(a: EntryMeta, b: EntryMeta): boolean {
   return a.deleted && !b.deleted;
 }
 
-/** Whether claim `a` came before claim `b` (earlier creation, then smaller owner name, then key). */
+/**
+ * Whether claim `a` came before claim `b`: a signed claim before an unsigned
+ * one whatever the stamps (an unsigned node cannot take a signed node's
+ * address or VNI by back-dating, docs/identity.md), then earlier creation,
+ * smaller owner name, key.
+ */
 export function claimedFirst(a: Entry, b: Entry): boolean {
+  if ((a.sig === undefined) !== (b.sig === undefined)) return a.sig !== undefined;
   if (a.created !== b.created) return a.created < b.created;
   if (a.owner !== b.owner) return a.owner < b.owner;
   return entryKey(a) < entryKey(b);

@@ -12,11 +12,12 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { cidrOverlaps, endpointMac, formatMac, ipFamily, isHostAddress, parseCidr, parseMac } from '../wire/index.js';
-import { AddressReservations, allocateStriped, canonicalIp, completeAddresses, requestedAddresses, stripeOf } from './addresses.js';
+import { AddressReservations, allocateStriped, canonicalIp, completeAddresses, requestedAddresses, stripeOf, withinRanges } from './addresses.js';
 import { claimedFirst, entryKey, LamportClock, supersedes } from './entries.js';
 import type { EndpointEntry, Entry, NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
 import { checkEndpoint, checkNetwork, REJECT_REASONS, wellFormed, type RejectReason } from './validate.js';
+import { OPEN_GUARD, type EntryGuard } from './signed-entries.js';
 import { newEncryption, pendingKey, rotated } from './network-keys.js';
 import type { EndpointRequest, NetworkRequest, PeerRecord } from './records.js';
 
@@ -47,6 +48,8 @@ export class OverlayStore extends EventEmitter {
   readonly rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
   /** Addresses held on this host for endpoints about to be created (addresses.ts). */
   readonly reservations: AddressReservations;
+  /** Signs what this node writes and admits what others wrote (signed-entries.ts); open without a CA. */
+  guard: EntryGuard = OPEN_GUARD;
   private readonly entries = new Map<string, Entry>();
   private readonly tombstonedAt = new Map<string, number>();
   private readonly members = new Map<string, { state: MemberState; addr: string }>();
@@ -96,7 +99,7 @@ export class OverlayStore extends EventEmitter {
   visible(e: EndpointEntry): boolean {
     if (e.owner === this.self) return true;
     const m = this.members.get(e.owner);
-    return m !== undefined && (m.state === 'alive' || m.state === 'suspect') && m.addr === e.vtep;
+    return m !== undefined && (m.state === 'alive' || m.state === 'suspect') && m.addr === e.vtep && this.guard.trusted(e);
   }
 
   /** Every entry, tombstones included (push/pull state). */
@@ -240,8 +243,10 @@ export class OverlayStore extends EventEmitter {
     };
   }
 
-  /** `given` plus an allocated address for each family of the network it lacks (this member's stripe first), IPv4 first. */
+  /** `given` plus an allocated address for each family of the network it lacks (this member's stripe, or its certificate's range, first), IPv4 first. */
   allocate(net: NetworkEntry, used: Set<string>, given: string[] = []): string[] {
+    const ranges = this.guard.ranges();
+    if (ranges.length > 0) return completeAddresses(withinRanges(net, ranges, given), used, given, { stripe: 0, stripes: 1 });
     return completeAddresses(net, used, given, stripeOf(this.self, this.liveMembers()));
   }
 
@@ -385,7 +390,7 @@ export class OverlayStore extends EventEmitter {
         this.writeLocal(cur ? { ...cur, ltime: this.clock.tick() } : { ...e, deleted: true, ltime: this.clock.tick() });
         continue;
       }
-      const reason = this.check(e);
+      const reason = this.guard.admit(e, cur) ?? this.check(e);
       if (reason) {
         this.rejected[reason]++;
         continue;
@@ -419,6 +424,13 @@ export class OverlayStore extends EventEmitter {
 
   memberState(name: string): MemberState | undefined {
     return name === this.self ? 'alive' : this.members.get(name)?.state;
+  }
+
+  /** Writes again, newer and signed afresh, every entry this node wrote last that `stale` picks; returns how many. */
+  rewriteOwn(stale: (e: Entry) => boolean): number {
+    const mine = this.allEntries().filter((e) => e.owner === this.self && stale(e));
+    for (const e of mine) this.writeLocal({ ...e, ltime: this.clock.tick() });
+    return mine.length;
   }
 
   /** Drops tombstones older than `maxAgeMs`. */
@@ -474,7 +486,8 @@ export class OverlayStore extends EventEmitter {
     else this.tombstonedAt.delete(key);
   }
 
-  private writeLocal<T extends Entry>(e: T): T {
+  private writeLocal<T extends Entry>(unsigned: T): T {
+    const e = this.guard.sign(unsigned);
     this.store(e);
     this.emit('local', e);
     this.emit('change');

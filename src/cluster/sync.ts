@@ -11,12 +11,17 @@
  *   member alive / dead / left ─► entries shown / hidden / forgotten
  *   member back from dead ─► an immediate push/pull with it
  *
- * Messages: `[version 1][msgpack { e: Entry[] }]`.
+ * Messages: `[version 1][msgpack { e: Entry[], c?: Certificate[], r?: Revocation[] }]`;
+ * `c` and `r` (clusters with a CA, signed-entries.ts) are taken before `e`,
+ * and agents without a CA ignore them.
  */
 import type { Delegate, EventDelegate, Memberlist, NodeInfo } from '../gossip/index.js';
 import { TransmitLimitedQueue, decodeMsgpack, encodeMsgpack, type Broadcast } from '../gossip/index.js';
 import { entryKey, type EndpointEntry, type Entry } from './entries.js';
 import type { MemberState, OverlayStore } from './store.js';
+import type { Credentials, SignedEntries } from './signed-entries.js';
+
+type Message = { e: unknown[]; c?: unknown; r?: unknown };
 
 const VERSION = 1;
 /** memberlist's retransmit multiplier (DefaultLANConfig). */
@@ -27,6 +32,8 @@ export class ClusterSync implements Delegate, EventDelegate {
   private readonly queue = new TransmitLimitedQueue(() => this.memberlist?.numMembers() ?? 1, RETRANSMIT_MULT);
   /** Messages that could not be decoded. */
   badMessages = 0;
+  /** Certificates and revocations, in a cluster with a CA. */
+  credentials?: SignedEntries;
 
   constructor(
     private readonly store: OverlayStore,
@@ -47,9 +54,9 @@ export class ClusterSync implements Delegate, EventDelegate {
   }
 
   notifyMsg(msg: Buffer): void {
-    const entries = this.decode(msg);
-    if (!entries) return;
-    for (const e of this.store.merge(entries)) this.queue.queueBroadcast(namedBroadcast(entryKey(e), frame([e])));
+    const doc = this.decode(msg);
+    if (!doc) return;
+    for (const e of this.store.merge([...this.takeCredentials(doc), ...doc.e])) this.queue.queueBroadcast(namedBroadcast(entryKey(e), frame([e])));
   }
 
   getBroadcasts(overhead: number, limit: number): Buffer[] {
@@ -57,12 +64,12 @@ export class ClusterSync implements Delegate, EventDelegate {
   }
 
   localState(): Buffer {
-    return frame(this.store.allEntries());
+    return frame(this.store.allEntries(), this.credentials?.documents());
   }
 
   mergeRemoteState(buf: Buffer): void {
-    const entries = this.decode(buf);
-    if (entries) this.store.merge(entries);
+    const doc = this.decode(buf);
+    if (doc) this.store.merge([...this.takeCredentials(doc), ...doc.e]);
   }
 
   // ---- EventDelegate ------------------------------------------------------
@@ -99,6 +106,21 @@ export class ClusterSync implements Delegate, EventDelegate {
     }
   }
 
+  /** Spreads certificates and revocations by gossip, one message each (this node's certificate at start, a published revocation). */
+  announceCredentials(docs: Credentials): void {
+    for (const c of docs.c) this.queue.queueBroadcast(namedBroadcast(`cert/${c.signature}`, frame([], { c: [c], r: [] })));
+    for (const r of docs.r) this.queue.queueBroadcast(namedBroadcast(`revoked/${r.revoked}`, frame([], { c: [], r: [r] })));
+  }
+
+  /** Takes a message's certificates and revocations; returns the parked entries they now admit. */
+  private takeCredentials(doc: Message): unknown[] {
+    if (!this.credentials || (doc.c === undefined && doc.r === undefined)) return [];
+    const { fresh, retry, revoked } = this.credentials.receive(doc);
+    this.announceCredentials(fresh);
+    if (revoked) this.store.emit('change');
+    return retry;
+  }
+
   /** Nodes with endpoints on the entry's network (for a network entry: every live node). */
   private interestedNodes(e: Entry): string[] {
     const m = this.memberlist!;
@@ -108,12 +130,12 @@ export class ClusterSync implements Delegate, EventDelegate {
     return live.filter((n) => having.has(n));
   }
 
-  private decode(buf: Buffer): unknown[] | undefined {
+  private decode(buf: Buffer): Message | undefined {
     try {
       if (buf.length < 2 || buf[0] !== VERSION) throw new Error('unknown version');
-      const doc = decodeMsgpack(buf.subarray(1), { text: true }) as { e?: unknown };
+      const doc = decodeMsgpack(buf.subarray(1), { text: true }) as Partial<Message>;
       if (!Array.isArray(doc?.e)) throw new Error('no entries');
-      return doc.e;
+      return doc as Message;
     } catch (err) {
       this.badMessages++;
       this.log('undecodable cluster message dropped', { err: (err as Error).message, bytes: buf.length });
@@ -122,8 +144,9 @@ export class ClusterSync implements Delegate, EventDelegate {
   }
 }
 
-function frame(entries: Entry[]): Buffer {
-  const body = encodeMsgpack({ e: entries });
+/** A message; credentials only when there are some, so a cluster without a CA sends what it always did. */
+function frame(entries: Entry[], creds?: Credentials): Buffer {
+  const body = encodeMsgpack(creds && (creds.c.length > 0 || creds.r.length > 0) ? { e: entries, c: creds.c, r: creds.r } : { e: entries });
   const out = Buffer.allocUnsafe(body.length + 1);
   out[0] = VERSION;
   out.set(body, 1);

@@ -6,8 +6,9 @@ import { formatMac, ipFamily, parseMac } from '../wire/index.js';
 import { isHostAddress, parseCidr } from '../wire/index.js';
 import { ENDPOINT_RUNTIMES, type EndpointEntry, type Entry, type NetworkEntry } from './entries.js';
 import { wellFormedEncryption } from './network-keys.js';
+import { IDENTITY_REASONS } from './signed-entries.js';
 
-export const REJECT_REASONS = ['malformed', 'bad_mac', 'bad_ip', 'ip_outside_subnet', 'unknown_network', 'vni_collision', 'vtep_mismatch', 'owner_left'] as const;
+export const REJECT_REASONS = ['malformed', 'bad_mac', 'bad_ip', 'ip_outside_subnet', 'unknown_network', 'vni_collision', 'vtep_mismatch', 'owner_left', ...IDENTITY_REASONS] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DropSample } from './datapath.js';
 
 /** Options of {@link Addon.tapOpen}. */
 export interface TapOpenOptions {
@@ -79,6 +80,9 @@ export interface NativePuntItem {
   frame: Buffer;
 }
 
+/** A sampled drop as the binding delivers it (native/binding/binding_drops.h): `reason` is an index into DROP_REASONS. */
+export type NativeDropEvent = Omit<DropSample, 'reason'> & { reason: number };
+
 /** What the offloads did since start (diagnostics, read without synchronisation). */
 export interface OffloadStats {
   /** TSO super-frames read from TAPs, and the segments cut from them. */
@@ -144,7 +148,9 @@ export interface DatapathHandle {
   /** Every SA held (outbound first), of one network when `vni` is given. */
   saList(vni?: number): NativeSaInfo[];
   /** Binds the sockets, starts the workers; returns the bound data port. */
-  start(onPunt: (items: NativePuntItem[]) => void): number;
+  start(onPunt: (items: NativePuntItem[], drops?: NativeDropEvent[], dropsLost?: number) => void): number;
+  /** The drops of network `vni` by reason index, counted by the workers; null without the network. */
+  networkDrops(vni: number): number[] | null;
   /** Stops the workers and closes the sockets. */
   stop(): void;
   /** The bound ESP-in-UDP port; 0 when stopped. */

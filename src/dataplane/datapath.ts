@@ -283,6 +283,37 @@ export interface CapturedFrame {
   vtep?: string;
 }
 
+/**
+ * Drop events: each reason gets at most DROP_EVENT_RATE sampled drops per
+ * second, DROP_EVENT_BURST at once (a token bucket per reason, shared by the
+ * native workers; native/io/drop_events.h, ./drop-sampler.ts). The same in
+ * both paths.
+ */
+export const DROP_EVENT_RATE = 10;
+export const DROP_EVENT_BURST = 10;
+
+/**
+ * One sampled drop, as the data path hands it up (the agent decodes `head`).
+ * Only the I/O loops' drops are offered: the pipeline's reasons; the I/O
+ * reasons (`tap_write`, `udp_send`, `punt_overflow`) are counted only.
+ */
+export interface DropSample {
+  reason: DropReason;
+  direction: 'egress' | 'ingress';
+  /** What `head` is: the inner Ethernet frame (egress), a VXLAN payload or an ESP packet (ingress). */
+  kind: 'frame' | 'vxlan' | 'esp';
+  /** The network the drop was counted for (`networkDrops`), when the path knew it. */
+  vni?: number;
+  /** Ingress: the outer source address. */
+  vtep?: string;
+  /** Drops of this reason that were not sampled since the previous sample of the reason (any network). */
+  suppressed: number;
+  /** Length of the dropped frame or datagram. */
+  len: number;
+  /** Its first bytes: at most 128 (ESP: 8, the SPI and sequence number). */
+  head: Buffer;
+}
+
 export interface Datapath extends FrameProcessor {
   readonly kind: 'native' | 'js';
   /** Threads moving frames (the native workers; 1 for the JavaScript event loop). */
@@ -317,6 +348,17 @@ export interface Datapath extends FrameProcessor {
   sourcePort?(flowHash: number): number | undefined;
   /** What each worker thread moved (native path; the JavaScript path has none). */
   workerCounters?(): WorkerCounters[];
+  /** Sampled drops of the I/O loops (DROP_EVENT_RATE per reason) go to `listener` until it is replaced or null. */
+  setDropListener(listener: ((d: DropSample) => void) | null): void;
+  /** Samples lost because the queue to the agent was full (their drops are in the next sample's `suppressed`). */
+  readonly dropSamplesLost: number;
+  /**
+   * The drops of network `vni` by reason, counted by the I/O loops where the
+   * network was known (undefined when the network is not attached). Drops
+   * of no known network (unknown_vni, every ESP packet's, I/O errors) are in
+   * `counters()` only.
+   */
+  networkDrops(vni: number): Record<DropReason, number> | undefined;
   /** Mirror the network's frames (both directions) to `listener` until disabled. */
   setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null): void;
 }

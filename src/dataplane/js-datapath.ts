@@ -20,11 +20,14 @@ import {
   type Datapath,
   type DatapathCounters,
   type DatapathOptions,
+  type DropReason,
+  type DropSample,
   type EgressResult,
   type IngressResult,
   type NetworkAttachment,
   type SaInfo,
 } from './datapath.js';
+import { DropEvents } from './drop-sampler.js';
 import { EspPlanner } from './esp-plan.js';
 import { EspSaStore } from './esp-store.js';
 import { ReferenceProcessor, type NetworkConfig } from './process.js';
@@ -56,6 +59,9 @@ export class JsDatapath implements Datapath {
   private readonly processor: ReferenceProcessor;
   private readonly taps = new Map<number, OpenTap>();
   private readonly captures = new Map<number, (f: CapturedFrame) => void>();
+  private readonly drops = new DropEvents();
+  /** Samples go straight to the listener here: none is ever lost. */
+  readonly dropSamplesLost = 0;
   private receiver?: dgram.Socket;
   private sources: dgram.Socket[] = [];
   /** ESP-in-UDP: received on and sent from the ESP port. */
@@ -129,6 +135,7 @@ export class JsDatapath implements Datapath {
     this.fdb.deleteVni(vni);
     this.neigh.deleteVni(vni);
     this.captures.delete(vni);
+    this.drops.removeNetwork(vni);
     if (tap === undefined) return;
     tap.open = false;
     this.taps.delete(vni);
@@ -160,6 +167,14 @@ export class JsDatapath implements Datapath {
 
   counters(): DatapathCounters {
     return countersFromSlots(this.processor.counters);
+  }
+
+  setDropListener(listener: ((d: DropSample) => void) | null): void {
+    this.drops.setListener(listener);
+  }
+
+  networkDrops(vni: number): Record<DropReason, number> | undefined {
+    return this.networks.has(vni) ? this.drops.networkDrops(vni) : undefined;
   }
 
   setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null): void {
@@ -211,6 +226,7 @@ export class JsDatapath implements Datapath {
 
   private onFrame(tap: OpenTap, frame: Buffer): void {
     const result = this.processor.processEgress(tap.vni, frame);
+    if (result.drop !== undefined) this.dropped(result.drop, 'egress', 'frame', tap.vni, undefined, frame);
     for (const reply of result.reply) this.writeTap(tap, reply);
     for (const out of result.out) {
       if (out.carrier !== undefined) {
@@ -239,11 +255,23 @@ export class JsDatapath implements Datapath {
   }
 
   private onDatagram(msg: Buffer, from: string): void {
-    this.deliver(this.processor.processIngress(from, msg), from);
+    const result = this.processor.processIngress(from, msg);
+    if (result.drop === undefined) return this.deliver(result, from);
+    // Counted for the network the VXLAN header names (as native/io/io_ingress.c does).
+    const vni = msg.length >= 8 && (msg[0] & 0x08) !== 0 ? msg.readUIntBE(4, 3) : undefined;
+    this.dropped(result.drop, 'ingress', 'vxlan', vni, canonical(from), msg);
   }
 
   private onEsp(packet: Buffer, from: string): void {
-    this.deliver(this.processor.processEsp(from, packet), from);
+    const result = this.processor.processEsp(from, packet);
+    if (result.drop === undefined) return this.deliver(result, from);
+    this.dropped(result.drop, 'ingress', 'esp', undefined, canonical(from), packet);
+  }
+
+  /** A drop of the loops: counted for network `vni` when this host has it, and offered as a drop event. */
+  private dropped(reason: DropReason, direction: DropSample['direction'], kind: DropSample['kind'], vni: number | undefined, vtep: string | undefined, bytes: Buffer): void {
+    const known = vni !== undefined && this.networks.has(vni) ? vni : undefined;
+    this.drops.offer({ reason, direction, kind, vni: known, vtep, bytes });
   }
 
   /** Writes an accepted inner frame to its network's TAP. */

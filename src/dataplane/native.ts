@@ -7,7 +7,7 @@
 import { closeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { DEFAULT_REPLAY_WINDOW, type KeyringState } from '../crypto/index.js';
-import { loadAddon, type Addon, type DatapathHandle, type NativeIngressResult, type NativePuntItem, type NativeTrace, type OffloadStats } from './addon.js';
+import { loadAddon, type Addon, type DatapathHandle, type NativeDropEvent, type NativeIngressResult, type NativePuntItem, type NativeTrace, type OffloadStats } from './addon.js';
 import {
   COUNTER_SLOTS,
   DROP_REASONS,
@@ -18,6 +18,7 @@ import {
   type DatapathCounters,
   type DatapathOptions,
   type DropReason,
+  type DropSample,
   type EgressResult,
   type FrameTrace,
   type IngressResult,
@@ -112,6 +113,9 @@ export class NativeDatapath implements Datapath {
   private readonly slots: BigUint64Array;
   private readonly rows: number;
   private readonly captures = new Map<number, (f: CapturedFrame) => void>();
+  private dropListener: ((d: DropSample) => void) | null = null;
+  /** Samples the full queue lost (native/io/drop_events.h). */
+  dropSamplesLost = 0;
   private readonly taps = new Map<number, string>();
   private readonly planner: EspPlanner;
   private running = false;
@@ -157,7 +161,10 @@ export class NativeDatapath implements Datapath {
     if (!this.addon.supported) {
       throw new NativeDatapathError('ERR_NATIVE_UNSUPPORTED', this.addon.unsupportedReason ?? 'native data path unsupported');
     }
-    this.boundPort = this.handle.start((items) => this.onPunt(items));
+    this.boundPort = this.handle.start((items, drops, lost) => {
+      this.onPunt(items);
+      if (drops !== undefined) this.onDrops(drops, lost ?? 0);
+    });
     this.running = true;
     const ipNetworks = [...this.taps.keys()].filter((vni) => this.planner.encryption(vni)?.carrier === 'ip');
     if (ipNetworks.length > 0 && !this.handle.espRaw()) {
@@ -301,6 +308,20 @@ export class NativeDatapath implements Datapath {
 
   traceEsp(srcAddress: string, spi: number, payload: Buffer): IngressResult {
     return ingressOf(this.handle.traceEsp(srcAddress, spi, payload));
+  }
+
+  setDropListener(listener: ((d: DropSample) => void) | null): void {
+    this.dropListener = listener;
+  }
+
+  networkDrops(vni: number): Record<DropReason, number> | undefined {
+    const raw = this.handle.networkDrops(vni);
+    return raw === null ? undefined : (Object.fromEntries(DROP_REASONS.map((r, i) => [r, raw[i]])) as Record<DropReason, number>);
+  }
+
+  private onDrops(events: NativeDropEvent[], lost: number): void {
+    this.dropSamplesLost = lost;
+    for (const e of events) this.dropListener?.({ ...e, reason: DROP_REASONS[e.reason] });
   }
 
   private onPunt(items: NativePuntItem[]): void {

@@ -22,3 +22,6 @@ export * from './vxlan.js';
 export * from './pcap.js';
 export * from './describe.js';
 export * from './esp.js';
+export * from './multicast.js';
+export * from './igmp.js';
+export * from './mld.js';

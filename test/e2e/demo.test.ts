@@ -2,7 +2,7 @@
  * The demo as a new user meets it on a machine without ping and iperf3
  * (issue 12): `scripts/demo.ts`, the real one, run with a PATH that holds
  * everything the machine has but ping and iperf3 (a folder of symlinks).
- * It must succeed, reach every pair, give perf's figures on both networks,
+ * It must succeed, reach every pair, show trace's verdicts, give perf's figures on both networks,
  * say in one line that iperf3 is missing, and leave nothing behind.
  */
 import { spawn } from 'node:child_process';
@@ -61,6 +61,10 @@ describe.skipIf(!ready)('npm run demo without ping and iperf3', () => {
     expect(code).toBe(0);
     expect(output).not.toMatch(/FAIL/);
     expect(output).toMatch(/all pairs reachable/);
+    // trace: a packet forwarded to a remote endpoint, one for an unknown address, one too big.
+    expect(output).toMatch(/Verdict: forward — udp 198\.18\.0\.1:\d+ → 198\.18\.0\.2:4789, vni \d+/);
+    expect(output).toMatch(/Verdict: drop \(arp_unknown\)/);
+    expect(output).toMatch(/Verdict: drop \(too_big\)/);
     // perf on the plain and the encrypted network, no loss.
     expect(output.match(/throughput\s+[\d.]+ Gbit\/s/g)).toHaveLength(2);
     expect(output.match(/loss\s+0%/g)).toHaveLength(2);

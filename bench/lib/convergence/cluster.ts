@@ -45,6 +45,8 @@ export interface ClusterOptions {
   startBatch: number;
   /** Progress messages. */
   log: (message: string) => void;
+  /** Extra overlayd flags for the agent of host `index` with underlay address `addr` (`--signed`: its certificate). */
+  hostArgs?: (index: number, addr: string) => string[];
 }
 
 /** A probe container: where the pings to a new endpoint come from. */
@@ -128,11 +130,13 @@ export class ConvergenceCluster {
 
   private async startAgents(): Promise<void> {
     const { datapath, startBatch } = this.options;
-    this.agents.push(...(await startAgents(this.topology, { datapath }, [1])));
+    const extra = this.options.hostArgs;
+    const hostArgs = extra && ((i: number) => extra(i, this.topology.host(i).addr4!));
+    this.agents.push(...(await startAgents(this.topology, { datapath, hostArgs }, [1])));
     const join = ['--join', this.topology.host(1).addr4!];
     for (let first = 2; first <= this.options.agents; first += startBatch) {
       const batch = range(first, Math.min(first + startBatch - 1, this.options.agents));
-      this.agents.push(...(await startAgents(this.topology, { datapath, extraArgs: join }, batch)));
+      this.agents.push(...(await startAgents(this.topology, { datapath, extraArgs: join, hostArgs }, batch)));
     }
   }
 
