@@ -332,7 +332,7 @@ export class Agent implements AgentOperations {
 
   doctor(): Promise<DoctorReport> {
     // MERGE (branch peers): add `peerHealth: { peers: () => this.peerHealth.rows() }` to turn the peer checks on.
-    return runDoctor(this.ctx, { members: () => this.views.members() });
+    return runDoctor(this.ctx, { members: () => this.views.members(), identity: () => this.identity.status() });
   }
 
   // ---- lifecycle helpers --------------------------------------------------

@@ -20,11 +20,12 @@ import { parseIptablesSave } from './doctor-iptables.js';
 import { parseNftRuleset } from './doctor-nft.js';
 import { readConntrack, readRoutes } from './doctor-underlay.js';
 import { readKeys } from './doctor-keys.js';
-import { mapBounded, type DoctorFacts, type EndpointFact, type FdbFact, type LinkFact, type MemberFact, type NetworkFact, type PeerHealthSource } from './doctor-report.js';
+import { mapBounded, type DoctorFacts, type EndpointFact, type FdbFact, type LinkFact, type MemberFact, type IdentityFact, type NetworkFact, type PeerHealthSource } from './doctor-report.js';
 
 export interface FactSources {
   members(): MemberFact[];
   peerHealth?: PeerHealthSource;
+  identity?(): IdentityFact;
 }
 
 /** The drop counters the doctor watches rising. */
@@ -73,6 +74,7 @@ export async function gatherFacts(ctx: AgentContext, src: FactSources, windowMs 
     stateDir,
     routes,
     keys: readKeys(ctx),
+    identity: src.identity?.(),
     conntrack,
     drops: { seconds: (Date.now() - started) / 1000, before, after: watchedDrops(ctx) },
   };

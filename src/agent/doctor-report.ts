@@ -133,6 +133,8 @@ export interface DoctorFacts {
   routes: RouteFact[];
   /** The encrypted networks up here. */
   keys: KeyFact[];
+  /** Node identity (`status` → `identity`); undefined when not wired. */
+  identity?: IdentityFact;
   /** Undefined when conntrack is not loaded. */
   conntrack?: { count: number; max: number };
   /** Data-path drop counters sampled `seconds` apart. */
@@ -158,6 +160,14 @@ export interface KeyFact {
   outbound: string[];
   /** Age of the sending key. */
   sendKeyAgeS?: number;
+}
+
+/** What the doctor reads of `status` → `identity` (identity.ts IdentityStatus). */
+export interface IdentityFact {
+  mode: 'unsigned' | 'signed' | 'required';
+  summary: string;
+  cert?: { name: string; notAfter: string; daysLeft: number };
+  certificates?: { known: number; good: number; revoked: number };
 }
 
 /** One check: the facts in, its rows out. */

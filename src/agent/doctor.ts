@@ -11,6 +11,7 @@ import { clusterChecks, peerChecks } from './doctor-cluster.js';
 import { hostChecks } from './doctor-host.js';
 import { underlayChecks } from './doctor-underlay.js';
 import { keyChecks } from './doctor-keys.js';
+import { identityChecks } from './doctor-identity.js';
 import { gatherFacts, type FactSources } from './doctor-facts.js';
 import type { AgentContext } from './context.js';
 import { row, type Check, type DoctorFacts, type DoctorReport, type DoctorStatus } from './doctor-report.js';
@@ -18,7 +19,7 @@ import { row, type Check, type DoctorFacts, type DoctorReport, type DoctorStatus
 export type { Check, DoctorCheck, DoctorFacts, DoctorReport, DoctorStatus, PeerHealthSource, PeerRow } from './doctor-report.js';
 
 /** Every check, in the order of the report: the data path to the peers first, then this host, then the cluster. */
-export const CHECKS: readonly Check[] = [...peerChecks, ...hostChecks, ...underlayChecks, ...keyChecks, ...clusterChecks];
+export const CHECKS: readonly Check[] = [...peerChecks, ...hostChecks, ...underlayChecks, ...keyChecks, ...identityChecks, ...clusterChecks];
 
 /** Runs every check on `facts`; a check that throws gives a failed `doctor` row, never breaks the report. */
 export function diagnose(facts: DoctorFacts, checks: readonly Check[] = CHECKS): DoctorReport {

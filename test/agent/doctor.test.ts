@@ -60,9 +60,9 @@ describe('doctor checks', () => {
   it('a healthy host: one ok row per check, in the documented order, status ok', () => {
     const r = diagnose(facts());
     expect(r.checks.map((c) => [c.check, c.status])).toEqual(
-      ['peer-data-port', 'static-peer', 'clock-skew', 'mtu-underlay', 'mtu-container', 'firewall-data-port', 'firewall-gossip-port', 'firewall-esp', 'network-links', 'state-dir', 'datapath-drops', 'underlay-route', 'conntrack', 'esp-keys', 'gossip-key', 'members', 'duplicate-vtep', 'stale-fdb'].map((c) => [c, 'ok']),
+      ['peer-data-port', 'static-peer', 'clock-skew', 'mtu-underlay', 'mtu-container', 'firewall-data-port', 'firewall-gossip-port', 'firewall-esp', 'network-links', 'state-dir', 'datapath-drops', 'underlay-route', 'conntrack', 'esp-keys', 'identity', 'gossip-key', 'members', 'duplicate-vtep', 'stale-fdb'].map((c) => [c, 'ok']),
     );
-    expect([r.status, r.counts, r.node]).toEqual(['ok', { ok: 18, warn: 0, fail: 0 }, 'node1']);
+    expect([r.status, r.counts, r.node]).toEqual(['ok', { ok: 19, warn: 0, fail: 0 }, 'node1']);
     expect(r.checks.every((c) => c.hint === '' && c.subject === undefined && c.detail.length > 0)).toBe(true);
   });
 
@@ -194,6 +194,14 @@ describe('doctor checks', () => {
     expect([row.status, row.detail]).toEqual(['fail', 'network red has no outbound SA to 198.18.0.3: frames to it are dropped (no_sa)']);
     expect(one(facts({ keys: [{ ...k, sendKeyAgeS: 3 * 43_200 }] }), 'esp-keys')).toMatchObject({ status: 'warn', detail: 'network red has sent with one key for 36 h (rotation every 12 h): scheduled rotations stalled' });
     expect(problems(facts({ self: { ...facts().self, keyRotationIntervalS: 0 }, keys: [{ ...k, sendKeyAgeS: 10 ** 7 }] }), 'esp-keys')).toEqual([]);
+  });
+
+  it('identity: an expired certificate fails, one about to expire warns, refused certificates of others warn', () => {
+    const signed = { mode: 'required' as const, summary: 'signed cluster', cert: { name: 'node1', notAfter: '2099-01-01T00:00:00Z', daysLeft: 300 }, certificates: { known: 2, good: 2, revoked: 0 } };
+    expect(diagnose(facts({ identity: signed })).checks.find((c) => c.check === 'identity')?.detail).toBe('signed cluster; certificate good for 300 day(s)');
+    expect(one(facts({ identity: { ...signed, cert: { name: 'node1', notAfter: '2020-01-01T00:00:00Z', daysLeft: 0 } } }), 'identity')).toMatchObject({ status: 'fail', detail: "this node's certificate expired at 2020-01-01T00:00:00Z: other nodes refuse its entries" });
+    expect(one(facts({ identity: { ...signed, cert: { ...signed.cert, daysLeft: 3 } } }), 'identity').status).toBe('warn');
+    expect(one(facts({ identity: { ...signed, certificates: { known: 2, good: 1, revoked: 1 } } }), 'identity').detail).toBe("1 of 2 other nodes' certificates are not good now (1 revoked): their entries are refused here");
   });
 
   it('firewall checks name the rule and the command that removes it; an unreadable firewall warns', () => {
