@@ -41,6 +41,7 @@ import { dropEvent } from './drop-events.js';
 import type { DropReason } from '../dataplane/datapath.js';
 import { NodeIdentity, type IdentityStatus } from './identity.js';
 import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
+import { runDoctor, type DoctorReport } from './doctor.js';
 import type { AgentCounters, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
 export type { AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, NeighRow, NetworkCreateRequest } from './operations.js';
@@ -327,6 +328,11 @@ export class Agent implements AgentOperations {
 
   perf(req: PerfRequest): Promise<PerfReport> {
     return this.perfTests.run(req);
+  }
+
+  doctor(): Promise<DoctorReport> {
+    // MERGE (branch peers): add `peerHealth: { peers: () => this.peerHealth.rows() }` to turn the peer checks on.
+    return runDoctor(this.ctx, { members: () => this.views.members(), identity: () => this.identity.status() });
   }
 
   // ---- lifecycle helpers --------------------------------------------------

@@ -19,6 +19,7 @@
  *   POST   /v1/networks/:name/perf {to, seconds?, streams?, reverse?} → throughput, RTT and loss to node `to` (perf/perf.ts)
  *   POST   /v1/identity/reload → status.identity    POST /v1/identity/revocations {revocation} → {revoked, name, fresh}
  *   POST   /v1/trace {network, src, dst, proto?, sport?, dport?, size?, df?, dstMac?, ingress?, vtep?} → a trace report
+ *   GET    /v1/doctor                      → checks of this host and its cluster (doctor.ts)
  *   GET    /v1/events?type=&network=&reason=&limit=     GET /v1/events?follow=1&… → NDJSON stream (events-api.ts)
  *
  * Every route calls one of the AgentOperations (operations.ts). The movable
@@ -152,6 +153,7 @@ export class ControlApi {
     this.route('GET', '/v1/fdb', (_p, q) => a.fdbRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/neigh', (_p, q) => a.neighRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/members', () => a.members());
+    this.route('GET', '/v1/doctor', () => a.doctor());
     this.route('POST', '/v1/networks/:name/perf', (p, _q, b) =>
       a.perf({ network: p.name, to: str(b, 'to'), seconds: optInt(b, 'seconds'), streams: optInt(b, 'streams'), reverse: b.reverse === true }),
     );

@@ -14,6 +14,7 @@ import type { NodeInfo } from '../gossip/index.js';
 import type { CaptureOptions } from './capture.js';
 import type { EventLog } from './events.js';
 import type { TraceReport, TraceRequest } from './trace.js';
+import type { DoctorReport } from './doctor-report.js';
 
 
 /** Rows of `overlayctl fdb --json`. */
@@ -202,4 +203,6 @@ export interface AgentOperations {
   startCapture(network: string, opts: CaptureOptions, write: (chunk: Buffer) => void, end: () => void): () => void;
   /** A throughput and latency test to another agent's host through the data path (one at a time; perf/perf.ts). */
   perf(req: PerfRequest): Promise<PerfReport>;
+  /** Checks what commonly breaks an overlay on this host and in its cluster (`overlayctl doctor`, doctor.ts). */
+  doctor(): Promise<DoctorReport>;
 }
