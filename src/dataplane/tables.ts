@@ -55,6 +55,12 @@ export class FdbTable {
     return (this.vtepRefs.get(vni)?.get(vtep) ?? 0) > 0;
   }
 
+  /** Whether `vtep` (canonical text form) is a VTEP of any network. */
+  isVtepOfAny(vtep: string): boolean {
+    for (const refs of this.vtepRefs.values()) if ((refs.get(vtep) ?? 0) > 0) return true;
+    return false;
+  }
+
   deleteVni(vni: number): void {
     this.byVni.delete(vni);
     this.vtepRefs.delete(vni);

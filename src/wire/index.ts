@@ -22,3 +22,4 @@ export * from './vxlan.js';
 export * from './pcap.js';
 export * from './describe.js';
 export * from './esp.js';
+export * from './probe.js';
