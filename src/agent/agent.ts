@@ -35,6 +35,7 @@ import { ClusterMembership } from './membership.js';
 import { NetworkKeys } from './keys.js';
 import { AgentViews } from './views.js';
 import { PerfTests } from './perf/perf.js';
+import { PeerHealth, type PeerRow } from './peer-health.js';
 import { EventLog } from './events.js';
 import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
 import type { AgentCounters, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
@@ -65,6 +66,7 @@ export class Agent implements AgentOperations {
   private readonly views: AgentViews;
   private readonly membership: ClusterMembership;
   private readonly perfTests: PerfTests;
+  private readonly peerHealth: PeerHealth;
   private reapTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
@@ -98,11 +100,13 @@ export class Agent implements AgentOperations {
     this.membership = new ClusterMembership(config, this.log, this.sync);
     this.captures = new CaptureSessions(this.ctx);
     this.perfTests = new PerfTests(this.ctx, { attach: (req) => this.attachEndpoint(req), detach: (id) => this.detachEndpoint(id) });
+    this.peerHealth = new PeerHealth(this.ctx, (node) => this.memberAlive(node));
     this.views = new AgentViews(this.ctx, {
       sync: this.sync,
       startedAt: this.startedAt,
       gossip: () => this.membership.node,
       defaultMtu: () => this.defaultMtu,
+      probes: () => this.peerHealth.stats,
     });
   }
 
@@ -137,6 +141,7 @@ export class Agent implements AgentOperations {
     });
     await this.serial(() => this.reconciler.reconcile());
     await this.membership.start();
+    this.peerHealth.start();
     // Re-announce our endpoints: peers that saw us leave forgot them.
     for (const ep of this.store.localEndpoints()) this.store.commitEndpoint(ep);
     this.saveNow();
@@ -162,6 +167,7 @@ export class Agent implements AgentOperations {
     clearInterval(this.reconnectTimer);
     clearInterval(this.checkpointTimer);
     clearInterval(this.rotationTimer);
+    this.peerHealth.stop();
     await this.perfTests.stop();
     if (this.saveTimer) this.saveNow();
     await this.membership.stop();
@@ -283,6 +289,11 @@ export class Agent implements AgentOperations {
   /** Cluster members as gossip sees them, this node included. */
   members(): MemberRow[] { return this.views.members(); }
   counters(): AgentCounters { return this.views.counters(); }
+  /** Data-path health of each remote VTEP, from the probes (peer-health.ts). */
+  peers(network?: string): PeerRow[] {
+    if (network !== undefined) this.store.network(network); // NETWORK_NOT_FOUND
+    return this.peerHealth.rows(network);
+  }
 
   /**
    * Starts mirroring a network's frames as pcap: `write` gets the header, then
@@ -316,6 +327,10 @@ export class Agent implements AgentOperations {
 
   private saveSoon(): void {
     this.saveTimer ??= setTimeout(() => this.saveNow(), SAVE_DELAY_MS);
+  }
+
+  private memberAlive(node: string): boolean {
+    return this.membership.node?.members().some((m) => m.name === node && (m.state === 'alive' || m.state === 'suspect')) ?? false;
   }
 
   private note(message: string): void {

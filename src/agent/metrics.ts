@@ -2,6 +2,7 @@
 import http from 'node:http';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Agent } from './agent.js';
+import { registerPeerMetrics } from './peer-metrics.js';
 
 export function startMetrics(agent: Agent, hostPort: string): Promise<http.Server> {
   const m = /^(.*):(\d+)$/.exec(hostPort);
@@ -12,7 +13,9 @@ export function startMetrics(agent: Agent, hostPort: string): Promise<http.Serve
   const bytes = new Gauge({ name: 'overlayd_bytes_total', help: 'VXLAN payload bytes by direction', labelNames: ['direction'], registers: [registry] });
   const drops = new Gauge({ name: 'overlayd_drops_total', help: 'Frames and datagrams dropped, by reason', labelNames: ['reason'], registers: [registry] });
   const networks = new Gauge({ name: 'overlayd_networks', help: 'Overlay networks known', registers: [registry] });
+  const refreshPeers = registerPeerMetrics(registry, () => agent.peers());
   const refresh = (): void => {
+    refreshPeers();
     const c = agent.counters();
     packets.set({ direction: 'tx' }, c.tx.packets);
     packets.set({ direction: 'rx' }, c.rx.packets);

@@ -10,6 +10,7 @@ import type { ClusterSync } from '../cluster/sync.js';
 import type { Memberlist } from '../gossip/index.js';
 import type { AgentContext } from './context.js';
 import { movableVethName } from '../host/links.js';
+import type { ProbeStats } from './peer-health.js';
 import type { AgentCounters, AgentEvent, FdbRow, MemberRow, MovableEndpoint, NeighRow } from './operations.js';
 
 /** What the views read from the agent beyond the shared context. */
@@ -18,6 +19,8 @@ export interface ViewSources {
   readonly startedAt: number;
   gossip(): Memberlist | undefined;
   defaultMtu(): number;
+  /** What the VTEP probes did (peer-health.ts). */
+  probes(): ProbeStats;
 }
 
 export class AgentViews {
@@ -93,7 +96,7 @@ export class AgentViews {
 
   counters(): AgentCounters {
     const workers = this.ctx.datapath.workerCounters?.();
-    return { ...this.ctx.datapath.counters(), ...(workers && { workers }), cluster: { rejected: { ...this.ctx.store.rejected }, badMessages: this.src.sync.badMessages } };
+    return { ...this.ctx.datapath.counters(), ...(workers && { workers }), probes: { ...this.src.probes() }, cluster: { rejected: { ...this.ctx.store.rejected }, badMessages: this.src.sync.badMessages } };
   }
 
   private selectNetworks(name?: string): NetworkEntry[] {
