@@ -89,12 +89,17 @@ export class PeerHealth {
     this.ctx.datapath.setProbeListener(null);
   }
 
-  /** One row per remote VTEP this host sends to, optionally only those of `network`. */
+  /**
+   * One row per remote VTEP this host sends to. With `network`, only the
+   * VTEPs of that network, their state, RTT and loss from its probes alone
+   * (the counters stay the VTEP's, over every network).
+   */
   rows(network?: string): PeerRow[] {
     const now = Date.now();
     const counters = new Map(this.ctx.datapath.peerCounters().map((c) => [c.vtep, c]));
     return this.targets()
       .filter((t) => network === undefined || t.networks.includes(network))
+      .map((t) => (network === undefined ? t : { ...t, probeable: t.probeable.filter((s) => s.network === network) }))
       .map((t) => this.row(t, counters.get(t.vtep), now));
   }
 
