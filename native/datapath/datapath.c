@@ -201,16 +201,15 @@ typedef struct probe_sink {
 
 static void probe_send(void *ctx, const dp_addr *vtep, uint32_t hash, uint8_t *payload, size_t len) {
   probe_sink *p = ctx;
-  p->rc = io_send(p->io, vtep, hash, -1, payload, len);
+  p->rc = p->io != NULL ? io_send(p->io, vtep, hash, -1, payload, len) : -ENOTCONN;
 }
 
 static void probe_esp_send(void *ctx, const dp_addr *vtep, uint32_t hash, int carrier, uint8_t *packet, size_t len) {
   probe_sink *p = ctx;
-  p->rc = io_send(p->io, vtep, hash, carrier, packet, len);
+  p->rc = p->io != NULL ? io_send(p->io, vtep, hash, carrier, packet, len) : -ENOTCONN;
 }
 
 int datapath_probe_send(dp_datapath *dp, uint32_t vni, const dp_addr *vtep, const uint8_t *frame, size_t len) {
-  if (dp->io == NULL) return dp_drop(dp->counters, DP_DROP_UDP_SEND);
   uint8_t *work = malloc(DP_HEADROOM + len + DP_TAILROOM);
   if (work == NULL) return dp_drop(dp->counters, DP_DROP_UDP_SEND);
   memcpy(work + DP_HEADROOM, frame, len);

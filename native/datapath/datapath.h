@@ -88,7 +88,8 @@ int datapath_esp_trace(dp_datapath *dp, const dp_addr *src, uint32_t spi, uint8_
 /**
  * Sends the VTEP probe frame `frame` (`len` bytes) to `vtep` on network
  * `vni` from the calling thread (dp_egress_probe, counter row 0): DP_PASS, or
- * the drop reason (udp_send when the data path is stopped or the socket refused).
+ * the drop reason (udp_send, after the pipeline's checks and counts, when
+ * the data path is stopped or the socket refused).
  */
 int datapath_probe_send(dp_datapath *dp, uint32_t vni, const dp_addr *vtep, const uint8_t *frame, size_t len);
 /** Calls `fn` with every remote VTEP's counters, summed over the threads. */

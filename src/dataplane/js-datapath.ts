@@ -177,11 +177,11 @@ export class JsDatapath implements Datapath {
   }
 
   sendProbe(vni: number, vtep: string, frame: Buffer): DropReason | undefined {
-    if (this.receiver === undefined) {
-      this.processor.countDrop('udp_send');
+    const result = this.processor.processProbe(vni, vtep, frame);
+    if (result.out.length > 0 && this.receiver === undefined) {
+      this.processor.countDrop('udp_send'); // stopped: checked and counted as the native path does, nothing to send from
       return 'udp_send';
     }
-    const result = this.processor.processProbe(vni, vtep, frame);
     for (const out of result.out) this.send(out);
     return result.drop;
   }

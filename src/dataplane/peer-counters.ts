@@ -21,10 +21,10 @@ export class PeerCounterTable {
     row.rxBytes += bytes;
   }
 
-  /** The rows of the VTEPs `isVtep` still knows; the others are forgotten. */
-  list(isVtep: (vtep: string) => boolean): PeerCounters[] {
-    for (const vtep of this.rows.keys()) if (!isVtep(vtep)) this.rows.delete(vtep);
-    return [...this.rows.values()].map((r) => ({ ...r }));
+  /** A row for each of `vteps` (the VTEPs of every network now), zeros included; rows of others are forgotten. */
+  list(vteps: Set<string>): PeerCounters[] {
+    for (const vtep of this.rows.keys()) if (!vteps.has(vtep)) this.rows.delete(vtep);
+    return [...vteps].map((vtep) => ({ ...this.row(vtep) }));
   }
 
   private row(vtep: string): PeerCounters {

@@ -155,7 +155,7 @@ export class ReferenceProcessor implements FrameProcessor {
 
   /** What was sent to and admitted from each remote VTEP of any network. */
   peerCounters(): PeerCounters[] {
-    return this.peers.list((vtep) => this.fdb.isVtepOfAny(vtep));
+    return this.peers.list(this.fdb.allVteps());
   }
 
   /** The egress stage list; `t` is set for a traced frame. */

@@ -55,10 +55,11 @@ export class FdbTable {
     return (this.vtepRefs.get(vni)?.get(vtep) ?? 0) > 0;
   }
 
-  /** Whether `vtep` (canonical text form) is a VTEP of any network. */
-  isVtepOfAny(vtep: string): boolean {
-    for (const refs of this.vtepRefs.values()) if ((refs.get(vtep) ?? 0) > 0) return true;
-    return false;
+  /** Every address that is a VTEP of some network (canonical text form). */
+  allVteps(): Set<string> {
+    const all = new Set<string>();
+    for (const refs of this.vtepRefs.values()) for (const vtep of refs.keys()) all.add(vtep);
+    return all;
   }
 
   deleteVni(vni: number): void {
