@@ -96,7 +96,7 @@ export class PeerHealth {
    */
   rows(network?: string): PeerRow[] {
     const now = Date.now();
-    const counters = new Map(this.ctx.datapath.peerCounters().map((c) => [c.vtep, c]));
+    const counters = this.noteTraffic();
     return this.targets()
       .filter((t) => network === undefined || t.networks.includes(network))
       .map((t) => (network === undefined ? t : { ...t, probeable: t.probeable.filter((s) => s.network === network) }))
@@ -201,16 +201,19 @@ export class PeerHealth {
     for (const vtep of this.states.keys()) if (!vteps.has(vtep)) this.states.delete(vtep);
   }
 
-  /** lastRx / lastTx: the last round in which the VTEP's counters moved. */
-  private noteTraffic(): void {
+  /** Reads the per-VTEP counters; lastRx / lastTx: the last read (a round, or a listing) at which they had moved. */
+  private noteTraffic(): Map<string, PeerCounters> {
     const now = Date.now();
+    const counters = new Map<string, PeerCounters>();
     for (const c of this.ctx.datapath.peerCounters()) {
       const before = this.seen.get(c.vtep);
       const entry = { counters: c, rxMs: before?.rxMs, txMs: before?.txMs };
       if (c.rxPackets > (before?.counters.rxPackets ?? 0)) entry.rxMs = now;
       if (c.txPackets > (before?.counters.txPackets ?? 0)) entry.txMs = now;
       this.seen.set(c.vtep, entry);
+      counters.set(c.vtep, c);
     }
+    return counters;
   }
 
   /** The VTEP's state: down when any network's path is down, up when all are up. */

@@ -89,7 +89,7 @@ describe.skipIf(!ready)('VTEP probes: native and reference paths agree', () => {
   });
 
   it('counts per VTEP alike: what was sent to it and admitted from it', () => {
-    const sort = (rows: { vtep: string }[]) => [...rows].sort((a, b) => a.vtep.localeCompare(b.vtep));
+    const sort = <T extends { vtep: string }>(rows: T[]) => [...rows].sort((a, b) => a.vtep.localeCompare(b.vtep));
     const n = sort(native.peerCounters());
     expect(n).toEqual(sort(reference.peerCounters()));
     const row = n.find((p) => p.vtep === F.REMOTE_VTEP)!;

@@ -7,15 +7,18 @@
  * reason, while gossip still says it is alive, and it is `up` again within
  * 10 s of the rule going; dropping ESP breaks the encrypted network only;
  * a switch port with a smaller MTU loses the full-size probes only (an MTU
- * black hole). Probes never reach a container: the bridge sees none. A
- * static peer without an agent shows `unknown`.
+ * black hole). Probes never reach a container: the bridge sees none.
+ * Garbage probes from a member are counted and dropped. A kernel vxlan
+ * static peer (no agent) shows `unknown`, is never probed, and its traffic
+ * shows in its counters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../../src/testkit/topology.js';
 import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
-import { nsExec, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
+import { nsExec, run, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 import type { PeerRow } from '../../src/agent/peer-health.js';
-import { PROBE_ETHERTYPE, readPcap } from '../../src/wire/index.js';
+import { PROBE_ETHERTYPE, encodeProbe, encodeVxlan, readPcap } from '../../src/wire/index.js';
+import type { ProbeStats } from '../../src/agent/peer-health.js';
 import { newGossipKey } from './encrypted-support.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'nft', 'tcpdump'), 'peers e2e tests need root, ip, nft and tcpdump');
@@ -34,12 +37,42 @@ async function firewall(ns: string, match: string[]): Promise<() => Promise<void
   };
 }
 
+const KERNEL_IP = '198.19.20.250';
+const KERNEL_MAC = '02:42:c6:13:14:fa';
+
+/** Host 4 as a host without an agent: the kernel's vxlan on blue's VNI, a namespace behind it, a static route to `ours`. */
+async function kernelPeer(topo: Topology, local: string, ourVtep: string, ours: Endpoint): Promise<string> {
+  const kernelNs = (await topo.container(4, 'k')).ns;
+  const x = (...cmd: string[]) => nsExec(topo.host(4).ns, cmd);
+  await x('ip', 'link', 'add', 'kvx', 'type', 'vxlan', 'id', String(BLUE_VNI), 'dstport', '4789', 'local', local, 'nolearning');
+  await x('ip', 'link', 'add', 'kbr', 'type', 'bridge');
+  await x('ip', 'link', 'set', 'kvx', 'master', 'kbr', 'up');
+  await x('ip', 'link', 'set', 'kbr', 'up');
+  await x('ip', 'link', 'add', 'kve', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', kernelNs);
+  await x('ip', 'link', 'set', 'kve', 'master', 'kbr', 'up');
+  await x('bridge', 'fdb', 'append', ours.mac, 'dev', 'kvx', 'dst', ourVtep, 'self', 'permanent');
+  const k = (...cmd: string[]) => nsExec(kernelNs, cmd);
+  await k('ip', 'link', 'set', 'eth0', 'address', KERNEL_MAC, 'mtu', '1450', 'up');
+  await k('ip', 'addr', 'add', `${KERNEL_IP}/24`, 'dev', 'eth0');
+  await k('ip', 'neigh', 'add', ours.ips[0], 'lladdr', ours.mac, 'dev', 'eth0', 'nud', 'permanent');
+  return kernelNs;
+}
+
+/** Sends `count` copies of a VXLAN datagram from host namespace `ns` (its address `from`) to `to`:4789. */
+async function sendDatagrams(ns: string, from: string, to: string, payload: Buffer, count: number): Promise<void> {
+  const script = `const s=require('dgram').createSocket('udp4');const b=Buffer.from('${payload.toString('hex')}','hex');let n=0;` +
+    `const go=()=>n++<${count}?s.send(b,4789,'${to}',go):s.close();s.bind(0,'${from}',go)`;
+  const r = await run(['ip', 'netns', 'exec', ns, process.execPath, '-e', script], 20_000);
+  if (r.code !== 0) throw new Error(`sending from ${ns} failed: ${r.stderr}`);
+}
+
 describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (datapath) => {
   let topo: Topology;
   let agents: AgentHandle[];
+  const blueEndpoints: Endpoint[] = [];
 
   beforeAll(async () => {
-    topo = await Topology.create({ hosts: 3 });
+    topo = await Topology.create({ hosts: 4 }); // host 4: a kernel vxlan peer, no agent
     agents = await startCluster(topo, { datapath, gossipKey: newGossipKey() }, [1, 2, 3]).catch(async (e) => {
       await topo.destroy();
       throw e;
@@ -49,7 +82,10 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
     for (const a of agents) {
       await waitFor(`networks on ${a.name}`, async () => (await a.ctl<unknown[]>('network', 'ls')).length === 2, 20_000);
       const c = await topo.container(a.hostIndex, 'c');
-      for (const net of ['blue', 'red']) await a.ctl<Endpoint>('endpoint', 'attach', net, '--netns', c.ns, '--ifname', `eth-${net}`);
+      for (const net of ['blue', 'red']) {
+        const ep = await a.ctl<Endpoint>('endpoint', 'attach', net, '--netns', c.ns, '--ifname', `eth-${net}`);
+        if (net === 'blue') blueEndpoints.push(ep);
+      }
     }
   }, 120_000);
 
@@ -149,10 +185,37 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
     await waitState(0, agents[1].advertise, 'up', 15_000, 'blue');
   }, 60_000);
 
-  it('shows a static peer without an agent as unknown', async () => {
-    await agents[0].ctl('peer', 'add', 'blue', '--ip', '198.19.20.250', '--mac', '02:42:c6:13:14:fa', '--vtep', '198.18.0.250');
-    const row = await waitFor('the static peer row', () => rowOf(0, '198.18.0.250'), 10_000);
-    expect(row).toMatchObject({ node: null, networks: ['blue'], state: 'unknown', rttMs: null, lossPct: null });
+  it('counts garbage probes and stray replies from a member and drops them, and goes on probing', async () => {
+    const stats = async () => (await agents[0].ctl<{ probes: ProbeStats }>('stats')).probes;
+    const before = await stats();
+    const garbage = Buffer.concat([encodeProbe({ kind: 'request', seq: 1, sentNs: 1n, wallMs: 1, size: 64 }).subarray(0, 14), Buffer.alloc(50, 0xee)]);
+    const stray = encodeProbe({ kind: 'reply', seq: 0xfffffff0, sentNs: 5n, wallMs: 1, size: 64 });
+    await sendDatagrams(topo.host(2).ns, agents[1].advertise, agents[0].advertise, encodeVxlan(BLUE_VNI, garbage), 200);
+    await sendDatagrams(topo.host(2).ns, agents[1].advertise, agents[0].advertise, encodeVxlan(BLUE_VNI, stray), 50);
+    const after = await waitFor('the garbage counted', async () => {
+      const s = await stats();
+      return s.malformed - before.malformed >= 200 && s.stray - before.stray >= 50 ? s : undefined;
+    }, 10_000);
+    expect(after.malformed - before.malformed).toBe(200);
+    expect(after.stray - before.stray).toBeGreaterThanOrEqual(50); // a late reply of a real probe counts there too
+    expect(after.sent).toBeGreaterThan(before.sent);
+    expect((await peers(0)).every((r) => r.state === 'up')).toBe(true);
+  }, 30_000);
+
+  it("shows a kernel vxlan static peer as unknown, never probed, its traffic in the counters", async () => {
+    const kernelVtep = topo.host(4).addr4!;
+    const ours = blueEndpoints[0];
+    await agents[0].ctl('peer', 'add', 'blue', '--ip', KERNEL_IP, '--mac', KERNEL_MAC, '--vtep', kernelVtep);
+    const kernelNs = await kernelPeer(topo, kernelVtep, topo.host(1).addr4!, ours);
+    await waitFor('the static peer row', () => rowOf(0, kernelVtep), 10_000);
+    await new Promise((r) => setTimeout(r, 2500)); // two probing rounds: nothing is sent to it
+    const row = (await rowOf(0, kernelVtep))!;
+    expect(row).toMatchObject({ node: null, networks: ['blue'], state: 'unknown', rttMs: null, lossPct: null, txPackets: 0, rxPackets: 0 });
     expect(row.reason).toContain('static peer');
+    const script = `const s=require('dgram').createSocket('udp4');s.send(Buffer.alloc(20),9,'${ours.ips[0]}',()=>s.close())`;
+    await run(['ip', 'netns', 'exec', kernelNs, process.execPath, '-e', script], 10_000);
+    const moved = await waitFor('its datagram counted', async () => ((await rowOf(0, kernelVtep))!.rxPackets > 0 ? rowOf(0, kernelVtep) : undefined), 10_000);
+    expect(moved).toMatchObject({ state: 'unknown', rxPackets: 1, rxBytes: 14 + 20 + 8 + 20 });
+    expect(Date.parse(moved!.lastRx!)).toBeGreaterThan(Date.now() - 5000);
   }, 30_000);
 });
