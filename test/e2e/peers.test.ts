@@ -37,6 +37,7 @@ async function firewall(ns: string, match: string[]): Promise<() => Promise<void
   };
 }
 
+const METRICS_PORT = 9464;
 const KERNEL_IP = '198.19.20.250';
 const KERNEL_MAC = '02:42:c6:13:14:fa';
 
@@ -73,7 +74,8 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
 
   beforeAll(async () => {
     topo = await Topology.create({ hosts: 4 }); // host 4: a kernel vxlan peer, no agent
-    agents = await startCluster(topo, { datapath, gossipKey: newGossipKey() }, [1, 2, 3]).catch(async (e) => {
+    const extraArgs = ['--metrics-addr', `127.0.0.1:${METRICS_PORT}`]; // each agent in its own namespace
+    agents = await startCluster(topo, { datapath, gossipKey: newGossipKey(), extraArgs }, [1, 2, 3]).catch(async (e) => {
       await topo.destroy();
       throw e;
     });
@@ -125,6 +127,19 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
     }
     for (const net of ['blue', 'red']) expect((await peers(0, net)).every((r) => r.state === 'up')).toBe(true);
   }, 90_000);
+
+  it('exports the peers as metrics, labelled by VTEP and node', async () => {
+    const script = `fetch('http://127.0.0.1:${METRICS_PORT}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+    const r = await run(['ip', 'netns', 'exec', topo.host(1).ns, process.execPath, '-e', script], 10_000);
+    expect(r.code).toBe(0);
+    const rows = await peers(0);
+    for (const p of rows) {
+      const labels = `{vtep="${p.vtep}",node="${p.node}"}`;
+      expect(r.stdout).toContain(`overlayd_peer_up${labels} 1`);
+      expect(r.stdout).toMatch(new RegExp(`overlayd_peer_rtt_seconds${labels.replace(/[{}.]/g, '\\$&')} 0\\.\\d+`));
+      for (const m of ['tx_packets', 'rx_packets', 'tx_bytes', 'rx_bytes']) expect(r.stdout).toMatch(new RegExp(`overlayd_peer_${m}_total${labels.replace(/[{}.]/g, '\\$&')} [1-9]`));
+    }
+  });
 
   it('puts probes on the underlay as VXLAN on the data port, and never on a container bridge', async () => {
     const before = (await rowOf(0, agents[1].advertise))!;
