@@ -139,6 +139,7 @@ export class PeerHealth {
       this.stats.stray++;
       return;
     }
+    if (this.states.get(p.vtep) !== 'down') return;
     const t = this.targets().find((x) => x.vtep === p.vtep);
     if (t !== undefined) this.announce(t, this.aggregate(t, Date.now())); // down → up on the first good reply
   }
