@@ -126,6 +126,9 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
       expect(Date.parse(r.lastTx!)).toBeGreaterThan(Date.now() - 5000);
     }
     for (const net of ['blue', 'red']) expect((await peers(0, net)).every((r) => r.state === 'up')).toBe(true);
+    const text = await run([process.execPath, agents[0].ctlPath, '--socket', agents[0].socket, 'peers']);
+    expect(text.stdout.split('\n')[0]).toMatch(/^VTEP\s+NODE\s+NETWORKS\s+STATE\s+RTT\s+LOSS/);
+    expect(text.stdout).toMatch(new RegExp(`${agents[1].advertise.replace(/\./g, '\\.')}\\s+${agents[1].name}\\s+blue,red\\s+up\\s+\\d+\\.\\d\\d ms`));
   }, 90_000);
 
   it('exports the peers as metrics, labelled by VTEP and node', async () => {
@@ -227,6 +230,8 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
     const row = (await rowOf(0, kernelVtep))!;
     expect(row).toMatchObject({ node: null, networks: ['blue'], state: 'unknown', rttMs: null, lossPct: null, txPackets: 0, rxPackets: 0 });
     expect(row.reason).toContain('static peer');
+    const text = await run([process.execPath, agents[0].ctlPath, '--socket', agents[0].socket, 'peers', 'blue']);
+    expect(text.stdout).toContain(`${kernelVtep} unknown: static peer (peer add)`);
     const script = `const s=require('dgram').createSocket('udp4');s.send(Buffer.alloc(20),9,'${ours.ips[0]}',()=>s.close())`;
     await run(['ip', 'netns', 'exec', kernelNs, process.execPath, '-e', script], 10_000);
     const moved = await waitFor('its datagram counted', async () => ((await rowOf(0, kernelVtep))!.rxPackets > 0 ? rowOf(0, kernelVtep) : undefined), 10_000);
