@@ -141,7 +141,7 @@ export class Agent implements AgentOperations {
     });
     await this.serial(() => this.reconciler.reconcile());
     await this.membership.start();
-    this.peerHealth.start();
+    this.peerHealth.start(this.config.peerProbeIntervalS === undefined ? undefined : this.config.peerProbeIntervalS * 1000);
     // Re-announce our endpoints: peers that saw us leave forgot them.
     for (const ep of this.store.localEndpoints()) this.store.commitEndpoint(ep);
     this.saveNow();

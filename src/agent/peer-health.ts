@@ -12,8 +12,9 @@
 import { isWireError, decodeProbe, encodeProbe, type Probe } from '../wire/index.js';
 import type { PeerCounters, ReceivedProbe } from '../dataplane/datapath.js';
 import type { AgentContext } from './context.js';
-import { ProbePath, type PathState } from './peer-probe.js';
+import { DOWN_AFTER_MS, ProbePath, type PathState } from './peer-probe.js';
 
+/** Default time between probing rounds (--peer-probe-interval). */
 export const PROBE_INTERVAL_MS = 1000;
 /** One round in this many sends a full-size probe instead of a small one. */
 const FULL_EVERY = 3;
@@ -70,6 +71,8 @@ export class PeerHealth {
   private readonly states = new Map<string, PathState>();
   private readonly seen = new Map<string, { counters: PeerCounters; rxMs?: number; txMs?: number }>();
   private timer?: NodeJS.Timeout;
+  /** Silence that makes a path down: four rounds, at least DOWN_AFTER_MS. */
+  private downAfterMs = DOWN_AFTER_MS;
   private round = 0;
   private replyBudget = MAX_REPLIES_PER_S;
   readonly stats: ProbeStats = { sent: 0, replies: 0, answered: 0, malformed: 0, stray: 0, limited: 0 };
@@ -79,9 +82,12 @@ export class PeerHealth {
     private readonly memberAlive: (node: string) => boolean,
   ) {}
 
-  start(): void {
+  /** Answers probes from now on, and sends them every `intervalMs` (0: never; every peer stays `unknown`). */
+  start(intervalMs = PROBE_INTERVAL_MS): void {
     this.ctx.datapath.setProbeListener((p) => this.onProbe(p));
-    this.timer = setInterval(() => this.tick(), PROBE_INTERVAL_MS).unref();
+    if (intervalMs <= 0) return;
+    this.downAfterMs = Math.max(DOWN_AFTER_MS, 4 * intervalMs);
+    this.timer = setInterval(() => this.tick(), intervalMs).unref();
   }
 
   stop(): void {
@@ -188,7 +194,7 @@ export class PeerHealth {
     const key = pathKey(spec.vni, vtep);
     let path = this.paths.get(key);
     if (path === undefined) {
-      path = new ProbePath({ ...spec, vtep }, Date.now());
+      path = new ProbePath({ ...spec, vtep, downAfterMs: this.downAfterMs }, Date.now());
       this.paths.set(key, path);
     }
     return path;
@@ -220,6 +226,7 @@ export class PeerHealth {
   /** The VTEP's state: down when any network's path is down, up when all are up. */
   private aggregate(t: VtepTarget, now: number): { state: PathState; reason?: string } {
     if (t.node === null) return { state: 'unknown', reason: 'static peer (peer add): no overlayd agent answers probes; lastRx shows its traffic' };
+    if (this.timer === undefined) return { state: 'unknown', reason: 'probes are off here (--peer-probe-interval 0)' };
     if (t.probeable.length === 0) {
       if (!this.memberAlive(t.node)) return { state: 'unknown', reason: `member ${t.node} is not alive` };
       return { state: 'unknown', reason: `no endpoint of this host on ${t.networks.join(', ')}: the peer admits nothing from here to answer` };

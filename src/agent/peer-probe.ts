@@ -8,7 +8,7 @@
 import type { DropReason } from '../dataplane/datapath.js';
 import type { Probe } from '../wire/index.js';
 
-/** A path is down after this long without a reply to a small probe (the issue asks for ≤ 10 s). */
+/** A path is down after this long without a reply to a small probe (the issue asks for ≤ 10 s), at the default interval. */
 export const DOWN_AFTER_MS = 4000;
 /** A probe without a reply after this long is lost. */
 export const PROBE_TIMEOUT_MS = 2000;
@@ -36,6 +36,8 @@ export interface PathSpec {
   maxFrame: number;
   /** How the data travels, for reasons: `udp/4789`, `ESP (ip protocol 50)`, `ESP-in-UDP`. */
   carrier: string;
+  /** Silence after which it is down (default DOWN_AFTER_MS; longer for probes less often than every second). */
+  downAfterMs?: number;
 }
 
 export class ProbePath {
@@ -119,7 +121,7 @@ export class ProbePath {
   state(nowMs: number): { state: PathState; reason?: string } {
     const { network, carrier, vtep, maxFrame } = this.spec;
     const silentMs = nowMs - (this.lastReplyMs ?? this.startedMs);
-    if (silentMs >= DOWN_AFTER_MS) {
+    if (silentMs >= (this.spec.downAfterMs ?? DOWN_AFTER_MS)) {
       const why = this.sendRefused !== undefined ? `; this host's data path refuses them: ${this.sendRefused}` : '';
       const heard = this.lastReplyMs === undefined ? 'no reply yet' : `no reply for ${Math.round(silentMs / 1000)} s`;
       return { state: 'down', reason: `network ${network}: ${heard} to probes to ${vtep} over ${carrier}${why}` };
