@@ -75,6 +75,7 @@ export class PeerHealth {
   private downAfterMs = DOWN_AFTER_MS;
   private round = 0;
   private replyBudget = MAX_REPLIES_PER_S;
+  private budgetSince = 0;
   readonly stats: ProbeStats = { sent: 0, replies: 0, answered: 0, malformed: 0, stray: 0, limited: 0 };
 
   constructor(
@@ -111,7 +112,6 @@ export class PeerHealth {
 
   /** A probing round: expire, send, look at the counters, announce state changes. */
   private tick(): void {
-    this.replyBudget = MAX_REPLIES_PER_S;
     const full = this.round++ % FULL_EVERY === FULL_EVERY - 1;
     const targets = this.targets();
     this.forgetPathsBut(targets);
@@ -152,12 +152,17 @@ export class PeerHealth {
 
   /** Answers a request the way it came: over the data path to its VTEP, the same length. */
   private answer(p: ReceivedProbe, req: Probe): void {
+    const now = Date.now();
+    if (now - this.budgetSince >= 1000) {
+      this.budgetSince = now;
+      this.replyBudget = MAX_REPLIES_PER_S;
+    }
     if (this.replyBudget <= 0) {
       this.stats.limited++;
       return;
     }
     this.replyBudget--;
-    const reply = encodeProbe({ ...req, kind: 'reply', wallMs: Date.now() });
+    const reply = encodeProbe({ ...req, kind: 'reply', wallMs: now });
     if (this.ctx.datapath.sendProbe(p.vni, p.vtep, reply) === undefined) this.stats.answered++;
   }
 
