@@ -8,7 +8,7 @@
  *   otherwise the inner checksum is checked and in-order
  *   TCP segments of one flow are coalesced into one super-frame
  *   (virtio_net_hdr GSO_TCPV4/6) → write to the network's TAP; anything
- *   else is written singly.
+ *   else is written singly. A VTEP probe goes to the punt queue instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -65,11 +65,15 @@ static void flush_run(ingress_worker *w) {
   if (writev(net_tap_queue(net, w->wk->index), w->run.iov, iovcnt) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE] += (uint64_t)segs;
 }
 
-/* An inner frame that passed the ingress checks (plain or ESP): capture, then the TAP. */
+/* An inner frame that passed the ingress checks (plain or ESP): capture, then the TAP; a probe to the agent. */
 static void deliver(ingress_worker *w, const dp_delivery *d, const dp_addr *src) {
   dp_network *net = d->net;
   uint8_t *frame = d->frame;
   size_t flen = d->len;
+  if (d->probe) {
+    if (punt_push(w->io->punt, net->vni, PUNT_PROBE, src, frame, flen) < 0) w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
+    return;
+  }
   if (net->capture && punt_push(w->io->punt, net->vni, PUNT_INGRESS, src, frame, flen) < 0)
     w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
   if (net->tap_queues == 0) {
@@ -119,7 +123,7 @@ __attribute__((cold, noinline)) static void ingress_dropped(ingress_worker *w, c
 
 static void ingress_datagram(ingress_worker *w, const dp_addr *src, uint8_t *payload, size_t len) {
   dp_delivery d;
-  int verdict = dp_ingress(w->io->tables, src, payload, len, w->counters, &d, NULL);
+  int verdict = dp_ingress(w->io->tables, src, payload, len, w->wk->slot, w->counters, &d, NULL);
   if (verdict == DP_PASS) deliver(w, &d, src);
   else ingress_dropped(w, src, payload, len, verdict, DROP_KIND_VXLAN);
 }

@@ -1,6 +1,6 @@
 /*
- * The punt queue: a bounded multi-producer ring carrying captured frames from
- * the workers to JavaScript. A full ring never blocks: the frame is dropped
+ * The punt queue: a bounded multi-producer ring carrying captured frames and
+ * VTEP probes from the workers to JavaScript. A full ring never blocks: the frame is dropped
  * and the producer counts punt_overflow.
  */
 #ifndef OVERLAYD_PUNT_H
@@ -14,11 +14,13 @@
 
 #define PUNT_EGRESS 0
 #define PUNT_INGRESS 1
+/** A VTEP probe for the agent (never a capture). */
+#define PUNT_PROBE 2
 
 /** One captured frame (heap copy; freed by the consumer with punt_item_free). */
 typedef struct punt_item {
   uint32_t vni;
-  int direction; /* PUNT_EGRESS or PUNT_INGRESS */
+  int direction; /* PUNT_EGRESS, PUNT_INGRESS or PUNT_PROBE */
   int has_vtep;
   dp_addr vtep;
   size_t len;

@@ -13,7 +13,7 @@
  *   POST   /v1/networks/:name/reservations {ip?, family?, ttlS?, forever?} → {network, ip}
  *   DELETE /v1/networks/:name/reservations/:ip
  *   GET    /v1/fdb?network=N               GET    /v1/neigh?network=N
- *   GET    /v1/members
+ *   GET    /v1/members                     GET    /v1/peers?network=N   data-path health per remote VTEP (peer-health.ts)
  *   POST   /v1/networks/:name/capture {count?, durationS?, outer?} → a pcap stream
  *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
  *   POST   /v1/networks/:name/perf {to, seconds?, streams?, reverse?} → throughput, RTT and loss to node `to` (perf/perf.ts)
@@ -154,6 +154,7 @@ export class ControlApi {
     this.route('GET', '/v1/neigh', (_p, q) => a.neighRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/members', () => a.members());
     this.route('GET', '/v1/doctor', () => a.doctor());
+    this.route('GET', '/v1/peers', (_p, q) => a.peers(q.get('network') ?? undefined));
     this.route('POST', '/v1/networks/:name/perf', (p, _q, b) =>
       a.perf({ network: p.name, to: str(b, 'to'), seconds: optInt(b, 'seconds'), streams: optInt(b, 'streams'), reverse: b.reverse === true }),
     );

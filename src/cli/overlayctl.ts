@@ -11,6 +11,7 @@ import { printTrace } from './trace-text.js';
 import { printDoctor } from './doctor-text.js';
 import { addEventsCommand } from './events.js';
 import { registerCaCommands } from './ca-commands.js';
+import { printPeers } from './peers-text.js';
 
 const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
 
@@ -143,6 +144,10 @@ peer
     out(await client().delete<Row>(`/v1/networks/${enc(net)}/peers/${enc(o.ip)}`), (d) => process.stdout.write(`${d.ip}\n`)),
   );
 
+program
+  .command('peers [network]')
+  .description('data-path health of each remote VTEP: probed over the data port (or ESP), state, RTT, loss, traffic')
+  .action(async (net?: string) => out(await client().get<Row[]>(`/v1/peers${q(net)}`), printPeers));
 program
   .command('keys <network>')
   .description('key ring and SAs of an encrypted network on this host')

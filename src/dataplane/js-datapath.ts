@@ -23,8 +23,11 @@ import {
   type DropReason,
   type DropSample,
   type EgressResult,
+  type EncapOutput,
   type IngressResult,
   type NetworkAttachment,
+  type PeerCounters,
+  type ReceivedProbe,
   type SaInfo,
 } from './datapath.js';
 import { DropEvents } from './drop-sampler.js';
@@ -62,6 +65,7 @@ export class JsDatapath implements Datapath {
   private readonly drops = new DropEvents();
   /** Samples go straight to the listener here: none is ever lost. */
   readonly dropSamplesLost = 0;
+  private probeListener: ((p: ReceivedProbe) => void) | null = null;
   private receiver?: dgram.Socket;
   private sources: dgram.Socket[] = [];
   /** ESP-in-UDP: received on and sent from the ESP port. */
@@ -186,6 +190,24 @@ export class JsDatapath implements Datapath {
     return this.processor.processEgress(vni, frame, trace);
   }
 
+  sendProbe(vni: number, vtep: string, frame: Buffer): DropReason | undefined {
+    const result = this.processor.processProbe(vni, vtep, frame);
+    if (result.out.length > 0 && this.receiver === undefined) {
+      this.processor.countDrop('udp_send'); // stopped: checked and counted as the native path does, nothing to send from
+      return 'udp_send';
+    }
+    for (const out of result.out) this.send(out);
+    return result.drop;
+  }
+
+  setProbeListener(listener: ((p: ReceivedProbe) => void) | null): void {
+    this.probeListener = listener;
+  }
+
+  peerCounters(): PeerCounters[] {
+    return this.processor.peerCounters();
+  }
+
   processIngress(srcAddress: string, payload: Buffer, trace = false): IngressResult {
     return this.processor.processIngress(srcAddress, payload, trace);
   }
@@ -228,18 +250,18 @@ export class JsDatapath implements Datapath {
     const result = this.processor.processEgress(tap.vni, frame);
     if (result.drop !== undefined) this.dropped(result.drop, 'egress', 'frame', tap.vni, undefined, frame);
     for (const reply of result.reply) this.writeTap(tap, reply);
-    for (const out of result.out) {
-      if (out.carrier !== undefined) {
-        this.sendEsp(out.carrier, out.payload, out.vtep);
-        continue;
-      }
-      const socket = this.sources[out.flowHash % this.sources.length];
-      socket.send(out.payload, this.dataPort, out.vtep, (err) => {
-        if (err) this.processor.countDrop('udp_send');
-      });
-    }
+    for (const out of result.out) this.send(out);
     const capture = this.captures.get(tap.vni);
     if (capture) capture({ vni: tap.vni, direction: 'egress', frame: Buffer.from(frame), vtep: result.out[0]?.vtep });
+  }
+
+  /** Sends one datagram: VXLAN from the source socket of its flow hash, or ESP on its carrier. */
+  private send(out: EncapOutput): void {
+    if (out.carrier !== undefined) return this.sendEsp(out.carrier, out.payload, out.vtep);
+    const socket = this.sources[out.flowHash % this.sources.length];
+    socket.send(out.payload, this.dataPort, out.vtep, (err) => {
+      if (err) this.processor.countDrop('udp_send');
+    });
   }
 
   /** Sends an ESP packet to `vtep` on its carrier; a failed send counts as `udp_send`. */
@@ -274,9 +296,13 @@ export class JsDatapath implements Datapath {
     this.drops.offer({ reason, direction, kind, vni: known, vtep, bytes });
   }
 
-  /** Writes an accepted inner frame to its network's TAP. */
+  /** Writes an accepted inner frame to its network's TAP; a VTEP probe goes to the agent instead. */
   private deliver(result: IngressResult, from: string): void {
     if (result.frame === undefined || result.vni === undefined) return;
+    if (result.probe) {
+      this.probeListener?.({ vni: result.vni, vtep: canonical(from), frame: Buffer.from(result.frame) });
+      return;
+    }
     const tap = this.taps.get(result.vni);
     if (tap === undefined) return;
     this.writeTap(tap, result.frame);
