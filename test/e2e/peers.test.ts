@@ -210,13 +210,12 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
     const stray = encodeProbe({ kind: 'reply', seq: 0xfffffff0, sentNs: 5n, wallMs: 1, size: 64 });
     await sendDatagrams(topo.host(2).ns, agents[1].advertise, agents[0].advertise, encodeVxlan(BLUE_VNI, garbage), 200);
     await sendDatagrams(topo.host(2).ns, agents[1].advertise, agents[0].advertise, encodeVxlan(BLUE_VNI, stray), 50);
-    const after = await waitFor('the garbage counted', async () => {
+    const after = await waitFor('the garbage counted, and probing going on', async () => {
       const s = await stats();
-      return s.malformed - before.malformed >= 200 && s.stray - before.stray >= 50 ? s : undefined;
+      return s.malformed - before.malformed >= 200 && s.stray - before.stray >= 50 && s.sent > before.sent ? s : undefined;
     }, 10_000);
     expect(after.malformed - before.malformed).toBe(200);
     expect(after.stray - before.stray).toBeGreaterThanOrEqual(50); // a late reply of a real probe counts there too
-    expect(after.sent).toBeGreaterThan(before.sent);
     expect((await peers(0)).every((r) => r.state === 'up')).toBe(true);
   }, 30_000);
 
