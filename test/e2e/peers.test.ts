@@ -5,7 +5,8 @@
  * sane RTT; an nftables rule in one host's namespace dropping UDP 4789 (what
  * an operator's firewall does) makes that peer `down` within 10 s, with a
  * reason, while gossip still says it is alive, and it is `up` again within
- * 10 s of the rule going; dropping ESP breaks the encrypted network only;
+ * 10 s of the rule going (a `peer` event each way; `doctor` fails meanwhile,
+ * naming the peer and the data port); dropping ESP breaks the encrypted network only;
  * a switch port with a smaller MTU loses the full-size probes only (an MTU
  * black hole). Probes never reach a container: the bridge sees none.
  * Garbage probes from a member are counted and dropped. A kernel vxlan
@@ -19,6 +20,8 @@ import { nsExec, run, startCluster, tearDown, waitFor, type AgentHandle, type En
 import type { PeerRow } from '../../src/agent/peer-health.js';
 import { PROBE_ETHERTYPE, encodeProbe, encodeVxlan, readPcap } from '../../src/wire/index.js';
 import type { ProbeStats } from '../../src/agent/peer-health.js';
+import type { OverlayEvent } from '../../src/agent/events.js';
+import type { DoctorReport } from '../../src/agent/doctor-report.js';
 import { newGossipKey } from './encrypted-support.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'nft', 'tcpdump'), 'peers e2e tests need root, ip, nft and tcpdump');
@@ -94,6 +97,12 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
   afterAll(() => tearDown(topo, agents));
 
   const peers = (i: number, network?: string) => agents[i].ctl<PeerRow[]>('peers', ...(network ? [network] : []));
+  /** The `peer` events agent `i` kept about `vtep`, oldest first (overlayctl events --type peer: NDJSON). */
+  const peerEvents = async (i: number, vtep: string): Promise<OverlayEvent[]> => {
+    const r = await agents[i].ctlRaw('events', '--type', 'peer');
+    expect(r.code).toBe(0);
+    return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as OverlayEvent).filter((e) => e.vtep === vtep);
+  };
   const rowOf = async (i: number, vtep: string, network?: string) => (await peers(i, network)).find((r) => r.vtep === vtep);
   /** Waits until agent `i` shows `vtep` in `state`; resolves with the row and how long it took. */
   const waitState = async (i: number, vtep: string, state: PeerRow['state'], timeoutMs: number, network?: string) => {
@@ -169,12 +178,20 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
       const members = await agents[0].ctl<{ name: string; state: string }[]>('members');
       expect(members.find((m) => m.name === agents[2].name)?.state).toBe('alive');
       expect(agents[0].log()).toMatch(new RegExp(`peer ${agents[2].name} \\(${host3.replace(/\./g, '\\.')}\\) down`));
+      expect(await peerEvents(0, host3)).toContainEqual(expect.objectContaining({ type: 'peer', vtep: host3, node: agents[2].name, state: 'down' }));
+      // doctor on host 1 fails, naming the peer and the data port; host 3's own doctor names its rule.
+      const doctor = await agents[0].ctlRaw('doctor');
+      expect(doctor.code).toBe(1);
+      const check = (JSON.parse(doctor.stdout) as DoctorReport).checks.find((c) => c.check === 'peer-data-port' && c.status === 'fail');
+      expect(check?.detail).toContain(host3);
+      expect(check?.detail).toContain('udp/4789');
     } finally {
       await lift();
     }
     const { ms } = await waitState(0, host3, 'up', 10_000);
     expect(ms).toBeLessThanOrEqual(10_000);
     expect(agents[0].log()).toMatch(new RegExp(`peer ${agents[2].name} \\(${host3.replace(/\./g, '\\.')}\\) up`));
+    expect((await peerEvents(0, host3)).at(-1)).toMatchObject({ type: 'peer', vtep: host3, state: 'up' });
   }, 40_000);
 
   it('shows the encrypted network down when ESP is dropped, the plain one up', async () => {
