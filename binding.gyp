@@ -12,6 +12,7 @@
         "native/binding/binding_datapath.cc",
         "native/binding/binding_drops.cc",
         "native/binding/binding_esp.cc",
+        "native/binding/binding_peers.cc",
         "native/binding/binding_raw.cc",
         "native/binding/binding_sa.cc",
         "native/datapath/datapath.c",
@@ -33,6 +34,7 @@
         "native/pipeline/seal.c",
         "native/pipeline/size.c",
         "native/tables/oa_table.c",
+        "native/tables/peers.c",
         "native/tables/tables.c",
         "native/tap/offload.c"
       ],

@@ -35,7 +35,7 @@ function addonFlags(): string[] {
 /** Builds the driver into `dir`; returns the executable's path. */
 export function buildDriver(dir: string): string {
   const pipeline = readdirSync(join(NATIVE, 'pipeline')).filter((f) => f.endsWith('.c')).map((f) => join(NATIVE, 'pipeline', f));
-  const sources = [...pipeline, ...['tables/tables.c', 'tables/oa_table.c', 'base/addr.c', 'base/csum.c'].map((f) => join(NATIVE, f))];
+  const sources = [...pipeline, ...['tables/tables.c', 'tables/peers.c', 'tables/oa_table.c', 'base/addr.c', 'base/csum.c'].map((f) => join(NATIVE, f))];
   const flags = addonFlags();
   const lib = join(dir, 'libpipeline-cost.so');
   execFileSync('gcc', [...flags, '-shared', `-I${NATIVE}`, join(ROOT, 'bench/pipeline-cost/driver.c'), ...sources, '-o', lib], { stdio: 'inherit' });

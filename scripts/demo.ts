@@ -3,7 +3,8 @@
  * each joined by gossip, one dual-stack network created on host 1, two
  * containers per host with addresses allocated cluster-wide; every pair
  * reaches every other (a UDP echo of overlayd's perf worker: no ping
- * needed), the tables are printed, `overlayctl trace` walks a packet through
+ * needed), the tables are printed, `overlayctl peers` shows each host's data
+ * path probed, `overlayctl doctor` checks the host, `overlayctl trace` walks a packet through
  * the data path (forwarded, unknown, too big), `overlayctl perf` measures throughput,
  * RTT and loss; then an encrypted network (ESP) between one container per
  * host: reachability, its keys, a key rotation, perf again; and everything
@@ -78,6 +79,11 @@ async function main(): Promise<void> {
 
     step(`tables on ${agents[0].name}`);
     for (const cmd of [['fdb'], ['neigh'], ['stats']]) await show(agents[0], cmd);
+
+    step(`the data path to each host, probed over the data port itself (overlayctl peers), and a health check (overlayctl doctor)`);
+    await waitFor('every peer of node1 up', async () => (await agents[0].ctl<{ state: string }[]>('peers')).every((p) => p.state === 'up'), 20_000).catch(() => undefined);
+    failures += (await show(agents[0], ['peers'])) === 0 ? 0 : 1;
+    failures += (await show(agents[0], ['doctor'])) === 0 ? 0 : 1;
 
     step(`one packet through ${agents[0].name}'s data path, stage by stage (overlayctl trace: nothing is sent)`);
     await show(agents[0], ['trace', 'demo', '--src', eps[0].ip, '--dst', eps[PER_HOST].ip]);

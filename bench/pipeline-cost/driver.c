@@ -102,7 +102,7 @@ EXPORT __attribute__((noinline)) long pipeline_cost_loop(const char *what, long 
     frame[0] = 0x08, frame[5] = 0x10; /* VNI 4096 */
     for (long i = 0; i < n; i++) {
       dp_delivery d;
-      passed += dp_ingress(&tables, &vtep, frame, DP_VXLAN_HLEN + 1464, counters, &d, NULL) == DP_PASS;
+      passed += dp_ingress(&tables, &vtep, frame, DP_VXLAN_HLEN + 1464, 0, counters, &d, NULL) == DP_PASS;
     }
   } else {
     size_t len;

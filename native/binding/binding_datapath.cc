@@ -17,6 +17,7 @@
 #include "binding/binding_addr.h"
 #include "binding/binding_capture.h"
 #include "binding/binding_drops.h"
+#include "binding/binding_peers.h"
 #include "binding/binding_sa.h"
 #include "binding/binding_util.h"
 
@@ -44,7 +45,7 @@ dp_addr SourceArg(const Napi::CallbackInfo &info, size_t i) {
   return src;
 }
 
-/** { vni, frame } | { drop: reason index } */
+/** { vni, frame, probe? } | { drop: reason index } */
 Napi::Object DeliveryResult(Napi::Env env, int verdict, const datapath_delivery &d) {
   Napi::Object result = Napi::Object::New(env);
   if (verdict != DP_PASS) {
@@ -52,6 +53,7 @@ Napi::Object DeliveryResult(Napi::Env env, int verdict, const datapath_delivery 
   } else {
     result.Set("vni", Napi::Number::New(env, d.vni));
     result.Set("frame", Napi::Buffer<uint8_t>::Copy(env, d.frame, d.len));
+    if (d.probe) result.Set("probe", Napi::Boolean::New(env, true));
   }
   return result;
 }
@@ -143,6 +145,8 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
                            InstanceMethod<&DatapathHandle::Start>("start"),
                            InstanceMethod<&DatapathHandle::Stop>("stop"),
                            InstanceMethod<&DatapathHandle::OffloadStats>("offloadStats"),
+                           InstanceMethod<&DatapathHandle::ProbeSend>("probeSend"),
+                           InstanceMethod<&DatapathHandle::PeerCounters>("peerCounters"),
                        });
   }
 
@@ -371,6 +375,11 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
   /** saList(vni?) → [{ vni, peer, keyTag, spi, direction, seq }] */
   Napi::Value SaList(const Napi::CallbackInfo &info) { return overlayd::SaList(&dp_.tables, info); }
 
+  /** probeSend(vni, vtep, frame) → −1 when sent, else the drop reason index */
+  Napi::Value ProbeSend(const Napi::CallbackInfo &info) { return overlayd::ProbeSend(&dp_, info); }
+  /** peerCounters() → [{ vtep, txPackets, txBytes, rxPackets, rxBytes }] */
+  Napi::Value PeerCounters(const Napi::CallbackInfo &info) { return overlayd::PeerCounters(&dp_, info); }
+
   static void NotifyPunt(void *arg) {
     auto *self = static_cast<DatapathHandle *>(arg);
     self->tsfn_.NonBlockingCall();
@@ -380,7 +389,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
   Napi::Value NetworkDropsOf(const Napi::CallbackInfo &info) { return NetworkDrops(&dp_, info); }
 
   /**
-   * Runs on the JS thread: hands every queued capture to the punt callback as
+   * Runs on the JS thread: hands every queued capture and probe to the punt callback as
    * one array, then the drop events: callback([], events, lost).
    */
   static void DrainPunt(Napi::Env env, Napi::Function callback, DatapathHandle *self, void * /* data */) {

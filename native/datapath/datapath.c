@@ -169,6 +169,7 @@ static int delivered(int verdict, const dp_delivery *d, datapath_delivery *out) 
     out->vni = d->net->vni;
     out->frame = d->frame;
     out->len = d->len;
+    out->probe = d->probe;
   }
   return verdict;
 }
@@ -179,7 +180,7 @@ int datapath_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *payload, size
   uint64_t scratch[DP_COUNTER_SLOTS] = {0}; /* a traced datagram counts nowhere */
   tables_read_lock(&dp->tables, DP_READER_SYNC);
   uint64_t *counters = trace != NULL ? scratch : dp->counters;
-  int verdict = delivered(dp_ingress(&dp->tables, src, payload, len, counters, &d, trace), &d, out);
+  int verdict = delivered(dp_ingress(&dp->tables, src, payload, len, DP_READER_SYNC, counters, &d, trace), &d, out);
   tables_read_unlock(&dp->tables, DP_READER_SYNC);
   return verdict;
 }
@@ -205,4 +206,42 @@ int datapath_esp_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *packet, s
 
 uint16_t datapath_source_port(dp_datapath *dp, uint32_t flow_hash) {
   return dp->io != NULL ? io_source_port(dp->io, flow_hash) : 0;
+}
+
+/* The sink of a probe: straight to the socket from the calling thread; a refusal is remembered. */
+typedef struct probe_sink {
+  io_ctx *io;
+  int rc;
+} probe_sink;
+
+static void probe_send(void *ctx, const dp_addr *vtep, uint32_t hash, uint8_t *payload, size_t len) {
+  probe_sink *p = ctx;
+  p->rc = p->io != NULL ? io_send(p->io, vtep, hash, -1, payload, len) : -ENOTCONN;
+}
+
+static void probe_esp_send(void *ctx, const dp_addr *vtep, uint32_t hash, int carrier, uint8_t *packet, size_t len) {
+  probe_sink *p = ctx;
+  p->rc = p->io != NULL ? io_send(p->io, vtep, hash, carrier, packet, len) : -ENOTCONN;
+}
+
+int datapath_probe_send(dp_datapath *dp, uint32_t vni, const dp_addr *vtep, const uint8_t *frame, size_t len) {
+  uint8_t *work = malloc(DP_HEADROOM + len + DP_TAILROOM);
+  if (work == NULL) return dp_drop(dp->counters, DP_DROP_UDP_SEND);
+  memcpy(work + DP_HEADROOM, frame, len);
+  probe_sink p = {dp->io, 0};
+  dp_egress_sink sink = {&p, NULL, probe_send, NULL, probe_esp_send, DP_SA_SLOT_SYNC, 0, NULL};
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
+  sink.data_port = dp->tables.data_port;
+  int verdict = dp_egress_probe(tables_network(&dp->tables, vni), vtep, work + DP_HEADROOM, len, dp->counters, &sink);
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
+  free(work);
+  if (verdict == DP_PASS && p.rc < 0) return dp_drop(dp->counters, DP_DROP_UDP_SEND);
+  return verdict;
+}
+
+void datapath_peer_counters(dp_datapath *dp, void (*fn)(const dp_addr *addr, const dp_peer_counts *sum, void *arg),
+                            void *arg) {
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
+  peers_each(&dp->tables.peers, fn, arg);
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
 }

@@ -40,6 +40,8 @@ typedef struct datapath_delivery {
   uint32_t vni;
   uint8_t *frame;
   size_t len;
+  /** A VTEP probe: for the agent, not the TAP. */
+  int probe;
 } datapath_delivery;
 
 /** Prepares a stopped data path for `cfg`, counting into `counters`. 0 or -errno. */
@@ -89,6 +91,16 @@ int datapath_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *payload, size
 /** dp_esp_trace on the calling thread, counting into a scratch block. */
 int datapath_esp_trace(dp_datapath *dp, const dp_addr *src, uint32_t spi, uint8_t *payload, size_t len,
                        datapath_delivery *out, dp_trace *trace);
+/**
+ * Sends the VTEP probe frame `frame` (`len` bytes) to `vtep` on network
+ * `vni` from the calling thread (dp_egress_probe, counter row 0): DP_PASS, or
+ * the drop reason (udp_send, after the pipeline's checks and counts, when
+ * the data path is stopped or the socket refused).
+ */
+int datapath_probe_send(dp_datapath *dp, uint32_t vni, const dp_addr *vtep, const uint8_t *frame, size_t len);
+/** Calls `fn` with every remote VTEP's counters, summed over the threads. */
+void datapath_peer_counters(dp_datapath *dp, void (*fn)(const dp_addr *addr, const dp_peer_counts *sum, void *arg),
+                            void *arg);
 /** Ingress of one ESP packet (opened in place) on the calling thread; DP_PASS fills `*out`. */
 int datapath_esp_ingress(dp_datapath *dp, const dp_addr *src, uint8_t *packet, size_t len, datapath_delivery *out);
 

@@ -25,7 +25,8 @@
  *             ingress; sealed packets go out with sendmmsg batches.
  *
  * Counters go to their own rows of the shared counter block (one per
- * direction); captured frames to a bounded punt ring drained by the binding.
+ * direction); captured frames and VTEP probes to a bounded punt ring drained
+ * by the binding.
  */
 #ifndef OVERLAYD_IO_H
 #define OVERLAYD_IO_H
@@ -99,6 +100,13 @@ uint16_t io_source_port(const io_ctx *io, uint32_t flow_hash);
 uint16_t io_esp_port(const io_ctx *io);
 /** Whether the raw IP protocol 50 socket is open (carrier `ip` can be sent and received). */
 int io_esp_raw(const io_ctx *io);
+/**
+ * Sends one datagram from the calling thread (the agent's VTEP probes):
+ * `carrier` -1 for VXLAN from the pool socket `flow_hash` picks to
+ * `vtep`:data port, else ESP on that carrier (enum dp_carrier) as the
+ * workers send it. 0 or -errno.
+ */
+int io_send(io_ctx *io, const dp_addr *vtep, uint32_t flow_hash, int carrier, const uint8_t *packet, size_t len);
 /** Copies the offload statistics, summed over the workers. */
 void io_get_offload_stats(const io_ctx *io, io_offload_stats *out);
 /** Whether this platform has the I/O loops. */

@@ -8,7 +8,7 @@
  *   otherwise the inner checksum is checked and in-order
  *   TCP segments of one flow are coalesced into one super-frame
  *   (virtio_net_hdr GSO_TCPV4/6) → write to the network's TAP; anything
- *   else is written singly.
+ *   else is written singly. A VTEP probe goes to the punt queue instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,11 +70,16 @@ static void flush_run(ingress_worker *w) {
   if (writev(net_tap_queue(net, w->wk->index), w->run.iov, iovcnt) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE] += (uint64_t)segs;
 }
 
-/* An inner frame that passed the ingress checks (plain or ESP): capture, then the TAP. */
+/* An inner frame that passed the ingress checks (plain or ESP): capture, then the TAP; a probe to the agent. */
 static void deliver(ingress_worker *w, const dp_delivery *d, const dp_addr *src) {
   dp_network *net = d->net;
   uint8_t *frame = d->frame;
   size_t flen = d->len;
+  if (d->probe) {
+    punt_meta pm = {net->vni, PUNT_PROBE, 0, 0, 0, 0};
+    capture_push(w->io->punt, w->counters, &pm, src, frame, flen);
+    return;
+  }
   const dp_capture *c = &net->capture;
   if (c->inner && capture_vtep_match(c, src) && capture_host_match(c, frame, flen)) {
     punt_meta m = {net->vni, PUNT_INGRESS, 0, 0, 0, 0};
@@ -153,7 +158,7 @@ __attribute__((cold, noinline)) static void ingress_dropped(ingress_worker *w, c
 static void ingress_datagram(ingress_worker *w, const dp_addr *src, const punt_meta *m, uint8_t *payload, size_t len) {
   dp_delivery d;
   if (m != NULL) capture_received(w, src, *m, payload, len, 0);
-  int verdict = dp_ingress(w->io->tables, src, payload, len, w->counters, &d, NULL);
+  int verdict = dp_ingress(w->io->tables, src, payload, len, w->wk->slot, w->counters, &d, NULL);
   if (verdict == DP_PASS) deliver(w, &d, src);
   else ingress_dropped(w, src, payload, len, verdict, DROP_KIND_VXLAN);
 }

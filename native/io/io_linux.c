@@ -402,3 +402,14 @@ uint16_t io_source_port(const io_ctx *io, uint32_t flow_hash) {
 }
 
 int io_esp_raw(const io_ctx *io) { return io->esp_raw_sock >= 0; }
+
+int io_send(io_ctx *io, const dp_addr *vtep, uint32_t flow_hash, int carrier, const uint8_t *packet, size_t len) {
+  int sock = io->pool[flow_hash % (uint32_t)io->pool_size];
+  uint16_t port = io->port;
+  if (carrier == DP_CARRIER_UDP) sock = io->workers[0].esp_udp_sock, port = io->esp_port;
+  if (carrier == DP_CARRIER_IP) sock = io->esp_raw_sock, port = 0;
+  if (sock < 0) return -EPERM; /* no raw socket (EPERM at start) */
+  struct sockaddr_storage dst;
+  socklen_t dlen = addr_to_sockaddr(vtep, port, io->v6, &dst);
+  return sendto(sock, packet, len, 0, (struct sockaddr *)&dst, dlen) < 0 ? -errno : 0;
+}

@@ -36,6 +36,11 @@ void io_tap_remove(io_ctx *io, int fd) {
   (void)fd;
 }
 
+int io_send(io_ctx *io, const dp_addr *vtep, uint32_t flow_hash, int carrier, const uint8_t *packet, size_t len) {
+  (void)io, (void)vtep, (void)flow_hash, (void)carrier, (void)packet, (void)len;
+  return -ENOTSUP;
+}
+
 void io_get_offload_stats(const io_ctx *io, io_offload_stats *out) {
   (void)io;
   memset(out, 0, sizeof *out);

@@ -1,6 +1,6 @@
 /*
- * The punt queue: a bounded multi-producer ring carrying captured frames from
- * the workers to JavaScript. A full ring never blocks: the frame is dropped
+ * The punt queue: a bounded multi-producer ring carrying captured frames and
+ * VTEP probes from the workers to JavaScript. A full ring never blocks: the frame is dropped
  * and the producer counts punt_overflow.
  */
 #ifndef OVERLAYD_PUNT_H
@@ -14,11 +14,13 @@
 
 #define PUNT_EGRESS 0
 #define PUNT_INGRESS 1
+/** A VTEP probe for the agent (never a capture). */
+#define PUNT_PROBE 2
 
 /** Where a captured packet was seen: an inner frame at the TAP, or an outer packet at the underlay socket. */
 typedef struct punt_meta {
   uint32_t vni;
-  int direction; /* PUNT_EGRESS or PUNT_INGRESS */
+  int direction; /* PUNT_EGRESS, PUNT_INGRESS or PUNT_PROBE */
   /** Outer: the bytes are the UDP payload (VXLAN, ESP-in-UDP) or the ESP packet (proto 50) as on the wire. */
   uint8_t outer;
   /** Outer: IP protocol, 17 (UDP) or 50 (ESP); the ports of this host's and the remote socket (UDP). */

@@ -15,11 +15,13 @@
 #define DP_NO_SA_VNI (-1)
 
 /**
- * DP_PASS with the network in `*net`, or esp_wrong_vni / unknown_vni /
- * plaintext_on_encrypted / unknown_vtep / spoofed_src. `sa_vni` is the
- * network of the SA the frame came through, or DP_NO_SA_VNI.
+ * DP_PASS with the network in `*net` and the source VTEP's counter index in
+ * `*peer`, or esp_wrong_vni / unknown_vni / plaintext_on_encrypted /
+ * unknown_vtep / spoofed_src. `sa_vni` is the network of the SA the frame
+ * came through, or DP_NO_SA_VNI. A VTEP probe (`probe`) speaks for no
+ * endpoint: it is admitted without the source MAC check.
  */
-int dp_admit(dp_tables *tables, const dp_addr *src, uint32_t vni, int64_t sa_vni, const uint8_t *frame,
-             dp_network **net);
+int dp_admit(dp_tables *tables, const dp_addr *src, uint32_t vni, int64_t sa_vni, const uint8_t *frame, int probe,
+             dp_network **net, uint32_t *peer);
 
 #endif

@@ -15,6 +15,9 @@
  * file calls them in order and does all the counting. A traced frame
  * (sink->trace, `overlayctl trace`) runs the same calls; it is recorded on
  * the drop path, by the sink's send(), and before seal, where it stops.
+ *
+ * A VTEP probe from the agent (dp_egress_probe) has its VTEP already: it
+ * joins the list at encapsulate, after the checks lookup and size make.
  */
 #include "pipeline/pipeline.h"
 
@@ -29,6 +32,7 @@
 typedef struct egress_route {
   const dp_network *net;
   const dp_addr *vtep;
+  uint32_t peer; /* the VTEP's counter index */
   dp_sa_out *sa; /* NULL: plain VXLAN */
   uint32_t hash;
   uint64_t *counters;
@@ -61,6 +65,7 @@ static void emit(egress_route *r, uint8_t *payload, size_t len) {
   dp_encapsulate(r->net->vni, payload);
   r->counters[DP_C_TX_PACKETS]++;
   r->counters[DP_C_TX_BYTES] += len;
+  if (sink->trace == NULL) peer_count_tx(r->net->peer_counts, sink->sa_slot, r->peer, len);
   if (r->sa == NULL) {
     sink->send(sink->ctx, r->vtep, r->hash, payload, len);
     return;
@@ -113,9 +118,10 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
     return DP_PASS;
   }
 
-  egress_route route = {net, NULL, NULL, 0, counters, sink, 0};
+  egress_route route = {net, NULL, DP_NO_PEER, NULL, 0, counters, sink, 0};
   verdict = dp_lookup(net, frame, &route.vtep, &route.sa);
   if (verdict != DP_PASS) return lookup_drop(counters, sink->trace, route.vtep, verdict);
+  route.peer = net_fdb_peer(route.vtep);
 
   dp_fragmenter pieces;
   verdict = dp_size(net, frame, len, &l2, &pieces, reply, &reply_len);
@@ -138,5 +144,19 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
     }
   }
   /* Exhausted: the frame's verdict is no_sa, already counted for each piece that could not be sealed. */
+  return route.exhausted ? DP_DROP_NO_SA : DP_PASS;
+}
+
+int dp_egress_probe(const dp_network *net, const dp_addr *vtep, uint8_t *frame, size_t len, uint64_t *counters,
+                    const dp_egress_sink *sink) {
+  if (net == NULL) return dp_drop(counters, DP_DROP_NO_NETWORK);
+  egress_route route = {net, vtep, net_vtep_peer(net, vtep), NULL, 0, counters, sink, 0};
+  if (!net_is_vtep(net, vtep)) return dp_drop(counters, DP_DROP_UNKNOWN_VTEP);
+  if (net->encrypted && (route.sa = net_sa_out(net, vtep)) == NULL) return dp_drop(counters, DP_DROP_NO_SA);
+  if (len > (size_t)net->mtu + 14) return dp_drop(counters, DP_DROP_TOO_BIG);
+  dp_l2 l2;
+  if (dp_parse(frame, len, &l2) != DP_PASS) return dp_drop(counters, DP_DROP_MALFORMED);
+  route.hash = dp_flow_hash(frame, len, &l2);
+  emit(&route, frame - DP_VXLAN_HLEN, DP_VXLAN_HLEN + len);
   return route.exhausted ? DP_DROP_NO_SA : DP_PASS;
 }

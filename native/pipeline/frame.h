@@ -32,6 +32,24 @@
 /** Largest reply frame a stage builds (ICMPv6 too-big with two tags). */
 #define DP_REPLY_MAX 1400
 
+/**
+ * VTEP probes (docs/datapath.md "VTEP probes"): agent to agent over the data
+ * path, inner frames to the reserved probe MAC with the local experimental
+ * ethertype. Admitted like any frame (VNI, VTEP, SA), then handed to the
+ * agent, never written to a TAP.
+ */
+#define DP_ETH_PROBE 0x88b5
+#define DP_PROBE_MAC_INIT {0x02, 0x6f, 0x76, 0x70, 0x72, 0x62}
+
+/** Whether the inner frame is a VTEP probe (untagged, to the probe MAC, ethertype DP_ETH_PROBE). */
+static inline int dp_is_probe(const uint8_t *frame, size_t len) {
+  static const uint8_t mac[6] = DP_PROBE_MAC_INIT;
+  if (len < 14 || frame[12] != (DP_ETH_PROBE >> 8) || frame[13] != (DP_ETH_PROBE & 0xff)) return 0;
+  for (int i = 0; i < 6; i++)
+    if (frame[i] != mac[i]) return 0;
+  return 1;
+}
+
 /** The parsed Ethernet layer of a frame (≤ 2 VLAN tags). */
 typedef struct dp_l2 {
   uint16_t ethertype;

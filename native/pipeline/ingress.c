@@ -6,10 +6,10 @@
  *   open         ESP only: SA of (source, SPI), window, ICV, inner UDP  open.c
  *   decapsulate  VXLAN header → VNI                                     decapsulate.c
  *   admit        SA's network, joined, no plaintext on an encrypted
- *                network, source a VTEP of it, inner source MAC its own;
- *                rx counted                                             admit.c
+ *                network, source a VTEP of it, inner source MAC its own
+ *                (not for a VTEP probe); rx counted, also per VTEP      admit.c
  *   deliver      the caller: capture, checksums, GRO, TAP (io/io_ingress.c),
- *                or the binding's result
+ *                or the binding's result; a probe goes to the agent
  *
  * Stages return DP_PASS or a drop reason and never call one another; this
  * file calls them in order and does all the counting. A traced datagram
@@ -23,24 +23,31 @@
 #include "pipeline/decapsulate.h"
 #include "pipeline/open.h"
 
-/* decapsulate → admit for a VXLAN payload that came through the SA of `sa_vni` (DP_NO_SA_VNI: plaintext). */
-static int vxlan_in(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, int64_t sa_vni,
+/*
+ * decapsulate → admit for a VXLAN payload that came through the SA of
+ * `sa_vni` (DP_NO_SA_VNI: plaintext), counted by reader `slot` (not for a trace).
+ */
+static int vxlan_in(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, int64_t sa_vni, int slot,
                     uint64_t *counters, dp_delivery *out, dp_trace *trace) {
   uint32_t vni = 0;
   int verdict = dp_decapsulate(payload, len, &vni);
   if (verdict != DP_PASS) return dp_drop_at(counters, trace, DP_STAGE_DECAPSULATE, verdict);
-  verdict = dp_admit(tables, src, vni, sa_vni, payload + DP_VXLAN_HLEN, &out->net);
+  uint8_t *frame = payload + DP_VXLAN_HLEN;
+  out->probe = dp_is_probe(frame, len - DP_VXLAN_HLEN);
+  uint32_t peer = DP_NO_PEER;
+  verdict = dp_admit(tables, src, vni, sa_vni, frame, out->probe, &out->net, &peer);
   if (verdict != DP_PASS) return dp_drop_at(counters, trace, DP_STAGE_ADMIT, verdict);
-  out->frame = payload + DP_VXLAN_HLEN;
+  out->frame = frame;
   out->len = len - DP_VXLAN_HLEN;
   counters[DP_C_RX_PACKETS]++;
   counters[DP_C_RX_BYTES] += out->len;
+  if (trace == NULL) peer_count_rx(tables->peers.counts, slot, peer, out->len);
   return DP_PASS;
 }
 
-int dp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, uint64_t *counters,
+int dp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, int slot, uint64_t *counters,
                dp_delivery *out, dp_trace *trace) {
-  return vxlan_in(tables, src, payload, len, DP_NO_SA_VNI, counters, out, trace);
+  return vxlan_in(tables, src, payload, len, DP_NO_SA_VNI, slot, counters, out, trace);
 }
 
 int dp_esp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *packet, size_t len, int slot, uint64_t *counters,
@@ -50,7 +57,7 @@ int dp_esp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *packet, size_
   uint32_t sa_vni = 0;
   int verdict = dp_open(tables, src, packet, len, slot, &vxlan, &vxlan_len, &sa_vni);
   if (verdict != DP_PASS) return dp_drop(counters, verdict);
-  return vxlan_in(tables, src, vxlan, vxlan_len, sa_vni, counters, out, NULL);
+  return vxlan_in(tables, src, vxlan, vxlan_len, sa_vni, slot, counters, out, NULL);
 }
 
 int dp_esp_trace(dp_tables *tables, const dp_addr *src, uint32_t spi, uint8_t *payload, size_t len,
@@ -60,5 +67,5 @@ int dp_esp_trace(dp_tables *tables, const dp_addr *src, uint32_t spi, uint8_t *p
   trace->has_sa = 1;
   trace->sa_spi = spi;
   trace->sa_seq = sa_in_top(sa);
-  return vxlan_in(tables, src, payload, len, sa_in_vni(sa), counters, out, trace);
+  return vxlan_in(tables, src, payload, len, sa_in_vni(sa), DP_READER_SYNC, counters, out, trace);
 }

@@ -98,6 +98,8 @@ typedef struct dp_delivery {
   /** Inside the datagram or packet given to dp_ingress / dp_esp_ingress. */
   uint8_t *frame;
   size_t len;
+  /** A VTEP probe (frame.h): for the agent, never for the TAP. */
+  int probe;
 } dp_delivery;
 
 /**
@@ -107,11 +109,22 @@ typedef struct dp_delivery {
 int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *counters, const dp_egress_sink *sink);
 
 /**
- * Ingress of one datagram from `src` on the data port; on DP_PASS `*out` says
- * where the inner frame goes. `trace` (NULL for real traffic): see dp_trace.
+ * Ingress of one datagram from `src` on the data port, by reader `slot` (its
+ * per-VTEP counters); on DP_PASS `*out` says where the inner frame goes.
+ * `trace` (NULL for real traffic): see dp_trace.
  */
-int dp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, uint64_t *counters,
+int dp_ingress(dp_tables *tables, const dp_addr *src, uint8_t *payload, size_t len, int slot, uint64_t *counters,
                dp_delivery *out, dp_trace *trace);
+
+/**
+ * A VTEP probe frame (frame.h) from the agent to `vtep` on `net`: the egress
+ * stages after lookup — the VTEP must be one of the network's (unknown_vtep),
+ * its outbound SA on an encrypted network (no_sa), the frame within the MTU
+ * (too_big), never fragmented — then encapsulate, seal and the sink's send as
+ * for a frame read from the TAP. Counted like one, per VTEP too.
+ */
+int dp_egress_probe(const dp_network *net, const dp_addr *vtep, uint8_t *frame, size_t len, uint64_t *counters,
+                    const dp_egress_sink *sink);
 
 /**
  * A traced ESP packet from `src` under SPI `spi`, carrying the VXLAN payload

@@ -25,7 +25,12 @@ int tables_init(dp_tables *t) {
     return -rc;
   }
   oa_init(&t->networks, sizeof(uint32_t), sizeof(dp_network *));
-  return 0;
+  rc = peers_init(&t->peers, DP_READERS);
+  if (rc < 0) {
+    for (int i = 0; i < DP_READERS; i++) pthread_rwlock_destroy(&t->readers[i].lock);
+    oa_free(&t->networks);
+  }
+  return rc;
 }
 
 /* The SAs of sa_out were released by their owner (esp/sa_table.h); only the map goes here. */
@@ -47,6 +52,7 @@ static void free_network_entry(const void *key, void *val, void *arg) {
 void tables_destroy(dp_tables *t) {
   oa_each(&t->networks, free_network_entry, NULL);
   oa_free(&t->networks);
+  peers_destroy(&t->peers);
   for (int i = 0; i < DP_READERS; i++) pthread_rwlock_destroy(&t->readers[i].lock);
 }
 
@@ -80,9 +86,10 @@ int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, const int *tap_
     }
     net->vni = vni;
     net->drops = calloc(DP_MAX_WORKERS, sizeof *net->drops);
-    oa_init(&net->fdb, 6, sizeof(dp_addr));
+    oa_init(&net->fdb, 6, sizeof(dp_fdb_entry));
     oa_init(&net->neigh, sizeof(dp_addr), 6);
-    oa_init(&net->vteps, sizeof(dp_addr), sizeof(uint32_t));
+    oa_init(&net->vteps, sizeof(dp_addr), sizeof(dp_vtep));
+    net->peer_counts = t->peers.counts;
     oa_init(&net->sa_out, sizeof(dp_addr), sizeof(void *));
     if (net->drops == NULL || oa_put(&t->networks, &vni, &net, NULL) < 0) {
       network_free(net);
@@ -100,12 +107,18 @@ out:
   return rc;
 }
 
+static void release_vtep(const void *key, void *val, void *arg) {
+  (void)key;
+  peers_release(arg, ((dp_vtep *)val)->peer);
+}
+
 static int capture_on(const dp_capture *c) { return c->inner || c->outer; }
 
 int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fds) {
   dp_network *net = NULL;
   tables_write_lock(t);
   int found = oa_del(&t->networks, &vni, &net);
+  if (found) oa_each(&net->vteps, release_vtep, &t->peers);
   if (found) t->capturing -= capture_on(&net->capture);
   tables_write_unlock(t);
   if (!found) return -ENOENT;
@@ -129,34 +142,43 @@ int tables_capture_set(dp_tables *t, uint32_t vni, const dp_capture *c) {
   return net ? 0 : -ENOENT;
 }
 
-static void vtep_ref(dp_network *net, const dp_addr *vtep, int delta) {
-  uint32_t *refs = oa_get(&net->vteps, vtep);
-  if (refs == NULL) {
-    uint32_t one = 1;
-    if (delta > 0) oa_put(&net->vteps, vtep, &one, NULL);
-    return;
+/* One FDB entry more (+1) or less (−1) on `vtep`; returns its counter index. */
+static uint32_t vtep_ref(dp_tables *t, dp_network *net, const dp_addr *vtep, int delta) {
+  dp_vtep *v = oa_get(&net->vteps, vtep);
+  if (v == NULL) {
+    if (delta < 0) return DP_NO_PEER;
+    dp_vtep one = {1, peers_acquire(&t->peers, vtep)};
+    if (oa_put(&net->vteps, vtep, &one, NULL) < 0) peers_release(&t->peers, one.peer);
+    return one.peer;
   }
+  uint32_t peer = v->peer;
   if (delta > 0) {
-    (*refs)++;
-  } else if (--(*refs) == 0) {
+    v->refs++;
+  } else if (--v->refs == 0) {
     oa_del(&net->vteps, vtep, NULL);
+    peers_release(&t->peers, peer);
   }
+  return peer;
 }
 
 int tables_fdb_set(dp_tables *t, uint32_t vni, const uint8_t mac[6], const dp_addr *vtep) {
   int rc = 0;
-  dp_addr old;
   tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
+  const dp_fdb_entry *cur = net != NULL ? oa_get(&net->fdb, mac) : NULL;
   if (net == NULL) {
     rc = -ENOENT;
-  } else {
-    int put = oa_put(&net->fdb, mac, vtep, &old);
+  } else if (cur == NULL || memcmp(&cur->vtep, vtep, sizeof *vtep) != 0) {
+    dp_fdb_entry e, old;
+    memset(&e, 0, sizeof e);
+    e.vtep = *vtep;
+    e.peer = vtep_ref(t, net, vtep, +1);
+    int put = oa_put(&net->fdb, mac, &e, &old);
     if (put < 0) {
+      vtep_ref(t, net, vtep, -1);
       rc = -ENOMEM;
-    } else if (put == 0 || memcmp(&old, vtep, sizeof old) != 0) {
-      if (put == 1) vtep_ref(net, &old, -1);
-      vtep_ref(net, vtep, +1);
+    } else if (put == 1) {
+      vtep_ref(t, net, &old.vtep, -1);
     }
   }
   tables_write_unlock(t);
@@ -165,11 +187,11 @@ int tables_fdb_set(dp_tables *t, uint32_t vni, const uint8_t mac[6], const dp_ad
 
 int tables_fdb_delete(dp_tables *t, uint32_t vni, const uint8_t mac[6]) {
   int rc = -ENOENT;
-  dp_addr old;
+  dp_fdb_entry old;
   tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
   if (net && oa_del(&net->fdb, mac, &old)) {
-    vtep_ref(net, &old, -1);
+    vtep_ref(t, net, &old.vtep, -1);
     rc = 0;
   }
   tables_write_unlock(t);
@@ -232,9 +254,14 @@ const uint8_t *net_neigh_lookup(const dp_network *net, uint8_t family, const uin
 
 int net_is_vtep(const dp_network *net, const dp_addr *addr) { return oa_get(&net->vteps, addr) != NULL; }
 
+uint32_t net_vtep_peer(const dp_network *net, const dp_addr *addr) {
+  const dp_vtep *v = oa_get(&net->vteps, addr);
+  return v ? v->peer : DP_NO_PEER;
+}
+
 uint32_t net_vtep_refs(const dp_network *net, const dp_addr *addr) {
-  const uint32_t *refs = oa_get(&net->vteps, addr);
-  return refs ? *refs : 0;
+  const dp_vtep *v = oa_get(&net->vteps, addr);
+  return v ? v->refs : 0;
 }
 
 void net_drops_sum(const dp_network *net, uint64_t *out) {

@@ -14,10 +14,13 @@
 #define OVERLAYD_TABLES_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/addr.h"
 #include "tables/oa_table.h"
+#include "tables/peers.h"
 
 /** Most I/O workers a data path runs (overlayd --workers). */
 #define DP_MAX_WORKERS 16
@@ -52,9 +55,11 @@ typedef struct dp_network {
   int tap_fds[DP_MAX_WORKERS];
   /** Frames of this network mirrored to the punt queue (all zero: none). */
   dp_capture capture;
-  oa_table fdb;   /* mac[6] → dp_addr */
+  oa_table fdb;   /* mac[6] → dp_fdb_entry */
   oa_table neigh; /* dp_addr → mac[6] */
-  oa_table vteps; /* dp_addr → uint32_t refcount */
+  oa_table vteps; /* dp_addr → dp_vtep */
+  /** The tables' per-VTEP counters (peers.h), for the stages that count. */
+  dp_peer_counts *peer_counts;
   /** Non-zero: an encrypted network (nothing in plaintext, from networkSet on). */
   uint8_t encrypted;
   /** DP_CARRIER_IP or DP_CARRIER_UDP (encrypted networks). */
@@ -63,6 +68,18 @@ typedef struct dp_network {
   /** Drops of this network by reason, one row per worker (written by that worker: io/drop_events.h). */
   uint64_t (*drops)[DP_NET_DROP_SLOTS];
 } dp_network;
+
+/** An FDB value: the VTEP, then its counter index (peers.h). net_fdb_lookup points at `vtep`. */
+typedef struct dp_fdb_entry {
+  dp_addr vtep;
+  uint32_t peer;
+} dp_fdb_entry;
+
+/** A VTEP of a network: FDB entries pointing at it, and its counter index. */
+typedef struct dp_vtep {
+  uint32_t refs;
+  uint32_t peer;
+} dp_vtep;
 
 /** How an encrypted network's ESP travels: IP protocol 50, or ESP-in-UDP (RFC 3948). */
 enum dp_carrier { DP_CARRIER_IP = 0, DP_CARRIER_UDP = 1 };
@@ -85,6 +102,8 @@ typedef struct dp_tables {
   uint16_t data_port;
   /** Networks with a capture on: receive bursts look for their network only when non-zero. */
   int capturing;
+  /** Remote VTEPs of every network, with their counters. */
+  dp_peers peers;
 } dp_tables;
 
 int tables_init(dp_tables *t);
@@ -136,6 +155,14 @@ const uint8_t *net_neigh_lookup(const dp_network *net, uint8_t family, const uin
 int net_is_vtep(const dp_network *net, const dp_addr *addr);
 /** Adds the network's drop rows, summed over the workers, to `out` (DP_NET_DROP_SLOTS). */
 void net_drops_sum(const dp_network *net, uint64_t *out);
+/** The counter index of VTEP `addr` of the network, or DP_NO_PEER when it is none (or uncounted). */
+uint32_t net_vtep_peer(const dp_network *net, const dp_addr *addr);
+/** The counter index of a VTEP that net_fdb_lookup returned (it points into its FDB entry). */
+static inline uint32_t net_fdb_peer(const dp_addr *fdb_vtep) {
+  uint32_t peer;
+  memcpy(&peer, (const uint8_t *)fdb_vtep + offsetof(dp_fdb_entry, peer), sizeof peer);
+  return peer;
+}
 /** References held on `addr` by FDB entries of the network (0 when not a VTEP). */
 uint32_t net_vtep_refs(const dp_network *net, const dp_addr *addr);
 

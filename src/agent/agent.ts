@@ -35,12 +35,14 @@ import { ClusterMembership } from './membership.js';
 import { NetworkKeys } from './keys.js';
 import { AgentViews } from './views.js';
 import { PerfTests } from './perf/perf.js';
+import { PeerHealth, type PeerRow } from './peer-health.js';
 import { EventLog } from './events.js';
 import { ControlEvents } from './control-events.js';
 import { dropEvent } from './drop-events.js';
 import type { DropReason } from '../dataplane/datapath.js';
 import { NodeIdentity, type IdentityStatus } from './identity.js';
 import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
+import { runDoctor, type DoctorReport } from './doctor.js';
 import type { AgentCounters, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
 export type { AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, NeighRow, NetworkCreateRequest } from './operations.js';
@@ -70,6 +72,7 @@ export class Agent implements AgentOperations {
   private readonly membership: ClusterMembership;
   private readonly perfTests: PerfTests;
   private readonly identity: NodeIdentity;
+  private readonly peerHealth: PeerHealth;
   private reapTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
@@ -106,12 +109,14 @@ export class Agent implements AgentOperations {
     this.identity = new NodeIdentity(this.ctx, this.sync);
     this.captures = new CaptureSessions(this.ctx);
     this.perfTests = new PerfTests(this.ctx, { attach: (req) => this.attachEndpoint(req), detach: (id) => this.detachEndpoint(id) });
+    this.peerHealth = new PeerHealth(this.ctx, (node) => this.memberAlive(node));
     this.views = new AgentViews(this.ctx, {
       sync: this.sync,
       startedAt: this.startedAt,
       gossip: () => this.membership.node,
       defaultMtu: () => this.defaultMtu,
       identity: () => this.identity.status(),
+      probes: () => this.peerHealth.stats,
     });
     this.controlEvents = new ControlEvents(this.ctx, () => this.views.members());
   }
@@ -151,6 +156,7 @@ export class Agent implements AgentOperations {
     });
     await this.serial(() => this.reconciler.reconcile());
     await this.membership.start();
+    this.peerHealth.start(this.config.peerProbeIntervalS === undefined ? undefined : this.config.peerProbeIntervalS * 1000);
     // Re-announce our endpoints: peers that saw us leave forgot them.
     for (const ep of this.store.localEndpoints()) this.store.commitEndpoint(ep);
     this.saveNow();
@@ -178,6 +184,7 @@ export class Agent implements AgentOperations {
     clearInterval(this.rotationTimer);
     this.controlEvents.stop();
     this.identity.stop();
+    this.peerHealth.stop();
     await this.perfTests.stop();
     if (this.saveTimer) this.saveNow();
     await this.membership.stop();
@@ -301,6 +308,11 @@ export class Agent implements AgentOperations {
   counters(): AgentCounters { return this.views.counters(); }
   dropsByNetwork(): Record<string, Record<DropReason, number>> { return this.views.dropsByNetwork(); }
   dropSamplesLost(): number { return this.ctx.datapath.dropSamplesLost; }
+  /** Data-path health of each remote VTEP, from the probes (peer-health.ts). */
+  peers(network?: string): PeerRow[] {
+    if (network !== undefined) this.store.network(network); // NETWORK_NOT_FOUND
+    return this.peerHealth.rows(network);
+  }
 
   /**
    * Starts mirroring a network's frames as pcap: `write` gets the header, then
@@ -329,6 +341,14 @@ export class Agent implements AgentOperations {
     return this.perfTests.run(req);
   }
 
+  doctor(): Promise<DoctorReport> {
+    return runDoctor(this.ctx, {
+      members: () => this.views.members(),
+      identity: () => this.identity.status(),
+      peerHealth: { peers: () => this.peerHealth.rows() },
+    });
+  }
+
   // ---- lifecycle helpers --------------------------------------------------
 
   private scheduleReconcile(): void {
@@ -348,6 +368,10 @@ export class Agent implements AgentOperations {
 
   private saveSoon(): void {
     this.saveTimer ??= setTimeout(() => this.saveNow(), SAVE_DELAY_MS);
+  }
+
+  private memberAlive(node: string): boolean {
+    return this.membership.node?.members().some((m) => m.name === node && (m.state === 'alive' || m.state === 'suspect')) ?? false;
   }
 
   private note(message: string): void {

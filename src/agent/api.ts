@@ -13,12 +13,13 @@
  *   POST   /v1/networks/:name/reservations {ip?, family?, ttlS?, forever?} → {network, ip}
  *   DELETE /v1/networks/:name/reservations/:ip
  *   GET    /v1/fdb?network=N               GET    /v1/neigh?network=N
- *   GET    /v1/members
+ *   GET    /v1/members                     GET    /v1/peers?network=N   data-path health per remote VTEP (peer-health.ts)
  *   POST   /v1/networks/:name/capture {count?, durationS?, outer?, host?, vtep?} → a pcap stream
  *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
  *   POST   /v1/networks/:name/perf {to, seconds?, streams?, reverse?} → throughput, RTT and loss to node `to` (perf/perf.ts)
  *   POST   /v1/identity/reload → status.identity    POST /v1/identity/revocations {revocation} → {revoked, name, fresh}
  *   POST   /v1/trace {network, src, dst, proto?, sport?, dport?, size?, df?, dstMac?, ingress?, vtep?} → a trace report
+ *   GET    /v1/doctor                      → checks of this host and its cluster (doctor.ts)
  *   GET    /v1/events?type=&network=&reason=&limit=     GET /v1/events?follow=1&… → NDJSON stream (events-api.ts)
  *
  * Every route calls one of the AgentOperations (operations.ts). The movable
@@ -152,6 +153,8 @@ export class ControlApi {
     this.route('GET', '/v1/fdb', (_p, q) => a.fdbRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/neigh', (_p, q) => a.neighRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/members', () => a.members());
+    this.route('GET', '/v1/doctor', () => a.doctor());
+    this.route('GET', '/v1/peers', (_p, q) => a.peers(q.get('network') ?? undefined));
     this.route('POST', '/v1/networks/:name/perf', (p, _q, b) =>
       a.perf({ network: p.name, to: str(b, 'to'), seconds: optInt(b, 'seconds'), streams: optInt(b, 'streams'), reverse: b.reverse === true }),
     );

@@ -33,6 +33,8 @@ export interface AgentConfig {
   realtimeWorkers?: boolean;
   /** HOST:PORT for Prometheus metrics, or undefined for none. */
   metricsAddr?: string;
+  /** Seconds between VTEP probe rounds (`overlayctl peers`; default 1; 0: no probes, every peer `unknown`). */
+  peerProbeIntervalS?: number;
   logLevel: string;
   /** Node identity (docs/identity.md): the cluster CA certificate, this node's certificate and key. */
   ca?: string;
@@ -80,6 +82,9 @@ export function validateConfig(c: AgentConfig): AgentConfig {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`${flag} must be 1..65535, got ${port}`);
   }
   if (c.espPort === c.dataPort) throw new ConfigError(`--esp-port and --data-port must differ (both ${c.dataPort})`);
+  if (c.peerProbeIntervalS !== undefined && !(c.peerProbeIntervalS === 0 || (c.peerProbeIntervalS >= 0.1 && c.peerProbeIntervalS <= 60))) {
+    throw new ConfigError(`--peer-probe-interval must be 0 (off) or 0.1..60 seconds, got ${c.peerProbeIntervalS}`);
+  }
   if (!Number.isInteger(c.keyRotationIntervalS) || c.keyRotationIntervalS < 0) {
     throw new ConfigError(`--key-rotation-interval must be a whole number of seconds ≥ 0, got ${c.keyRotationIntervalS}`);
   }

@@ -3,6 +3,7 @@ import http from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Agent } from './agent.js';
 import { eventMetrics } from './metrics-events.js';
+import { registerPeerMetrics } from './peer-metrics.js';
 
 export function startMetrics(agent: Agent, hostPort: string): Promise<http.Server> {
   const m = /^(.*):(\d+)$/.exec(hostPort);
@@ -16,7 +17,9 @@ export function startMetrics(agent: Agent, hostPort: string): Promise<http.Serve
   const bytes = new Counter({ name: 'overlayd_bytes_total', help: 'VXLAN payload bytes by direction', labelNames: ['direction'], registers: [registry] });
   const networks = new Gauge({ name: 'overlayd_networks', help: 'Overlay networks known', registers: [registry] });
   const refreshEvents = eventMetrics(agent, registry);
+  const refreshPeers = registerPeerMetrics(registry, () => agent.peers());
   const refresh = (): void => {
+    refreshPeers();
     const c = agent.counters();
     packets.reset();
     bytes.reset();

@@ -14,6 +14,8 @@ import type { NodeInfo } from '../gossip/index.js';
 import type { CaptureOptions } from './capture.js';
 import type { EventLog } from './events.js';
 import type { TraceReport, TraceRequest } from './trace.js';
+import type { DoctorReport } from './doctor-report.js';
+import type { PeerRow, ProbeStats } from './peer-health.js';
 
 
 /** Rows of `overlayctl fdb --json`. */
@@ -147,6 +149,8 @@ export type MemberRow = Pick<NodeInfo, 'name' | 'addr' | 'port' | 'state' | 'inc
 export type AgentCounters = DatapathCounters & {
   /** Native path: each worker thread's share. */
   workers?: WorkerCounters[];
+  /** What the VTEP probes did (`overlayctl peers`). */
+  probes: ProbeStats;
   cluster: { rejected: Record<string, number>; badMessages: number };
 };
 
@@ -198,6 +202,8 @@ export interface AgentOperations {
   fdbRows(network?: string): FdbRow[];
   neighRows(network?: string): NeighRow[];
   members(): MemberRow[];
+  /** Data-path health of each remote VTEP this host sends to (`overlayctl peers`, peer-health.ts). */
+  peers(network?: string): PeerRow[];
   /** The key ring and SAs of an encrypted network; `secrets` adds the keys (front-ends allow it to root only). */
   keys(name: string, secrets: boolean): KeysReport;
   /** Walks a described packet through this host's data path, nothing sent or counted (`overlayctl trace`, trace.ts). */
@@ -206,4 +212,6 @@ export interface AgentOperations {
   startCapture(network: string, opts: CaptureOptions, write: (chunk: Buffer) => void, end: () => void): () => void;
   /** A throughput and latency test to another agent's host through the data path (one at a time; perf/perf.ts). */
   perf(req: PerfRequest): Promise<PerfReport>;
+  /** Checks what commonly breaks an overlay on this host and in its cluster (`overlayctl doctor`, doctor.ts). */
+  doctor(): Promise<DoctorReport>;
 }

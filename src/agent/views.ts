@@ -12,6 +12,7 @@ import type { Memberlist } from '../gossip/index.js';
 import type { AgentContext } from './context.js';
 import type { IdentityStatus } from './identity.js';
 import { movableVethName } from '../host/links.js';
+import type { ProbeStats } from './peer-health.js';
 import type { AgentCounters, AgentEvent, FdbRow, MemberRow, MovableEndpoint, NeighRow } from './operations.js';
 
 /** What the views read from the agent beyond the shared context. */
@@ -21,6 +22,8 @@ export interface ViewSources {
   gossip(): Memberlist | undefined;
   defaultMtu(): number;
   identity(): IdentityStatus;
+  /** What the VTEP probes did (peer-health.ts). */
+  probes(): ProbeStats;
 }
 
 export class AgentViews {
@@ -97,7 +100,7 @@ export class AgentViews {
 
   counters(): AgentCounters {
     const workers = this.ctx.datapath.workerCounters?.();
-    return { ...this.ctx.datapath.counters(), ...(workers && { workers }), cluster: { rejected: { ...this.ctx.store.rejected }, badMessages: this.src.sync.badMessages } };
+    return { ...this.ctx.datapath.counters(), ...(workers && { workers }), probes: { ...this.src.probes() }, cluster: { rejected: { ...this.ctx.store.rejected }, badMessages: this.src.sync.badMessages } };
   }
 
   /**

@@ -56,9 +56,10 @@ export function registerCaCommands(program: Command, out: Out, client: () => Con
     .requiredOption('--vtep <addr,...>', 'underlay addresses the node may use (overlayd --advertise-addr)', list)
     .option('--subnets <cidr,...>', 'overlay ranges its endpoints may take addresses from (default: any)', list)
     .option('--days <n>', 'validity (at most the CA\'s)', days, 365)
+    .option('--allow-overlap', 'issue even when --subnets overlap another node\'s live certificate (docs/identity.md "Claims")')
     .requiredOption('--out <file>', 'where to write the certificate')
-    .action((o: { dir: string; name: string; vtep: string[]; subnets?: string[]; days: number; out: string }) => {
-      const { cert, key } = signNode(o.dir, { name: o.name, vteps: o.vtep, subnets: o.subnets, days: o.days });
+    .action((o: { dir: string; name: string; vtep: string[]; subnets?: string[]; days: number; out: string; allowOverlap?: boolean }) => {
+      const { cert, key } = signNode(o.dir, { name: o.name, vteps: o.vtep, subnets: o.subnets, days: o.days, allowOverlap: o.allowOverlap === true });
       writeKey(keyPathFor(o.out), key);
       writeDocument(o.out, cert);
       out({ ...certificateView(cert), certFile: o.out, keyFile: keyPathFor(o.out) }, printRecord);

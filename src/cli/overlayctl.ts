@@ -4,13 +4,15 @@ import { createWriteStream, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { DEFAULT_CNI_BIN_DIR, installPlugin } from '../cni/install.js';
-import { ControlClient } from '../api-client/client.js';
+import { ControlClient, type ApiError } from '../api-client/client.js';
 import { printTable } from './table.js';
 import type { PerfReport } from '../agent/operations.js';
 import { printTrace } from './trace-text.js';
 import { EspSaFile } from './esp-sa-file.js';
+import { printDoctor } from './doctor-text.js';
 import { addEventsCommand } from './events.js';
 import { registerCaCommands } from './ca-commands.js';
+import { printPeers } from './peers-text.js';
 
 const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
 
@@ -144,6 +146,10 @@ peer
   );
 
 program
+  .command('peers [network]')
+  .description('data-path health of each remote VTEP: probed over the data port (or ESP), state, RTT, loss, traffic')
+  .action(async (net?: string) => out(await client().get<Row[]>(`/v1/peers${q(net)}`), printPeers));
+program
   .command('keys <network>')
   .description('key ring and SAs of an encrypted network on this host')
   .option('--show-secrets', 'also the keys, and the SAs as Wireshark esp_sa records (root only)')
@@ -176,6 +182,21 @@ program
   .action(async (net: string, o: { src: string; dst: string; proto?: string; sport?: number; dport?: number; size?: number; df?: boolean; dstMac?: string; ingress?: boolean; vtep?: string }) =>
     out(await client().post<Row>('/v1/trace', { network: net, ...o }), (d) => printTrace(d as unknown as Parameters<typeof printTrace>[0])),
   );
+
+program
+  .command('doctor')
+  .description('check what commonly breaks an overlay on this host and in its cluster (firewall, MTU, members, FDB, …); exit status 1 when a check fails')
+  .action(async () => {
+    const report = await client()
+      .get<Row>('/v1/doctor')
+      .catch((err: ApiError) => {
+        // The first thing to check when the doctor cannot even ask.
+        if (err.unreachable) err.message += ': is overlayd running (systemctl status overlayd)? is --socket right?';
+        throw err;
+      });
+    out(report, (d) => printDoctor(d as unknown as Parameters<typeof printDoctor>[0]));
+    if (report.status === 'fail') process.exitCode = 1;
+  });
 
 program
   .command('capture <network>')

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     .option('--realtime-workers', 'native: run the workers SCHED_FIFO (lowest priority) instead of nice -10')
     .option('--busy-poll-us <us>', 'native: keep polling this long after traffic while a CPU is free, instead of sleeping (0: off)', '200')
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics here')
+    .option('--peer-probe-interval <seconds>', 'probe every remote VTEP over the data path this often (overlayctl peers; 0: off)', '1')
     .option('--docker-plugin', "also serve Docker's plugin API from this process (down while the agent is; overlayd-docker-plugin is not)")
     .option('--docker-plugin-dir <dir>', 'where dockerd looks for plugin sockets', DEFAULT_PLUGIN_DIR)
     .option('--ca <file>', 'the cluster CA certificate: sign what this node owns, check what others announce (docs/identity.md)')
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     busyPollUs: int(o.busyPollUs),
     realtimeWorkers: o.realtimeWorkers === true,
     metricsAddr: o.metricsAddr,
+    peerProbeIntervalS: Number(o.peerProbeInterval),
     logLevel: o.logLevel,
     ca: o.ca,
     cert: o.cert,

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DropSample } from './datapath.js';
+import type { DropSample, PeerCounters } from './datapath.js';
 
 /** Options of {@link Addon.tapOpen}. */
 export interface TapOpenOptions {
@@ -68,6 +68,7 @@ export interface NativeEgressResult {
 export interface NativeIngressResult {
   vni?: number;
   frame?: Buffer;
+  probe?: true;
   drop?: number;
   trace?: NativeTrace;
 }
@@ -75,7 +76,8 @@ export interface NativeIngressResult {
 /** A captured frame as the punt queue delivers it. */
 export interface NativePuntItem {
   vni: number;
-  direction: 'egress' | 'ingress';
+  /** `probe`: a VTEP probe for the agent, not a capture. */
+  direction: 'egress' | 'ingress' | 'probe';
   vtep?: string;
   frame: Buffer;
   /** Outer captures: how the packet travelled. */
@@ -137,6 +139,10 @@ export interface DatapathHandle {
   vtepRefs(vni: number, vtep: string): number;
   processEgress(vni: number, frame: Buffer, trace?: boolean): NativeEgressResult;
   processIngress(srcAddress: string, payload: Buffer, trace?: boolean): NativeIngressResult;
+  /** Sends a VTEP probe frame to `vtep` on `vni` from the calling thread: −1 when sent, else the drop reason index. */
+  probeSend(vni: number, vtep: string, frame: Buffer): number;
+  /** Every remote VTEP of any network with its counters summed over the threads. */
+  peerCounters(): PeerCounters[];
   /** A traced ESP packet: the inbound SA of (src, spi) looked up, never opened, then `payload`'s VXLAN stages. */
   traceEsp(srcAddress: string, spi: number, payload: Buffer): NativeIngressResult;
   /** The outer UDP source port of VXLAN with `flowHash` (the pool socket it picks); 0 when stopped. */

@@ -156,6 +156,8 @@ export interface IngressResult {
   /** Set with `frame` when the inner frame goes to the TAP of this VNI. */
   vni?: number;
   frame?: Buffer;
+  /** Set when the admitted frame is a VTEP probe (wire/probe.ts): it goes to the agent, not the TAP. */
+  probe?: true;
   drop?: DropReason;
   /** Set for a traced datagram. */
   trace?: FrameTrace;
@@ -325,6 +327,25 @@ export interface DropSample {
   head: Buffer;
 }
 
+/** What the data path moved to and from one remote VTEP (docs/datapath.md "Per-VTEP counters"). */
+export interface PeerCounters {
+  vtep: string;
+  /** VXLAN payloads sent to it, and their bytes (as tx_packets/tx_bytes). */
+  txPackets: number;
+  txBytes: number;
+  /** Frames admitted from it, and their bytes (as rx_packets/rx_bytes). */
+  rxPackets: number;
+  rxBytes: number;
+}
+
+/** A VTEP probe that passed ingress (the data path's punt). */
+export interface ReceivedProbe {
+  vni: number;
+  /** The VTEP it came from (canonical text). */
+  vtep: string;
+  frame: Buffer;
+}
+
 export interface Datapath extends FrameProcessor {
   readonly kind: 'native' | 'js';
   /** Threads moving frames (the native workers; 1 for the JavaScript event loop). */
@@ -376,4 +397,15 @@ export interface Datapath extends FrameProcessor {
    * Throws when the filter's addresses do not parse.
    */
   setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null, spec?: CaptureSpec): void;
+  /**
+   * Sends a VTEP probe frame (wire/probe.ts) to `vtep` on network `vni` the
+   * way a frame from the TAP goes: VXLAN on the data port, sealed with the
+   * outbound SA on an encrypted network. Undefined when it went out, else the
+   * drop reason (counted: no_network, unknown_vtep, no_sa, too_big, udp_send).
+   */
+  sendProbe(vni: number, vtep: string, frame: Buffer): DropReason | undefined;
+  /** Where probes that arrive go (null: dropped unseen). */
+  setProbeListener(listener: ((p: ReceivedProbe) => void) | null): void;
+  /** One row per remote VTEP of any network, counters summed over the threads. */
+  peerCounters(): PeerCounters[];
 }

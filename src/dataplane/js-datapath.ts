@@ -24,9 +24,12 @@ import {
   type DropReason,
   type DropSample,
   type EgressResult,
+  type EncapOutput,
   type IngressResult,
   type NetworkAttachment,
   type OuterInfo,
+  type PeerCounters,
+  type ReceivedProbe,
   type SaInfo,
 } from './datapath.js';
 import { DropEvents } from './drop-sampler.js';
@@ -70,6 +73,7 @@ export class JsDatapath implements Datapath {
   private readonly drops = new DropEvents();
   /** Samples go straight to the listener here: none is ever lost. */
   readonly dropSamplesLost = 0;
+  private probeListener: ((p: ReceivedProbe) => void) | null = null;
   private receiver?: dgram.Socket;
   private sources: dgram.Socket[] = [];
   /** The bound port of each source socket: the outer UDP source port of the flows it sends. */
@@ -198,6 +202,24 @@ export class JsDatapath implements Datapath {
     return this.processor.processEgress(vni, frame, trace);
   }
 
+  sendProbe(vni: number, vtep: string, frame: Buffer): DropReason | undefined {
+    const result = this.processor.processProbe(vni, vtep, frame);
+    if (result.out.length > 0 && this.receiver === undefined) {
+      this.processor.countDrop('udp_send'); // stopped: checked and counted as the native path does, nothing to send from
+      return 'udp_send';
+    }
+    for (const out of result.out) this.send(out);
+    return result.drop;
+  }
+
+  setProbeListener(listener: ((p: ReceivedProbe) => void) | null): void {
+    this.probeListener = listener;
+  }
+
+  peerCounters(): PeerCounters[] {
+    return this.processor.peerCounters();
+  }
+
   processIngress(srcAddress: string, payload: Buffer, trace = false): IngressResult {
     return this.processor.processIngress(srcAddress, payload, trace);
   }
@@ -245,10 +267,15 @@ export class JsDatapath implements Datapath {
     for (const out of result.out) {
       // An outer capture takes the packet once the socket sent it.
       const sent = captured?.filter.spec.outer ? (wire: OuterInfo) => captureAs(captured, { vni: tap.vni, direction: 'egress', frame: out.payload, vtep: out.vtep, outer: wire }) : undefined;
-      if (out.carrier !== undefined) this.sendEsp(out.carrier, out.payload, out.vtep, sent);
-      else this.sendVxlan(out.payload, out.vtep, out.flowHash, sent);
+      this.send(out, sent);
     }
     if (captured?.filter.spec.inner) captureAs(captured, { vni: tap.vni, direction: 'egress', frame, vtep: result.out[0]?.vtep });
+  }
+
+  /** Sends one datagram: VXLAN from the source socket of its flow hash, or ESP on its carrier; `sent` learns how it went on the wire, once it did. */
+  private send(out: EncapOutput, sent?: (wire: OuterInfo) => void): void {
+    if (out.carrier !== undefined) return this.sendEsp(out.carrier, out.payload, out.vtep, sent);
+    this.sendVxlan(out.payload, out.vtep, out.flowHash, sent);
   }
 
   /** Sends a VXLAN payload from the source socket of its flow; `sent` learns how it went on the wire, once it did. */
@@ -317,9 +344,13 @@ export class JsDatapath implements Datapath {
     this.drops.offer({ reason, direction, kind, vni: known, vtep, bytes });
   }
 
-  /** Writes an accepted inner frame to its network's TAP. */
+  /** Writes an accepted inner frame to its network's TAP; a VTEP probe goes to the agent instead. */
   private deliver(result: IngressResult, from: string): void {
     if (result.frame === undefined || result.vni === undefined) return;
+    if (result.probe) {
+      this.probeListener?.({ vni: result.vni, vtep: canonical(from), frame: Buffer.from(result.frame) });
+      return;
+    }
     const tap = this.taps.get(result.vni);
     if (tap === undefined) return;
     this.writeTap(tap, result.frame);

@@ -24,6 +24,8 @@ import {
   type IngressResult,
   type NetworkAttachment,
   type NetworkEncryption,
+  type PeerCounters,
+  type ReceivedProbe,
   type SaInfo,
   type WorkerCounters,
 } from './datapath.js';
@@ -94,7 +96,7 @@ function traceOf(t: NativeTrace): FrameTrace {
 
 function ingressOf(r: NativeIngressResult): IngressResult {
   const drop = dropName(r.drop);
-  const result: IngressResult = drop !== undefined ? { drop } : { vni: r.vni, frame: r.frame };
+  const result: IngressResult = drop !== undefined ? { drop } : { vni: r.vni, frame: r.frame, ...(r.probe && { probe: r.probe }) };
   if (r.trace !== undefined) result.trace = traceOf(r.trace);
   return result;
 }
@@ -117,6 +119,7 @@ export class NativeDatapath implements Datapath {
   private dropListener: ((d: DropSample) => void) | null = null;
   /** Samples the full queue lost (native/io/drop_events.h). */
   dropSamplesLost = 0;
+  private probeListener: ((p: ReceivedProbe) => void) | null = null;
   private readonly taps = new Map<number, string>();
   private readonly planner: EspPlanner;
   private running = false;
@@ -286,6 +289,19 @@ export class NativeDatapath implements Datapath {
     this.captures.set(vni, listener);
   }
 
+  sendProbe(vni: number, vtep: string, frame: Buffer): DropReason | undefined {
+    const verdict = this.handle.probeSend(vni, vtep, frame);
+    return dropName(verdict < 0 ? undefined : verdict);
+  }
+
+  setProbeListener(listener: ((p: ReceivedProbe) => void) | null): void {
+    this.probeListener = listener;
+  }
+
+  peerCounters(): PeerCounters[] {
+    return this.handle.peerCounters();
+  }
+
   processEgress(vni: number, frame: Buffer, trace = false): EgressResult {
     const r = this.handle.processEgress(vni, frame, trace);
     const result: EgressResult = { out: r.out, reply: r.reply };
@@ -327,9 +343,13 @@ export class NativeDatapath implements Datapath {
 
   private onPunt(items: NativePuntItem[]): void {
     for (const item of items) {
+      if (item.direction === 'probe') {
+        if (item.vtep !== undefined) this.probeListener?.({ vni: item.vni, vtep: item.vtep, frame: item.frame });
+        continue;
+      }
       const listener = this.captures.get(item.vni);
       if (listener === undefined) continue;
-      const frame: CapturedFrame = { vni: item.vni, direction: item.direction, frame: item.frame };
+      const frame: CapturedFrame = { vni: item.vni, direction: item.direction as CapturedFrame['direction'], frame: item.frame };
       if (item.vtep !== undefined) frame.vtep = item.vtep;
       if (item.outer !== undefined) frame.outer = item.outer;
       listener(frame);

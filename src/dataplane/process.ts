@@ -22,11 +22,14 @@
  *     open         ESP only: SA of (source, SPI), window, ICV, inner UDP  pipeline/open.ts
  *     decapsulate  VXLAN header → VNI                                     pipeline/decapsulate.ts
  *     admit        SA's network, joined, no plaintext on an encrypted
- *                  network, source a VTEP of it, inner source MAC its own;
- *                  rx counted                                             pipeline/admit.ts
- *     deliver      the I/O: js-datapath.ts
+ *                  network, source a VTEP of it, inner source MAC its own
+ *                  (not for a VTEP probe); rx counted, also per VTEP      pipeline/admit.ts
+ *     deliver      the I/O: js-datapath.ts; a probe goes to the agent
+ *
+ *   a VTEP probe from the agent (processProbe) joins the egress list at
+ *   encapsulate, after the checks lookup and size make for its VTEP.
  */
-import { ETHERTYPE, UDP_HEADER_LENGTH, VXLAN_DEFAULT_PORT } from '../wire/index.js';
+import { ETHERTYPE, UDP_HEADER_LENGTH, VXLAN_DEFAULT_PORT, isProbeFrame } from '../wire/index.js';
 import {
   COUNTER_SLOTS,
   dropSlot,
@@ -35,8 +38,10 @@ import {
   type FrameProcessor,
   type FrameTrace,
   type IngressResult,
+  type PeerCounters,
   type TraceStage,
 } from './datapath.js';
+import { PeerCounterTable } from './peer-counters.js';
 import { EspSaStore } from './esp-store.js';
 import { flowHash } from './flow-hash.js';
 import { admit } from './pipeline/admit.js';
@@ -82,6 +87,7 @@ export class ReferenceProcessor implements FrameProcessor {
   readonly sas: EspSaStore;
   /** Where the stage lists count: `counters`, or a scratch block while a traced frame runs. */
   private count: Float64Array = this.counters;
+  private readonly peers = new PeerCounterTable();
 
   constructor(
     readonly networks: Map<number, NetworkConfig>,
@@ -128,6 +134,30 @@ export class ReferenceProcessor implements FrameProcessor {
     return { ...result, trace: t };
   }
 
+  /**
+   * A VTEP probe frame from the agent to `vtep` (Datapath.sendProbe): the
+   * checks lookup and size make for a frame (unknown_vtep, no_sa, too_big),
+   * then the egress list from encapsulate on.
+   */
+  processProbe(vni: number, vtep: string, frame: Buffer): EgressResult {
+    const result: EgressResult = { out: [], reply: [] };
+    const net = this.networks.get(vni);
+    if (net === undefined) return this.drop(result, 'no_network');
+    const to = canonicalAddress(vtep);
+    if (to === undefined || !this.fdb.isVtep(vni, to)) return this.drop(result, 'unknown_vtep');
+    if (net.encryption !== undefined && this.sas.findOutbound(vni, to) === undefined) return this.drop(result, 'no_sa');
+    if (frame.length > net.mtu + 14) return this.drop(result, 'too_big');
+    const l2 = parse(frame);
+    if (typeof l2 === 'string') return this.drop(result, l2);
+    this.emit(result, vni, net, to, flowHash(frame, l2.l3off, l2.etherType), frame, undefined);
+    return result;
+  }
+
+  /** What was sent to and admitted from each remote VTEP of any network. */
+  peerCounters(): PeerCounters[] {
+    return this.peers.list(this.fdb.allVteps());
+  }
+
   /** The egress stage list; `t` is set for a traced frame. */
   private egress(vni: number, frame: Buffer, t: FrameTrace | undefined): EgressResult {
     const result: EgressResult = { out: [], reply: [] };
@@ -167,6 +197,7 @@ export class ReferenceProcessor implements FrameProcessor {
     const datagram = encapsulate(vni, piece, headroom);
     this.count[Slot.TxPackets]++;
     this.count[Slot.TxBytes] += datagram.length - headroom;
+    if (t === undefined) this.peers.tx(vtep, datagram.length - headroom);
     if (encryption === undefined) {
       result.out.push({ vtep, flowHash: hash, payload: datagram });
       return;
@@ -187,11 +218,13 @@ export class ReferenceProcessor implements FrameProcessor {
   private receive(srcAddress: string, payload: Buffer, saVni: number | undefined, t: FrameTrace | undefined): IngressResult {
     const vxlan = decapsulate(payload);
     if (typeof vxlan === 'string') return this.dropIn(vxlan, t, 'decapsulate');
-    const refused = admit(this.networks, this.fdb, srcAddress, vxlan.vni, vxlan.frame, saVni);
+    const probe = isProbeFrame(vxlan.frame);
+    const refused = admit(this.networks, this.fdb, srcAddress, vxlan.vni, vxlan.frame, saVni, probe);
     if (refused !== undefined) return this.dropIn(refused, t, 'admit');
     this.count[Slot.RxPackets]++;
     this.count[Slot.RxBytes] += vxlan.frame.length;
-    return { vni: vxlan.vni, frame: vxlan.frame };
+    if (t === undefined) this.peers.rx(canonicalAddress(srcAddress)!, vxlan.frame.length);
+    return probe ? { vni: vxlan.vni, frame: vxlan.frame, probe } : { vni: vxlan.vni, frame: vxlan.frame };
   }
 
   /** The proxy's reply to the TAP, counted in `slot`, or its drop. */

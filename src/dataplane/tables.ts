@@ -55,6 +55,13 @@ export class FdbTable {
     return (this.vtepRefs.get(vni)?.get(vtep) ?? 0) > 0;
   }
 
+  /** Every address that is a VTEP of some network (canonical text form). */
+  allVteps(): Set<string> {
+    const all = new Set<string>();
+    for (const refs of this.vtepRefs.values()) for (const vtep of refs.keys()) all.add(vtep);
+    return all;
+  }
+
   deleteVni(vni: number): void {
     this.byVni.delete(vni);
     this.vtepRefs.delete(vni);

@@ -4,17 +4,23 @@
  *   DIR/ca.crt                 the CA certificate (self-signed)
  *   DIR/ca.key                 its Ed25519 key (0600; keep this folder offline)
  *   DIR/revoked/NAME-FP.json   revocations written by `ca revoke`
+ *   DIR/issued/NAME-FP.json    every node certificate `ca sign` issued
+ *
+ * The register of issued certificates keeps node ranges disjoint: a node
+ * whose range no other node's certificate covers is the only one that can
+ * claim those addresses, so no back-dated claim can take them (docs/identity.md
+ * "Claims").
  *
  * Node certificates go where `--out` says, their key beside them (FILE with
  * `.key` for `.crt`).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatIp, parseCidr, parseIp } from '../wire/index.js';
-import { fingerprint, issue, nowSeconds as nowS, verifyIssued, verifySelfSigned, type Certificate } from './certificate.js';
+import { cidrOverlaps, formatIp, parseCidr, parseIp } from '../wire/index.js';
+import { fingerprint, issue, isoSeconds, nowSeconds as nowS, validAt, verifyIssued, verifySelfSigned, type Certificate } from './certificate.js';
 import { newKey, type SigningKey } from './ed25519.js';
 import { IdentityError } from './errors.js';
-import { readCertificate, readKey, writeDocument, writeKey } from './files.js';
+import { readCertificate, readKey, readRevocation, writeDocument, writeKey } from './files.js';
 import { revoke, type Revocation } from './revocation.js';
 
 export const DAY_S = 86_400;
@@ -54,6 +60,8 @@ export interface SignRequest {
   vteps: string[];
   subnets?: string[];
   days: number;
+  /** Issue even when `subnets` overlap another node's live certificate (the claims rule then falls back to the stamps). */
+  allowOverlap?: boolean;
 }
 
 /** A node certificate and its fresh key; the certificate expires no later than the CA. */
@@ -61,22 +69,58 @@ export function signNode(dir: string, req: SignRequest): { cert: Certificate; ke
   const { ca, key: caKey } = loadCa(dir);
   checkDays(req.days);
   if (req.vteps.length === 0) throw new IdentityError('BAD_REQUEST', 'a node certificate needs at least one --vtep');
-  const key = newKey();
+  const subnets = (req.subnets ?? []).map(canonical((s) => parseCidr(s).text, 'subnet'));
   const t = nowS();
+  if (!req.allowOverlap) checkDisjoint(dir, req.name, subnets, t);
+  const key = newKey();
   const cert = issue(
     {
       name: req.name,
       ca: false,
       publicKey: b64(key.publicKey),
       vteps: req.vteps.map(canonical(formatIpText, 'VTEP address')),
-      subnets: (req.subnets ?? []).map(canonical((s) => parseCidr(s).text, 'subnet')),
+      subnets,
       notBefore: t,
       notAfter: Math.min(t + req.days * DAY_S, ca.notAfter),
       issuer: fingerprint(ca),
     },
     caKey,
   );
+  mkdirSync(join(dir, ISSUED), { recursive: true, mode: 0o700 });
+  writeDocument(join(dir, ISSUED, `${cert.name}-${fingerprint(cert).slice(0, 16)}.json`), cert);
   return { cert, key };
+}
+
+const ISSUED = 'issued';
+
+/** The documents of one folder of the CA (none when it does not exist). */
+function documents<T>(dir: string, read: (path: string) => T): T[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => read(join(dir, f)));
+}
+
+/**
+ * Refuses `subnets` for node `name` when they overlap a range of another
+ * node's certificate that is still valid and not revoked (a renewal of the
+ * same node may keep its range).
+ */
+function checkDisjoint(dir: string, name: string, subnets: string[], t: number): void {
+  if (subnets.length === 0) return;
+  const revoked = new Set(documents(join(dir, 'revoked'), readRevocation).map((r) => r.revoked));
+  for (const other of documents(join(dir, ISSUED), readCertificate)) {
+    if (other.name === name || validAt(other, t) !== 'valid' || revoked.has(fingerprint(other))) continue;
+    for (const mine of subnets) {
+      const theirs = other.subnets.find((o) => cidrOverlaps(parseCidr(mine), parseCidr(o)));
+      if (theirs === undefined) continue;
+      throw new IdentityError(
+        'BAD_REQUEST',
+        `--subnets ${mine} overlaps ${theirs} of ${other.name} (certificate ${fingerprint(other).slice(0, 16)}, valid until ${isoSeconds(other.notAfter)}): ` +
+          'give each node a range of its own, so that no member can claim another\'s addresses; revoke that certificate first, or pass --allow-overlap',
+      );
+    }
+  }
 }
 
 /** A revocation of `cert`, signed by the CA of `dir`, written to DIR/revoked/; returns it and its path. */

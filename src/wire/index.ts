@@ -25,3 +25,4 @@ export * from './esp.js';
 export * from './multicast.js';
 export * from './igmp.js';
 export * from './mld.js';
+export * from './probe.js';

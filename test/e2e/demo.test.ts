@@ -2,7 +2,7 @@
  * The demo as a new user meets it on a machine without ping and iperf3
  * (issue 12): `scripts/demo.ts`, the real one, run with a PATH that holds
  * everything the machine has but ping and iperf3 (a folder of symlinks).
- * It must succeed, reach every pair, show trace's verdicts, give perf's figures on both networks,
+ * It must succeed, reach every pair, show peers up, doctor without failures, trace's verdicts, give perf's figures on both networks,
  * say in one line that iperf3 is missing, and leave nothing behind.
  */
 import { spawn } from 'node:child_process';
@@ -61,6 +61,10 @@ describe.skipIf(!ready)('npm run demo without ping and iperf3', () => {
     expect(code).toBe(0);
     expect(output).not.toMatch(/FAIL/);
     expect(output).toMatch(/all pairs reachable/);
+    // peers: both other hosts up over the data path; doctor: no check fails.
+    expect(output).toMatch(/198\.18\.0\.2\s+node2\s+demo\s+up/);
+    expect(output).toMatch(/198\.18\.0\.3\s+node3\s+demo\s+up/);
+    expect(output).toMatch(/node1: \d+ checks ok, \d+ warnings?, 0 failures/);
     // trace: a packet forwarded to a remote endpoint, one for an unknown address, one too big.
     expect(output).toMatch(/Verdict: forward — udp 198\.18\.0\.1:\d+ → 198\.18\.0\.2:4789, vni \d+/);
     expect(output).toMatch(/Verdict: drop \(arp_unknown\)/);

@@ -14,7 +14,7 @@ import { Topology } from '../../src/testkit/topology.js';
 import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
 import { nsExec, OVERLAYCTL, pingRaw, run, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 import { DROP_EVENT_BURST, DROP_EVENT_RATE } from '../../src/dataplane/datapath.js';
-import type { OverlayEvent } from '../../src/agent/events.js';
+import { EVENT_TYPES, type OverlayEvent } from '../../src/agent/events.js';
 import { FLOOD_REASONS, flood } from '../../src/testkit/flood.js';
 import { follow, rssMiB, sample, scrape } from './events-support.js';
 
@@ -120,7 +120,7 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('drop events, %s data pa
       child.kill('SIGTERM');
     }
     const text = await agents[0].ctlRaw('events', '--type', 'drops');
-    expect([text.code, text.stderr.trim()]).toEqual([1, 'overlayctl: unknown event type "drops": one of drop, member, network, endpoint, key, peer, note']);
+    expect([text.code, text.stderr.trim()]).toEqual([1, `overlayctl: unknown event type "drops": one of ${EVENT_TYPES.join(', ')}`]);
     const reason = await agents[0].ctlRaw('events', '--reason', 'nofdb');
     expect(reason.code).toBe(1);
     expect(reason.stderr).toMatch(/unknown drop reason "nofdb"/);

@@ -143,4 +143,19 @@ describe('the CA folder (overlayctl ca)', () => {
     expect(trust.addRevocation({ ...revocation, revoked: '0'.repeat(64) })).toMatchObject({ refusal: 'bad_signature' });
     expect(() => signNode(join(dir, 'ca'), { name: 'h2', vteps: ['nope'], days: 1 })).toThrow(/invalid VTEP address/);
   });
+
+  it('keeps node ranges disjoint: an overlapping range is refused until the holder is revoked, a renewal keeps its own', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ovt-ca-')), 'ca');
+    initCa(dir, 'test-ca', 10);
+    const sign = (name: string, subnets: string[], allowOverlap = false) => signNode(dir, { name, vteps: ['198.18.0.9'], subnets, days: 5, allowOverlap });
+    const h1 = sign('h1', ['198.19.1.0/25', '2001:db8:1::/64']).cert;
+    expect(() => sign('h2', ['198.19.1.64/26'])).toThrow(/--subnets 198\.19\.1\.64\/26 overlaps 198\.19\.1\.0\/25 of h1 \(certificate [0-9a-f]{16}, valid until /);
+    expect(() => sign('h2', ['2001:db8:1::8000/112'])).toThrow(/overlaps 2001:db8:1::\/64 of h1/);
+    expect(sign('h2', ['198.19.1.128/25']).cert.subnets).toEqual(['198.19.1.128/25']);
+    expect(sign('h1', ['198.19.1.0/25']).cert.name).toBe('h1'); // a renewal keeps its range
+    expect(sign('h3', ['198.19.1.0/24'], true).cert.subnets).toEqual(['198.19.1.0/24']); // the operator's choice
+    revokeCert(dir, h1);
+    expect(() => sign('h4', ['198.19.1.0/26'])).toThrow(/overlaps 198\.19\.1\.0\/2[45] of h[13] /); // h1's renewal (and h3) still hold it
+    expect(() => sign('h4', ['198.19.2.0/24'])).not.toThrow();
+  });
 });
