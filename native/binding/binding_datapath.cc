@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "binding/binding_addr.h"
+#include "binding/binding_capture.h"
 #include "binding/binding_drops.h"
 #include "binding/binding_peers.h"
 #include "binding/binding_sa.h"
@@ -231,10 +232,11 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     return Napi::Boolean::New(info.Env(), datapath_network_remove(&dp_, vni) == 0);
   }
 
+  /** captureSet(vni, { inner?, outer?, host?, vtep? } | boolean) → whether the network exists. */
   Napi::Value CaptureSet(const Napi::CallbackInfo &info) {
     uint32_t vni = Uint32Arg(info, 0, "vni");
-    bool on = info.Length() > 1 && info[1].ToBoolean().Value();
-    return Napi::Boolean::New(info.Env(), tables_capture_set(&dp_.tables, vni, on ? 1 : 0) == 0);
+    dp_capture c = CaptureArg(info, 1);
+    return Napi::Boolean::New(info.Env(), tables_capture_set(&dp_.tables, vni, &c) == 0);
   }
 
   Napi::Value FdbSet(const Napi::CallbackInfo &info) {
@@ -397,14 +399,8 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     while ((n = punt_pop(&self->dp_.punt, items, 64)) > 0) {
       Napi::Array batch = Napi::Array::New(env, n);
       for (size_t i = 0; i < n; i++) {
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("vni", Napi::Number::New(env, items[i].vni));
-        static const char *const kDirections[] = {"egress", "ingress", "probe"};
-        o.Set("direction", Napi::String::New(env, kDirections[items[i].direction]));
-        if (items[i].has_vtep) o.Set("vtep", AddrString(env, items[i].vtep));
-        o.Set("frame", Napi::Buffer<uint8_t>::Copy(env, items[i].frame, items[i].len));
+        batch.Set(i, PuntItemObject(env, items[i]));
         punt_item_free(&items[i]);
-        batch.Set(i, o);
       }
       callback.Call({batch});
     }

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "esp/sa_table.h"
+#include "io/capture.h"
 #include "io/io_internal.h"
 #include "pipeline/pipeline.h"
 #include "tap/offload.h"
@@ -42,6 +44,7 @@ struct egress_worker {
   udp_batch esp_udp; /* sealed packets of carrier udp: the ESP-in-UDP socket to the ESP port */
   udp_batch esp_raw; /* sealed packets of carrier ip: the raw protocol 50 socket */
   const dp_network *net; /* network of the TAP being read */
+  int capture_outer; /* the frame being forwarded is captured as the datagrams it becomes */
   void *overflow[MAX_OVERFLOW]; /* fragment buffers that did not fit the arena */
   int overflow_n;
   struct {
@@ -82,16 +85,27 @@ static uint8_t *sink_buffer(void *ctx, size_t len) {
   return p;
 }
 
+/* Outer capture of one datagram as it is handed to the socket (capture.h). */
+static void capture_sent(egress_worker *w, const dp_addr *vtep, uint8_t proto, uint16_t local_port, uint16_t remote_port,
+                         const uint8_t *data, size_t len) {
+  if (!capture_vtep_match(&w->net->capture, vtep)) return;
+  punt_meta m = {w->net->vni, PUNT_EGRESS, 1, proto, local_port, remote_port};
+  capture_push(w->io->punt, w->counters, &m, vtep, data, len);
+}
+
 static void sink_send(void *ctx, const dp_addr *vtep, uint32_t hash, uint8_t *payload, size_t len) {
   egress_worker *w = ctx;
+  if (w->capture_outer) capture_sent(w, vtep, IPPROTO_UDP, io_source_port(w->io, hash), w->io->port, payload, len);
   udp_batch_add(&w->batch, vtep, hash, payload, len);
 }
 
 static void sink_esp_send(void *ctx, const dp_addr *vtep, uint32_t hash, int carrier, uint8_t *packet, size_t len) {
   egress_worker *w = ctx;
   if (carrier == DP_CARRIER_UDP) {
+    if (w->capture_outer) capture_sent(w, vtep, IPPROTO_UDP, w->io->esp_port, w->io->esp_port, packet, len);
     udp_batch_add(&w->esp_udp, vtep, hash, packet, len);
   } else if (w->io->esp_raw_sock >= 0) {
+    if (w->capture_outer) capture_sent(w, vtep, IPPROTO_ESP, 0, 0, packet, len);
     udp_batch_add(&w->esp_raw, vtep, hash, packet, len);
   } else {
     w->counters[DP_C_DROPS + DP_DROP_UDP_SEND]++; /* no raw socket (EPERM at start) */
@@ -106,10 +120,20 @@ static void sink_reply(void *ctx, const uint8_t *frame, size_t len) {
   if (writev(net_tap_queue(w->net, w->wk->index), iov, 2) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
 }
 
-static void capture(egress_worker *w, const uint8_t *frame, size_t len) {
+/*
+ * Capture of a frame read from the TAP: inner mode copies it here; outer mode
+ * marks it, so that the datagrams it becomes are copied as they are sent. The
+ * host filter is matched here, on the frame before sealing.
+ */
+static void capture_frame(egress_worker *w, const uint8_t *frame, size_t len) {
+  const dp_capture *c = &w->net->capture;
+  if (!capture_host_match(c, frame, len)) return;
+  w->capture_outer = c->outer;
+  if (!c->inner) return;
   const dp_addr *vtep = len >= 14 && !(frame[0] & 1) ? net_fdb_lookup(w->net, frame) : NULL;
-  if (punt_push(w->io->punt, w->net->vni, PUNT_EGRESS, vtep, frame, len) < 0)
-    w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
+  if (!capture_vtep_match(c, vtep)) return;
+  punt_meta m = {w->net->vni, PUNT_EGRESS, 0, 0, 0, 0};
+  capture_push(w->io->punt, w->counters, &m, vtep, frame, len);
 }
 
 static void egress_frame(egress_worker *w, uint8_t *frame, size_t len) {
@@ -118,8 +142,9 @@ static void egress_frame(egress_worker *w, uint8_t *frame, size_t len) {
   sink.ctx = w;
   sink.sa_slot = w->wk->slot;
   sink.data_port = w->io->port;
-  if (w->net->capture) capture(w, frame, len);
+  if (w->net->capture.inner | w->net->capture.outer) capture_frame(w, frame, len);
   int verdict = dp_egress(w->net, frame, len, w->counters, &sink);
+  w->capture_outer = 0;
   if (verdict != DP_PASS) {
     drop_site site = {w->net, 0, DROP_KIND_FRAME, NULL, frame, len};
     drop_offer(w->io->drops, w->wk->index, verdict, &site);

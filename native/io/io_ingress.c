@@ -22,6 +22,7 @@
 
 #include "base/addr.h"
 #include "esp/sa_table.h"
+#include "io/capture.h"
 #include "io/io_internal.h"
 #include "pipeline/pipeline.h"
 #include "tap/offload.h"
@@ -38,6 +39,10 @@ struct ingress_worker {
   io_worker *wk;
   uint64_t *counters;
   uint8_t *bufs; /* RX_BATCH × RX_BUF */
+  /* An ESP packet held for a capture with a host filter until it opened (held_len 0: none). */
+  uint8_t *held;
+  size_t held_len;
+  punt_meta held_meta;
   gro_run run;
   struct mmsghdr mm[RX_BATCH];
   struct iovec iov[RX_BATCH];
@@ -71,11 +76,16 @@ static void deliver(ingress_worker *w, const dp_delivery *d, const dp_addr *src)
   uint8_t *frame = d->frame;
   size_t flen = d->len;
   if (d->probe) {
-    if (punt_push(w->io->punt, net->vni, PUNT_PROBE, src, frame, flen) < 0) w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
+    punt_meta pm = {net->vni, PUNT_PROBE, 0, 0, 0, 0};
+    capture_push(w->io->punt, w->counters, &pm, src, frame, flen);
     return;
   }
-  if (net->capture && punt_push(w->io->punt, net->vni, PUNT_INGRESS, src, frame, flen) < 0)
-    w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
+  const dp_capture *c = &net->capture;
+  if (c->inner && capture_vtep_match(c, src) && capture_host_match(c, frame, flen)) {
+    punt_meta m = {net->vni, PUNT_INGRESS, 0, 0, 0, 0};
+    capture_push(w->io->punt, w->counters, &m, src, frame, flen);
+  }
+  if (w->held_len > 0 && capture_host_match(c, frame, flen)) capture_push(w->io->punt, w->counters, &w->held_meta, src, w->held, w->held_len);
   if (net->tap_queues == 0) {
     w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
     return;
@@ -108,6 +118,30 @@ static void deliver(ingress_worker *w, const dp_delivery *d, const dp_addr *src)
   write_tap(w, net, &h, frame, flen);
 }
 
+static uint16_t sockaddr_port(const struct sockaddr_storage *sa) {
+  return ntohs(sa->ss_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port : ((const struct sockaddr_in6 *)sa)->sin6_port);
+}
+
+/*
+ * Outer capture of a received packet, before it is opened or decapsulated
+ * (capture.h); `m` says how it came. Plain VXLAN is matched on its inner
+ * frame at once; ESP under a host filter is held until it opened (deliver
+ * matches the opened frame), else copied at once, whatever opening finds.
+ */
+static void capture_received(ingress_worker *w, const dp_addr *src, punt_meta m, const uint8_t *data, size_t len, int esp) {
+  const dp_network *net = capture_ingress_network(w->io->tables, src, data, len, esp);
+  if (net == NULL) return;
+  m.vni = net->vni;
+  if (esp && net->capture.has_host) {
+    memcpy(w->held, data, len);
+    w->held_len = len;
+    w->held_meta = m;
+    return;
+  }
+  if (!esp && !capture_host_match(&net->capture, data + DP_VXLAN_HLEN, len - DP_VXLAN_HLEN)) return;
+  capture_push(w->io->punt, w->counters, &m, src, data, len);
+}
+
 /*
  * A dropped datagram: counted for its network when the VXLAN header names one
  * this host has (the read lock is held), and offered as a drop event.
@@ -121,11 +155,20 @@ __attribute__((cold, noinline)) static void ingress_dropped(ingress_worker *w, c
   drop_offer(w->io->drops, w->wk->index, verdict, &site);
 }
 
-static void ingress_datagram(ingress_worker *w, const dp_addr *src, uint8_t *payload, size_t len) {
+static void ingress_datagram(ingress_worker *w, const dp_addr *src, const punt_meta *m, uint8_t *payload, size_t len) {
   dp_delivery d;
+  if (m != NULL) capture_received(w, src, *m, payload, len, 0);
   int verdict = dp_ingress(w->io->tables, src, payload, len, w->wk->slot, w->counters, &d, NULL);
   if (verdict == DP_PASS) deliver(w, &d, src);
   else ingress_dropped(w, src, payload, len, verdict, DROP_KIND_VXLAN);
+}
+
+/* How a packet received in buffer i came, for an outer capture; NULL while no network captures (`capturing`, read once per burst). */
+static const punt_meta *received_meta(ingress_worker *w, int capturing, int i, uint8_t proto, uint16_t local_port, punt_meta *m) {
+  if (!capturing) return NULL;
+  punt_meta in = {0, PUNT_INGRESS, 1, proto, local_port, proto == IPPROTO_UDP ? sockaddr_port(&w->from[i]) : 0};
+  *m = in;
+  return m;
 }
 
 static int gro_size(struct msghdr *m) {
@@ -166,16 +209,19 @@ int ingress_receive(ingress_worker *w) {
   int n = receive_burst(w, w->wk->rx_sock);
   if (n == 0) return 0;
   tables_read_lock(io->tables, w->wk->slot);
+  int capturing = io->tables->capturing;
   for (int i = 0; i < n; i++) {
     dp_addr src;
     addr_from_sockaddr((struct sockaddr *)&w->from[i], &src);
+    punt_meta mbuf;
+    const punt_meta *m = received_meta(w, capturing, i, IPPROTO_UDP, io->port, &mbuf);
     uint8_t *buf = w->bufs + (size_t)i * RX_BUF;
     size_t len = w->mm[i].msg_len;
     size_t seg = datagram_size(w, i);
-    if (len == 0) ingress_datagram(w, &src, buf, 0); /* an empty datagram is counted as malformed too */
+    if (len == 0) ingress_datagram(w, &src, m, buf, 0); /* an empty datagram is counted as malformed too */
     for (size_t off = 0; off < len; off += seg) {
       size_t dlen = len - off < seg ? len - off : seg;
-      ingress_datagram(w, &src, buf + off, dlen);
+      ingress_datagram(w, &src, m, buf + off, dlen);
     }
   }
   flush_run(w);
@@ -183,11 +229,13 @@ int ingress_receive(ingress_worker *w) {
   return n;
 }
 
-static void esp_packet(ingress_worker *w, const dp_addr *src, uint8_t *packet, size_t len) {
+static void esp_packet(ingress_worker *w, const dp_addr *src, const punt_meta *m, uint8_t *packet, size_t len) {
   dp_delivery d;
+  if (m != NULL) capture_received(w, src, *m, packet, len, 1);
   int verdict = dp_esp_ingress(w->io->tables, src, packet, len, w->wk->slot, w->counters, &d);
   if (verdict == DP_PASS) deliver(w, &d, src);
   else ingress_dropped(w, src, packet, len, verdict, DROP_KIND_ESP);
+  w->held_len = 0;
 }
 
 int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
@@ -195,9 +243,12 @@ int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
   int n = receive_burst(w, fd);
   if (n == 0) return 0;
   tables_read_lock(io->tables, w->wk->slot);
+  int capturing = io->tables->capturing;
   for (int i = 0; i < n; i++) {
     dp_addr src;
     addr_from_sockaddr((struct sockaddr *)&w->from[i], &src);
+    punt_meta mbuf;
+    const punt_meta *m = received_meta(w, capturing, i, raw ? IPPROTO_ESP : IPPROTO_UDP, raw ? 0 : io->esp_port, &mbuf);
     uint8_t *packet = w->bufs + (size_t)i * RX_BUF;
     size_t len = w->mm[i].msg_len;
     if (raw) {
@@ -208,12 +259,12 @@ int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
         packet += ihl;
         len -= ihl;
       }
-      esp_packet(w, &src, packet, len);
+      esp_packet(w, &src, m, packet, len);
       continue;
     }
     size_t seg = datagram_size(w, i); /* ESP-in-UDP: GRO joins equal-sized packets of a peer */
-    if (len == 0) esp_packet(w, &src, packet, 0);
-    for (size_t off = 0; off < len; off += seg) esp_packet(w, &src, packet + off, len - off < seg ? len - off : seg);
+    if (len == 0) esp_packet(w, &src, m, packet, 0);
+    for (size_t off = 0; off < len; off += seg) esp_packet(w, &src, m, packet + off, len - off < seg ? len - off : seg);
   }
   flush_run(w);
   tables_read_unlock(io->tables, w->wk->slot);
@@ -228,7 +279,8 @@ ingress_worker *ingress_create(io_worker *wk) {
   w->counters = wk->ingress_counters;
   w->bufs = malloc((size_t)RX_BATCH * RX_BUF);
   w->run.buf = malloc(GRO_BUF_LEN);
-  if (w->bufs == NULL || w->run.buf == NULL) {
+  w->held = malloc(RX_BUF);
+  if (w->bufs == NULL || w->run.buf == NULL || w->held == NULL) {
     ingress_destroy(w);
     return NULL;
   }
@@ -245,5 +297,6 @@ void ingress_destroy(ingress_worker *w) {
   if (w == NULL) return;
   free(w->bufs);
   free(w->run.buf);
+  free(w->held);
   free(w);
 }

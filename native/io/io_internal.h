@@ -34,6 +34,7 @@ struct io_ctx {
   io_config cfg;
   int v6;                 /* sockets are AF_INET6 */
   int pool[IO_MAX_POOL];  /* source sockets bound to bind:0, shared by the workers */
+  uint16_t pool_ports[IO_MAX_POOL]; /* their bound ports: the outer source port of each */
   int pool_size;
   int gso;                /* UDP_SEGMENT accepted by the kernel */
   int gro;                /* UDP_GRO enabled on the receive sockets */

@@ -150,6 +150,7 @@ static int open_sockets(io_ctx *io) {
     int fd = open_udp(io, 0, 0);
     if (fd < 0) return fd;
     io->pool[i] = fd;
+    io->pool_ports[i] = bound_port(fd);
   }
   /* Probe GSO: a socket that knows UDP_SEGMENT accepts it as an option. */
   int seg = 0;
@@ -397,7 +398,7 @@ uint16_t io_data_port(const io_ctx *io) { return io->port; }
 uint16_t io_esp_port(const io_ctx *io) { return io->esp_port; }
 
 uint16_t io_source_port(const io_ctx *io, uint32_t flow_hash) {
-  return bound_port(io->pool[flow_hash % (uint32_t)io->pool_size]); /* the socket udp_batch_add picks */
+  return io->pool_ports[flow_hash % (uint32_t)io->pool_size]; /* the socket udp_batch_add picks */
 }
 
 int io_esp_raw(const io_ctx *io) { return io->esp_raw_sock >= 0; }

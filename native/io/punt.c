@@ -22,7 +22,9 @@ void punt_destroy(punt_ring *r) {
   pthread_mutex_destroy(&r->mu);
 }
 
-int punt_push(punt_ring *r, uint32_t vni, int direction, const dp_addr *vtep, const uint8_t *frame, size_t len) {
+int punt_push(punt_ring *r, const punt_meta *meta, const dp_addr *vtep, const uint8_t *frame, size_t len) {
+  /* A full ring costs no copy: a relaxed look first (the locked check below decides). */
+  if (__atomic_load_n(&r->count, __ATOMIC_RELAXED) >= r->cap) return -1;
   uint8_t *copy = malloc(len ? len : 1);
   if (copy == NULL) return -1;
   memcpy(copy, frame, len);
@@ -33,14 +35,14 @@ int punt_push(punt_ring *r, uint32_t vni, int direction, const dp_addr *vtep, co
     return -1;
   }
   punt_item *it = &r->items[(r->head + r->count) % r->cap];
-  it->vni = vni;
-  it->direction = direction;
+  it->meta = *meta;
   it->has_vtep = vtep != NULL;
   if (vtep) it->vtep = *vtep;
   else memset(&it->vtep, 0, sizeof it->vtep);
   it->len = len;
   it->frame = copy;
-  int was_empty = r->count++ == 0;
+  int was_empty = r->count == 0;
+  __atomic_store_n(&r->count, r->count + 1, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&r->mu);
   if (was_empty && r->notify) r->notify(r->notify_arg);
   return 0;
@@ -52,7 +54,7 @@ size_t punt_pop(punt_ring *r, punt_item *out, size_t max) {
   while (n < max && r->count > 0) {
     out[n++] = r->items[r->head];
     r->head = (r->head + 1) % r->cap;
-    r->count--;
+    __atomic_store_n(&r->count, r->count - 1, __ATOMIC_RELAXED);
   }
   pthread_mutex_unlock(&r->mu);
   return n;

@@ -112,11 +112,14 @@ static void release_vtep(const void *key, void *val, void *arg) {
   peers_release(arg, ((dp_vtep *)val)->peer);
 }
 
+static int capture_on(const dp_capture *c) { return c->inner || c->outer; }
+
 int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fds) {
   dp_network *net = NULL;
   tables_write_lock(t);
   int found = oa_del(&t->networks, &vni, &net);
   if (found) oa_each(&net->vteps, release_vtep, &t->peers);
+  if (found) t->capturing -= capture_on(&net->capture);
   tables_write_unlock(t);
   if (!found) return -ENOENT;
   int queues = net->tap_queues;
@@ -125,10 +128,16 @@ int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fds) {
   return queues;
 }
 
-int tables_capture_set(dp_tables *t, uint32_t vni, int on) {
+int tables_capture_set(dp_tables *t, uint32_t vni, const dp_capture *c) {
+  dp_capture off;
+  memset(&off, 0, sizeof off);
   tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
-  if (net) net->capture = on;
+  if (net) {
+    t->capturing -= capture_on(&net->capture);
+    net->capture = c != NULL && capture_on(c) ? *c : off;
+    t->capturing += capture_on(&net->capture);
+  }
   tables_write_unlock(t);
   return net ? 0 : -ENOENT;
 }

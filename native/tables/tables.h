@@ -30,6 +30,21 @@
 /** Slots of a network's per-worker drop row (≥ the drop reasons of pipeline/counters.h). */
 #define DP_NET_DROP_SLOTS 32
 
+/**
+ * What a network's capture mirrors to the punt queue (`overlayctl capture`):
+ * the inner frames, the datagrams as they crossed the underlay, or both; only
+ * those whose inner source or destination is `host` and whose remote VTEP is
+ * `vtep`, when set (io/capture.c applies them).
+ */
+typedef struct dp_capture {
+  uint8_t inner;
+  uint8_t outer;
+  uint8_t has_host;
+  uint8_t has_vtep;
+  dp_addr host;
+  dp_addr vtep;
+} dp_capture;
+
 /** One overlay network this host has joined. */
 typedef struct dp_network {
   uint32_t vni;
@@ -38,8 +53,8 @@ typedef struct dp_network {
   /** The TAP's queues (vnet header mode; one per worker when multi-queue); 0: no TAP. */
   int tap_queues;
   int tap_fds[DP_MAX_WORKERS];
-  /** Non-zero: frames of this network are mirrored to the punt queue. */
-  int capture;
+  /** Frames of this network mirrored to the punt queue (all zero: none). */
+  dp_capture capture;
   oa_table fdb;   /* mac[6] → dp_fdb_entry */
   oa_table neigh; /* dp_addr → mac[6] */
   oa_table vteps; /* dp_addr → dp_vtep */
@@ -85,6 +100,8 @@ typedef struct dp_tables {
   oa_table sa_in;    /* (dp_addr peer, spi) → dp_sa_in*: initialised and filled by esp/sa_table.c */
   /** The data port: inner UDP destination of ESP traffic, checked on receipt. */
   uint16_t data_port;
+  /** Networks with a capture on: receive bursts look for their network only when non-zero. */
+  int capturing;
   /** Remote VTEPs of every network, with their counters. */
   dp_peers peers;
 } dp_tables;
@@ -120,7 +137,8 @@ int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, const int *tap_
  * -ENOENT. Its outbound SAs must be released first (tables_sa_network_release).
  */
 int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fds);
-int tables_capture_set(dp_tables *t, uint32_t vni, int on);
+/** Sets (or with NULL, or nothing to mirror, ends) the network's capture; 0 or -ENOENT. */
+int tables_capture_set(dp_tables *t, uint32_t vni, const dp_capture *c);
 int tables_fdb_set(dp_tables *t, uint32_t vni, const uint8_t mac[6], const dp_addr *vtep);
 /** 0 when deleted, -ENOENT when the network or entry is missing. */
 int tables_fdb_delete(dp_tables *t, uint32_t vni, const uint8_t mac[6]);

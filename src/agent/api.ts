@@ -14,7 +14,7 @@
  *   DELETE /v1/networks/:name/reservations/:ip
  *   GET    /v1/fdb?network=N               GET    /v1/neigh?network=N
  *   GET    /v1/members                     GET    /v1/peers?network=N   data-path health per remote VTEP (peer-health.ts)
- *   POST   /v1/networks/:name/capture {count?, durationS?, outer?} → a pcap stream
+ *   POST   /v1/networks/:name/capture {count?, durationS?, outer?, host?, vtep?} → a pcap stream
  *   POST   /v1/networks/:name/rotate-key       GET    /v1/networks/:name/keys?secrets=1 (root only)
  *   POST   /v1/networks/:name/perf {to, seconds?, streams?, reverse?} → throughput, RTT and loss to node `to` (perf/perf.ts)
  *   POST   /v1/identity/reload → status.identity    POST /v1/identity/revocations {revocation} → {revoked, name, fresh}
@@ -231,7 +231,7 @@ export class ControlApi {
 
   /** Streams pcap until the capture ends or the client goes away. */
   private capture(network: string, b: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse): void {
-    const opts = { count: optInt(b, 'count'), durationS: optInt(b, 'durationS'), outer: b.outer === true };
+    const opts = { count: optInt(b, 'count'), durationS: optInt(b, 'durationS'), outer: b.outer === true, host: optStr(b, 'host'), vtep: optStr(b, 'vtep') };
     let started = false;
     const stop = this.agent.startCapture(
       network,
@@ -301,6 +301,13 @@ function optInt(b: Record<string, unknown>, key: string): number | undefined {
   const v = b[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new OverlayError('BAD_REQUEST', `"${key}" must be an integer`);
+  return v;
+}
+
+function optStr(b: Record<string, unknown>, key: string): string | undefined {
+  const v = b[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new OverlayError('BAD_REQUEST', `"${key}" must be a string`);
   return v;
 }
 

@@ -3,70 +3,50 @@
  * the data path through its punt queue (the fast path never waits for it:
  * a full queue is counted as `punt_overflow`).
  *
- * Inner mode writes the Ethernet frames as the containers see them. Outer
- * mode writes what crossed the underlay, as raw IP: the VXLAN datagram
- * between the two VTEPs, its outer headers rebuilt from the addresses the
- * data path reported (the source port is the data port, not the hashed one).
+ * Inner mode writes the Ethernet frames as the containers see them; outer
+ * mode the packets as they crossed the underlay (./capture-encoder.ts),
+ * ESP as sealed on encrypted networks. Filters: `host` (inner source or
+ * destination; for ESP the frame before sealing, or after opening) and
+ * `vtep` (the remote VTEP). Several sessions may watch one network: the data
+ * path mirrors what their union asks for, and each session filters again.
  */
-import {
-  encodeIPv4,
-  encodeIPv6,
-  encodeUdp,
-  encodeVxlan,
-  LINKTYPE_ETHERNET,
-  LINKTYPE_RAW,
-  parseIp,
-  PcapWriter,
-} from '../wire/index.js';
+import { CaptureFilter, type CaptureSpec } from '../dataplane/capture-spec.js';
 import type { CapturedFrame } from '../dataplane/datapath.js';
 import { OverlayError } from '../cluster/errors.js';
+import { ipFamily } from '../wire/index.js';
+import { CaptureEncoder } from './capture-encoder.js';
 import type { AgentContext } from './context.js';
+
+export { CaptureEncoder } from './capture-encoder.js';
 
 export interface CaptureOptions {
   /** Stop after this many frames. */
   count?: number;
   /** Stop after this many seconds (default 30, at most 3600). */
   durationS?: number;
-  /** Write the VXLAN datagrams between VTEPs instead of the inner frames. */
+  /** Write the packets as they crossed the underlay instead of the inner frames. */
   outer?: boolean;
+  /** Only frames whose inner source or destination is this IP address. */
+  host?: string;
+  /** Only packets sent to or received from this VTEP. */
+  vtep?: string;
 }
 
 export const CAPTURE_MAX_S = 3600;
 
-/** Turns captured frames into pcap records for one capture session. */
-export class CaptureEncoder {
-  private readonly writer: PcapWriter;
-
-  constructor(
-    private readonly vni: number,
-    private readonly localVtep: string,
-    private readonly dataPort: number,
-    private readonly outer: boolean,
-  ) {
-    this.writer = new PcapWriter(outer ? LINKTYPE_RAW : LINKTYPE_ETHERNET);
-  }
-
-  header(): Buffer {
-    return this.writer.header();
-  }
-
-  /** The record for `f`, or undefined when outer mode has no VTEP to show (a frame that was not sent). */
-  record(f: CapturedFrame): Buffer | undefined {
-    if (!this.outer) return this.writer.record(f.frame);
-    if (f.vtep === undefined) return undefined;
-    const [src, dst] = f.direction === 'egress' ? [this.localVtep, f.vtep] : [f.vtep, this.localVtep];
-    const s = parseIp(src);
-    const d = parseIp(dst);
-    const udp = encodeUdp(s, d, { srcPort: this.dataPort, dstPort: this.dataPort }, encodeVxlan(this.vni, f.frame));
-    const ip = s.length === 4 ? encodeIPv4({ protocol: 17, ttl: 64, src: s, dst: d }, udp) : encodeIPv6({ nextHeader: 17, hopLimit: 64, src: s, dst: d }, udp);
-    return this.writer.record(ip);
-  }
+/** One session: what it takes and where its records go. */
+interface Session {
+  spec: CaptureSpec;
+  /** Outer packets are ESP: their inner host is not visible here. */
+  encrypted: boolean;
+  filter: CaptureFilter;
+  take(f: CapturedFrame): void;
 }
 
 /** The capture sessions of one agent: several may watch one network, sharing the data path's mirror. */
 export class CaptureSessions {
   /** Capture sessions per VNI. */
-  private readonly captures = new Map<number, Set<(f: CapturedFrame) => void>>();
+  private readonly captures = new Map<number, Set<Session>>();
 
   constructor(private readonly ctx: AgentContext) {}
 
@@ -76,48 +56,90 @@ export class CaptureSessions {
    * reached. Returns a function that stops early (the client went away).
    */
   startCapture(network: string, opts: CaptureOptions, write: (chunk: Buffer) => void, end: () => void): () => void {
-    const { store, config } = this.ctx;
-    const net = store.network(network);
+    const net = this.ctx.store.network(network);
     const up = this.ctx.up.get(net.name);
     if (!up) throw new OverlayError('BAD_REQUEST', `network ${network} has no endpoints on this host: nothing passes here to capture`);
-    if (opts.outer && net.encrypted) {
-      // --outer rebuilds VXLAN around the frames: for an encrypted network that would show plaintext that never travelled.
-      throw new OverlayError(
-        'BAD_REQUEST',
-        `network ${network} is encrypted: its outer packets are ESP; capture them on the underlay (tcpdump) and decrypt with the SAs of overlayctl keys ${network} --show-secrets`,
-      );
-    }
     const durationS = opts.durationS ?? 30;
     if (!(durationS > 0 && durationS <= CAPTURE_MAX_S)) throw new OverlayError('BAD_REQUEST', `capture duration must be 1..${CAPTURE_MAX_S} s`);
     if (opts.count !== undefined && !(Number.isInteger(opts.count) && opts.count > 0)) throw new OverlayError('BAD_REQUEST', 'capture count must be a positive integer');
-    const encoder = new CaptureEncoder(up.vni, config.advertiseAddr, config.dataPort, opts.outer === true);
+    const spec = captureSpec(opts);
+    const sinks = this.captures.get(up.vni) ?? new Set<Session>();
+    const specs = [...[...sinks].map((s) => s.spec), spec];
+    if (net.encrypted && specs.some((s) => s.outer && s.host !== undefined) && !specs.every((s) => s.host === spec.host)) {
+      throw new OverlayError(
+        'BAD_REQUEST',
+        `another capture of ${network} is running with a different --host: on an encrypted network only the data path can match ESP on its inner host, for one host at a time; wait for it to end, or use the same --host`,
+      );
+    }
+    const encoder = new CaptureEncoder(this.ctx.config.advertiseAddr, spec.outer);
     let seen = 0;
     let done = false;
-    const sinks = this.captures.get(up.vni) ?? new Set();
+    const session: Session = {
+      spec,
+      encrypted: net.encrypted,
+      filter: new CaptureFilter(spec),
+      take: (f) => {
+        if (done || !takes(session, f)) return;
+        const record = encoder.record(f);
+        if (!record) return;
+        write(record);
+        if (opts.count !== undefined && ++seen >= opts.count) stop();
+      },
+    };
     const stop = (): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      sinks.delete(sink);
-      if (sinks.size === 0) {
-        this.captures.delete(up.vni);
-        if (this.ctx.up.get(net.name) === up) this.ctx.datapath.setCapture(up.vni, null);
-      }
+      sinks.delete(session);
+      if (this.ctx.up.get(net.name) === up) this.mirror(up.vni, sinks);
       end();
-    };
-    const sink = (f: CapturedFrame): void => {
-      const record = encoder.record(f);
-      if (done || !record) return;
-      write(record);
-      if (opts.count !== undefined && ++seen >= opts.count) stop();
     };
     const timer = setTimeout(stop, durationS * 1000);
     write(encoder.header());
-    sinks.add(sink);
-    if (!this.captures.has(up.vni)) {
-      this.captures.set(up.vni, sinks);
-      this.ctx.datapath.setCapture(up.vni, (f) => sinks.forEach((s) => s(f)));
-    }
+    sinks.add(session);
+    this.captures.set(up.vni, sinks);
+    this.mirror(up.vni, sinks);
     return stop;
   }
+
+  /** Sets the data path's mirror of `vni` to what its sessions ask for together (or off). */
+  private mirror(vni: number, sinks: Set<Session>): void {
+    if (sinks.size === 0) {
+      this.captures.delete(vni);
+      this.ctx.datapath.setCapture(vni, null);
+      return;
+    }
+    const specs = [...sinks].map((s) => s.spec);
+    const same = <T>(values: T[]): T | undefined => (values.every((v) => v === values[0]) ? values[0] : undefined);
+    const union: CaptureSpec = { inner: specs.some((s) => s.inner), outer: specs.some((s) => s.outer) };
+    const host = same(specs.map((s) => s.host));
+    const vtep = same(specs.map((s) => s.vtep));
+    if (host !== undefined) union.host = host;
+    if (vtep !== undefined) union.vtep = vtep;
+    this.ctx.datapath.setCapture(vni, (f) => sinks.forEach((s) => s.take(f)), union);
+  }
+}
+
+/** The data path's spec of a session's options; a clear error for a filter that is not an address. */
+function captureSpec(opts: CaptureOptions): CaptureSpec {
+  const spec: CaptureSpec = { inner: opts.outer !== true, outer: opts.outer === true };
+  for (const key of ['host', 'vtep'] as const) {
+    const value = opts[key];
+    if (value === undefined) continue;
+    if (ipFamily(value) === 0 || value.toLowerCase().startsWith('::ffff:')) throw new OverlayError('BAD_REQUEST', `capture --${key}: not an IPv4 or IPv6 address: "${value}"`);
+    spec[key] = value;
+  }
+  return spec;
+}
+
+/**
+ * Whether a mirrored frame is this session's: its mode, its VTEP, its inner
+ * host. ESP cannot be matched on its host here; the mirror applied the
+ * session's host filter to it (startCapture refuses sessions of another host beside it).
+ */
+function takes(s: Session, f: CapturedFrame): boolean {
+  if ((f.outer !== undefined) !== s.spec.outer) return false;
+  if (!s.filter.vtepMatches(f.vtep)) return false;
+  if (f.outer === undefined) return s.filter.hostMatches(f.frame);
+  return s.encrypted || s.filter.hostMatches(f.frame.subarray(8));
 }

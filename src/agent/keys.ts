@@ -88,7 +88,8 @@ export class NetworkKeys {
     };
     if (secrets) {
       const keys = keyringOf(enc).keys.map((k) => ({ tag: k.tag, material: Buffer.from(k.material).toString('hex') }));
-      report.secrets = { keys, espSa: this.espSaExport(enc, sas) };
+      const peers = new Set([...sas.map((s) => s.peer), ...(this.ctx.up.get(name)?.fdb.values() ?? [])]);
+      report.secrets = { keys, espSa: this.espSaExport(enc, sas), espSaRing: this.espSaRingExport(enc, peers) };
     }
     return report;
   }
@@ -191,6 +192,16 @@ export class NetworkKeys {
       const [src, dst] = s.direction === 'out' ? [local, peer] : [peer, local];
       return [deriveSa({ key, src, dst, keySize: enc.keySize })];
     });
+    return espSaUatFile(derived);
+  }
+
+  /** Wireshark's esp_sa records of every key of the ring, to and from each of `peers`: what the network may carry while the ring holds. */
+  private espSaRingExport(enc: NetworkEncryptionEntry, peers: Iterable<string>): string {
+    const local = parseIp(this.ctx.config.advertiseAddr);
+    const remotes = [...peers].map(parseIp).filter((p) => p.length === local.length);
+    const derived = keyringOf(enc).keys.flatMap((key) =>
+      remotes.flatMap((peer) => [deriveSa({ key, src: local, dst: peer, keySize: enc.keySize }), deriveSa({ key, src: peer, dst: local, keySize: enc.keySize })]),
+    );
     return espSaUatFile(derived);
   }
 }

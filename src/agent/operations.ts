@@ -57,8 +57,12 @@ export interface KeysReport {
   keys: { tag: number; sending: boolean; pending: boolean; ageSeconds: number; created: string }[];
   /** The SAs this host holds for the network (none until it has endpoints on it). */
   sas: { direction: 'out' | 'in'; peer: string; spi: string; keyTag: number; seq: number }[];
-  /** Only with --show-secrets, for root. */
-  secrets?: { keys: { tag: number; material: string }[]; espSa: string };
+  /**
+   * Only with --show-secrets, for root. `espSa`: an esp_sa record per SA held;
+   * `espSaRing`: every key of the ring, both directions, with every peer VTEP
+   * — all a capture may meet (`capture --outer --esp-sa`).
+   */
+  secrets?: { keys: { tag: number; material: string }[]; espSa: string; espSaRing: string };
 }
 
 export interface EndpointAttachRequest {

@@ -8,6 +8,7 @@ import { ControlClient, type ApiError } from '../api-client/client.js';
 import { printTable } from './table.js';
 import type { PerfReport } from '../agent/operations.js';
 import { printTrace } from './trace-text.js';
+import { EspSaFile } from './esp-sa-file.js';
 import { printDoctor } from './doctor-text.js';
 import { addEventsCommand } from './events.js';
 import { registerCaCommands } from './ca-commands.js';
@@ -201,14 +202,22 @@ program
   .command('capture <network>')
   .description('write the network\'s frames on this host to a pcap file')
   .requiredOption('-w, --write <file>', 'pcap file to write (- for standard output)')
-  .option('--outer', 'the VXLAN datagrams between hosts (raw IP) instead of the inner frames')
+  .option('--outer', 'the packets between hosts as they were on the wire (raw IP: VXLAN, or ESP as sealed) instead of the inner frames')
+  .option('--host <ip>', 'only frames whose inner source or destination is this address')
+  .option('--vtep <addr>', 'only packets sent to or received from this VTEP')
+  .option('--esp-sa <file>', 'with --outer on an encrypted network: also write the ESP SAs (keys: root only, mode 0600) for Wireshark/tshark')
   .option('--count <n>', 'stop after this many frames', int)
   .option('--duration <s>', 'stop after this many seconds (default 30)', int)
-  .action(async (net: string, o: { write: string; outer?: boolean; count?: number; duration?: number }) => {
+  .action(async (net: string, o: { write: string; outer?: boolean; host?: string; vtep?: string; espSa?: string; count?: number; duration?: number }) => {
+    if (o.espSa !== undefined && o.outer !== true) throw new Error('--esp-sa needs --outer: only the outer packets are encrypted');
+    const sas = o.espSa === undefined ? undefined : new EspSaFile(client(), net, o.espSa);
+    await sas?.update(); // refused (not root, not encrypted) before anything is captured
     const file = o.write === '-' ? process.stdout : createWriteStream(o.write, { fd: openSync(o.write, 'w') });
-    const bytes = await client().stream(`/v1/networks/${enc(net)}/capture`, { count: o.count, durationS: o.duration, outer: o.outer === true }, file);
+    const body = { count: o.count, durationS: o.duration, outer: o.outer === true, host: o.host, vtep: o.vtep };
+    const bytes = await client().stream(`/v1/networks/${enc(net)}/capture`, body, file);
     if (file !== process.stdout) await new Promise<void>((resolve, reject) => (file as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));
-    if (o.write !== '-') process.stderr.write(`${bytes} bytes written to ${o.write}\n`);
+    await sas?.update(); // a key that arrived during the capture
+    if (o.write !== '-') process.stderr.write(`${bytes} bytes written to ${o.write}${o.espSa ? `, ESP SAs to ${o.espSa}` : ''}\n`);
   });
 
 program
@@ -257,7 +266,7 @@ function printKeys(d: Row): void {
     esn: boolean;
     keys: { tag: number; sending: boolean; pending: boolean; ageSeconds: number }[];
     sas: { direction: string; peer: string; spi: string; keyTag: number; seq: number }[];
-    secrets?: { keys: { tag: number; material: string }[]; espSa: string };
+    secrets?: { keys: { tag: number; material: string }[]; espSa: string; espSaRing: string };
   };
   process.stdout.write(`${k.network} vni ${k.vni}: ESP ${k.carrier === 'udp' ? 'in UDP' : '(IP 50)'}, AES-${k.keySize * 8}-GCM, ${k.esn ? '64' : '32'}-bit sequence numbers\n`);
   for (const key of k.keys) {

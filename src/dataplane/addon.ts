@@ -80,6 +80,8 @@ export interface NativePuntItem {
   direction: 'egress' | 'ingress' | 'probe';
   vtep?: string;
   frame: Buffer;
+  /** Outer captures: how the packet travelled. */
+  outer?: { proto: 'udp' | 'esp'; localPort: number; remotePort: number };
 }
 
 /** A sampled drop as the binding delivers it (native/binding/binding_drops.h): `reason` is an index into DROP_REASONS. */
@@ -121,8 +123,12 @@ export interface DatapathHandle {
   networkSet(vni: number, mtu: number, tapFds: number | number[], encryption?: NativeEncryption): void;
   /** Removes the network and closes its TAP descriptor; false if it did not exist. */
   networkRemove(vni: number): boolean;
-  /** Mirrors the network's frames to the punt callback; false if the network does not exist. */
-  captureSet(vni: number, on: boolean): boolean;
+  /**
+   * Mirrors the network's frames to the punt callback — inner frames, the
+   * packets on the wire (outer), filtered by inner host and VTEP (native/io/capture.c) —
+   * or with nothing asked for, stops; false if the network does not exist.
+   */
+  captureSet(vni: number, capture: boolean | { inner?: boolean; outer?: boolean; host?: string; vtep?: string }): boolean;
   fdbSet(vni: number, mac: string, vtep: string): void;
   /** False when there was no such entry. */
   fdbDelete(vni: number, mac: string): boolean;

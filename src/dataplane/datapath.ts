@@ -4,6 +4,7 @@
  * (./js-datapath.ts). docs/datapath.md says what happens to a frame; this file
  * says how the rest of overlayd drives a path.
  */
+import type { CaptureSpec } from './capture-spec.js';
 import type { AesKeySize, EspCarrier, KeyringState } from '../crypto/index.js';
 
 /** Drop reasons, in counter-layout order. Names are stable (stats --json). */
@@ -280,9 +281,19 @@ export interface DatapathOptions {
 export interface CapturedFrame {
   vni: number;
   direction: 'egress' | 'ingress';
+  /** The inner Ethernet frame; with `outer`, the packet as on the wire (UDP payload, or the ESP packet of IP protocol 50). */
   frame: Buffer;
   /** For ingress frames: the VTEP it came from; for egress: where it was sent (if sent). */
   vtep?: string;
+  /** Set on outer captures: how the packet travelled (`proto` udp: VXLAN or ESP-in-UDP; esp: IP protocol 50). */
+  outer?: OuterInfo;
+}
+
+/** How a captured outer packet travelled: its IP protocol and this host's and the remote end's UDP ports (0 for ESP). */
+export interface OuterInfo {
+  proto: 'udp' | 'esp';
+  localPort: number;
+  remotePort: number;
 }
 
 /**
@@ -380,8 +391,12 @@ export interface Datapath extends FrameProcessor {
    * `counters()` only.
    */
   networkDrops(vni: number): Record<DropReason, number> | undefined;
-  /** Mirror the network's frames (both directions) to `listener` until disabled. */
-  setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null): void;
+  /**
+   * Mirror the network's frames (both directions) to `listener` until
+   * disabled: what `spec` asks for (default: the inner frames, unfiltered).
+   * Throws when the filter's addresses do not parse.
+   */
+  setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null, spec?: CaptureSpec): void;
   /**
    * Sends a VTEP probe frame (wire/probe.ts) to `vtep` on network `vni` the
    * way a frame from the TAP goes: VXLAN on the data port, sealed with the

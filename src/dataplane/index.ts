@@ -8,5 +8,6 @@ export async function createDatapath(kind: 'native' | 'js', options: DatapathOpt
   return new NativeDatapath(options);
 }
 
+export * from './capture-spec.js';
 export * from './datapath.js';
 export * from './esp-plan.js';

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import type { EspCarrier, KeyringState } from '../crypto/index.js';
 import { formatIp, ipFamily, parseIp } from '../wire/index.js';
 import { loadAddon } from './addon.js';
+import { CaptureFilter, type CaptureSpec } from './capture-spec.js';
 import {
   countersFromSlots,
   type CapturedFrame,
@@ -26,6 +27,7 @@ import {
   type EncapOutput,
   type IngressResult,
   type NetworkAttachment,
+  type OuterInfo,
   type PeerCounters,
   type ReceivedProbe,
   type SaInfo,
@@ -44,6 +46,12 @@ const DEFAULT_ESP_PORT = 4500;
 /** IP protocol number of ESP. */
 const IPPROTO_ESP = 50;
 
+/** A network's capture: where its packets go, and which it takes. */
+interface CaptureSession {
+  listener: (f: CapturedFrame) => void;
+  filter: CaptureFilter;
+}
+
 interface OpenTap {
   vni: number;
   fd: number;
@@ -61,13 +69,15 @@ export class JsDatapath implements Datapath {
   private readonly planner: EspPlanner;
   private readonly processor: ReferenceProcessor;
   private readonly taps = new Map<number, OpenTap>();
-  private readonly captures = new Map<number, (f: CapturedFrame) => void>();
+  private readonly captures = new Map<number, CaptureSession>();
   private readonly drops = new DropEvents();
   /** Samples go straight to the listener here: none is ever lost. */
   readonly dropSamplesLost = 0;
   private probeListener: ((p: ReceivedProbe) => void) | null = null;
   private receiver?: dgram.Socket;
   private sources: dgram.Socket[] = [];
+  /** The bound port of each source socket: the outer UDP source port of the flows it sends. */
+  private sourcePorts: number[] = [];
   /** ESP-in-UDP: received on and sent from the ESP port. */
   private espSocket?: dgram.Socket;
   private boundEspPort = 0;
@@ -91,14 +101,15 @@ export class JsDatapath implements Datapath {
     if (family === 0) throw new Error(`bind address ${this.options.bindAddress} is not an IP address`);
     const type = family === 6 ? 'udp6' : 'udp4';
     this.receiver = await bindSocket(type, this.options.bindAddress, this.dataPort);
-    this.receiver.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
+    this.receiver.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
     // Option 0 (tests) binds any port: ESP carries and checks the one bound.
     this.processor.dataPort = this.receiver.address().port;
     const n = Math.max(1, this.options.sourcePorts ?? 8);
     for (let i = 0; i < n; i++) this.sources.push(await bindSocket(type, this.options.bindAddress, 0));
+    this.sourcePorts = this.sources.map((s) => s.address().port);
     this.espSocket = await bindSocket(type, this.options.bindAddress, this.options.espPort ?? DEFAULT_ESP_PORT);
     this.boundEspPort = this.espSocket.address().port;
-    this.espSocket.on('message', (msg, rinfo) => this.onEsp(msg, rinfo.address));
+    this.espSocket.on('message', (msg, rinfo) => this.onEsp(msg, rinfo.address, { proto: 'udp', localPort: this.boundEspPort, remotePort: rinfo.port }));
     if ([...this.networks.values()].some((n) => n.encryption?.carrier === 'ip')) this.openRawEsp();
   }
 
@@ -107,6 +118,7 @@ export class JsDatapath implements Datapath {
     for (const s of [this.receiver, ...this.sources, this.espSocket]) s?.close();
     this.receiver = undefined;
     this.sources = [];
+    this.sourcePorts = [];
     this.espSocket = undefined;
     this.boundEspPort = 0;
     const raw = this.rawEsp;
@@ -181,9 +193,9 @@ export class JsDatapath implements Datapath {
     return this.networks.has(vni) ? this.drops.networkDrops(vni) : undefined;
   }
 
-  setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null): void {
+  setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null, spec: CaptureSpec = { inner: true, outer: false }): void {
     if (listener === null) this.captures.delete(vni);
-    else this.captures.set(vni, listener);
+    else this.captures.set(vni, { listener, filter: new CaptureFilter(spec) });
   }
 
   processEgress(vni: number, frame: Buffer, trace = false): EgressResult {
@@ -217,7 +229,7 @@ export class JsDatapath implements Datapath {
   }
 
   sourcePort(flowHash: number): number | undefined {
-    return this.sources[(flowHash >>> 0) % this.sources.length]?.address().port;
+    return this.sourcePorts[(flowHash >>> 0) % this.sourcePorts.length];
   }
 
   traceEsp(srcAddress: string, spi: number, payload: Buffer): IngressResult {
@@ -228,7 +240,7 @@ export class JsDatapath implements Datapath {
   private openRawEsp(): void {
     if (this.rawEsp !== undefined) return;
     const family = ipFamily(this.options.bindAddress) === 6 ? 6 : 4;
-    this.rawEsp = RawSocket.open(family, IPPROTO_ESP, this.options.bindAddress, (packet, from) => this.onEsp(packet, from));
+    this.rawEsp = RawSocket.open(family, IPPROTO_ESP, this.options.bindAddress, (packet, from) => this.onEsp(packet, from, { proto: 'esp', localPort: 0, remotePort: 0 }));
   }
 
   private readLoop(tap: OpenTap): void {
@@ -247,36 +259,52 @@ export class JsDatapath implements Datapath {
   }
 
   private onFrame(tap: OpenTap, frame: Buffer): void {
+    const cap = this.captures.get(tap.vni);
+    const captured = cap !== undefined && cap.filter.hostMatches(frame) ? cap : undefined; // matched before sealing
     const result = this.processor.processEgress(tap.vni, frame);
     if (result.drop !== undefined) this.dropped(result.drop, 'egress', 'frame', tap.vni, undefined, frame);
     for (const reply of result.reply) this.writeTap(tap, reply);
-    for (const out of result.out) this.send(out);
-    const capture = this.captures.get(tap.vni);
-    if (capture) capture({ vni: tap.vni, direction: 'egress', frame: Buffer.from(frame), vtep: result.out[0]?.vtep });
+    for (const out of result.out) {
+      // An outer capture takes the packet once the socket sent it.
+      const sent = captured?.filter.spec.outer ? (wire: OuterInfo) => captureAs(captured, { vni: tap.vni, direction: 'egress', frame: out.payload, vtep: out.vtep, outer: wire }) : undefined;
+      this.send(out, sent);
+    }
+    if (captured?.filter.spec.inner) captureAs(captured, { vni: tap.vni, direction: 'egress', frame, vtep: result.out[0]?.vtep });
   }
 
-  /** Sends one datagram: VXLAN from the source socket of its flow hash, or ESP on its carrier. */
-  private send(out: EncapOutput): void {
-    if (out.carrier !== undefined) return this.sendEsp(out.carrier, out.payload, out.vtep);
-    const socket = this.sources[out.flowHash % this.sources.length];
-    socket.send(out.payload, this.dataPort, out.vtep, (err) => {
+  /** Sends one datagram: VXLAN from the source socket of its flow hash, or ESP on its carrier; `sent` learns how it went on the wire, once it did. */
+  private send(out: EncapOutput, sent?: (wire: OuterInfo) => void): void {
+    if (out.carrier !== undefined) return this.sendEsp(out.carrier, out.payload, out.vtep, sent);
+    this.sendVxlan(out.payload, out.vtep, out.flowHash, sent);
+  }
+
+  /** Sends a VXLAN payload from the source socket of its flow; `sent` learns how it went on the wire, once it did. */
+  private sendVxlan(payload: Buffer, vtep: string, flowHash: number, sent?: (wire: OuterInfo) => void): void {
+    const i = flowHash % this.sources.length;
+    this.sendUdp(this.sources[i], payload, this.dataPort, vtep, sent && (() => sent({ proto: 'udp', localPort: this.sourcePorts[i], remotePort: this.dataPort })));
+  }
+
+  /** Sends an ESP packet to `vtep` on its carrier (a failure counts as `udp_send`); `sent` as for sendVxlan. */
+  private sendEsp(carrier: EspCarrier, packet: Buffer, vtep: string, sent?: (wire: OuterInfo) => void): void {
+    if (carrier === 'udp') {
+      if (this.espSocket === undefined) return this.processor.countDrop('udp_send');
+      const port = this.boundEspPort;
+      return this.sendUdp(this.espSocket, packet, port, vtep, sent && (() => sent({ proto: 'udp', localPort: port, remotePort: port })));
+    }
+    if (this.rawEsp === undefined || !this.rawEsp.send(packet, vtep)) return this.processor.countDrop('udp_send');
+    sent?.({ proto: 'esp', localPort: 0, remotePort: 0 });
+  }
+
+  private sendUdp(socket: dgram.Socket, data: Buffer, port: number, address: string, sent?: () => void): void {
+    socket.send(data, port, address, (err) => {
       if (err) this.processor.countDrop('udp_send');
+      else sent?.();
     });
   }
 
-  /** Sends an ESP packet to `vtep` on its carrier; a failed send counts as `udp_send`. */
-  private sendEsp(carrier: EspCarrier, packet: Buffer, vtep: string): void {
-    if (carrier === 'udp') {
-      if (this.espSocket === undefined) return this.processor.countDrop('udp_send');
-      this.espSocket.send(packet, this.boundEspPort, vtep, (err) => {
-        if (err) this.processor.countDrop('udp_send');
-      });
-      return;
-    }
-    if (this.rawEsp === undefined || !this.rawEsp.send(packet, vtep)) this.processor.countDrop('udp_send');
-  }
-
-  private onDatagram(msg: Buffer, from: string): void {
+  private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const from = rinfo.address;
+    this.captureReceived(msg, from, { proto: 'udp', localPort: this.processor.dataPort, remotePort: rinfo.port });
     const result = this.processor.processIngress(from, msg);
     if (result.drop === undefined) return this.deliver(result, from);
     // Counted for the network the VXLAN header names (as native/io/io_ingress.c does).
@@ -284,10 +312,30 @@ export class JsDatapath implements Datapath {
     this.dropped(result.drop, 'ingress', 'vxlan', vni, canonical(from), msg);
   }
 
-  private onEsp(packet: Buffer, from: string): void {
+  private onEsp(packet: Buffer, from: string, wire: OuterInfo): void {
+    const held = this.captureReceived(packet, from, wire, true);
     const result = this.processor.processEsp(from, packet);
+    if (held !== undefined && result.frame !== undefined && held.session.filter.hostMatches(result.frame)) held.session.listener(held.frame);
     if (result.drop === undefined) return this.deliver(result, from);
     this.dropped(result.drop, 'ingress', 'esp', undefined, canonical(from), packet);
+  }
+
+  /**
+   * Outer capture of a received packet, before it is opened or decapsulated:
+   * its network by VNI (plain VXLAN) or inbound SA (ESP). Plain VXLAN is
+   * matched on its inner frame at once; ESP under a host filter is returned
+   * to be matched once opened, else captured at once.
+   */
+  private captureReceived(data: Buffer, from: string, wire: OuterInfo, esp = false): { session: CaptureSession; frame: CapturedFrame } | undefined {
+    if (this.captures.size === 0) return undefined;
+    const vtep = canonical(from);
+    const vni = esp ? (data.length >= 4 ? this.sas.findInbound(vtep, data.readUInt32BE(0))?.planned.vni : undefined) : data.length >= 8 ? data.readUIntBE(4, 3) : undefined;
+    const session = vni === undefined ? undefined : this.captures.get(vni);
+    if (vni === undefined || !session?.filter.spec.outer || !session.filter.vtepMatches(vtep)) return undefined;
+    const frame: CapturedFrame = { vni, direction: 'ingress', frame: Buffer.from(data), vtep, outer: wire };
+    if (esp && session.filter.filtersHost) return { session, frame };
+    if (esp || session.filter.hostMatches(data.subarray(8))) session.listener(frame);
+    return undefined;
   }
 
   /** A drop of the loops: counted for network `vni` when this host has it, and offered as a drop event. */
@@ -306,8 +354,8 @@ export class JsDatapath implements Datapath {
     const tap = this.taps.get(result.vni);
     if (tap === undefined) return;
     this.writeTap(tap, result.frame);
-    const capture = this.captures.get(result.vni);
-    if (capture) capture({ vni: result.vni, direction: 'ingress', frame: Buffer.from(result.frame), vtep: canonical(from) });
+    const cap = this.captures.get(result.vni);
+    if (cap?.filter.spec.inner && cap.filter.hostMatches(result.frame)) captureAs(cap, { vni: result.vni, direction: 'ingress', frame: result.frame, vtep: from });
   }
 
   private writeTap(tap: OpenTap, frame: Buffer): void {
@@ -332,3 +380,10 @@ function bindSocket(type: 'udp4' | 'udp6', address: string, port: number): Promi
 }
 
 const canonical = (addr: string): string => formatIp(parseIp(addr));
+
+/** Hands a copy of `f` to the capture, its VTEP in canonical form, when the VTEP filter takes it. */
+function captureAs(session: CaptureSession, f: CapturedFrame): void {
+  const vtep = f.vtep === undefined ? undefined : canonical(f.vtep);
+  if (!session.filter.vtepMatches(vtep)) return;
+  session.listener({ ...f, frame: Buffer.from(f.frame), vtep });
+}

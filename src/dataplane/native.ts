@@ -29,6 +29,7 @@ import {
   type SaInfo,
   type WorkerCounters,
 } from './datapath.js';
+import type { CaptureSpec } from './capture-spec.js';
 import { EspPlanner, type PlannedSa, type SaSink } from './esp-plan.js';
 
 /** Errors of the native data path that are not errno failures. */
@@ -278,13 +279,13 @@ export class NativeDatapath implements Datapath {
     return sums;
   }
 
-  setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null): void {
+  setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null, spec: CaptureSpec = { inner: true, outer: false }): void {
     if (listener === null) {
       this.captures.delete(vni);
       this.handle.captureSet(vni, false);
       return;
     }
-    if (!this.handle.captureSet(vni, true)) throw new NativeDatapathError('ERR_NO_SUCH_NETWORK', `network ${vni} is not attached`);
+    if (!this.handle.captureSet(vni, { ...spec })) throw new NativeDatapathError('ERR_NO_SUCH_NETWORK', `network ${vni} is not attached`);
     this.captures.set(vni, listener);
   }
 
@@ -350,6 +351,7 @@ export class NativeDatapath implements Datapath {
       if (listener === undefined) continue;
       const frame: CapturedFrame = { vni: item.vni, direction: item.direction as CapturedFrame['direction'], frame: item.frame };
       if (item.vtep !== undefined) frame.vtep = item.vtep;
+      if (item.outer !== undefined) frame.outer = item.outer;
       listener(frame);
     }
   }

@@ -14,6 +14,12 @@ export interface CaptureOptions {
   durationMs: number;
   /** Bytes kept per packet. Default 262144 (whole frames). */
   snaplen?: number;
+  /**
+   * Kernel capture buffer in KiB (`tcpdump -B`). In immediate mode each
+   * packet takes a whole snaplen slot, so the default 2 MiB holds only a few
+   * 256 KiB slots: give more where a busy machine may starve tcpdump.
+   */
+  bufferKiB?: number;
 }
 
 /** How long tcpdump may take to open the interface. */
@@ -60,6 +66,7 @@ export async function startCapture(
   // --immediate-mode: without it, packets still in the kernel's TPACKET_V3 block are lost on SIGINT.
   const args = ['tcpdump', '-i', iface, '-w', '-', '-U', '--immediate-mode', '-n', '-Z', 'root', '-s', String(opts.snaplen ?? 262144)];
   if (opts.count !== undefined) args.push('-c', String(opts.count));
+  if (opts.bufferKiB !== undefined) args.push('-B', String(opts.bufferKiB));
   if (filter.trim()) args.push(filter);
   const tcpdump = nsSpawn(ns, args, { binaryStdout: true });
   const capture = new PacketCapture(tcpdump, opts.durationMs);

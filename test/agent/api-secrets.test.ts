@@ -26,7 +26,7 @@ const agentStub = {
     esn: true,
     keys: [],
     sas: [],
-    ...(secrets ? { secrets: { keys: [{ tag: 1, material: 'aa' }], espSa: '' } } : {}),
+    ...(secrets ? { secrets: { keys: [{ tag: 1, material: 'aa' }], espSa: '', espSaRing: '' } } : {}),
   }),
   log: { error: () => undefined },
 } as unknown as Agent;

@@ -52,7 +52,7 @@ export interface KeysView {
   keys: KeyRow[];
   /** SPI as hex text, "0x…". */
   sas: { direction: 'out' | 'in'; peer: string; spi: string; keyTag: number; seq: number }[];
-  secrets?: { keys: { tag: number; material: string }[]; espSa: string };
+  secrets?: { keys: { tag: number; material: string }[]; espSa: string; espSaRing: string };
 }
 
 /** `overlayctl network rotate-key NAME --json`: the ring and SAs once this host sends with the promoted key. */
