@@ -55,16 +55,25 @@ function decodeQuery(b: Buffer, group: string): MembershipMessage {
 
 /** The group records of an IGMPv3 report (RFC 3376 §4.2). */
 function decodeV3Records(b: Buffer): GroupRecord[] {
-  const count = b.readUInt16BE(6);
+  return decodeGroupRecords(b, IGMP_HEADER_LENGTH, b.readUInt16BE(6), 4, 'IGMPv3 report');
+}
+
+/**
+ * `count` group records from `at`: type, aux length, source count, group,
+ * sources, aux data — the same layout in IGMPv3 (4-byte addresses) and MLDv2
+ * (16-byte addresses, RFC 3810 §5.2.4).
+ * @throws WireError BAD_LENGTH when a record runs past the end, BAD_VALUE for an unknown type
+ */
+export function decodeGroupRecords(b: Buffer, at: number, count: number, addrLen: 4 | 16, what: string): GroupRecord[] {
   const records: GroupRecord[] = [];
-  let at = IGMP_HEADER_LENGTH;
+  const head = 4 + addrLen;
   for (let i = 0; i < count; i++) {
-    if (at + 8 > b.length) throw new WireError('BAD_LENGTH', `IGMPv3 report: record ${i} past the end`);
+    if (at + head > b.length) throw new WireError('BAD_LENGTH', `${what}: record ${i} past the end`);
     const nsrc = b.readUInt16BE(at + 2);
-    const end = at + 8 + 4 * nsrc + 4 * b[at + 1];
-    if (end > b.length) throw new WireError('BAD_LENGTH', `IGMPv3 report: record ${i} (${nsrc} sources) past the end`);
-    const sources = Array.from({ length: nsrc }, (_, k) => formatIp(b.subarray(at + 8 + 4 * k, at + 12 + 4 * k)));
-    records.push({ type: recordType(b[at]), group: formatIp(b.subarray(at + 4, at + 8)), sources });
+    const end = at + head + addrLen * nsrc + 4 * b[at + 1];
+    if (end > b.length) throw new WireError('BAD_LENGTH', `${what}: record ${i} (${nsrc} sources) past the end`);
+    const address = (k: number): string => formatIp(b.subarray(at + 4 + addrLen * k, at + 4 + addrLen * (k + 1)));
+    records.push({ type: recordType(b[at]), group: address(0), sources: Array.from({ length: nsrc }, (_, k) => address(k + 1)) });
     at = end;
   }
   return records;

@@ -7,7 +7,7 @@ import { asBuffer, messageLength, requireUint } from './bounds.js';
 import { WireError } from './errors.js';
 import { encodeIcmpv6, icmpv6ChecksumValid } from './icmpv6.js';
 import { formatIp, parseIp } from './ip.js';
-import { encodeRecord, recordType } from './igmp.js';
+import { decodeGroupRecords, encodeRecord } from './igmp.js';
 import { decodeFloatCode, type GroupRecord, type MembershipMessage } from './multicast.js';
 
 export const MLD_TYPE = { QUERY: 130, V1_REPORT: 131, DONE: 132, V2_REPORT: 143 } as const;
@@ -34,7 +34,7 @@ export function decodeMld(src: Uint8Array, dst: Uint8Array, buf: Uint8Array, off
   const min = type === MLD_TYPE.V2_REPORT ? V2_REPORT_HEADER_LENGTH : MLD_V1_LENGTH;
   if (len < min) throw new WireError('TRUNCATED', `MLD: ${len} bytes < ${min}`);
   if (!icmpv6ChecksumValid(src, dst, b)) throw new WireError('BAD_CHECKSUM', 'MLD: bad checksum');
-  if (type === MLD_TYPE.V2_REPORT) return { kind: 'report', version: 3, records: decodeV2Records(b) };
+  if (type === MLD_TYPE.V2_REPORT) return { kind: 'report', version: 3, records: decodeGroupRecords(b, V2_REPORT_HEADER_LENGTH, b.readUInt16BE(6), 16, 'MLDv2 report') };
   const group = formatIp(b.subarray(8, 24));
   if (type === MLD_TYPE.V1_REPORT) return { kind: 'report', version: 2, records: [{ type: 'join', group, sources: [] }] };
   if (type === MLD_TYPE.DONE) return { kind: 'report', version: 2, records: [{ type: 'leave', group, sources: [] }] };
@@ -49,23 +49,6 @@ function decodeQuery(b: Buffer, group: string): MembershipMessage {
   if (V2_QUERY_MIN_LENGTH + 16 * count > b.length) throw new WireError('BAD_LENGTH', `MLDv2 query: ${count} sources past the end`);
   const sources = Array.from({ length: count }, (_, i) => formatIp(b.subarray(28 + 16 * i, 44 + 16 * i)));
   return { kind: 'query', version: 3, group, maxRespMs: decodeFloatCode(code, 16), sources };
-}
-
-/** The records of an MLDv2 report (RFC 3810 §5.2). */
-function decodeV2Records(b: Buffer): GroupRecord[] {
-  const count = b.readUInt16BE(6);
-  const records: GroupRecord[] = [];
-  let at = V2_REPORT_HEADER_LENGTH;
-  for (let i = 0; i < count; i++) {
-    if (at + 20 > b.length) throw new WireError('BAD_LENGTH', `MLDv2 report: record ${i} past the end`);
-    const nsrc = b.readUInt16BE(at + 2);
-    const end = at + 20 + 16 * nsrc + 4 * b[at + 1];
-    if (end > b.length) throw new WireError('BAD_LENGTH', `MLDv2 report: record ${i} (${nsrc} sources) past the end`);
-    const sources = Array.from({ length: nsrc }, (_, k) => formatIp(b.subarray(at + 20 + 16 * k, at + 36 + 16 * k)));
-    records.push({ type: recordType(b[at]), group: formatIp(b.subarray(at + 4, at + 20)), sources });
-    at = end;
-  }
-  return records;
 }
 
 /**
