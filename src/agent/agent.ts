@@ -77,7 +77,7 @@ export class Agent implements AgentOperations {
   private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
   private readonly startedAt = Date.now();
-  /** What happened (`overlayctl events`): drop, member, network, endpoint, key, peer and note events. */
+  /** What happened (`overlayctl events`): drop, member, network, endpoint, key, peer, note and identity events. */
   readonly events = new EventLog();
   private readonly controlEvents: ControlEvents;
   /** Serialises changes: one state change (with its host plumbing) at a time. */
