@@ -97,6 +97,8 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
   afterAll(() => tearDown(topo, agents));
 
   const peers = (i: number, network?: string) => agents[i].ctl<PeerRow[]>('peers', ...(network ? [network] : []));
+  /** Waits for agent `i`'s log to show `line`: the agent's stderr reaches the test a moment after the API answers. */
+  const logLine = (i: number, line: RegExp) => waitFor(`log line ${line.source} from ${agents[i].name}`, async () => line.test(agents[i].log()), 5000);
   /** The `peer` events agent `i` kept about `vtep`, oldest first (overlayctl events --type peer: NDJSON). */
   const peerEvents = async (i: number, vtep: string): Promise<OverlayEvent[]> => {
     const r = await agents[i].ctlRaw('events', '--type', 'peer');
@@ -177,7 +179,7 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
       expect((await rowOf(0, host3, 'red'))?.state).toBe('up'); // ESP (IP protocol 50) still passes
       const members = await agents[0].ctl<{ name: string; state: string }[]>('members');
       expect(members.find((m) => m.name === agents[2].name)?.state).toBe('alive');
-      expect(agents[0].log()).toMatch(new RegExp(`peer ${agents[2].name} \\(${host3.replace(/\./g, '\\.')}\\) down`));
+      await logLine(0, new RegExp(`peer ${agents[2].name} \\(${host3.replace(/\./g, '\\.')}\\) down`));
       expect(await peerEvents(0, host3)).toContainEqual(expect.objectContaining({ type: 'peer', vtep: host3, node: agents[2].name, state: 'down' }));
       // doctor on host 1 fails, naming the peer and the data port; host 3's own doctor names its rule.
       const doctor = await agents[0].ctlRaw('doctor');
@@ -190,7 +192,7 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('peers, %s data path', (
     }
     const { ms } = await waitState(0, host3, 'up', 10_000);
     expect(ms).toBeLessThanOrEqual(10_000);
-    expect(agents[0].log()).toMatch(new RegExp(`peer ${agents[2].name} \\(${host3.replace(/\./g, '\\.')}\\) up`));
+    await logLine(0, new RegExp(`peer ${agents[2].name} \\(${host3.replace(/\./g, '\\.')}\\) up`));
     expect((await peerEvents(0, host3)).at(-1)).toMatchObject({ type: 'peer', vtep: host3, state: 'up' });
   }, 40_000);
 
