@@ -19,6 +19,10 @@ enum dp_counter {
   DP_C_ND_REPLIES,
   DP_C_ICMP_ERRORS,
   DP_C_FRAGMENTS,
+  /* multicast networks (docs/multicast.md) */
+  DP_C_MCAST_FRAMES, /* broadcast/multicast frames replicated, once per frame */
+  DP_C_MCAST_COPIES, /* copies sent for them (also in tx) */
+  DP_C_MCAST_RX,     /* broadcast/multicast frames admitted from other VTEPs (also in rx) */
   DP_C_DROPS /* first drop slot */
 };
 
@@ -53,6 +57,7 @@ enum dp_drop {
   DP_DROP_ESP_BAD_PADDING,
   DP_DROP_ESP_TOO_OLD,
   DP_DROP_ESP_WRONG_VNI,
+  DP_DROP_MULTICAST_RATE, /* multicast networks: storm control */
   DP_DROP_REASONS
 };
 

@@ -37,6 +37,8 @@ export const DROP_REASONS = [
   'esp_bad_padding',
   'esp_too_old',
   'esp_wrong_vni',
+  // multicast networks (docs/multicast.md): storm control held a replicated frame back
+  'multicast_rate',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -50,6 +52,10 @@ export const EVENT_COUNTERS = [
   'nd_replies',
   'icmp_errors',
   'fragments',
+  // multicast networks (docs/multicast.md)
+  'mcast_frames',
+  'mcast_copies',
+  'mcast_rx',
 ] as const;
 export type EventCounter = (typeof EVENT_COUNTERS)[number];
 
@@ -64,6 +70,12 @@ export interface DatapathCounters {
   ndReplies: number;
   icmpErrors: number;
   fragments: number;
+  /**
+   * Multicast networks: broadcast and multicast frames replicated (`frames`,
+   * once per frame), the copies sent for them (`copies`, also in tx), and
+   * broadcast/multicast frames admitted from other VTEPs (`rx`, also in rx).
+   */
+  multicast: { frames: number; copies: number; rx: number };
   /** Every reason, zero included, so scripts can rely on the keys. */
   drops: Record<DropReason, number>;
 }
@@ -88,6 +100,7 @@ export function countersFromSlots(slots: ArrayLike<number | bigint>): DatapathCo
     ndReplies: at(5),
     icmpErrors: at(6),
     fragments: at(7),
+    multicast: { frames: at(8), copies: at(9), rx: at(10) },
     drops,
   };
 }
@@ -110,6 +123,12 @@ export interface FrameTrace {
   stage: TraceStage;
   /** Set when `stage` dropped it. */
   drop?: DropReason;
+  /**
+   * Egress of a broadcast or multicast frame on a multicast network: the
+   * replication list, every VTEP a copy would go to (canonical text, sorted);
+   * `vtep` is then its first. Empty when no VTEP wants it (dropped: multicast).
+   */
+  vteps?: string[];
   /** Egress: the VTEP the FDB gave (also on a drop after lookup, e.g. no_sa, too_big). */
   vtep?: string;
   /** Egress: the flow hash of the inner packet (the outer source port follows it). */
@@ -226,7 +245,54 @@ export interface NetworkAttachment {
    * (`plaintext_on_encrypted`), also before any key is set.
    */
   encryption?: NetworkEncryption;
+  /** Set for a network created with `--multicast`: broadcast and multicast are replicated (docs/multicast.md). */
+  multicast?: MulticastSettings;
 }
+
+/**
+ * How a multicast network replicates (docs/multicast.md "Replication").
+ *
+ * Egress of a frame whose destination MAC is a group MAC, in this order:
+ *   1. IGMP (IPv4 protocol 2) or MLD (ICMPv6 130, 131, 132, 143, after any
+ *      hop-by-hop header): handed to the membership listener, never sent
+ *      (a snooping switch keeps reports from other hosts); not counted as a drop.
+ *   2. ARP and neighbour discovery: answered by the proxy, as on every network.
+ *   3. Broadcast (ff:ff:ff:ff:ff:ff), an IPv4 destination in 224.0.0.0/24 or
+ *      an IPv6 destination in ff02::/16 other than solicited-node
+ *      (ff02::1:ff00:0/104): every VTEP of the network (the FDB's VTEP set,
+ *      static peers included).
+ *   4. An IPv6 solicited-node destination that is not ND: dropped, `multicast`.
+ *   5. Any other group MAC: the VTEPs `groupSet` gave for that MAC.
+ *   An empty list: dropped, `multicast`. Otherwise the storm control takes one
+ *   token per frame (not per copy): none left, dropped, `multicast_rate`.
+ *   The frame is then sized (fragments, too-big) and encapsulated once; each
+ *   VTEP gets a copy (sealed with its own outbound SA on an encrypted network;
+ *   a VTEP without one is skipped and counted `no_sa`, the others still get
+ *   theirs). Counted: mcast_frames once, mcast_copies and tx per copy.
+ *
+ * Ingress: a group-MAC frame admitted from another VTEP is delivered to the
+ * TAP like any frame (counted mcast_rx), never replicated again.
+ * A network without `multicast` keeps dropping group frames on egress
+ * (`broadcast`, `multicast`) exactly as before.
+ */
+export interface MulticastSettings {
+  /**
+   * Storm control: replicated frames per second, per network, summed over
+   * the workers (0: no limit). The bucket holds `multicastBurst(rate)` frames.
+   */
+  rate: number;
+}
+
+/**
+ * Default storm-control rate: 10,000 frames/s ≈ 118 Mbit/s of 1472-byte
+ * datagrams, so a real multicast stream of 100 Mbit/s passes, while discovery
+ * protocols (mDNS, SSDP, JGroups) use a few frames per second; a runaway
+ * sender (hundreds of kpps on this path) is cut to a few percent of its rate.
+ */
+export const DEFAULT_MULTICAST_RATE = 10_000;
+
+/** Frames the storm-control bucket holds: a tenth of a second at the rate, at least 10. */
+export const multicastBurst = (rate: number): number => Math.max(10, Math.ceil(rate / 10));
 
 export interface DatapathOptions {
   /** Underlay address the VXLAN socket binds to (IPv4 or IPv6). */
@@ -408,4 +474,26 @@ export interface Datapath extends FrameProcessor {
   setProbeListener(listener: ((p: ReceivedProbe) => void) | null): void;
   /** One row per remote VTEP of any network, counters summed over the threads. */
   peerCounters(): PeerCounters[];
+  /**
+   * Multicast networks: the VTEPs that get frames for the group MAC `mac`
+   * (01:00:5e:… or 33:33:…; rule 5 of MulticastSettings), replacing the
+   * previous list; an empty list removes the entry. Ignored (no throw) for a
+   * VNI that is not attached; a network without multicast keeps the list and
+   * never uses it.
+   */
+  groupSet(vni: number, mac: string, vteps: string[]): void;
+  /** The group table of a network: group MAC → VTEPs (canonical text, sorted). */
+  groups(vni: number): Map<string, string[]>;
+  /**
+   * Where the IGMP and MLD frames read from a multicast network's TAP go
+   * (rule 1 of MulticastSettings; null: dropped unseen). The frame is the
+   * whole Ethernet frame as the endpoint sent it.
+   */
+  setMembershipListener(listener: ((vni: number, frame: Buffer) => void) | null): void;
+  /**
+   * Writes `frame` into the network's TAP, as if it came from the overlay
+   * (the agent's IGMP/MLD general queries). False when the network is not
+   * attached or the write failed (counted: tap_write).
+   */
+  injectFrame(vni: number, frame: Buffer): boolean;
 }

@@ -216,6 +216,21 @@ export class JsDatapath implements Datapath {
     this.probeListener = listener;
   }
 
+  // Multicast replication (issue 14): being built on its own branch; the contract is datapath.ts.
+  groupSet(_vni: number, _mac: string, _vteps: string[]): void {
+    throw new Error('multicast replication is not built yet');
+  }
+
+  groups(_vni: number): Map<string, string[]> {
+    return new Map();
+  }
+
+  setMembershipListener(_listener: ((vni: number, frame: Buffer) => void) | null): void {}
+
+  injectFrame(_vni: number, _frame: Buffer): boolean {
+    return false;
+  }
+
   peerCounters(): PeerCounters[] {
     return this.processor.peerCounters();
   }
