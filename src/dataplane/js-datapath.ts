@@ -216,13 +216,18 @@ export class JsDatapath implements Datapath {
     this.probeListener = listener;
   }
 
-  // Multicast replication (issue 14): being built on its own branch; the contract is datapath.ts.
-  groupSet(_vni: number, _mac: string, _vteps: string[]): void {
-    throw new Error('multicast replication is not built yet');
+  // Multicast replication (issue 14) is being built on its own branch (contract: datapath.ts); until then the table is only kept.
+  private readonly groupTable = new Map<number, Map<string, string[]>>();
+
+  groupSet(vni: number, mac: string, vteps: string[]): void {
+    const table = this.groupTable.get(vni) ?? new Map<string, string[]>();
+    if (vteps.length === 0) table.delete(mac);
+    else table.set(mac, [...vteps].sort());
+    this.groupTable.set(vni, table);
   }
 
-  groups(_vni: number): Map<string, string[]> {
-    return new Map();
+  groups(vni: number): Map<string, string[]> {
+    return new Map(this.groupTable.get(vni));
   }
 
   setMembershipListener(_listener: ((vni: number, frame: Buffer) => void) | null): void {}
