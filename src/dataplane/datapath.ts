@@ -145,8 +145,7 @@ export interface FrameTrace {
 
 /**
  * One datagram to send: a VXLAN payload (VXLAN header + inner frame) to the
- * data port, or — on an encrypted network — an ESP packet (SPI to ICV) on the
- * network's carrier.
+ * data port, or — on an encrypted network — an ESP packet (SPI to ICV) on its carrier.
  */
 export interface EncapOutput {
   /** Underlay address of the receiving VTEP. */
@@ -164,8 +163,10 @@ export interface EgressResult {
   out: EncapOutput[];
   /** Frames written back into the TAP (ARP/ND replies, ICMP errors). */
   reply: Buffer[];
-  /** Set when the frame was dropped (a too-big frame can be dropped *and* answered). */
+  /** Set when the frame was dropped (a too-big frame can be dropped *and* answered; a replicated frame can lose a copy to `no_sa` while others go). */
   drop?: DropReason;
+  /** Set when the frame is IGMP or MLD on a multicast network (rule 1 of MulticastSettings): it goes to the membership listener, nowhere else. */
+  membership?: true;
   /** Set for a traced frame. */
   trace?: FrameTrace;
 }
