@@ -4,16 +4,21 @@
  * brought up there. A general query written with injectFrame must come back
  * from the kernel as MLD reports, which the path hands to the membership
  * listener and never sends; the group table is kept per attached network.
+ * Then the kernel pings all nodes (ff02::1): each VTEP of the network gets
+ * its own VXLAN datagram of the same frame.
  */
 import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JsDatapath } from '../../src/dataplane/js-datapath.js';
 import { buildGeneralQuery, findMembershipMessage, querierAddress } from '../../src/dataplane/multicast/membership-frames.js';
-import { haveNetns, requirement } from '../../src/testkit/ci.js';
-import { parseMac } from '../../src/wire/index.js';
+import { haveNetns, haveTool, requirement } from '../../src/testkit/ci.js';
+import { decodeVxlan, parseMac } from '../../src/wire/index.js';
 import { useTopology } from '../helpers/vitest-topology.js';
 
 const VNI = 4242;
+/** The data port of the path (127.0.0.1) and of the two VTEPs it replicates to (127.0.0.2, 127.0.0.3). */
+const DATA_PORT = 40000 + (process.pid % 20000);
 const QUERIER = querierAddress(parseMac('02:42:c6:13:4d:01'));
 
 describe('JsDatapath multicast without a TAP', () => {
@@ -26,7 +31,7 @@ describe('JsDatapath multicast without a TAP', () => {
   });
 });
 
-describe.skipIf(!requirement(haveNetns(), 'needs root and ip'))('JsDatapath multicast on a TAP in a namespace host', () => {
+describe.skipIf(!requirement(haveNetns() && haveTool('ping'), 'needs root, ip and ping'))('JsDatapath multicast on a TAP in a namespace host', () => {
   const topo = useTopology({ hosts: 1 });
   let dp: JsDatapath | undefined;
   afterAll(async () => {
@@ -42,7 +47,7 @@ describe.skipIf(!requirement(haveNetns(), 'needs root and ip'))('JsDatapath mult
   it('writes a general query into the TAP and hands the kernel’s MLD reports to the listener, sending nothing', async () => {
     const ns = topo().host(1).ns;
     const tapName = topo().names.link('mt');
-    dp = new JsDatapath({ bindAddress: '127.0.0.1', dataPort: 0, sourcePorts: 1 });
+    dp = new JsDatapath({ bindAddress: '127.0.0.1', dataPort: DATA_PORT, sourcePorts: 1 });
     await dp.start();
     dp.addNetwork({ vni: VNI, tapName, mtu: 1450, multicast: { rate: 0 } });
     dp.groupSet(VNI, '33:33:00:00:00:fb', ['198.18.0.3', '198.18.0.2']);
@@ -74,4 +79,35 @@ describe.skipIf(!requirement(haveNetns(), 'needs root and ip'))('JsDatapath mult
     expect(c.drops.tap_write).toBe(0);
     expect(c.multicast.frames).toBe(0);
   });
+
+  it('sends a link-local group frame from the TAP to every VTEP of the network, one datagram each', async () => {
+    const ns = topo().host(1).ns;
+    const tapName = topo().names.link('mt');
+    const got = new Map<string, Buffer[]>();
+    const sockets = await Promise.all(['127.0.0.2', '127.0.0.3'].map((vtep) => listen(vtep, (msg) => got.set(vtep, [...(got.get(vtep) ?? []), msg]))));
+    try {
+      dp!.fdbSet(VNI, '02:42:c6:13:4d:02', '127.0.0.2');
+      dp!.fdbSet(VNI, '02:42:c6:13:4d:03', '127.0.0.3');
+      await topo().exec(ns, ['ping', '-6', '-c', '3', '-i', '0.2', '-w', '3', '-I', tapName, 'ff02::1']).catch(() => undefined); // answered or not: the requests are what counts
+      expect(await until(() => (got.get('127.0.0.2')?.length ?? 0) >= 3 && (got.get('127.0.0.3')?.length ?? 0) >= 3, 3000)).toBe(true);
+      const echoes = (vtep: string): Buffer[] => got.get(vtep)!.filter((d) => decodeVxlan(d).vni === VNI && d.readUInt16BE(8 + 12) === 0x86dd && d[8 + 54] === 128);
+      expect(echoes('127.0.0.2').length).toBeGreaterThanOrEqual(3);
+      expect(echoes('127.0.0.2')).toEqual(echoes('127.0.0.3'));
+      const c = dp!.counters();
+      expect(c.multicast.copies).toBe(2 * c.multicast.frames);
+      expect(c.drops.udp_send).toBe(0);
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
 });
+
+/** A UDP socket on `address`:DATA_PORT handing every datagram to `onMessage`. */
+function listen(address: string, onMessage: (msg: Buffer) => void): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket('udp4');
+    socket.once('error', reject);
+    socket.on('message', onMessage);
+    socket.bind(DATA_PORT, address, () => resolve(socket));
+  });
+}
