@@ -199,9 +199,9 @@ export class ReferenceProcessor implements FrameProcessor {
    * The egress list from lookup on, for a group frame of a multicast network
    * (MulticastSettings rules): IGMP/MLD marked for the membership listener;
    * else the VTEPs it goes to (none: `multicast`), a token of the network's
-   * storm control (none: `multicast_rate`), the VTEPs without an outbound SA
-   * skipped (`no_sa` each), then one copy of each piece per VTEP. A traced
-   * frame records the list and is followed to its first VTEP only.
+   * storm control (none: `multicast_rate`), then one copy of each piece per
+   * VTEP. A traced frame takes no token, records the list and is followed to
+   * its first VTEP only.
    */
   private replicate(result: EgressResult, vni: number, net: NetworkConfig, rate: number, frame: Buffer, l2: L2, t: FrameTrace | undefined): EgressResult {
     const vteps = lookupGroup(this.fdb, this.groups, vni, frame, l2);
@@ -213,23 +213,32 @@ export class ReferenceProcessor implements FrameProcessor {
     if (t !== undefined) Object.assign(t, { vteps: [...vteps] }, vteps.length > 0 && { vtep: vteps[0] });
     if (vteps.length === 0) return this.drop(result, 'multicast', t, 'lookup');
     if (!this.storm.take(vni, rate, t !== undefined)) return this.drop(result, 'multicast_rate', t, 'lookup');
-    this.count[Slot.McastFrames]++;
-    const sendable = net.encryption === undefined ? vteps : vteps.filter((v) => this.sas.findOutbound(vni, v) !== undefined);
-    const none = sendable.length === 0; // a trace records no_sa only then: the others still get theirs
-    for (let skipped = vteps.length - sendable.length; skipped > 0; skipped--) this.drop(result, 'no_sa', none ? t : undefined, 'lookup');
-    if (none) return result;
-    return this.sizeAndEmit(result, vni, net, t === undefined ? sendable : sendable.slice(0, 1), frame, l2, t);
+    return this.sizeAndEmit(result, vni, net, t === undefined ? vteps : vteps.slice(0, 1), frame, l2, t, true);
   }
 
-  /** Egress stages size to seal: each piece of the frame encapsulated once, then a copy to every VTEP of `vteps`. */
-  private sizeAndEmit(result: EgressResult, vni: number, net: NetworkConfig, vteps: readonly string[], frame: Buffer, l2: L2, t: FrameTrace | undefined): EgressResult {
+  /**
+   * Egress stages size to seal: each piece of the frame encapsulated once,
+   * then a copy to every VTEP of `vteps`. `replicated`: a group frame of a
+   * multicast network, counted in mcast_frames once it passed the size stage.
+   */
+  private sizeAndEmit(
+    result: EgressResult,
+    vni: number,
+    net: NetworkConfig,
+    vteps: readonly string[],
+    frame: Buffer,
+    l2: L2,
+    t: FrameTrace | undefined,
+    replicated = false,
+  ): EgressResult {
     const hash = flowHash(frame, l2.l3off, l2.etherType);
     const pieces = size(frame, l2, net.mtu);
     let step = pieces.next();
     for (; !step.done; step = pieces.next()) {
       if (step.value !== frame) this.count[Slot.Fragments]++; // any other piece is a fragment of it
-      this.emit(result, vni, net, vteps, hash, step.value, t);
+      this.emit(result, vni, net, vteps, hash, step.value, t, replicated);
     }
+    if (replicated && step.value === undefined) this.count[Slot.McastFrames]++;
     return this.oversize(result, step.value, t, vteps[0]);
   }
 
@@ -243,13 +252,17 @@ export class ReferenceProcessor implements FrameProcessor {
    * copy counted as sent, sealed on an encrypted network (the plaintext
    * stays shared: seal writes the same inner UDP header each time and makes
    * a new packet), added to `result.out` for send. A replicated frame's
-   * copies are also counted as mcast_copies.
+   * copy to a VTEP without an outbound SA is skipped (`no_sa`: the frame's
+   * verdict, the other copies still go); the others count as mcast_copies.
    */
-  private emit(result: EgressResult, vni: number, net: NetworkConfig, vteps: readonly string[], hash: number, piece: Buffer, t: FrameTrace | undefined): void {
+  private emit(result: EgressResult, vni: number, net: NetworkConfig, vteps: readonly string[], hash: number, piece: Buffer, t: FrameTrace | undefined, replicated = false): void {
     const headroom = net.encryption === undefined ? 0 : UDP_HEADER_LENGTH;
     const datagram = encapsulate(vni, piece, headroom);
-    const replicated = net.multicast !== undefined && isGroupFrame(piece);
     for (const vtep of vteps) {
+      if (replicated && net.encryption !== undefined && this.sas.findOutbound(vni, vtep) === undefined) {
+        this.drop(result, 'no_sa', t, 'seal');
+        continue;
+      }
       if (replicated) this.count[Slot.McastCopies]++;
       this.copy(result, vni, net, vtep, hash, datagram, headroom, t);
     }
