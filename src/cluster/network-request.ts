@@ -11,6 +11,8 @@ import { OverlayError } from './errors.js';
 import type { NetworkRequest } from './records.js';
 import { MAX_MULTICAST_RATE } from './validate.js';
 
+export { DEFAULT_MULTICAST_RATE };
+
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 /** The request's subnets, parsed: at most one per family, none overlapping a known network's. */
