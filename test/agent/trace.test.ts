@@ -77,7 +77,7 @@ describe('trace frame builder', () => {
 function context(datapath: Datapath): AgentContext {
   const up = new Map<string, UpNetwork>();
   for (const n of NETS.slice(0, 2)) {
-    up.set(n.name, { vni: n.vni, id: n.name, fdb: new Map([[F.REMOTE_MAC, F.REMOTE_VTEP]]), neigh: new Map([[F.REMOTE_IP, F.REMOTE_MAC], [F.REMOTE_IP6, F.REMOTE_MAC]]) });
+    up.set(n.name, { vni: n.vni, id: n.name, fdb: new Map([[F.REMOTE_MAC, F.REMOTE_VTEP]]), neigh: new Map([[F.REMOTE_IP, F.REMOTE_MAC], [F.REMOTE_IP6, F.REMOTE_MAC]]), groups: new Map() });
   }
   const store = {
     network: (name: string) => NETS.find((n) => n.name === name) ?? (() => { throw new OverlayError('NETWORK_NOT_FOUND', `no network ${name}`); })(),
