@@ -327,7 +327,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     result.Set("reply", reply);
     if (verdict != DP_PASS) result.Set("drop", Napi::Number::New(env, verdict));
     if (c.membership) result.Set("membership", Napi::Boolean::New(env, true));
-    if (traced && !c.out.empty() && !trace.has_vteps) { /* a plain frame's payloads went to the collector */
+    if (traced && !c.out.empty()) { /* a plain frame's payloads went to the collector */
       trace.has_vtep = 1;
       trace.vtep = c.out[0].vtep;
       trace.flow_hash = c.out[0].hash;

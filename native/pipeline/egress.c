@@ -27,6 +27,8 @@
  */
 #include "pipeline/pipeline.h"
 
+#include "base/addr.h"
+
 #include "pipeline/encapsulate.h"
 #include "pipeline/lookup.h"
 #include "pipeline/lookup_group.h"
@@ -50,9 +52,6 @@ typedef struct egress_route {
   int exhausted;
   /** A group frame: its replication list (vtep, peer and sa change per copy); NULL: unicast. */
   const dp_fanout *fanout;
-  /** Pieces sent (the frame, or its fragments), and the length of the first payload. */
-  uint32_t pieces;
-  size_t first_len;
 } egress_route;
 
 /*
@@ -124,24 +123,24 @@ static uint8_t *copy_payload(const egress_route *r, const uint8_t *payload, size
  * One payload of a group frame to every VTEP of its list. Plain: the same
  * bytes to each (the sink keeps them until its batch is flushed). Encrypted:
  * every VTEP seals a copy of its own under its SA, the last one in place; a
- * VTEP without an SA is skipped (no_sa). A traced frame on an encrypted
- * network records its first copy only: nothing is sealed for a trace.
+ * VTEP without an SA is skipped (no_sa). A traced frame follows the first
+ * VTEP of its list (trace_list) only.
  */
 static void replicate(egress_route *r, uint8_t *payload, size_t len) {
+  dp_trace *trace = r->sink->trace;
   dp_fanout f = *r->fanout;
   uint32_t left = f.n;
-  int traced = 0;
   while (fanout_next(&f, &r->vtep, &r->peer)) {
     left--;
+    if (trace != NULL && memcmp(r->vtep, &trace->vtep, sizeof trace->vtep) != 0) continue;
     uint8_t *p = payload;
     if (r->net->encrypted) {
       if ((r->sa = net_sa_out(r->net, r->vtep)) == NULL) {
-        dp_drop(r->counters, DP_DROP_NO_SA);
+        dp_drop_at(r->counters, trace, DP_STAGE_SEAL, DP_DROP_NO_SA);
         r->exhausted = 1;
         continue;
       }
-      if (r->sink->trace != NULL && traced++ > 0) continue;
-      if (left > 0 && r->sink->trace == NULL) p = copy_payload(r, payload, len);
+      if (left > 0 && trace == NULL) p = copy_payload(r, payload, len);
     }
     r->counters[DP_C_MCAST_COPIES]++;
     emit(r, p, len);
@@ -150,7 +149,6 @@ static void replicate(egress_route *r, uint8_t *payload, size_t len) {
 
 /* One piece (the frame or a fragment, with its 8 bytes in front) to the route's VTEP, or replicated. */
 static inline void send_piece(egress_route *r, uint8_t *payload, size_t len) {
-  if (r->pieces++ == 0) r->first_len = len;
   if (r->fanout != NULL) replicate(r, payload, len);
   else emit(r, payload, len);
 }
@@ -200,16 +198,25 @@ static int egress_proxy(const dp_network *net, uint8_t *frame, size_t len, const
   return DP_PASS;
 }
 
-/* The replication list of a traced group frame (cold: real traffic never comes here). */
+/*
+ * The replication list of a traced group frame, and its first VTEP in the
+ * order of their canonical text (the one the trace follows, as the reference
+ * path does). Cold: real traffic never comes here.
+ */
 __attribute__((cold, noinline)) static void trace_list(dp_trace *t, const dp_fanout *to) {
   dp_fanout f = *to;
   const dp_addr *vtep;
   uint32_t peer;
+  char first[64], text[64];
   t->has_vteps = 1;
   t->nvteps = f.n;
   for (uint32_t i = 0; fanout_next(&f, &vtep, &peer); i++) {
-    if (i == 0) t->has_vtep = 1, t->vtep = *vtep;
     if (t->vteps != NULL && i < t->vteps_cap) t->vteps[i] = *vtep;
+    addr_format(vtep, text, sizeof text);
+    if (i > 0 && strcmp(text, first) >= 0) continue;
+    memcpy(first, text, sizeof text);
+    t->has_vtep = 1;
+    t->vtep = *vtep;
   }
 }
 
@@ -225,12 +232,10 @@ static int egress_group(const dp_network *net, uint8_t *frame, size_t len, const
     return DP_PASS;
   }
   if (trace != NULL) trace_list(trace, &to);
-  if (verdict == DP_PASS && trace == NULL) verdict = dp_lookup_storm(net); /* a trace takes no token */
+  if (verdict == DP_PASS) verdict = dp_lookup_storm(net, trace != NULL); /* a trace only looks */
   if (verdict != DP_PASS) return dp_drop_at(counters, trace, DP_STAGE_LOOKUP, verdict);
-  egress_route route = {net, NULL, DP_NO_PEER, NULL, 0, counters, sink, 0, &to, 0, 0};
-  verdict = size_and_send(&route, frame, len, l2);
-  if (trace != NULL && route.pieces > 0) trace->pieces = route.pieces, trace->payload_len = route.first_len, trace->flow_hash = route.hash;
-  return verdict;
+  egress_route route = {net, NULL, DP_NO_PEER, NULL, 0, counters, sink, 0, &to};
+  return size_and_send(&route, frame, len, l2);
 }
 
 int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *counters, const dp_egress_sink *sink) {
@@ -242,7 +247,7 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
   if (arp || dp_parse_is_nd(frame, len, &l2)) return egress_proxy(net, frame, len, &l2, arp, counters, sink);
   if ((frame[0] & 1) && net->multicast) return egress_group(net, frame, len, &l2, counters, sink);
 
-  egress_route route = {net, NULL, DP_NO_PEER, NULL, 0, counters, sink, 0, NULL, 0, 0};
+  egress_route route = {net, NULL, DP_NO_PEER, NULL, 0, counters, sink, 0, NULL};
   verdict = dp_lookup(net, frame, &route.vtep, &route.sa);
   if (verdict != DP_PASS) return lookup_drop(counters, sink->trace, route.vtep, verdict);
   route.peer = net_fdb_peer(route.vtep);
@@ -252,7 +257,7 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
 int dp_egress_probe(const dp_network *net, const dp_addr *vtep, uint8_t *frame, size_t len, uint64_t *counters,
                     const dp_egress_sink *sink) {
   if (net == NULL) return dp_drop(counters, DP_DROP_NO_NETWORK);
-  egress_route route = {net, vtep, net_vtep_peer(net, vtep), NULL, 0, counters, sink, 0, NULL, 0, 0};
+  egress_route route = {net, vtep, net_vtep_peer(net, vtep), NULL, 0, counters, sink, 0, NULL};
   if (!net_is_vtep(net, vtep)) return dp_drop(counters, DP_DROP_UNKNOWN_VTEP);
   if (net->encrypted && (route.sa = net_sa_out(net, vtep)) == NULL) return dp_drop(counters, DP_DROP_NO_SA);
   if (len > (size_t)net->mtu + 14) return dp_drop(counters, DP_DROP_TOO_BIG);

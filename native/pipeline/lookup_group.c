@@ -56,4 +56,6 @@ int dp_lookup_group(const dp_network *net, const uint8_t *frame, size_t len, con
   return to->n > 0 ? DP_PASS : DP_DROP_MULTICAST;
 }
 
-int dp_lookup_storm(const dp_network *net) { return storm_take(net->storm) ? DP_PASS : DP_DROP_MULTICAST_RATE; }
+int dp_lookup_storm(const dp_network *net, int look) {
+  return storm_take(net->storm, look) ? DP_PASS : DP_DROP_MULTICAST_RATE;
+}

@@ -28,7 +28,7 @@
  */
 int dp_lookup_group(const dp_network *net, const uint8_t *frame, size_t len, const dp_l2 *l2, dp_fanout *to);
 
-/** Storm control: one token of the network's bucket; DP_PASS or multicast_rate. */
-int dp_lookup_storm(const dp_network *net);
+/** Storm control: one token of the network's bucket (`look`: a traced frame only looks); DP_PASS or multicast_rate. */
+int dp_lookup_storm(const dp_network *net, int look);
 
 #endif

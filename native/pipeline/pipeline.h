@@ -61,8 +61,9 @@ typedef struct dp_trace {
   /**
    * Egress of a group frame on a multicast network (has_vteps): its
    * replication list, `nvteps` VTEPs, the first `vteps_cap` of them written
-   * to `vteps` (room the caller gives; NULL: none). `pieces` and
-   * `payload_len` are then the frame's, not the copies'.
+   * to `vteps` (room the caller gives; NULL: none). The trace follows the
+   * first VTEP in the order of their text (`vtep`) only: the payloads,
+   * `pieces` and the SA are that copy's.
    */
   int has_vteps;
   uint32_t nvteps;

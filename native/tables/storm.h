@@ -40,8 +40,8 @@ static inline void storm_configure(struct dp_storm *s, uint32_t rate) {
   atomic_store_explicit(&s->tat, 0, memory_order_relaxed);
 }
 
-/** Takes one token: 1, or 0 when the bucket is empty (the frame is dropped, multicast_rate). */
-static inline int storm_take(struct dp_storm *s) {
+/** Takes one token (`look`: only looks whether one is there, for a traced frame): 1, or 0 when the bucket is empty (multicast_rate). */
+static inline int storm_take(struct dp_storm *s, int look) {
   if (s->interval_ns == 0) return 1;
   struct timespec ts;
   clock_gettime(STORM_CLOCK, &ts);
@@ -50,6 +50,7 @@ static inline int storm_take(struct dp_storm *s) {
   for (;;) {
     uint64_t from = tat > now ? tat : now;
     if (from - now > s->tolerance_ns) return 0;
+    if (look) return 1;
     if (atomic_compare_exchange_weak_explicit(&s->tat, &tat, from + s->interval_ns, memory_order_relaxed,
                                               memory_order_relaxed))
       return 1;
