@@ -51,9 +51,9 @@ while sent < count:
             except OSError:
                 pass
         sent += 1
-    nxt = t0 + sent / pps
-    if nxt > time.time():
-        time.sleep(min(nxt - time.time(), 0.01))
+    ahead = t0 + sent / pps - time.time()
+    if ahead > 0:
+        time.sleep(min(ahead, 0.01))
 print(json.dumps({'sent': sent, 'start': t0, 'end': time.time()}), flush=True)
 `;
 

@@ -26,17 +26,22 @@ import { newGossipKey } from './encrypted-support.js';
 import { send as sendFrom, startReceiver, type Receiver, type SendOptions } from '../../src/testkit/multicast.js';
 import { espPackets, hex6, kernelPeer, pingCount, vxlanPackets, type KernelPeer } from './multicast-support.js';
 
-const ready = requirement(haveRoot() && haveTools('ip', 'bridge', 'ping', 'tcpdump', 'python3'), 'the multicast e2e tests need root, ip, bridge, ping, tcpdump and python3');
+const ready = requirement(haveRoot() && haveTools('ip', 'bridge', 'ethtool', 'ping', 'tcpdump', 'python3'), 'the multicast e2e tests need root, ip, bridge, ethtool, ping, tcpdump and python3');
 
 /** The networks, the hosts with a container on each, and how they are created. */
+const STORM_RATE = 200;
+/**
+ * At most three networks per host: the TypeScript path reads each TAP in a
+ * libuv pool thread, and the agent's pool has 4 (overlayd.ts sets
+ * UV_THREADPOOL_SIZE after the ES module loader has started the pool).
+ * `mc`'s storm control is set low: the streams of the other cases stay under it.
+ */
 const NETWORKS = {
-  mc: { hosts: [1, 2, 3, 4], args: ['--subnet', '198.19.60.0/24', '--subnet', '2001:db8:60::/64', '--multicast'] },
+  mc: { hosts: [1, 2, 3, 4], args: ['--subnet', '198.19.60.0/24', '--subnet', '2001:db8:60::/64', '--multicast', '--multicast-rate', String(STORM_RATE)] },
   sec: { hosts: [1, 2, 3], args: ['--subnet', '198.19.62.0/24', '--multicast', '--encrypted'] },
-  storm: { hosts: [1, 2, 3, 4], args: ['--subnet', '198.19.63.0/24', '--multicast', '--multicast-rate', '200'] },
   plain: { hosts: [1, 2], args: ['--subnet', '198.19.61.0/24'] },
 } as const;
 type Net = keyof typeof NETWORKS;
-const STORM_RATE = 200;
 
 const G4 = '239.60.0.1'; // hosts 2 and 3, and the kernel peer (--group)
 const G4B = '239.60.0.2'; // host 2 only: not one of the kernel peer's groups
@@ -79,8 +84,6 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('multicast across four h
     }
     kernel = await kernelPeer(topo, 5, vni.mc, agents.map((a) => a.advertise), KERNEL);
     for (const a of agents) await a.ctl('peer', 'add', 'mc', '--ip', KERNEL.ip, '--mac', KERNEL.mac, '--vtep', topo.host(5).addr4!, '--group', G4);
-    // The encrypted network's SAs in place both ways before its stream.
-    for (const h of [2, 3]) await waitFor(`sec: host 1 reaches host ${h}`, () => pings(ep.sec[1].netns, ep.sec[h].ip), 30_000);
   }, 120_000);
 
   afterAll(() => tearDown(topo, agents));
@@ -92,7 +95,7 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('multicast across four h
     sendFrom(ns, [dst], port, { count, pps, tag, ...more });
   const stats = (i: number) => agents[i - 1].ctl<Stats>('stats');
   const receiver = (ns: string, port: number, groups: string[] = [], leaveAfter?: number): Receiver =>
-    startReceiver(topo!, ns, { groups, port, maxS: 25, leaveAfter });
+    startReceiver(topo!, ns, { groups, port, maxS: 25, quietS: 2, leaveAfter });
   /** tcpdump on host `i`'s underlay interface, VXLAN and ESP, for the length of a case. */
   const underlay = (i: number) => topo!.capture(host(i).ns, host(i).iface, 'udp or ip proto 50', { durationMs: 40_000, bufferKiB: 16384 });
   /** The nodes host 1 (the senders' host) lists for `group` on `net` (`overlayctl groups NET --json`). */
@@ -116,13 +119,16 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('multicast across four h
     const [cap3, cap4] = await Promise.all([underlay(3), underlay(4)]);
     const [before1, before2] = await Promise.all([stats(1), stats(2)]);
     await control();
-    const sent = await send(ep.mc[1].netns, G4, port, 400, 100, 'g4');
-    const [got2, got3, gotK, left] = await Promise.all([r2.result, r3.result, rk.result, r3.left]);
+    const sending = send(ep.mc[1].netns, G4, port, 400, 100, 'g4');
+    const left = await r3.left;
+    await waitMembers('mc', G4, ['node2']); // while host 2 still listens
+    const sent = await sending;
+    const [got2, got3, gotK] = await Promise.all([r2.result, r3.result, rk.result]);
     const [pcap3, pcap4] = await Promise.all([cap3.stop(), cap4.stop()]);
     const [after1, after2] = await Promise.all([stats(1), stats(2)]);
 
     expect(sent.sent).toBe(400);
-    for (const got of [got2, gotK]) expect(got.tags.g4).toBeGreaterThanOrEqual(DELIVERED * sent.sent);
+    for (const got of [got2, gotK]) expect(got.tags.g4 ?? 0).toBeGreaterThanOrEqual(DELIVERED * sent.sent);
     expect(got3.tags.g4).toBeGreaterThanOrEqual(100);
     // Host 3 left a second into a four-second stream: its last copy came at most 2 s later, while the stream went on.
     const toHost3 = copies(pcap3, 'mc', G4);
@@ -130,7 +136,6 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('multicast across four h
     const lastCopyS = Math.max(...toHost3.map((p) => p.timeUs)) / 1e6;
     expect(sent.end - left).toBeGreaterThan(2.5);
     expect(lastCopyS - left).toBeLessThanOrEqual(2);
-    await waitMembers('mc', G4, ['node2']);
     // Host 4 joined nothing: not one copy of the stream, while the broadcasts came.
     expect(copies(pcap4, 'mc', G4)).toHaveLength(0);
     expect(copies(pcap4, 'mc', '255.255.255.255').length).toBeGreaterThanOrEqual(3);
@@ -152,7 +157,7 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('multicast across four h
     const sent = await send(ep.mc[1].netns, G6, port, 200, 100, 'g6');
     const [got2, got3] = await Promise.all([r2.result, r3.result]);
     const pcap4 = await cap4.stop();
-    for (const got of [got2, got3]) expect(got.tags.g6).toBeGreaterThanOrEqual(DELIVERED * sent.sent);
+    for (const got of [got2, got3]) expect(got.tags.g6 ?? 0).toBeGreaterThanOrEqual(DELIVERED * sent.sent);
     expect(copies(pcap4, 'mc', G6)).toHaveLength(0);
     expect(copies(pcap4, 'mc', '255.255.255.255').length).toBeGreaterThanOrEqual(3);
   }, 60_000);
@@ -164,8 +169,8 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('multicast across four h
     const all = await send(ep.mc[1].netns, '255.255.255.255', port, 20, 50, 'all');
     const subnet = await send(ep.mc[1].netns, '198.19.60.255', port, 20, 50, 'subnet');
     for (const [k, got] of (await Promise.all(rs.map((r) => r.result))).entries()) {
-      expect(got.tags.all, `receiver ${k}`).toBeGreaterThanOrEqual(DELIVERED * all.sent);
-      expect(got.tags.subnet, `receiver ${k}`).toBeGreaterThanOrEqual(DELIVERED * subnet.sent);
+      expect(got.tags.all ?? 0, `receiver ${k}`).toBeGreaterThanOrEqual(DELIVERED * all.sent);
+      expect(got.tags.subnet ?? 0, `receiver ${k}`).toBeGreaterThanOrEqual(DELIVERED * subnet.sent);
     }
   }, 60_000);
 
@@ -181,15 +186,19 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('multicast across four h
     await send(ep.mc[1].netns, '255.255.255.255', port, 1, 10, 'done'); // ends the receivers (the kernel peer's gets no g4b)
     const [got2, gotK] = await Promise.all([r2.result, rk.result]);
     const pcap5 = await cap5.stop();
-    expect(got2.tags.g4b).toBeGreaterThanOrEqual(DELIVERED * sent.sent);
+    expect(got2.tags.g4b ?? 0).toBeGreaterThanOrEqual(DELIVERED * sent.sent);
     expect(gotK.tags).toEqual({ done: 1 });
     expect(copies(pcap5, 'mc', G4B)).toHaveLength(0);
-    for (const got of await Promise.all(fromKernel.map((r) => r.result))) expect(got.tags.kernel).toBeGreaterThanOrEqual(DELIVERED * flood.sent);
+    for (const [k, got] of (await Promise.all(fromKernel.map((r) => r.result))).entries()) {
+      expect(got.tags.kernel ?? 0, `the kernel peer's broadcast on host ${k + 1}`).toBeGreaterThanOrEqual(DELIVERED * flood.sent);
+    }
   }, 60_000);
 
   it('sends the copies on an encrypted network as ESP, never as plaintext VXLAN', async () => {
     const port = 6006;
     const group = '239.62.0.1';
+    // The SAs in place both ways before the stream.
+    for (const h of [2, 3]) await waitFor(`sec: host 1 reaches host ${h}`, () => pings(ep.sec[1].netns, ep.sec[h].ip), 30_000);
     const [r2, r3] = [receiver(ep.sec[2].netns, port, [group]), receiver(ep.sec[3].netns, port, [group])];
     await Promise.all([r2.ready, r3.ready]);
     await waitMembers('sec', group, ['node2', 'node3']);
@@ -197,28 +206,28 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('multicast across four h
     const sent = await send(ep.sec[1].netns, group, port, 200, 100, 'sec');
     const [got2, got3] = await Promise.all([r2.result, r3.result]);
     const pcap2 = await cap2.stop();
-    for (const got of [got2, got3]) expect(got.tags.sec).toBeGreaterThanOrEqual(DELIVERED * sent.sent);
+    for (const got of [got2, got3]) expect(got.tags.sec ?? 0).toBeGreaterThanOrEqual(DELIVERED * sent.sent);
     expect(vxlanPackets(pcap2).filter((p) => p.vni === vni.sec)).toHaveLength(0);
     expect(espPackets(pcap2)).toBeGreaterThanOrEqual(got2.tags.sec);
-  }, 60_000);
+  }, 90_000);
 
   it('holds a multicast flood to the storm-control rate, counts the excess, and unicast between other hosts keeps flowing', async () => {
     const port = 6007;
-    const group = '239.63.0.1';
-    const rs = [2, 3].map((h) => receiver(ep.storm[h].netns, port, [group]));
+    const group = '239.60.0.3';
+    const rs = [2, 3].map((h) => receiver(ep.mc[h].netns, port, [group]));
     await Promise.all(rs.map((r) => r.ready));
-    await waitMembers('storm', group, ['node2', 'node3']);
+    await waitMembers('mc', group, ['node2', 'node3']);
     const before = await stats(1);
     const [sent, ping] = await Promise.all([
-      send(ep.storm[1].netns, group, port, 100_000, 4000, 'flood', { maxS: 3 }),
-      pingCount(ep.storm[4].netns, ep.storm[3].ip, 200, 0.01),
+      send(ep.mc[1].netns, group, port, 100_000, 4000, 'flood', { maxS: 3 }),
+      pingCount(ep.mc[4].netns, ep.mc[3].ip, 200, 0.01),
     ]);
     const got = await Promise.all(rs.map((r) => r.result));
     const after = await stats(1);
     // The bucket starts full (burst) and refills at the rate; one more second for the frames still queued at the end.
     const bound = STORM_RATE * (sent.end - sent.start + 1) + multicastBurst(STORM_RATE);
     for (const g of got) {
-      expect(g.tags.flood).toBeGreaterThan(STORM_RATE);
+      expect(g.tags.flood ?? 0).toBeGreaterThan(STORM_RATE);
       expect(g.tags.flood).toBeLessThanOrEqual(bound);
     }
     const frames = after.multicast.frames - before.multicast.frames;
