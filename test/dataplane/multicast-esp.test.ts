@@ -13,7 +13,7 @@ import { EspSaStore } from '../../src/dataplane/esp-store.js';
 import { ReferenceProcessor, type NetworkConfig } from '../../src/dataplane/process.js';
 import { FdbTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import * as F from '../../src/testkit/frames.js';
-import { groupMacText, udp4To } from '../../src/testkit/group-frames.js';
+import { groupMacText, udp4ToGroup } from '../../src/testkit/group-frames.js';
 
 const LOCAL_VTEP = '198.18.0.1';
 const DATA_PORT = 4790;
@@ -49,7 +49,7 @@ const remote = (vtep: string) => host(vtep, new Map([[LOCAL_VTEP, F.LOCAL_MAC]])
 describe('encrypted multicast egress', () => {
   it('seals each copy under its VTEP’s SA: every peer opens its own copy to the frame sent, and no other', () => {
     const sender = local();
-    const frame = udp4To('224.0.0.251');
+    const frame = udp4ToGroup('224.0.0.251');
     const r = sender.proc.processEgress(F.VNI, frame);
     expect(r.drop).toBeUndefined();
     expect(r.out.map((o) => o.vtep).sort()).toEqual([...PEERS.keys()].sort());
@@ -68,7 +68,7 @@ describe('encrypted multicast egress', () => {
   it('skips a VTEP without an SA (no_sa, the frame’s verdict) and still sends the others their copies', () => {
     const sender = local();
     sender.proc.groups.set(F.VNI, groupMacText('239.1.2.3'), [F.REMOTE_VTEP, KEYLESS_VTEP, F.OTHER_VTEP]);
-    const frame = udp4To('239.1.2.3');
+    const frame = udp4ToGroup('239.1.2.3');
     const r = sender.proc.processEgress(F.VNI, frame);
     expect(r.drop).toBe('no_sa');
     expect(r.out.map((o) => o.vtep).sort()).toEqual([F.REMOTE_VTEP, F.OTHER_VTEP]);
@@ -77,7 +77,7 @@ describe('encrypted multicast egress', () => {
   });
 
   it('counts a replicated frame received and opened as mcast_rx', () => {
-    const [out] = local().proc.processEgress(F.VNI, udp4To('224.0.0.251')).out;
+    const [out] = local().proc.processEgress(F.VNI, udp4ToGroup('224.0.0.251')).out;
     const receiver = remote(out.vtep);
     expect(receiver.proc.processEsp(LOCAL_VTEP, out.payload).drop).toBeUndefined();
     expect(receiver.counters()).toMatchObject({ rx: { packets: 1 }, multicast: { rx: 1, copies: 0 } });

@@ -12,7 +12,7 @@ import { StormControl } from '../../src/dataplane/storm-control.js';
 import { FdbTable, GroupTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import { decodeIPv4, encodeVxlan, parseMac, VXLAN_HEADER_LENGTH } from '../../src/wire/index.js';
 import * as F from '../../src/testkit/frames.js';
-import { BROADCAST_MAC, groupMacText, igmpReport, mldReport, udp4To, udp6To } from '../../src/testkit/group-frames.js';
+import { BROADCAST_MAC, groupMacText, igmpJoin, mldJoin, udp4ToGroup, udp6ToGroup } from '../../src/testkit/group-frames.js';
 
 const THIRD_MAC = '02:42:c6:13:01:05';
 const THIRD_VTEP = '198.18.0.4';
@@ -46,7 +46,7 @@ beforeEach(() => {
 
 describe('multicast egress: who gets a frame', () => {
   it('sends a broadcast to every VTEP of the network: one VXLAN payload, a copy each, counted once as a frame', () => {
-    const frame = udp4To('198.19.1.255', { dstMac: BROADCAST_MAC });
+    const frame = udp4ToGroup('198.19.1.255', { dstMac: BROADCAST_MAC });
     const r = proc.processEgress(F.VNI, frame);
     expect(r.drop).toBeUndefined();
     expect(vtepsOf(r)).toEqual(ALL);
@@ -61,15 +61,15 @@ describe('multicast egress: who gets a frame', () => {
   });
 
   it('sends link-local groups (224.0.0.0/24, ff02::/16) to every VTEP without a group entry', () => {
-    for (const frame of [udp4To('224.0.0.251'), udp6To('ff02::fb'), udp6To('ff02::1')]) {
+    for (const frame of [udp4ToGroup('224.0.0.251'), udp6ToGroup('ff02::fb'), udp6ToGroup('ff02::1')]) {
       expect(vtepsOf(proc.processEgress(F.VNI, frame))).toEqual(ALL);
     }
     expect(counters().multicast).toEqual({ frames: 3, copies: 9, rx: 0 });
   });
 
   it('sends other groups only to the VTEPs of their group entry, and drops them while there is none', () => {
-    const v4 = udp4To('239.1.2.3');
-    const v6 = udp6To('ff15::1234');
+    const v4 = udp4ToGroup('239.1.2.3');
+    const v6 = udp6ToGroup('ff15::1234');
     expect(proc.processEgress(F.VNI, v4).drop).toBe('multicast');
     expect(proc.processEgress(F.VNI, v6).drop).toBe('multicast');
     proc.groups.set(F.VNI, groupMacText('239.1.2.3'), [THIRD_VTEP, F.REMOTE_VTEP]);
@@ -77,7 +77,7 @@ describe('multicast egress: who gets a frame', () => {
     expect(vtepsOf(proc.processEgress(F.VNI, v4))).toEqual([F.REMOTE_VTEP, THIRD_VTEP]);
     expect(vtepsOf(proc.processEgress(F.VNI, v6))).toEqual([F.OTHER_VTEP]);
     // The table is by MAC: 239.129.2.3 shares 239.1.2.3's MAC (23 bits), as on a switch.
-    expect(vtepsOf(proc.processEgress(F.VNI, udp4To('239.129.2.3')))).toEqual([F.REMOTE_VTEP, THIRD_VTEP]);
+    expect(vtepsOf(proc.processEgress(F.VNI, udp4ToGroup('239.129.2.3')))).toEqual([F.REMOTE_VTEP, THIRD_VTEP]);
     proc.groups.set(F.VNI, groupMacText('239.1.2.3'), []);
     expect(proc.processEgress(F.VNI, v4).drop).toBe('multicast');
     expect(counters().drops.multicast).toBe(3);
@@ -85,7 +85,7 @@ describe('multicast egress: who gets a frame', () => {
   });
 
   it('drops traffic to a solicited-node group that is not neighbour discovery; ND and ARP are still answered locally', () => {
-    expect(proc.processEgress(F.VNI, udp6To('ff02::1:ff00:3')).drop).toBe('multicast');
+    expect(proc.processEgress(F.VNI, udp6ToGroup('ff02::1:ff00:3')).drop).toBe('multicast');
     expect(proc.processEgress(F.VNI, F.neighborSolicitation()).reply).toHaveLength(1);
     expect(proc.processEgress(F.VNI, F.arpRequest()).reply).toHaveLength(1);
     const c = counters();
@@ -101,7 +101,7 @@ describe('multicast egress: who gets a frame', () => {
 
 describe('multicast egress: membership reports', () => {
   it('hands IGMPv2/v3 and MLDv1/v2 (with and without hop-by-hop header) to the listener: not sent, not a drop', () => {
-    const reports = [igmpReport('239.1.2.3', 2), igmpReport('239.1.2.3', 3), mldReport('ff15::1', { version: 1 }), mldReport('ff15::1'), mldReport('ff15::1', { bare: true })];
+    const reports = [igmpJoin('239.1.2.3', 2), igmpJoin('239.1.2.3', 3), mldJoin('ff15::1', 1), mldJoin('ff15::1', 2), mldJoin('ff15::1', 2, true)];
     for (const frame of reports) {
       const r = proc.processEgress(F.VNI, frame);
       expect(r).toEqual({ out: [], reply: [], membership: true });
@@ -112,7 +112,7 @@ describe('multicast egress: membership reports', () => {
   });
 
   it('does not mistake a truncated hop-by-hop header or other ICMPv6 for MLD', () => {
-    const cut = mldReport('ff15::1').subarray(0, 14 + 40 + 4);
+    const cut = mldJoin('ff15::1', 2).subarray(0, 14 + 40 + 4);
     expect(proc.processEgress(F.VNI, cut).membership).toBeUndefined();
     expect(proc.processEgress(F.VNI, F.ipv6Frame({ nextHeader: 58, icmpType: 128, dstMac: '33:33:00:00:00:01' })).membership).toBeUndefined();
   });
@@ -121,7 +121,7 @@ describe('multicast egress: membership reports', () => {
 describe('multicast egress: storm control', () => {
   it('passes a burst, then one frame per interval as time moves, never more than a burst', () => {
     networks.get(F.VNI)!.multicast = { rate: 100 }; // 10 ms a frame, burst 10
-    const frame = udp4To('224.0.0.251');
+    const frame = udp4ToGroup('224.0.0.251');
     const send = (n: number): number => Array.from({ length: n }, () => proc.processEgress(F.VNI, frame)).filter((r) => r.drop === undefined).length;
     expect(multicastBurst(100)).toBe(10);
     expect(send(15)).toBe(10);
@@ -139,7 +139,7 @@ describe('multicast egress: storm control', () => {
   it('limits each network on its own, and rate 0 not at all', () => {
     networks.set(F.VNI + 2, { mtu: F.MTU, multicast: { rate: 100 } });
     networks.get(F.VNI)!.multicast = { rate: 100 };
-    const frame = udp4To('198.19.1.255', { dstMac: BROADCAST_MAC });
+    const frame = udp4ToGroup('198.19.1.255', { dstMac: BROADCAST_MAC });
     for (let i = 0; i < 10; i++) proc.processEgress(F.VNI, frame);
     expect(proc.processEgress(F.VNI, frame).drop).toBe('multicast_rate');
     expect(proc.processEgress(F.VNI + 2, frame).drop).toBe('multicast'); // its own bucket; no VTEPs there
@@ -151,7 +151,7 @@ describe('multicast egress: storm control', () => {
 describe('multicast egress: size', () => {
   it('fragments a too-big IPv4 group frame without DF once and replicates every fragment', () => {
     proc.groups.set(F.VNI, groupMacText('239.1.2.3'), [F.REMOTE_VTEP, F.OTHER_VTEP]);
-    const r = proc.processEgress(F.VNI, udp4To('239.1.2.3', { size: 3000 }));
+    const r = proc.processEgress(F.VNI, udp4ToGroup('239.1.2.3', { size: 3000 }));
     expect(r.drop).toBeUndefined();
     expect(r.out).toHaveLength(6);
     const byVtep = (v: string) => r.out.filter((o) => o.vtep === v).map((o) => o.payload);
@@ -164,8 +164,8 @@ describe('multicast egress: size', () => {
   });
 
   it('drops a too-big group frame with DF or over IPv6 without an ICMP error (it would come from the group address)', () => {
-    expect(proc.processEgress(F.VNI, udp4To('224.0.0.251', { size: 3000, df: true }))).toEqual({ out: [], reply: [], drop: 'too_big' });
-    expect(proc.processEgress(F.VNI, udp6To('ff02::fb', { size: 3000 }))).toEqual({ out: [], reply: [], drop: 'too_big' });
+    expect(proc.processEgress(F.VNI, udp4ToGroup('224.0.0.251', { size: 3000, df: true }))).toEqual({ out: [], reply: [], drop: 'too_big' });
+    expect(proc.processEgress(F.VNI, udp6ToGroup('ff02::fb', { size: 3000 }))).toEqual({ out: [], reply: [], drop: 'too_big' });
     expect(counters()).toMatchObject({ icmpErrors: 0, multicast: { frames: 0, copies: 0 }, drops: { too_big: 2 } });
   });
 });
@@ -173,7 +173,7 @@ describe('multicast egress: size', () => {
 describe('multicast trace', () => {
   it('gives the replication list, its first as vtep, and the frame’s pieces; nothing counted, no token taken', () => {
     networks.get(F.VNI)!.multicast = { rate: 100 };
-    const frame = udp4To('224.0.0.251');
+    const frame = udp4ToGroup('224.0.0.251');
     const { trace } = proc.processEgress(F.VNI, frame, true);
     expect(trace).toMatchObject({ stage: 'encapsulate', vteps: ALL, vtep: ALL[0], pieces: 1, payloadLen: frame.length + VXLAN_HEADER_LENGTH, replyLen: 0 });
     expect(trace!.drop).toBeUndefined();
@@ -183,14 +183,14 @@ describe('multicast trace', () => {
   });
 
   it('ends at lookup for a membership report and for a group nobody wants (an empty list)', () => {
-    expect(proc.processEgress(F.VNI, igmpReport('239.1.2.3'), true).trace).toEqual({ stage: 'lookup', pieces: 0, payloadLen: 0, replyLen: 0 });
-    expect(proc.processEgress(F.VNI, udp4To('239.1.2.3'), true).trace).toMatchObject({ stage: 'lookup', drop: 'multicast', vteps: [] });
+    expect(proc.processEgress(F.VNI, igmpJoin('239.1.2.3'), true).trace).toEqual({ stage: 'lookup', pieces: 0, payloadLen: 0, replyLen: 0 });
+    expect(proc.processEgress(F.VNI, udp4ToGroup('239.1.2.3'), true).trace).toMatchObject({ stage: 'lookup', drop: 'multicast', vteps: [] });
   });
 });
 
 describe('multicast ingress', () => {
   const fromRemote = (dstMac: string, vni = F.VNI): Buffer => {
-    const f = udp4To('239.1.2.3', { dstMac });
+    const f = udp4ToGroup('239.1.2.3', { dstMac });
     parseMac(F.REMOTE_MAC).copy(f, 6);
     return encodeVxlan(vni, f);
   };
@@ -209,10 +209,10 @@ describe('multicast ingress', () => {
 describe('networks without the multicast setting', () => {
   it('drop broadcast, multicast and membership reports exactly as before', () => {
     proc.groups.set(PLAIN_VNI, groupMacText('239.1.2.3'), [F.REMOTE_VTEP]); // kept, never used
-    expect(proc.processEgress(PLAIN_VNI, udp4To('198.19.1.255', { dstMac: BROADCAST_MAC })).drop).toBe('broadcast');
-    expect(proc.processEgress(PLAIN_VNI, udp4To('239.1.2.3')).drop).toBe('multicast');
-    expect(proc.processEgress(PLAIN_VNI, udp6To('ff02::fb')).drop).toBe('multicast');
-    const igmp = proc.processEgress(PLAIN_VNI, igmpReport('239.1.2.3'));
+    expect(proc.processEgress(PLAIN_VNI, udp4ToGroup('198.19.1.255', { dstMac: BROADCAST_MAC })).drop).toBe('broadcast');
+    expect(proc.processEgress(PLAIN_VNI, udp4ToGroup('239.1.2.3')).drop).toBe('multicast');
+    expect(proc.processEgress(PLAIN_VNI, udp6ToGroup('ff02::fb')).drop).toBe('multicast');
+    const igmp = proc.processEgress(PLAIN_VNI, igmpJoin('239.1.2.3'));
     expect([igmp.drop, igmp.membership]).toEqual(['multicast', undefined]);
     expect(counters().multicast).toEqual({ frames: 0, copies: 0, rx: 0 });
   });

@@ -19,7 +19,7 @@ import { ReferenceProcessor, type NetworkConfig } from '../../src/dataplane/proc
 import { FdbTable, GroupTable, NeighbourTable } from '../../src/dataplane/tables.js';
 import { encodeVxlan, parseMac } from '../../src/wire/index.js';
 import * as F from '../../src/testkit/frames.js';
-import { BROADCAST_MAC, groupMacText, igmpReport, mldReport, udp4To, udp6To } from '../../src/testkit/group-frames.js';
+import { BROADCAST_MAC, groupMacText, igmpJoin, mldJoin, udp4ToGroup, udp6ToGroup } from '../../src/testkit/group-frames.js';
 import { haveAddon } from './support.js';
 
 const ready = haveAddon();
@@ -108,29 +108,29 @@ const withDst = (frame: Buffer, mac: string): Buffer => {
 function ruleFrames(): Buffer[] {
   const bcast = { dstMac: BROADCAST_MAC };
   return [
-    udp4To('255.255.255.255', bcast),
-    udp4To('198.19.1.255', bcast),
-    udp4To('224.0.0.251'),
-    udp4To('224.0.0.1', { dstMac: '01:00:5e:11:22:33' }),
-    udp6To('ff02::fb'),
-    udp6To('ff02::1:3'),
-    ...MEMBER_GROUPS.map((g) => (g.includes(':') ? udp6To(g) : udp4To(g))),
-    udp4To('239.9.9.9'),
-    udp6To('ff05::9'),
-    udp6To('ff02::1:ff13:103'),
-    udp6To('ff02::1:ff13:103', bcast),
-    igmpReport('239.1.2.3', 2),
-    igmpReport('239.1.2.3', 3),
-    mldReport('ff05::1:3', { version: 1 }),
-    mldReport('ff05::1:3', { version: 2 }),
-    mldReport('ff05::1:3', { version: 2, bare: true }),
+    udp4ToGroup('255.255.255.255', bcast),
+    udp4ToGroup('198.19.1.255', bcast),
+    udp4ToGroup('224.0.0.251'),
+    udp4ToGroup('224.0.0.1', { dstMac: '01:00:5e:11:22:33' }),
+    udp6ToGroup('ff02::fb'),
+    udp6ToGroup('ff02::1:3'),
+    ...MEMBER_GROUPS.map((g) => (g.includes(':') ? udp6ToGroup(g) : udp4ToGroup(g))),
+    udp4ToGroup('239.9.9.9'),
+    udp6ToGroup('ff05::9'),
+    udp6ToGroup('ff02::1:ff13:103'),
+    udp6ToGroup('ff02::1:ff13:103', bcast),
+    igmpJoin('239.1.2.3', 2),
+    igmpJoin('239.1.2.3', 3),
+    mldJoin('ff05::1:3', 1),
+    mldJoin('ff05::1:3', 2),
+    mldJoin('ff05::1:3', 2, true),
     F.arpRequest(),
     F.neighborSolicitation(),
     F.ipv4Frame({ dstMac: BROADCAST_MAC, vlans: [{ tpid: 0x8100, tci: 7 }] }),
-    udp4To('239.1.2.3', { size: 3000 }),
-    udp4To('239.1.2.3', { size: 3000, df: true }),
-    udp4To('224.0.0.251', { size: 1500 }),
-    udp6To('ff02::fb', { size: 3000 }),
+    udp4ToGroup('239.1.2.3', { size: 3000 }),
+    udp4ToGroup('239.1.2.3', { size: 3000, df: true }),
+    udp4ToGroup('224.0.0.251', { size: 1500 }),
+    udp6ToGroup('ff02::fb', { size: 3000 }),
     F.ipv4Frame(),
   ];
 }
@@ -156,23 +156,23 @@ describe.skipIf(!ready)('multicast networks: native and reference paths agree', 
 
   it('replicates every rule\'s frame alike, on the multicast, encrypted and plain networks', () => {
     for (const vni of [MCAST, WITHOUT, ENCRYPTED]) for (const f of ruleFrames()) compareEgress(vni, f);
-    const bcast = compareEgress(MCAST, udp4To('255.255.255.255', { dstMac: BROADCAST_MAC }));
+    const bcast = compareEgress(MCAST, udp4ToGroup('255.255.255.255', { dstMac: BROADCAST_MAC }));
     expect(bcast.out.map((o) => o.vtep)).toEqual([F.REMOTE_VTEP, F.OTHER_VTEP, THIRD_VTEP].sort());
-    const member = compareEgress(ENCRYPTED, udp4To(MEMBER_GROUPS[0]));
+    const member = compareEgress(ENCRYPTED, udp4ToGroup(MEMBER_GROUPS[0]));
     expect(member).toMatchObject({ drop: 'no_sa', out: [{ vtep: F.OTHER_VTEP, carrier: 'ip' }] });
-    expect(compareEgress(MCAST, igmpReport('239.1.2.3')).membership).toBe(true);
-    expect(compareEgress(WITHOUT, igmpReport('239.1.2.3')).drop).toBe('multicast');
+    expect(compareEgress(MCAST, igmpJoin('239.1.2.3')).membership).toBe(true);
+    expect(compareEgress(WITHOUT, igmpJoin('239.1.2.3')).drop).toBe('multicast');
   });
 
   it('traces alike: the replication list, the first VTEP, the SA', () => {
     for (const vni of [MCAST, WITHOUT, ENCRYPTED]) for (const f of ruleFrames()) compareEgress(vni, f, true);
-    expect(compareEgress(MCAST, udp4To(MEMBER_GROUPS[0]), true).trace).toMatchObject({ vteps: [F.OTHER_VTEP, GROUP_ONLY_VTEP], vtep: F.OTHER_VTEP, pieces: 1 });
-    expect(compareEgress(ENCRYPTED, udp4To(MEMBER_GROUPS[0]), true).trace).toMatchObject({ stage: 'seal', vtep: F.OTHER_VTEP, sa: {} });
+    expect(compareEgress(MCAST, udp4ToGroup(MEMBER_GROUPS[0]), true).trace).toMatchObject({ vteps: [F.OTHER_VTEP, GROUP_ONLY_VTEP], vtep: F.OTHER_VTEP, pieces: 1 });
+    expect(compareEgress(ENCRYPTED, udp4ToGroup(MEMBER_GROUPS[0]), true).trace).toMatchObject({ stage: 'seal', vtep: F.OTHER_VTEP, sa: {} });
     // A list whose first VTEP has no SA: the trace stops there, no_sa at seal.
     native.groupSet(ENCRYPTED, groupMacText('239.7.7.7'), [GROUP_ONLY_VTEP, '198.18.0.99']);
     reference.groups.set(ENCRYPTED, groupMacText('239.7.7.7'), [GROUP_ONLY_VTEP, '198.18.0.99']);
-    expect(compareEgress(ENCRYPTED, udp4To('239.7.7.7'), true).trace).toMatchObject({ stage: 'seal', drop: 'no_sa', vtep: GROUP_ONLY_VTEP });
-    expect(compareEgress(ENCRYPTED, udp4To('239.7.7.7'))).toMatchObject({ drop: 'no_sa', out: [] });
+    expect(compareEgress(ENCRYPTED, udp4ToGroup('239.7.7.7'), true).trace).toMatchObject({ stage: 'seal', drop: 'no_sa', vtep: GROUP_ONLY_VTEP });
+    expect(compareEgress(ENCRYPTED, udp4ToGroup('239.7.7.7'))).toMatchObject({ drop: 'no_sa', out: [] });
   });
 
   it('on every length of each rule\'s frame', () => {
@@ -192,21 +192,21 @@ describe.skipIf(!ready)('multicast networks: native and reference paths agree', 
     const v6 = ['ff02::1:ff00:1', 'ff02::ff00:1', 'ff02::2:ff00:1', 'ff02::1:fe00:1', 'ff02:0:0:1::1:ff00:1', 'ff02:0:0:0:0:100:ff00:1', 'ff01::1', 'ff12::1', 'ff03::1:ff00:1', 'fe02::1', 'ff02::'];
     const macs = [BROADCAST_MAC, groupMacText(MEMBER_GROUPS[0]), '33:33:00:00:00:01'];
     for (const mac of macs) {
-      for (const dst of v4) compareEgress(MCAST, udp4To(dst, { dstMac: mac }));
-      for (const dst of v6) compareEgress(MCAST, udp6To(dst, { dstMac: mac }));
+      for (const dst of v4) compareEgress(MCAST, udp4ToGroup(dst, { dstMac: mac }));
+      for (const dst of v6) compareEgress(MCAST, udp6ToGroup(dst, { dstMac: mac }));
     }
     const random = F.prng(33);
     const byte = (): number => [0, 1, 2, 0xff, 0xfe, 0xe0, Math.floor(random() * 256)][Math.floor(random() * 7)];
     for (let i = 0; i < 3000; i++) {
-      const f6 = udp6To('ff02::1', { dstMac: macs[i % 3] });
+      const f6 = udp6ToGroup('ff02::1', { dstMac: macs[i % 3] });
       for (let b = 0; b < 16; b++) f6[14 + 24 + b] = b < 2 ? [0xff, 0x02][b] : byte();
       if (i % 4 === 0) f6[14 + 25] = byte();
       compareEgress(MCAST, f6);
-      const f4 = udp4To('224.0.0.1', { dstMac: macs[i % 3] });
+      const f4 = udp4ToGroup('224.0.0.1', { dstMac: macs[i % 3] });
       for (let b = 0; b < 4; b++) f4[14 + 16 + b] = b === 0 ? [224, 225, 239, byte()][i % 4] : byte();
       compareEgress(MCAST, f4);
       // Membership: hop-by-hop header's next header and length, the bytes where the ICMPv6 type may be, IPv4 protocol.
-      const m6 = mldReport('ff05::1:3', { bare: i % 5 === 0 });
+      const m6 = mldJoin('ff05::1:3', 2, i % 5 === 0);
       m6[14 + 6] = [0, 58, 0, 17, byte()][i % 5];
       m6[14 + 40] = [58, 58, 17, byte()][i % 4];
       m6[14 + 41] = byte() % 4;
@@ -218,10 +218,10 @@ describe.skipIf(!ready)('multicast networks: native and reference paths agree', 
   });
 
   it('lets the same burst through the storm control, the rest dropped multicast_rate', () => {
-    const verdicts = Array.from({ length: 30 }, () => compareEgress(LIMITED, udp4To('224.0.0.251')).drop);
+    const verdicts = Array.from({ length: 30 }, () => compareEgress(LIMITED, udp4ToGroup('224.0.0.251')).drop);
     expect(verdicts.filter((d) => d === undefined)).toHaveLength(10);
     expect(verdicts.filter((d) => d === 'multicast_rate')).toHaveLength(20);
-    expect(compareEgress(LIMITED, udp4To('224.0.0.251'), true).trace).toMatchObject({ stage: 'lookup', drop: 'multicast_rate' });
+    expect(compareEgress(LIMITED, udp4ToGroup('224.0.0.251'), true).trace).toMatchObject({ stage: 'lookup', drop: 'multicast_rate' });
   });
 
   it('admits group frames from other VTEPs alike, counted mcast_rx on multicast networks only', () => {

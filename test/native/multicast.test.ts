@@ -42,7 +42,7 @@ describe.skipIf(!haveAddon())('native replication on a multicast network', () =>
   });
 
   it('sends broadcast and link-local groups to every VTEP, the same bytes to each', () => {
-    const frames = [G.udp4To('255.255.255.255', { dstMac: G.BROADCAST_MAC }), G.udp4To('198.19.1.255', { dstMac: G.BROADCAST_MAC }), G.udp4To('224.0.0.251'), G.udp6To('ff02::fb'), G.udp6To('ff02::1:3')];
+    const frames = [G.udp4ToGroup('255.255.255.255', { dstMac: G.BROADCAST_MAC }), G.udp4ToGroup('198.19.1.255', { dstMac: G.BROADCAST_MAC }), G.udp4ToGroup('224.0.0.251'), G.udp6ToGroup('ff02::fb'), G.udp6ToGroup('ff02::1:3')];
     for (const frame of frames) {
       const r = dp.processEgress(F.VNI, frame);
       expect(r.drop).toBeUndefined();
@@ -63,9 +63,9 @@ describe.skipIf(!haveAddon())('native replication on a multicast network', () =>
   });
 
   it('drops a solicited-node destination that is not ND, and a group without members', () => {
-    expect(dp.processEgress(F.VNI, G.udp6To('ff02::1:ff13:103')).drop).toBe('multicast');
-    expect(dp.processEgress(F.VNI, G.udp4To('239.1.2.3')).drop).toBe('multicast');
-    expect(dp.processEgress(F.VNI, G.udp6To('ff05::1:3')).drop).toBe('multicast');
+    expect(dp.processEgress(F.VNI, G.udp6ToGroup('ff02::1:ff13:103')).drop).toBe('multicast');
+    expect(dp.processEgress(F.VNI, G.udp4ToGroup('239.1.2.3')).drop).toBe('multicast');
+    expect(dp.processEgress(F.VNI, G.udp6ToGroup('ff05::1:3')).drop).toBe('multicast');
     expect(dp.counters().drops.multicast).toBe(3);
     expect(dp.counters().multicast.frames).toBe(0);
   });
@@ -82,7 +82,7 @@ describe.skipIf(!haveAddon())('native replication on a multicast network', () =>
   });
 
   it('hands IGMP and MLD to the membership listener: not sent, not counted as a drop', () => {
-    for (const frame of [G.igmpReport('239.1.2.3', 2), G.igmpReport('239.1.2.3', 3), G.mldReport('ff05::1:3'), G.mldReport('ff05::1:3', { version: 2, bare: true })]) {
+    for (const frame of [G.igmpJoin('239.1.2.3', 2), G.igmpJoin('239.1.2.3', 3), G.mldJoin('ff05::1:3'), G.mldJoin('ff05::1:3', 2, true)]) {
       const r = dp.processEgress(F.VNI, frame);
       expect(r).toEqual({ out: [], reply: [], membership: true });
     }
@@ -92,7 +92,7 @@ describe.skipIf(!haveAddon())('native replication on a multicast network', () =>
   });
 
   it('sends other groups to the VTEPs of the group table: set, replace, delete', () => {
-    const frame = G.udp4To('239.1.2.3');
+    const frame = G.udp4ToGroup('239.1.2.3');
     dp.groupSet(F.VNI, GROUP_MAC, [F.OTHER_VTEP, '198.18.0.77', F.OTHER_VTEP]);
     expect(dp.groups(F.VNI)).toEqual(new Map([[GROUP_MAC, [F.OTHER_VTEP, '198.18.0.77']]]));
     expect(vteps(dp.processEgress(F.VNI, frame))).toEqual([F.OTHER_VTEP, '198.18.0.77']);
@@ -100,7 +100,7 @@ describe.skipIf(!haveAddon())('native replication on a multicast network', () =>
     expect(dp.groups(F.VNI)).toEqual(new Map([[GROUP_MAC, [THIRD_VTEP]]]));
     expect(vteps(dp.processEgress(F.VNI, frame))).toEqual([THIRD_VTEP]);
     dp.groupSet(F.VNI, '33:33:00:01:00:03', [F.REMOTE_VTEP]);
-    expect(vteps(dp.processEgress(F.VNI, G.udp6To('ff05::1:3')))).toEqual([F.REMOTE_VTEP]);
+    expect(vteps(dp.processEgress(F.VNI, G.udp6ToGroup('ff05::1:3')))).toEqual([F.REMOTE_VTEP]);
     dp.groupSet(F.VNI, GROUP_MAC, []);
     expect(dp.groups(F.VNI)).toEqual(new Map([['33:33:00:01:00:03', [F.REMOTE_VTEP]]]));
     expect(dp.processEgress(F.VNI, frame).drop).toBe('multicast');
@@ -114,7 +114,7 @@ describe.skipIf(!haveAddon())('native replication on a multicast network', () =>
   });
 
   it('fragments a group frame bigger than the MTU (no DF) and replicates each fragment', () => {
-    const r = dp.processEgress(F.VNI, G.udp4To('255.255.255.255', { size: 3000, dstMac: G.BROADCAST_MAC }));
+    const r = dp.processEgress(F.VNI, G.udp4ToGroup('255.255.255.255', { size: 3000, dstMac: G.BROADCAST_MAC }));
     expect(r.drop).toBeUndefined();
     expect(r.out).toHaveLength(9);
     const byVtep = new Map<string, Buffer[]>();
@@ -126,22 +126,22 @@ describe.skipIf(!haveAddon())('native replication on a multicast network', () =>
     expect(offsets[0]).toBe(0);
     expect(offsets[1]).toBeGreaterThan(0);
     expect(dp.counters()).toMatchObject({ fragments: 3, multicast: { frames: 1, copies: 9, rx: 0 } });
-    const df = dp.processEgress(F.VNI, G.udp4To('255.255.255.255', { size: 3000, df: true, dstMac: G.BROADCAST_MAC }));
+    const df = dp.processEgress(F.VNI, G.udp4ToGroup('255.255.255.255', { size: 3000, df: true, dstMac: G.BROADCAST_MAC }));
     expect(df).toEqual({ out: [], reply: [], drop: 'too_big' }); // no ICMP error about a group frame (RFC 1122 3.2.2)
   });
 
   it('traces the replication list, counting nothing', () => {
     const before = dp.counters();
-    const r = dp.processEgress(F.VNI, G.udp4To('255.255.255.255', { size: 3000, dstMac: G.BROADCAST_MAC }), true);
+    const r = dp.processEgress(F.VNI, G.udp4ToGroup('255.255.255.255', { size: 3000, dstMac: G.BROADCAST_MAC }), true);
     expect(r.trace).toMatchObject({ stage: 'encapsulate', vteps: ALL, vtep: ALL[0], pieces: 3 });
     expect(r.trace?.payloadLen).toBe(8 + 14 + 20 + 1424); // VXLAN, Ethernet, IPv4 header, floor((1450 − 20) / 8) × 8
-    expect(dp.processEgress(F.VNI, G.udp4To('239.1.2.3'), true).trace).toMatchObject({ stage: 'lookup', drop: 'multicast', vteps: [] });
-    expect(dp.processEgress(F.VNI, G.igmpReport('239.1.2.3'), true).trace).toMatchObject({ stage: 'lookup' });
+    expect(dp.processEgress(F.VNI, G.udp4ToGroup('239.1.2.3'), true).trace).toMatchObject({ stage: 'lookup', drop: 'multicast', vteps: [] });
+    expect(dp.processEgress(F.VNI, G.igmpJoin('239.1.2.3'), true).trace).toMatchObject({ stage: 'lookup' });
     expect(dp.counters()).toEqual(before);
   });
 
   it('counts group frames from other VTEPs as mcast_rx on a multicast network only', () => {
-    const inner = G.udp4To('239.1.2.3');
+    const inner = G.udp4ToGroup('239.1.2.3');
     Buffer.from(F.REMOTE_MAC.replaceAll(':', ''), 'hex').copy(inner, 6);
     for (const vni of [F.VNI, PLAIN]) {
       const r = dp.processIngress(F.REMOTE_VTEP, encodeVxlan(vni, inner));
@@ -155,22 +155,22 @@ describe.skipIf(!haveAddon())('native storm control', () => {
   it('lets exactly the burst of a rate through at once, the rest dropped multicast_rate', () => {
     const dp = multicastPath(1); // burst max(10, ceil(1/10)) = 10 frames, then one a second
     // A traced frame only looks at the bucket, it takes no token.
-    for (let i = 0; i < 15; i++) expect(dp.processEgress(F.VNI, G.udp4To('224.0.0.251'), true).trace?.drop).toBeUndefined();
-    const results = Array.from({ length: 30 }, () => dp.processEgress(F.VNI, G.udp4To('224.0.0.251')));
+    for (let i = 0; i < 15; i++) expect(dp.processEgress(F.VNI, G.udp4ToGroup('224.0.0.251'), true).trace?.drop).toBeUndefined();
+    const results = Array.from({ length: 30 }, () => dp.processEgress(F.VNI, G.udp4ToGroup('224.0.0.251')));
     expect(results.filter((r) => r.drop === undefined)).toHaveLength(10);
     expect(results.filter((r) => r.drop === 'multicast_rate')).toHaveLength(20);
     expect(dp.counters()).toMatchObject({ multicast: { frames: 10, copies: 30 }, drops: { multicast_rate: 20 } });
-    expect(dp.processEgress(F.VNI, G.udp4To('224.0.0.251'), true).trace).toMatchObject({ stage: 'lookup', drop: 'multicast_rate' });
+    expect(dp.processEgress(F.VNI, G.udp4ToGroup('224.0.0.251'), true).trace).toMatchObject({ stage: 'lookup', drop: 'multicast_rate' });
     // Unicast and membership frames need no token.
     expect(dp.processEgress(F.VNI, F.ipv4Frame()).drop).toBeUndefined();
-    expect(dp.processEgress(F.VNI, G.igmpReport('239.1.2.3')).membership).toBe(true);
+    expect(dp.processEgress(F.VNI, G.igmpJoin('239.1.2.3')).membership).toBe(true);
   });
 
   it('has no limit at rate 0, and a changed rate starts a full bucket', () => {
     const dp = multicastPath(0);
-    for (let i = 0; i < 200; i++) expect(dp.processEgress(F.VNI, G.udp4To('224.0.0.251')).drop).toBeUndefined();
+    for (let i = 0; i < 200; i++) expect(dp.processEgress(F.VNI, G.udp4ToGroup('224.0.0.251')).drop).toBeUndefined();
     dp.addDetachedNetwork(F.VNI, F.MTU, undefined, { rate: 1 });
-    const passed = Array.from({ length: 15 }, () => dp.processEgress(F.VNI, G.udp4To('224.0.0.251'))).filter((r) => !r.drop);
+    const passed = Array.from({ length: 15 }, () => dp.processEgress(F.VNI, G.udp4ToGroup('224.0.0.251'))).filter((r) => !r.drop);
     expect(passed).toHaveLength(10);
   });
 });
@@ -179,10 +179,10 @@ describe.skipIf(!haveAddon())('a network without the multicast setting', () => {
   it('drops broadcast, multicast and membership frames exactly as before', () => {
     const dp = multicastPath();
     dp.groupSet(PLAIN, GROUP_MAC, [F.REMOTE_VTEP]);
-    expect(dp.processEgress(PLAIN, G.udp4To('255.255.255.255', { dstMac: G.BROADCAST_MAC })).drop).toBe('broadcast');
-    expect(dp.processEgress(PLAIN, G.udp4To('224.0.0.251')).drop).toBe('multicast');
-    expect(dp.processEgress(PLAIN, G.udp4To('239.1.2.3')).drop).toBe('multicast');
-    expect(dp.processEgress(PLAIN, G.igmpReport('239.1.2.3')).drop).toBe('multicast');
+    expect(dp.processEgress(PLAIN, G.udp4ToGroup('255.255.255.255', { dstMac: G.BROADCAST_MAC })).drop).toBe('broadcast');
+    expect(dp.processEgress(PLAIN, G.udp4ToGroup('224.0.0.251')).drop).toBe('multicast');
+    expect(dp.processEgress(PLAIN, G.udp4ToGroup('239.1.2.3')).drop).toBe('multicast');
+    expect(dp.processEgress(PLAIN, G.igmpJoin('239.1.2.3')).drop).toBe('multicast');
     expect(dp.counters()).toMatchObject({ tx: { packets: 0 }, multicast: { frames: 0, copies: 0 }, drops: { broadcast: 1, multicast: 3 } });
   });
 });
@@ -209,7 +209,7 @@ describe.skipIf(!haveAddon())('replication on an encrypted multicast network', (
     ]);
     const peers = new Map([F.REMOTE_VTEP, F.OTHER_VTEP].map((v) => [v, encryptedHost(v, [[F.LOCAL_MAC, LOCAL_VTEP]])]));
     local.groupSet(F.VNI, GROUP_MAC, [F.REMOTE_VTEP, F.OTHER_VTEP, UNKEYED_VTEP]);
-    const frame = G.udp4To('239.1.2.3', { size: 600 });
+    const frame = G.udp4ToGroup('239.1.2.3', { size: 600 });
     const r = local.processEgress(F.VNI, frame);
     expect(r.drop).toBe('no_sa');
     expect(vteps(r)).toEqual([F.REMOTE_VTEP, F.OTHER_VTEP].sort());
@@ -222,7 +222,7 @@ describe.skipIf(!haveAddon())('replication on an encrypted multicast network', (
     }
     expect(local.counters()).toMatchObject({ tx: { packets: 2 }, multicast: { frames: 1, copies: 2 }, drops: { no_sa: 1 } });
     for (const p of peers.values()) expect(p.counters().multicast.rx).toBe(1);
-    const broadcast = local.processEgress(F.VNI, G.udp4To('255.255.255.255', { dstMac: G.BROADCAST_MAC }));
+    const broadcast = local.processEgress(F.VNI, G.udp4ToGroup('255.255.255.255', { dstMac: G.BROADCAST_MAC }));
     expect(broadcast.drop).toBeUndefined();
     expect(vteps(broadcast)).toEqual([F.REMOTE_VTEP, F.OTHER_VTEP].sort());
     const inner = decodeEthernet(peers.get(F.REMOTE_VTEP)!.processEsp(LOCAL_VTEP, broadcast.out.find((o) => o.vtep === F.REMOTE_VTEP)!.payload).frame!);
