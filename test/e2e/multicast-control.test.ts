@@ -17,8 +17,24 @@ import type { ManagedProcess } from '../../src/testkit/process.js';
 import type { GroupRow } from '../../src/agent/operations.js';
 import type { OverlayEvent } from '../../src/agent/events.js';
 import { ControlClient } from '../../src/api-client/client.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sample, scrape } from './events-support.js';
 
-const ready = requirement(haveRoot() && haveTools('ip', 'python3'), 'multicast control e2e needs root, ip and python3');
+const ready = requirement(haveRoot() && haveTools('ip', 'python3', 'promtool'), 'multicast control e2e needs root, ip, python3 and promtool (Debian package prometheus)');
+const METRICS_PORT = 9466;
+/** Sends COUNT datagrams to GROUP:PORT out of IFNAME. */
+const SENDER = `
+import socket, struct, sys
+group, port, ifname, count = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, struct.pack('@4s4si', b'\\0' * 4, b'\\0' * 4, socket.if_nametoindex(ifname)))
+for i in range(count):
+    s.sendto(b'overlayd %d' % i, (group, port))
+`;
+/** An unlabelled sample \`name value\` of a scrape. */
+const total = (text: string, name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
 
 /** Joins GROUPS (comma list) on IFNAME, prints `ready`; on SIGUSR1 leaves them and prints `left`; ends on SIGTERM. */
 const LISTENER = `
@@ -78,7 +94,8 @@ describe.skipIf(!ready)('multicast control plane on three hosts (js data path)',
 
   beforeAll(async () => {
     topo = await Topology.create({ hosts: 3 });
-    agents = await startCluster(topo, { datapath: 'js', extraArgs: ['--query-interval', String(QUERY_INTERVAL_S), '--peer-probe-interval', '0'] }, [1, 2, 3]);
+    const extraArgs = ['--query-interval', String(QUERY_INTERVAL_S), '--peer-probe-interval', '0', '--metrics-addr', `127.0.0.1:${METRICS_PORT}`];
+    agents = await startCluster(topo, { datapath: 'js', extraArgs }, [1, 2, 3]);
     await agents[0].ctl('network', 'create', 'mc', '--subnet', '198.19.40.0/24', '--subnet', '2001:db8:40::/64', '--multicast');
     await agents[0].ctl('network', 'create', 'plain', '--subnet', '198.19.41.0/24');
     for (const host of [1, 2, 3]) {
@@ -120,6 +137,28 @@ describe.skipIf(!ready)('multicast control plane on three hosts (js data path)',
     const seen = await groupEvents(agents[0]);
     expect(seen.filter((e) => e.action === 'added').map((e) => [e.group, e.node]).sort()).toEqual([[V4, 'node2'], [V6, 'node2']].sort());
   }, 30_000);
+
+  it('counts in metrics: groups by network, and the frames replicated to the member and received there; promtool check passes', async () => {
+    const sent = await run(['ip', 'netns', 'exec', containers[0], 'python3', '-c', SENDER, V4, '5000', 'eth0', '20']);
+    expect(sent.code).toBe(0);
+    const there = await waitFor('20 multicast frames received on node2', async () => {
+      const text = await scrape(agents[1].ns, METRICS_PORT);
+      return total(text, 'overlayd_multicast_rx_total') >= 20 ? text : undefined;
+    }, 5_000);
+    expect(sample(there, 'overlayd_multicast_groups', 'network="mc"')).toBe(2);
+    const here = await scrape(agents[0].ns, METRICS_PORT);
+    expect(total(here, 'overlayd_multicast_frames_total')).toBeGreaterThanOrEqual(20);
+    expect(total(here, 'overlayd_multicast_copies_total')).toBe(total(here, 'overlayd_multicast_frames_total')); // one member host
+    expect(sample(here, 'overlayd_drops_total', 'network="mc",reason="multicast_rate"')).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'ovt-metrics-'));
+    try {
+      writeFileSync(join(dir, 'metrics.txt'), here);
+      const check = await run(['sh', '-c', `promtool check metrics < ${join(dir, 'metrics.txt')}`]);
+      expect([check.code, check.stdout + check.stderr]).toEqual([0, '']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("shows the replication list in trace's text", async () => {
     const args = ['trace', 'mc', '--src', eps[0].ips[0], '--dst', V4, '--proto', 'udp'];
