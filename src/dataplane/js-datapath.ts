@@ -42,7 +42,6 @@ import { EspPlanner } from './esp-plan.js';
 import { EspSaStore } from './esp-store.js';
 import { ReferenceProcessor, type NetworkConfig } from './process.js';
 import { RawSocket } from './raw-socket.js';
-import type { StormControl } from './storm-control.js';
 import { FdbTable, GroupTable, NeighbourTable } from './tables.js';
 
 /** Largest frame a TAP read can return (TAP MTU is at most 65535). */
@@ -93,14 +92,10 @@ export class JsDatapath implements Datapath {
   private rawEsp?: RawSocket;
   private readonly dataPort: number;
 
-  /** `storm`: the multicast storm control (tests give one on a clock they step; default: the monotonic clock). */
-  constructor(
-    private readonly options: DatapathOptions,
-    storm?: StormControl,
-  ) {
+  constructor(private readonly options: DatapathOptions) {
     this.dataPort = options.dataPort;
     this.planner = new EspPlanner(options.vtepAddress ?? options.bindAddress, this.sas, options.sequenceStart, options.windowStart);
-    this.processor = new ReferenceProcessor(this.networks, this.fdb, this.neigh, { dataPort: this.dataPort, sas: this.sas, groups: this.groupTable, storm });
+    this.processor = new ReferenceProcessor(this.networks, this.fdb, this.neigh, { dataPort: this.dataPort, sas: this.sas, groups: this.groupTable });
   }
 
   /** The ESP-in-UDP port bound; 0 before start. */

@@ -5,7 +5,7 @@
  * closed, CVE-2023-28841). Broadcast and multicast frames are dropped (never
  * flooded; ARP and ND were answered by the proxy) — except on a multicast
  * network, where `lookupGroup` sorts them by the rules of MulticastSettings
- * (datapath.ts): IGMP/MLD to the membership listener, link-local groups and
+ * (../multicast/settings.ts): IGMP/MLD to the membership listener, link-local groups and
  * broadcast to every VTEP of the network, other groups to their VTEPs.
  */
 import { ETHERTYPE, IP_PROTOCOL, IPV4_MIN_HEADER_LENGTH, IPV6_HEADER_LENGTH, IPV6_NEXT_HEADER_HOP_BY_HOP, isMldType, isSolicitedNode } from '../../wire/index.js';
