@@ -75,14 +75,15 @@ describe('GroupMembership', () => {
     expect(gm.stats).toMatchObject({ reports: 4, unknownMac: 0, malformed: 0 });
   });
 
-  it('counts and ignores reports from unknown MACs and malformed frames; link-local groups are not entries', () => {
+  it('counts and ignores reports from unknown MACs and malformed frames and records; link-local groups are not entries', () => {
     const { ep, hear, groups, gm } = setup();
     hear(from('02:42:c6:13:01:99', igmpJoin('239.1.2.3')));
     const broken = from(ep.mac, igmpJoin('239.1.2.3'));
     hear(broken.subarray(0, broken.length - 6));
     hear(from(ep.mac, igmpJoin('224.0.0.251')));
+    hear(from(ep.mac, igmpJoin('198.19.1.7'))); // a record for no group address: counted, never thrown into the data path
     expect(groups()).toEqual([]);
-    expect(gm.stats).toMatchObject({ unknownMac: 1, malformed: 1, reports: 1 });
+    expect(gm.stats).toMatchObject({ unknownMac: 1, malformed: 2, reports: 1 });
   });
 
   it('sends IGMPv3 and MLDv2 general queries from its querier MAC, at start and then on the schedule', () => {
