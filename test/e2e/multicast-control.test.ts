@@ -231,5 +231,9 @@ describe.skipIf(!ready)('multicast control plane on three hosts (js data path)',
     await waitFor('node3 group gone on node1', async () => ((await groups(agents[0])).length === 0 ? true : undefined), 30_000);
     console.info(`multicast-control: a killed host's group gone on node1 ${Date.now() - t0} ms after the kill`);
     expect(Date.now() - t0).toBeLessThan(30_000);
+    // Its VTEP left node1's group table with it: a frame to the group now goes nowhere.
+    const trace = await agents[0].ctl('trace', 'mc', '--src', eps[0].ips[0], '--dst', V4, '--proto', 'udp');
+    expect(trace).toMatchObject({ verdict: 'drop', reason: 'multicast' });
+    expect(trace).not.toHaveProperty('replication');
   }, 45_000);
 });
