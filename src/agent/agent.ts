@@ -205,7 +205,7 @@ export class Agent implements AgentOperations {
       const encryption = req.encrypted ? this.netKeys.encryptionRequest(req) : undefined;
       const mtu = req.mtu ?? (encryption ? this.netKeys.encryptedMtu(encryption) : this.defaultMtu);
       const net = this.store.commitNetwork(this.store.prepareNetwork({ ...req, mtu, encryption }));
-      this.log.info({ network: net.name, vni: net.vni, subnets: net.subnets, mtu: net.mtu, encrypted: net.encrypted }, 'network created');
+      this.log.info({ network: net.name, vni: net.vni, subnets: net.subnets, mtu: net.mtu, encrypted: net.encrypted, multicast: net.multicast }, 'network created');
       return toNetworkRecord(net);
     });
   }

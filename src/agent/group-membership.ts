@@ -102,26 +102,25 @@ export class GroupMembership implements NetworkHooks {
 
   // ---- frames and timers ----------------------------------------------------
 
+  /** A frame from the data path's punt: never throws (bad input is counted). */
   private heard(vni: number, frame: Buffer): void {
     const net = this.snooped.get(vni);
     if (!net) return;
     let found: ReturnType<typeof findMembershipMessage>;
     try {
       found = findMembershipMessage(frame);
+      if (!found) return;
+      if (found.message.kind === 'report' && !this.ctx.store.localEndpoints(net.name).some((e) => e.mac === found!.mac)) {
+        this.stats.unknownMac++;
+        return;
+      }
+      this.snooping.heard(vni, found.mac, found.message, found.family); // throws for a record whose group is no group address
     } catch {
       this.stats.malformed++;
       return;
     }
-    if (!found) return;
-    if (found.message.kind === 'query') {
-      this.stats.queries++;
-    } else if (!this.ctx.store.localEndpoints(net.name).some((e) => e.mac === found.mac)) {
-      this.stats.unknownMac++;
-      return;
-    } else {
-      this.stats.reports++;
-    }
-    this.snooping.heard(vni, found.mac, found.message, found.family);
+    if (found.message.kind === 'query') this.stats.queries++;
+    else this.stats.reports++;
     this.writeSoon();
   }
 
@@ -157,6 +156,14 @@ export class GroupMembership implements NetworkHooks {
 
   /** Brings this host's group entries to what the snooping holds; emits a `group` event per endpoint that joined or left. */
   private write(): void {
+    try {
+      this.writeEntries();
+    } catch (err) {
+      this.ctx.log.warn({ err: (err as Error).message }, 'multicast group entries not written');
+    }
+  }
+
+  private writeEntries(): void {
     const { store } = this.ctx;
     const held = new Map(this.held().map((g) => [`${g.network}/${g.group}`, g]));
     for (const entry of store.localGroups()) {
@@ -184,6 +191,7 @@ export class GroupMembership implements NetworkHooks {
   private held(): HeldGroup[] {
     const out: HeldGroup[] = [];
     for (const [vni, net] of this.snooped) {
+      if (this.ctx.store.findNetwork(net.name) === undefined) continue; // removed; the reconciler brings it down
       const ids = new Map(this.ctx.store.localEndpoints(net.name).map((e) => [e.mac, e.id]));
       for (const g of this.snooping.groups(vni)) {
         const endpoints = g.members.flatMap((mac) => ids.get(mac) ?? []).sort();

@@ -21,7 +21,7 @@ import {
 import { withPrefixes, type AgentContext, type UpNetwork } from './context.js';
 import { applyGroupTable, groupTable } from './group-table.js';
 
-/** What else follows a network coming up on this host and going down (the multicast snooping, multicast.ts). */
+/** What else follows a network coming up on this host and going down (the multicast snooping, group-membership.ts). */
 export interface NetworkHooks {
   up(net: NetworkEntry, up: UpNetwork): void;
   down(name: string, up: UpNetwork): void;

@@ -71,6 +71,10 @@ program
       const s = d as { tx: Moved; rx: Moved; drops: Record<string, number>; workers?: { worker: number; tx: Moved; rx: Moved; drops: number }[] } & Row;
       process.stdout.write(`tx: ${s.tx.packets} packets, ${s.tx.bytes} bytes\nrx: ${s.rx.packets} packets, ${s.rx.bytes} bytes\n`);
       for (const k of ['arpReplies', 'ndReplies', 'icmpErrors', 'fragments']) process.stdout.write(`${k}: ${s[k]}\n`);
+      const m = s.multicast as { frames: number; copies: number; rx: number } | undefined;
+      if (m) process.stdout.write(`multicast: ${m.frames} frames replicated as ${m.copies} copies, ${m.rx} received\n`);
+      const snoop = s.snooping as Record<string, number> | undefined;
+      if (snoop) process.stdout.write(`snooping: ${Object.entries(snoop).map(([k, n]) => `${k}=${n}`).join(' ')}\n`);
       const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
       process.stdout.write(`drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(' ') : 'none'}\n`);
       for (const w of s.workers ?? []) {

@@ -7,16 +7,23 @@
  */
 import { canonicalGroup, formatMac, ipFamily, isHostAddress, isLinkLocalGroup, isSolicitedNode, parseCidr, parseIp, parseMac } from '../wire/index.js';
 import { canonicalIp } from './addresses.js';
-import type { EndpointEntry, NetworkEntry } from './entries.js';
+import type { EndpointEntry, Entry, NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
 import type { PeerRecord } from './records.js';
-import type { OverlayStore } from './store.js';
+
+/** What the check reads of the store (store.ts; its methods of the same names). */
+export interface PeerContext {
+  network(name: string): NetworkEntry;
+  usedAddresses(network: string): Set<string>;
+  readonly peers: ReadonlyMap<string, PeerRecord>;
+  allEntries(): Entry[];
+}
 
 /** The most groups one static peer may list. */
 export const MAX_PEER_GROUPS = 64;
 
 /** `req` checked against what `store` holds, canonical; throws OverlayError. */
-export function preparePeer(store: OverlayStore, req: PeerRecord): PeerRecord {
+export function preparePeer(store: PeerContext, req: PeerRecord): PeerRecord {
   const net = store.network(req.network);
   const ip = canonicalIp(req.ip);
   const vtep = canonicalIp(req.vtep);

@@ -8,20 +8,8 @@ import { OverlayStore } from '../../src/cluster/store.js';
 import { DEFAULT_MULTICAST_RATE } from '../../src/dataplane/datapath.js';
 import type { GroupEntry } from '../../src/cluster/entries.js';
 import { toNetworkRecord } from '../../src/cluster/records.js';
+import { pair } from './support.js';
 
-function pair() {
-  const a = new OverlayStore('a', '198.18.0.1');
-  const b = new OverlayStore('b', '198.18.0.2');
-  for (const s of [a, b]) {
-    s.setMember('a', 'alive', '198.18.0.1');
-    s.setMember('b', 'alive', '198.18.0.2');
-  }
-  const sync = () => {
-    a.merge(b.allEntries());
-    b.merge(a.allEntries());
-  };
-  return { a, b, sync };
-}
 
 const create = (s: OverlayStore, name: string, extra: { multicast?: boolean; multicastRate?: number } = {}, subnet = '198.19.1.0/24') =>
   s.commitNetwork(s.prepareNetwork({ name, subnets: [subnet, ...(name === 'blue' ? ['2001:db8:1::/64'] : [])], mtu: 1450, ...extra }));
