@@ -51,10 +51,9 @@ export class PeerProcess {
     child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
 
-  /** Starts peer.ts in `ns` with `cfg`; resolves once it forwards. */
-  static async start(ns: string, cfg: PeerConfig): Promise<PeerProcess> {
-    const peerPath = join(dirname(fileURLToPath(import.meta.url)), 'peer.ts');
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', peerPath, JSON.stringify(cfg)], {
+  /** Starts peer.ts (or another peer script taking one JSON argument) in `ns` with `cfg`; resolves once it forwards. */
+  static async start(ns: string, cfg: PeerConfig | object, script = join(dirname(fileURLToPath(import.meta.url)), 'peer.ts')): Promise<PeerProcess> {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', script, JSON.stringify(cfg)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const peer = new PeerProcess(child);

@@ -81,7 +81,7 @@ EXPORT int pipeline_cost_setup(void) {
   addr_parse("198.18.0.2", &vtep);
   dp_addr ip;
   addr_parse("198.19.1.3", &ip);
-  tables_network_set(&tables, 4096, 1450, NULL, 0, NULL);
+  tables_network_set(&tables, 4096, 1450, NULL, 0, NULL, NULL);
   tables_fdb_set(&tables, 4096, REMOTE, &vtep);
   tables_neigh_set(&tables, 4096, &ip, REMOTE);
   return 0;

@@ -22,6 +22,12 @@ inline dp_addr AddrArg(const Napi::CallbackInfo &info, size_t i, const char *nam
   return a;
 }
 
+/** A MAC address argument ("aa:bb:cc:dd:ee:ff"); ERR_INVALID_ARG_VALUE when not one. */
+inline void MacArg(const Napi::CallbackInfo &info, size_t i, const char *name, uint8_t mac[6]) {
+  std::string text = StringArg(info, i, name);
+  if (mac_parse(text.c_str(), mac) < 0) throw ArgError(info.Env(), std::string(name) + ": not a MAC address: " + text, false);
+}
+
 /** The canonical text of an address. */
 inline Napi::String AddrString(Napi::Env env, const dp_addr &a) {
   char buf[64];

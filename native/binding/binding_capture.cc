@@ -43,7 +43,7 @@ dp_capture CaptureArg(const Napi::CallbackInfo &info, size_t i) {
 Napi::Object PuntItemObject(Napi::Env env, const punt_item &item) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("vni", Napi::Number::New(env, item.meta.vni));
-  static const char *const kDirections[] = {"egress", "ingress", "probe"};
+  static const char *const kDirections[] = {"egress", "ingress", "probe", "membership"};
   o.Set("direction", Napi::String::New(env, kDirections[item.meta.direction]));
   if (item.has_vtep) o.Set("vtep", AddrString(env, item.vtep));
   o.Set("frame", Napi::Buffer<uint8_t>::Copy(env, item.frame, item.len));

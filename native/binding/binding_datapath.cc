@@ -17,6 +17,7 @@
 #include "binding/binding_addr.h"
 #include "binding/binding_capture.h"
 #include "binding/binding_drops.h"
+#include "binding/binding_mcast.h"
 #include "binding/binding_peers.h"
 #include "binding/binding_sa.h"
 #include "binding/binding_util.h"
@@ -31,11 +32,6 @@ namespace overlayd {
 namespace {
 
 constexpr size_t kPuntCapacity = 1024;
-
-void MacArg(const Napi::CallbackInfo &info, size_t i, const char *name, uint8_t mac[6]) {
-  std::string text = StringArg(info, i, name);
-  if (mac_parse(text.c_str(), mac) < 0) throw ArgError(info.Env(), std::string(name) + ": not a MAC address: " + text, false);
-}
 
 /** A source address argument; one that does not parse is all zeros, never a VTEP or a peer. */
 dp_addr SourceArg(const Napi::CallbackInfo &info, size_t i) {
@@ -68,6 +64,7 @@ Napi::Object TraceObject(Napi::Env env, const dp_trace &t) {
   o.Set("pieces", Napi::Number::New(env, t.pieces));
   o.Set("payloadLen", Napi::Number::New(env, static_cast<double>(t.payload_len)));
   o.Set("replyLen", Napi::Number::New(env, static_cast<double>(t.reply_len)));
+  if (t.has_vteps) o.Set("vteps", TraceVteps(env, t));
   if (t.has_sa) {
     Napi::Object sa = Napi::Object::New(env);
     sa.Set("spi", Napi::Number::New(env, t.sa_spi));
@@ -97,6 +94,7 @@ struct EgressCollector {
   std::vector<std::vector<uint8_t>> buffers;  // packets built off the frame
   std::vector<Out> out;
   std::vector<std::vector<uint8_t>> replies;
+  bool membership = false;
 
   static uint8_t *Buffer(void *ctx, size_t len) {
     auto *self = static_cast<EgressCollector *>(ctx);
@@ -114,6 +112,7 @@ struct EgressCollector {
   static void Reply(void *ctx, const uint8_t *frame, size_t len) {
     static_cast<EgressCollector *>(ctx)->replies.emplace_back(frame, frame + len);
   }
+  static void Membership(void *ctx, const uint8_t *, size_t) { static_cast<EgressCollector *>(ctx)->membership = true; }
 };
 
 class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
@@ -147,6 +146,9 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
                            InstanceMethod<&DatapathHandle::OffloadStats>("offloadStats"),
                            InstanceMethod<&DatapathHandle::ProbeSend>("probeSend"),
                            InstanceMethod<&DatapathHandle::PeerCounters>("peerCounters"),
+                           InstanceMethod<&DatapathHandle::GroupSet>("groupSet"),
+                           InstanceMethod<&DatapathHandle::Groups>("groups"),
+                           InstanceMethod<&DatapathHandle::Inject>("inject"),
                        });
   }
 
@@ -197,9 +199,10 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
   }
 
   /**
-   * networkSet(vni, mtu, tapFds, encryption?): tapFds the TAP's queue
-   * descriptors (an array, or one number; −1 or [] for a network without a TAP,
-   * in tests); encryption { carrier: 'ip' | 'udp' } makes it encrypted.
+   * networkSet(vni, mtu, tapFds, encryption?, multicast?): tapFds the TAP's
+   * queue descriptors (an array, or one number; −1 or [] for a network without
+   * a TAP, in tests); encryption { carrier: 'ip' | 'udp' } makes it encrypted,
+   * multicast { rate } a multicast network.
    */
   Napi::Value NetworkSet(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
@@ -221,7 +224,9 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     }
     dp_encryption enc{};
     bool encrypted = EncryptionArg(info, 3, &enc);
-    int rc = datapath_network_set(&dp_, vni, mtu, fds, queues, encrypted ? &enc : nullptr);
+    dp_multicast mc{};
+    bool multicast = MulticastArg(info, 4, &mc);
+    int rc = datapath_network_set(&dp_, vni, mtu, fds, queues, encrypted ? &enc : nullptr, multicast ? &mc : nullptr);
     if (rc < 0) throw ErrnoError(env, -rc, "networkSet");
     return info.Env().Undefined();
   }
@@ -289,6 +294,9 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     Napi::Buffer<uint8_t> frame = BufferArg(info, 1, "frame");
     bool traced = info.Length() > 2 && info[2].ToBoolean().Value();
     dp_trace trace = NewTrace(DP_STAGE_ENCAPSULATE);
+    std::vector<dp_addr> vteps(traced ? kTraceVteps : 0);
+    trace.vteps = vteps.data();
+    trace.vteps_cap = static_cast<uint32_t>(vteps.size());
     std::vector<uint8_t> work(DP_HEADROOM + frame.Length() + DP_TAILROOM);
     std::memcpy(work.data() + DP_HEADROOM, frame.Data(), frame.Length());
     EgressCollector c;
@@ -298,6 +306,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     sink.send = EgressCollector::Send;
     sink.reply = EgressCollector::Reply;
     sink.esp_send = EgressCollector::EspSend;
+    sink.membership = EgressCollector::Membership;
     sink.trace = traced ? &trace : nullptr;
     int verdict = datapath_egress(&dp_, vni, work.data() + DP_HEADROOM, frame.Length(), &sink);
 
@@ -317,6 +326,7 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     result.Set("out", out);
     result.Set("reply", reply);
     if (verdict != DP_PASS) result.Set("drop", Napi::Number::New(env, verdict));
+    if (c.membership) result.Set("membership", Napi::Boolean::New(env, true));
     if (traced && !c.out.empty()) { /* a plain frame's payloads went to the collector */
       trace.has_vtep = 1;
       trace.vtep = c.out[0].vtep;
@@ -379,6 +389,10 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
   Napi::Value ProbeSend(const Napi::CallbackInfo &info) { return overlayd::ProbeSend(&dp_, info); }
   /** peerCounters() → [{ vtep, txPackets, txBytes, rxPackets, rxBytes }] */
   Napi::Value PeerCounters(const Napi::CallbackInfo &info) { return overlayd::PeerCounters(&dp_, info); }
+  /** groupSet(vni, mac, vteps) → false when the network is not attached; groups(vni) → [{ mac, vteps }] | null; inject(vni, frame) → bool (binding_mcast.cc) */
+  Napi::Value GroupSet(const Napi::CallbackInfo &info) { return overlayd::GroupSet(&dp_, info); }
+  Napi::Value Groups(const Napi::CallbackInfo &info) { return overlayd::Groups(&dp_, info); }
+  Napi::Value Inject(const Napi::CallbackInfo &info) { return overlayd::Inject(&dp_, info); }
 
   static void NotifyPunt(void *arg) {
     auto *self = static_cast<DatapathHandle *>(arg);

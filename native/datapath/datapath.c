@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "esp/sa_table.h"
@@ -109,14 +110,14 @@ static int holds(const int *fds, int n, int fd) {
 }
 
 int datapath_network_set(dp_datapath *dp, uint32_t vni, uint32_t mtu, const int *tap_fds, int queues,
-                         const dp_encryption *enc) {
+                         const dp_encryption *enc, const dp_multicast *mc) {
   if (queues < 0 || queues > DP_MAX_WORKERS) return -EINVAL;
   int old[DP_MAX_WORKERS];
   int n_old = queues_of(dp, vni, old);
   /* Workers stop reading a replaced queue before the tables forget it. */
   for (int q = 0; q < n_old && dp->io != NULL; q++)
     if (q >= queues || tap_fds[q] != old[q]) io_tap_remove(dp->io, q, old[q]);
-  int rc = tables_network_set(&dp->tables, vni, mtu, tap_fds, queues, enc);
+  int rc = tables_network_set(&dp->tables, vni, mtu, tap_fds, queues, enc, mc);
   if (rc < 0) return rc;
   for (int q = 0; q < n_old; q++)
     if (!holds(tap_fds, queues, old[q])) close(old[q]);
@@ -229,7 +230,7 @@ int datapath_probe_send(dp_datapath *dp, uint32_t vni, const dp_addr *vtep, cons
   if (work == NULL) return dp_drop(dp->counters, DP_DROP_UDP_SEND);
   memcpy(work + DP_HEADROOM, frame, len);
   probe_sink p = {dp->io, 0};
-  dp_egress_sink sink = {&p, NULL, probe_send, NULL, probe_esp_send, DP_SA_SLOT_SYNC, 0, NULL};
+  dp_egress_sink sink = {&p, NULL, probe_send, NULL, probe_esp_send, DP_SA_SLOT_SYNC, 0, NULL, NULL};
   tables_read_lock(&dp->tables, DP_READER_SYNC);
   sink.data_port = dp->tables.data_port;
   int verdict = dp_egress_probe(tables_network(&dp->tables, vni), vtep, work + DP_HEADROOM, len, dp->counters, &sink);
@@ -244,4 +245,23 @@ void datapath_peer_counters(dp_datapath *dp, void (*fn)(const dp_addr *addr, con
   tables_read_lock(&dp->tables, DP_READER_SYNC);
   peers_each(&dp->tables.peers, fn, arg);
   tables_read_unlock(&dp->tables, DP_READER_SYNC);
+}
+
+int datapath_groups(dp_datapath *dp, uint32_t vni, void (*fn)(const uint8_t *mac, const dp_group *g, void *arg), void *arg) {
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
+  int rc = net_groups_each(&dp->tables, vni, fn, arg);
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
+  return rc;
+}
+
+int datapath_inject(dp_datapath *dp, uint32_t vni, const uint8_t *frame, size_t len) {
+  static const uint8_t vnet[TAP_VNET_HDR_LEN] = {0}; /* no offload: a whole frame, checksums done */
+  struct iovec iov[2] = {{(void *)vnet, sizeof vnet}, {(void *)frame, len}};
+  tables_read_lock(&dp->tables, DP_READER_SYNC);
+  dp_network *net = tables_network(&dp->tables, vni);
+  int fd = net != NULL ? net_tap_queue(net, 0) : -1;
+  int rc = fd < 0 ? -ENOENT : writev(fd, iov, 2) < 0 ? -errno : 0;
+  tables_read_unlock(&dp->tables, DP_READER_SYNC);
+  if (rc < 0 && rc != -ENOENT) dp_drop(dp->counters, DP_DROP_TAP_WRITE);
+  return rc;
 }

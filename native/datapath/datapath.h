@@ -19,6 +19,7 @@
 #include "io/io.h"
 #include "io/punt.h"
 #include "pipeline/pipeline.h"
+#include "tables/groups.h"
 #include "tables/tables.h"
 
 #define DATAPATH_COUNTER_ROWS (1 + IO_COUNTER_ROWS)
@@ -59,13 +60,14 @@ int datapath_start(dp_datapath *dp, void (*notify)(void *arg), void *arg);
 void datapath_stop(dp_datapath *dp);
 
 /**
- * Adds network `vni`, or updates its MTU, TAP and encryption (`enc` NULL:
- * plain). The data path takes the `queues` descriptors of `tap_fds` (the
- * queues of one TAP, at most DP_MAX_WORKERS; 0: none): TAP queues it
- * replaces are closed, new ones are read by the workers. 0 or -errno.
+ * Adds network `vni`, or updates its MTU, TAP, encryption (`enc` NULL:
+ * plain) and multicast setting (`mc` NULL: off). The data path takes the
+ * `queues` descriptors of `tap_fds` (the queues of one TAP, at most
+ * DP_MAX_WORKERS; 0: none): TAP queues it replaces are closed, new ones are
+ * read by the workers. 0 or -errno.
  */
 int datapath_network_set(dp_datapath *dp, uint32_t vni, uint32_t mtu, const int *tap_fds, int queues,
-                         const dp_encryption *enc);
+                         const dp_encryption *enc, const dp_multicast *mc);
 /** Removes network `vni` with its outbound SAs and closes its TAP queues; 0 or -ENOENT. */
 int datapath_network_remove(dp_datapath *dp, uint32_t vni);
 
@@ -98,6 +100,15 @@ int datapath_esp_trace(dp_datapath *dp, const dp_addr *src, uint32_t spi, uint8_
  * the data path is stopped or the socket refused).
  */
 int datapath_probe_send(dp_datapath *dp, uint32_t vni, const dp_addr *vtep, const uint8_t *frame, size_t len);
+/** Calls `fn` with every group of network `vni` and its VTEPs (tables/groups.h); -ENOENT without the network. */
+int datapath_groups(dp_datapath *dp, uint32_t vni, void (*fn)(const uint8_t *mac, const dp_group *g, void *arg), void *arg);
+/**
+ * Writes `frame` into queue 0 of network `vni`'s TAP, with an empty vnet
+ * header, from the calling thread (the agent's IGMP/MLD queries). 0;
+ * -ENOENT without the network or its TAP; -errno when the write failed
+ * (counted tap_write in row 0).
+ */
+int datapath_inject(dp_datapath *dp, uint32_t vni, const uint8_t *frame, size_t len);
 /** Calls `fn` with every remote VTEP's counters, summed over the threads. */
 void datapath_peer_counters(dp_datapath *dp, void (*fn)(const dp_addr *addr, const dp_peer_counts *sum, void *arg),
                             void *arg);

@@ -112,6 +112,13 @@ static void sink_esp_send(void *ctx, const dp_addr *vtep, uint32_t hash, int car
   }
 }
 
+/* An IGMP/MLD frame of a multicast network for the agent (docs/multicast.md); a full queue counts punt_overflow. */
+static void sink_membership(void *ctx, const uint8_t *frame, size_t len) {
+  egress_worker *w = ctx;
+  punt_meta m = {w->net->vni, PUNT_MEMBERSHIP, 0, 0, 0, 0};
+  if (punt_push(w->io->punt, &m, NULL, frame, len) < 0) w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
+}
+
 static void sink_reply(void *ctx, const uint8_t *frame, size_t len) {
   egress_worker *w = ctx;
   vnet_hdr h;
@@ -137,7 +144,7 @@ static void capture_frame(egress_worker *w, const uint8_t *frame, size_t len) {
 }
 
 static void egress_frame(egress_worker *w, uint8_t *frame, size_t len) {
-  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply, sink_esp_send, 0, 0, NULL};
+  static const dp_egress_sink sink_proto = {NULL, sink_buffer, sink_send, sink_reply, sink_esp_send, 0, 0, NULL, sink_membership};
   dp_egress_sink sink = sink_proto;
   sink.ctx = w;
   sink.sa_slot = w->wk->slot;

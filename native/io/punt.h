@@ -1,6 +1,6 @@
 /*
- * The punt queue: a bounded multi-producer ring carrying captured frames and
- * VTEP probes from the workers to JavaScript. A full ring never blocks: the frame is dropped
+ * The punt queue: a bounded multi-producer ring carrying captured frames,
+ * VTEP probes and IGMP/MLD membership frames from the workers to JavaScript. A full ring never blocks: the frame is dropped
  * and the producer counts punt_overflow.
  */
 #ifndef OVERLAYD_PUNT_H
@@ -16,11 +16,13 @@
 #define PUNT_INGRESS 1
 /** A VTEP probe for the agent (never a capture). */
 #define PUNT_PROBE 2
+/** Multicast networks: an IGMP/MLD frame read from the TAP, for the agent's snooping (never a capture). */
+#define PUNT_MEMBERSHIP 3
 
 /** Where a captured packet was seen: an inner frame at the TAP, or an outer packet at the underlay socket. */
 typedef struct punt_meta {
   uint32_t vni;
-  int direction; /* PUNT_EGRESS, PUNT_INGRESS or PUNT_PROBE */
+  int direction; /* PUNT_EGRESS, PUNT_INGRESS, PUNT_PROBE or PUNT_MEMBERSHIP */
   /** Outer: the bytes are the UDP payload (VXLAN, ESP-in-UDP) or the ESP packet (proto 50) as on the wire. */
   uint8_t outer;
   /** Outer: IP protocol, 17 (UDP) or 50 (ESP); the ports of this host's and the remote socket (UDP). */

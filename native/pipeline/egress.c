@@ -5,11 +5,17 @@
  *
  *   parse        Ethernet, ≤ 2 VLAN tags                              parse.c
  *   proxy        ARP request | neighbour solicitation → reply to TAP  proxy.c
- *   lookup       group frames dropped → FDB → VTEP (→ outbound SA)    lookup.c
+ *   lookup       unicast: FDB → VTEP (→ outbound SA); group frames    lookup.c
+ *                dropped, or on a multicast network: IGMP/MLD → the
+ *                agent, else the replication list → storm control     lookup_group.c
  *   size         fits | ICMP too-big to TAP | IPv4 fragments          size.c
  *   encapsulate  VXLAN header into the headroom; tx counted           encapsulate.c
  *   seal         encrypted network: inner UDP header + ESP            seal.c
  *   send         the sink: io/io_egress.c batches, or the binding's list
+ *
+ * A group frame is sized and encapsulated once, then each VTEP of its list
+ * gets a copy (docs/multicast.md "Replication"): plain, the same bytes sent
+ * to each; encrypted, a copy per VTEP sealed under its own SA.
  *
  * Stages return DP_PASS or a drop reason and never call one another; this
  * file calls them in order and does all the counting. A traced frame
@@ -21,12 +27,17 @@
  */
 #include "pipeline/pipeline.h"
 
+#include "base/addr.h"
+
 #include "pipeline/encapsulate.h"
 #include "pipeline/lookup.h"
+#include "pipeline/lookup_group.h"
 #include "pipeline/parse.h"
 #include "pipeline/proxy.h"
 #include "pipeline/seal.h"
 #include "pipeline/size.h"
+
+#include <string.h>
 
 /** Where the pieces of one frame go once sized: the same VTEP, flow hash and SA for each. */
 typedef struct egress_route {
@@ -37,8 +48,10 @@ typedef struct egress_route {
   uint32_t hash;
   uint64_t *counters;
   const dp_egress_sink *sink;
-  /** The SA's sequence numbers ran out on the way (between two fragments). */
+  /** A piece could not be sealed: the SA's sequence numbers ran out, or (group frames) a VTEP had no SA. */
   int exhausted;
+  /** A group frame: its replication list (vtep, peer and sa change per copy); NULL: unicast. */
+  const dp_fanout *fanout;
 } egress_route;
 
 /*
@@ -92,10 +105,137 @@ __attribute__((cold, noinline)) static int lookup_drop(uint64_t *counters, dp_tr
   return dp_drop_at(counters, trace, DP_STAGE_LOOKUP, reason);
 }
 
-/* A drop by the size stage (too_big, malformed), after any ICMP error went back. */
+/* A drop by the size stage (too_big, malformed), after any ICMP error went back; a group frame's trace has its VTEP already. */
 __attribute__((cold, noinline)) static int size_drop(uint64_t *counters, dp_trace *trace, const dp_addr *vtep, size_t reply_len, int reason) {
-  if (trace != NULL) trace->reply_len = reply_len, trace->has_vtep = 1, trace->vtep = *vtep;
+  if (trace != NULL) trace->reply_len = reply_len;
+  if (trace != NULL && vtep != NULL) trace->has_vtep = 1, trace->vtep = *vtep;
   return dp_drop_at(counters, trace, DP_STAGE_SIZE, reason);
+}
+
+/* A copy of a group frame's payload for one more VTEP, in a buffer of its own with the room to be sealed in place. */
+static uint8_t *copy_payload(const egress_route *r, const uint8_t *payload, size_t len) {
+  uint8_t *copy = r->sink->buffer(r->sink->ctx, DP_SEAL_HEADROOM + len + DP_TAILROOM) + DP_SEAL_HEADROOM;
+  memcpy(copy, payload, len);
+  return copy;
+}
+
+/*
+ * One payload of a group frame to every VTEP of its list. Plain: the same
+ * bytes to each (the sink keeps them until its batch is flushed). Encrypted:
+ * every VTEP seals a copy of its own under its SA, the last one in place; a
+ * VTEP without an SA is skipped (no_sa). A traced frame follows the first
+ * VTEP of its list (trace_list) only.
+ */
+static void replicate(egress_route *r, uint8_t *payload, size_t len) {
+  dp_trace *trace = r->sink->trace;
+  dp_fanout f = *r->fanout;
+  uint32_t left = f.n;
+  while (fanout_next(&f, &r->vtep, &r->peer)) {
+    left--;
+    if (trace != NULL && memcmp(r->vtep, &trace->vtep, sizeof trace->vtep) != 0) continue;
+    uint8_t *p = payload;
+    if (r->net->encrypted) {
+      if ((r->sa = net_sa_out(r->net, r->vtep)) == NULL) {
+        dp_drop_at(r->counters, trace, DP_STAGE_SEAL, DP_DROP_NO_SA);
+        r->exhausted = 1;
+        continue;
+      }
+      if (left > 0 && trace == NULL) p = copy_payload(r, payload, len);
+    }
+    r->counters[DP_C_MCAST_COPIES]++;
+    emit(r, p, len);
+  }
+}
+
+/* One piece (the frame or a fragment, with its 8 bytes in front) to the route's VTEP, or replicated. */
+static inline void send_piece(egress_route *r, uint8_t *payload, size_t len) {
+  if (r->fanout != NULL) replicate(r, payload, len);
+  else emit(r, payload, len);
+}
+
+/* size → encapsulate → seal → send, for a frame whose VTEP (or replication list) is known. */
+static int size_and_send(egress_route *r, uint8_t *frame, size_t len, const dp_l2 *l2) {
+  const dp_egress_sink *sink = r->sink;
+  uint8_t reply[DP_REPLY_MAX];
+  size_t reply_len = 0;
+  dp_fragmenter pieces;
+  int verdict = dp_size(r->net, frame, len, l2, &pieces, reply, &reply_len);
+  if (reply_len > 0) {
+    r->counters[DP_C_ICMP_ERRORS]++;
+    sink->reply(sink->ctx, reply, reply_len);
+  }
+  if (verdict != DP_PASS) return size_drop(r->counters, sink->trace, r->vtep, reply_len, verdict);
+  if (r->fanout != NULL) r->counters[DP_C_MCAST_FRAMES]++;
+
+  r->hash = dp_flow_hash(frame, len, l2);
+  if (!pieces.active) {
+    send_piece(r, frame - DP_VXLAN_HLEN, DP_VXLAN_HLEN + len);
+  } else {
+    for (size_t n; (n = dp_fragment_len(&pieces)) > 0;) {
+      /* Each fragment gets the room of a frame around it, so it is sealed in place too. */
+      uint8_t *payload = sink->buffer(sink->ctx, DP_HEADROOM + n + DP_TAILROOM) + DP_SEAL_HEADROOM;
+      dp_fragment_take(&pieces, payload + DP_VXLAN_HLEN);
+      r->counters[DP_C_FRAGMENTS]++;
+      send_piece(r, payload, DP_VXLAN_HLEN + n);
+    }
+  }
+  /* Exhausted: the frame's verdict is no_sa, already counted for each piece or copy that could not be sealed. */
+  return r->exhausted ? DP_DROP_NO_SA : DP_PASS;
+}
+
+/* ARP request or neighbour solicitation: the proxy's reply to the TAP, or its drop. */
+static int egress_proxy(const dp_network *net, uint8_t *frame, size_t len, const dp_l2 *l2, int arp, uint64_t *counters,
+                        const dp_egress_sink *sink) {
+  uint8_t reply[DP_REPLY_MAX];
+  size_t reply_len = 0;
+  int verdict = arp ? dp_proxy_arp(net, frame, len, l2, reply, &reply_len)
+                    : dp_proxy_nd(net, frame, len, l2, reply, &reply_len);
+  dp_trace *trace = sink->trace;
+  if (trace != NULL) trace->stage = DP_STAGE_PROXY, trace->verdict = verdict, trace->reply_len = reply_len;
+  if (verdict != DP_PASS) return dp_drop(counters, verdict);
+  counters[arp ? DP_C_ARP_REPLIES : DP_C_ND_REPLIES]++;
+  sink->reply(sink->ctx, reply, reply_len);
+  return DP_PASS;
+}
+
+/*
+ * The replication list of a traced group frame, and its first VTEP in the
+ * order of their canonical text (the one the trace follows, as the reference
+ * path does). Cold: real traffic never comes here.
+ */
+__attribute__((cold, noinline)) static void trace_list(dp_trace *t, const dp_fanout *to) {
+  dp_fanout f = *to;
+  const dp_addr *vtep;
+  uint32_t peer;
+  char first[64], text[64];
+  t->has_vteps = 1;
+  t->nvteps = f.n;
+  for (uint32_t i = 0; fanout_next(&f, &vtep, &peer); i++) {
+    if (t->vteps != NULL && i < t->vteps_cap) t->vteps[i] = *vtep;
+    addr_format(vtep, text, sizeof text);
+    if (i > 0 && strcmp(text, first) >= 0) continue;
+    memcpy(first, text, sizeof text);
+    t->has_vtep = 1;
+    t->vtep = *vtep;
+  }
+}
+
+/* A group frame of a multicast network: membership punt, or replication list → storm control → size → copies. */
+static int egress_group(const dp_network *net, uint8_t *frame, size_t len, const dp_l2 *l2, uint64_t *counters,
+                        const dp_egress_sink *sink) {
+  dp_trace *trace = sink->trace;
+  dp_fanout to;
+  int verdict = dp_lookup_group(net, frame, len, l2, &to);
+  if (verdict == DP_MEMBERSHIP) {
+    if (trace != NULL) trace->stage = DP_STAGE_LOOKUP;
+    sink->membership(sink->ctx, frame, len);
+    return DP_PASS;
+  }
+  if (trace != NULL) trace_list(trace, &to);
+  if (verdict == DP_PASS) verdict = dp_lookup_storm(net, trace != NULL); /* a trace only looks */
+  if (verdict != DP_PASS) return dp_drop_at(counters, trace, DP_STAGE_LOOKUP, verdict);
+  egress_route route = {net, NULL, DP_NO_PEER, NULL, 0, counters, sink, 0, &to};
+  return size_and_send(&route, frame, len, l2);
 }
 
 int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *counters, const dp_egress_sink *sink) {
@@ -103,54 +243,21 @@ int dp_egress(const dp_network *net, uint8_t *frame, size_t len, uint64_t *count
   dp_l2 l2;
   int verdict = dp_parse(frame, len, &l2);
   if (verdict != DP_PASS) return dp_drop_at(counters, sink->trace, DP_STAGE_PARSE, verdict);
-
-  uint8_t reply[DP_REPLY_MAX];
-  size_t reply_len = 0;
   int arp = l2.ethertype == DP_ETH_ARP;
-  if (arp || dp_parse_is_nd(frame, len, &l2)) {
-    verdict = arp ? dp_proxy_arp(net, frame, len, &l2, reply, &reply_len)
-                  : dp_proxy_nd(net, frame, len, &l2, reply, &reply_len);
-    dp_trace *trace = sink->trace;
-    if (trace != NULL) trace->stage = DP_STAGE_PROXY, trace->verdict = verdict, trace->reply_len = reply_len;
-    if (verdict != DP_PASS) return dp_drop(counters, verdict);
-    counters[arp ? DP_C_ARP_REPLIES : DP_C_ND_REPLIES]++;
-    sink->reply(sink->ctx, reply, reply_len);
-    return DP_PASS;
-  }
+  if (arp || dp_parse_is_nd(frame, len, &l2)) return egress_proxy(net, frame, len, &l2, arp, counters, sink);
+  if ((frame[0] & 1) && net->multicast) return egress_group(net, frame, len, &l2, counters, sink);
 
-  egress_route route = {net, NULL, DP_NO_PEER, NULL, 0, counters, sink, 0};
+  egress_route route = {net, NULL, DP_NO_PEER, NULL, 0, counters, sink, 0, NULL};
   verdict = dp_lookup(net, frame, &route.vtep, &route.sa);
   if (verdict != DP_PASS) return lookup_drop(counters, sink->trace, route.vtep, verdict);
   route.peer = net_fdb_peer(route.vtep);
-
-  dp_fragmenter pieces;
-  verdict = dp_size(net, frame, len, &l2, &pieces, reply, &reply_len);
-  if (reply_len > 0) {
-    counters[DP_C_ICMP_ERRORS]++;
-    sink->reply(sink->ctx, reply, reply_len);
-  }
-  if (verdict != DP_PASS) return size_drop(counters, sink->trace, route.vtep, reply_len, verdict);
-
-  route.hash = dp_flow_hash(frame, len, &l2);
-  if (!pieces.active) {
-    emit(&route, frame - DP_VXLAN_HLEN, DP_VXLAN_HLEN + len);
-  } else {
-    for (size_t n; (n = dp_fragment_len(&pieces)) > 0;) {
-      /* Each fragment gets the room of a frame around it, so it is sealed in place too. */
-      uint8_t *payload = sink->buffer(sink->ctx, DP_HEADROOM + n + DP_TAILROOM) + DP_SEAL_HEADROOM;
-      dp_fragment_take(&pieces, payload + DP_VXLAN_HLEN);
-      counters[DP_C_FRAGMENTS]++;
-      emit(&route, payload, DP_VXLAN_HLEN + n);
-    }
-  }
-  /* Exhausted: the frame's verdict is no_sa, already counted for each piece that could not be sealed. */
-  return route.exhausted ? DP_DROP_NO_SA : DP_PASS;
+  return size_and_send(&route, frame, len, &l2);
 }
 
 int dp_egress_probe(const dp_network *net, const dp_addr *vtep, uint8_t *frame, size_t len, uint64_t *counters,
                     const dp_egress_sink *sink) {
   if (net == NULL) return dp_drop(counters, DP_DROP_NO_NETWORK);
-  egress_route route = {net, vtep, net_vtep_peer(net, vtep), NULL, 0, counters, sink, 0};
+  egress_route route = {net, vtep, net_vtep_peer(net, vtep), NULL, 0, counters, sink, 0, NULL};
   if (!net_is_vtep(net, vtep)) return dp_drop(counters, DP_DROP_UNKNOWN_VTEP);
   if (net->encrypted && (route.sa = net_sa_out(net, vtep)) == NULL) return dp_drop(counters, DP_DROP_NO_SA);
   if (len > (size_t)net->mtu + 14) return dp_drop(counters, DP_DROP_TOO_BIG);

@@ -7,7 +7,8 @@
  *   decapsulate  VXLAN header → VNI                                     decapsulate.c
  *   admit        SA's network, joined, no plaintext on an encrypted
  *                network, source a VTEP of it, inner source MAC its own
- *                (not for a VTEP probe); rx counted, also per VTEP      admit.c
+ *                (not for a VTEP probe); rx counted, also per VTEP
+ *                (and mcast_rx for a group frame of a multicast network) admit.c
  *   deliver      the caller: capture, checksums, GRO, TAP (io/io_ingress.c),
  *                or the binding's result; a probe goes to the agent
  *
@@ -41,6 +42,7 @@ static int vxlan_in(dp_tables *tables, const dp_addr *src, uint8_t *payload, siz
   out->len = len - DP_VXLAN_HLEN;
   counters[DP_C_RX_PACKETS]++;
   counters[DP_C_RX_BYTES] += out->len;
+  if ((frame[0] & 1) && out->net->multicast) counters[DP_C_MCAST_RX]++; /* delivered, never replicated again */
   if (trace == NULL) peer_count_rx(tables->peers.counts, slot, peer, out->len);
   return DP_PASS;
 }

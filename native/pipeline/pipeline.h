@@ -58,6 +58,17 @@ typedef struct dp_trace {
   int has_sa;
   uint32_t sa_spi;
   uint64_t sa_seq;
+  /**
+   * Egress of a group frame on a multicast network (has_vteps): its
+   * replication list, `nvteps` VTEPs, the first `vteps_cap` of them written
+   * to `vteps` (room the caller gives; NULL: none). The trace follows the
+   * first VTEP in the order of their text (`vtep`) only: the payloads,
+   * `pieces` and the SA are that copy's.
+   */
+  int has_vteps;
+  uint32_t nvteps;
+  uint32_t vteps_cap;
+  dp_addr *vteps;
 } dp_trace;
 
 /** Counts a drop decided by `stage` and, for a traced frame, records it there; returns the reason. */
@@ -90,6 +101,8 @@ typedef struct dp_egress_sink {
   uint16_t data_port;
   /** Set for a traced frame (nothing is sealed; payloads still go to send()); NULL for real traffic. */
   dp_trace *trace;
+  /** Multicast networks: an IGMP/MLD frame for the agent's membership listener; valid during the call only. */
+  void (*membership)(void *ctx, const uint8_t *frame, size_t len);
 } dp_egress_sink;
 
 /** An inner frame that passed ingress, for the caller to deliver to its network's TAP. */

@@ -99,7 +99,8 @@ static int size_ipv4(const uint8_t *frame, size_t len, const dp_l2 *l2, size_t l
 
   if (flags_offset & 0x4000) {
     int icmp_type = total > hlen ? ip[hlen] : -1;
-    int quiet = frag_offset != 0 || (ip[9] == 1 && icmp_type != 0 && icmp_type != 8);
+    /* No ICMP error about a non-first fragment, ICMP other than echo (RFC 1812 4.3.2.7), or a group frame (RFC 1122 3.2.2). */
+    int quiet = frag_offset != 0 || (ip[9] == 1 && icmp_type != 0 && icmp_type != 8) || (frame[0] & 1);
     if (!quiet) *reply_len = icmp_frag_needed(frame, l2, total, l3max, reply);
     return DP_DROP_TOO_BIG;
   }
@@ -134,7 +135,7 @@ int dp_size(const dp_network *net, const uint8_t *frame, size_t len, const dp_l2
   size_t length = 40 + (size_t)rd16(ip + 4);
   if (l2->l3off + length > len) return DP_DROP_MALFORMED;
   int is_icmp_error = ip[6] == 58 && length > 40 && ip[40] < 128;
-  if (!is_icmp_error) *reply_len = icmp6_too_big(frame, l2, length, l3max, reply);
+  if (!is_icmp_error && !(frame[0] & 1)) *reply_len /* never about a group frame (RFC 1122 3.2.2) */ = icmp6_too_big(frame, l2, length, l3max, reply);
   return DP_DROP_TOO_BIG;
 }
 

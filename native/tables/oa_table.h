@@ -30,6 +30,21 @@ int oa_put(oa_table *t, const void *key, const void *val, void *old);
 int oa_del(oa_table *t, const void *key, void *old);
 /** Calls fn(key, value, arg) for every entry. */
 void oa_each(const oa_table *t, void (*fn)(const void *key, void *val, void *arg), void *arg);
+/**
+ * Walks the entries without a callback: the key of the first entry at or after
+ * slot `*pos` (its value follows key_len bytes later), with `*pos` moved past
+ * it; NULL at the end. Start with *pos = 0.
+ */
+static inline uint8_t *oa_next(const oa_table *t, size_t *pos) {
+  for (; *pos < t->cap; (*pos)++) {
+    uint8_t *s = t->slots + *pos * t->slot_len;
+    if (s[0]) {
+      (*pos)++;
+      return s + 1;
+    }
+  }
+  return NULL;
+}
 /** FNV-1a 32 over len bytes, continuing from `h` (start with 0x811c9dc5). */
 uint32_t oa_fnv1a(uint32_t h, const uint8_t *p, size_t len);
 

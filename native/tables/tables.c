@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tables/groups.h"
+#include "tables/storm.h"
+
 int tables_init(dp_tables *t) {
   pthread_rwlockattr_t attr;
   pthread_rwlockattr_init(&attr);
@@ -35,6 +38,8 @@ int tables_init(dp_tables *t) {
 
 /* The SAs of sa_out were released by their owner (esp/sa_table.h); only the map goes here. */
 static void network_free(dp_network *net) {
+  net_groups_clear(net, NULL);
+  free(net->storm);
   oa_free(&net->sa_out);
   oa_free(&net->fdb);
   oa_free(&net->neigh);
@@ -72,36 +77,44 @@ dp_network *tables_network(dp_tables *t, uint32_t vni) {
   return slot ? *slot : NULL;
 }
 
+/* A new network's tables, or NULL when out of memory. */
+static dp_network *network_new(dp_tables *t, uint32_t vni) {
+  dp_network *net = calloc(1, sizeof *net);
+  if (net == NULL) return NULL;
+  net->vni = vni;
+  net->drops = calloc(DP_MAX_WORKERS, sizeof *net->drops);
+  net->storm = aligned_alloc(64, sizeof *net->storm);
+  if (net->storm != NULL) memset(net->storm, 0, sizeof *net->storm);
+  oa_init(&net->fdb, 6, sizeof(dp_fdb_entry));
+  oa_init(&net->neigh, sizeof(dp_addr), 6);
+  oa_init(&net->vteps, sizeof(dp_addr), sizeof(dp_vtep));
+  oa_init(&net->groups, 6, sizeof(void *));
+  net->peer_counts = t->peers.counts;
+  oa_init(&net->sa_out, sizeof(dp_addr), sizeof(void *));
+  if (net->drops == NULL || net->storm == NULL || oa_put(&t->networks, &vni, &net, NULL) < 0) {
+    network_free(net);
+    return NULL;
+  }
+  return net;
+}
+
 int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, const int *tap_fds, int queues,
-                       const dp_encryption *enc) {
+                       const dp_encryption *enc, const dp_multicast *mc) {
   if (queues < 0 || queues > DP_MAX_WORKERS) return -EINVAL;
   int rc = 0;
   tables_write_lock(t);
   dp_network *net = tables_network(t, vni);
-  if (net == NULL) {
-    net = calloc(1, sizeof *net);
-    if (net == NULL) {
-      rc = -ENOMEM;
-      goto out;
-    }
-    net->vni = vni;
-    net->drops = calloc(DP_MAX_WORKERS, sizeof *net->drops);
-    oa_init(&net->fdb, 6, sizeof(dp_fdb_entry));
-    oa_init(&net->neigh, sizeof(dp_addr), 6);
-    oa_init(&net->vteps, sizeof(dp_addr), sizeof(dp_vtep));
-    net->peer_counts = t->peers.counts;
-    oa_init(&net->sa_out, sizeof(dp_addr), sizeof(void *));
-    if (net->drops == NULL || oa_put(&t->networks, &vni, &net, NULL) < 0) {
-      network_free(net);
-      rc = -ENOMEM;
-      goto out;
-    }
+  if (net == NULL && (net = network_new(t, vni)) == NULL) {
+    rc = -ENOMEM;
+    goto out;
   }
   net->mtu = mtu;
   net->tap_queues = queues;
   for (int i = 0; i < DP_MAX_WORKERS; i++) net->tap_fds[i] = i < queues ? tap_fds[i] : -1;
   net->encrypted = enc != NULL;
   net->carrier = enc != NULL ? enc->carrier : 0;
+  net->multicast = mc != NULL;
+  storm_configure(net->storm, mc != NULL ? mc->rate : 0);
 out:
   tables_write_unlock(t);
   return rc;
@@ -119,6 +132,7 @@ int tables_network_remove(dp_tables *t, uint32_t vni, int *tap_fds) {
   tables_write_lock(t);
   int found = oa_del(&t->networks, &vni, &net);
   if (found) oa_each(&net->vteps, release_vtep, &t->peers);
+  if (found) net_groups_clear(net, &t->peers);
   if (found) t->capturing -= capture_on(&net->capture);
   tables_write_unlock(t);
   if (!found) return -ENOENT;

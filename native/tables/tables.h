@@ -67,7 +67,18 @@ typedef struct dp_network {
   oa_table sa_out; /* dp_addr peer → dp_sa_out*: the map is the tables', the SAs esp/sa_table.c's */
   /** Drops of this network by reason, one row per worker (written by that worker: io/drop_events.h). */
   uint64_t (*drops)[DP_NET_DROP_SLOTS];
+  /** Non-zero: a multicast network (docs/multicast.md): broadcast and multicast frames are replicated. */
+  uint8_t multicast;
+  /** Its storm control (tables/storm.h), shared by the workers; allocated with the network. */
+  struct dp_storm *storm;
+  oa_table groups; /* group mac[6] → dp_group*: the VTEPs of each group (tables/groups.h) */
 } dp_network;
+
+/** The multicast setting of a network, as tables_network_set takes it (NULL: off). */
+typedef struct dp_multicast {
+  /** Storm control: replicated frames per second over all workers (0: no limit). */
+  uint32_t rate;
+} dp_multicast;
 
 /** An FDB value: the VTEP, then its counter index (peers.h). net_fdb_lookup points at `vtep`. */
 typedef struct dp_fdb_entry {
@@ -125,12 +136,12 @@ static inline int net_tap_queue(const dp_network *net, int index) {
 /* Mutators: take the write lock. Return 0 or -errno. */
 
 /**
- * Adds the network, or updates mtu/TAP queues/encryption of an existing one
- * (its tables stay); `queues` descriptors in `tap_fds` (0: no TAP, at most
- * DP_MAX_WORKERS); `enc` NULL: plain.
+ * Adds the network, or updates mtu/TAP queues/encryption/multicast of an
+ * existing one (its tables stay); `queues` descriptors in `tap_fds` (0: no
+ * TAP, at most DP_MAX_WORKERS); `enc` NULL: plain; `mc` NULL: no multicast.
  */
 int tables_network_set(dp_tables *t, uint32_t vni, uint32_t mtu, const int *tap_fds, int queues,
-                       const dp_encryption *enc);
+                       const dp_encryption *enc, const dp_multicast *mc);
 /**
  * Removes the network; copies its TAP queue descriptors to `tap_fds` (room
  * for DP_MAX_WORKERS) for the caller to close and returns how many, or

@@ -54,6 +54,8 @@ export interface NativeTrace {
   payloadLen: number;
   replyLen: number;
   sa?: { spi: number; seq: number };
+  /** A group frame of a multicast network: its replication list (canonical text, unsorted). */
+  vteps?: string[];
 }
 
 /** Raw egress result: `drop` is an index into DROP_REASONS. */
@@ -61,6 +63,8 @@ export interface NativeEgressResult {
   out: NativeEncapOutput[];
   reply: Buffer[];
   drop?: number;
+  /** An IGMP/MLD frame of a multicast network: for the membership listener, not sent. */
+  membership?: true;
   trace?: NativeTrace;
 }
 
@@ -76,8 +80,8 @@ export interface NativeIngressResult {
 /** A captured frame as the punt queue delivers it. */
 export interface NativePuntItem {
   vni: number;
-  /** `probe`: a VTEP probe for the agent, not a capture. */
-  direction: 'egress' | 'ingress' | 'probe';
+  /** `probe`: a VTEP probe for the agent, not a capture; `membership`: an IGMP/MLD frame a multicast network's TAP gave. */
+  direction: 'egress' | 'ingress' | 'probe' | 'membership';
   vtep?: string;
   frame: Buffer;
   /** Outer captures: how the packet travelled. */
@@ -118,9 +122,10 @@ export interface DatapathHandle {
   /**
    * Adds or updates a network with its TAP's queue descriptors (worker i reads
    * queue i; −1 or [] for none). Replaced descriptors are closed. With
-   * `encryption` the network is encrypted from this call on.
+   * `encryption` the network is encrypted from this call on; with
+   * `multicast` it replicates group frames, `rate` frames/s at most (0: no limit).
    */
-  networkSet(vni: number, mtu: number, tapFds: number | number[], encryption?: NativeEncryption): void;
+  networkSet(vni: number, mtu: number, tapFds: number | number[], encryption?: NativeEncryption, multicast?: { rate: number }): void;
   /** Removes the network and closes its TAP descriptor; false if it did not exist. */
   networkRemove(vni: number): boolean;
   /**
@@ -143,6 +148,12 @@ export interface DatapathHandle {
   probeSend(vni: number, vtep: string, frame: Buffer): number;
   /** Every remote VTEP of any network with its counters summed over the threads. */
   peerCounters(): PeerCounters[];
+  /** Replaces the VTEPs of group `mac` ([] removes it); false when the network is not attached. */
+  groupSet(vni: number, mac: string, vteps: string[]): boolean;
+  /** The group table of a network (unsorted), or null when it is not attached. */
+  groups(vni: number): { mac: string; vteps: string[] }[] | null;
+  /** Writes a frame into queue 0 of the network's TAP; false without it or when the write failed (tap_write). */
+  inject(vni: number, frame: Buffer): boolean;
   /** A traced ESP packet: the inbound SA of (src, spi) looked up, never opened, then `payload`'s VXLAN stages. */
   traceEsp(srcAddress: string, spi: number, payload: Buffer): NativeIngressResult;
   /** The outer UDP source port of VXLAN with `flowHash` (the pool socket it picks); 0 when stopped. */

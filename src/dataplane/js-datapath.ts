@@ -8,6 +8,11 @@
  * processor reads; ESP travels through a node:dgram socket on the ESP port
  * (ESP-in-UDP) and, once a network uses carrier `ip`, a raw IP protocol 50
  * socket (./raw-socket.ts).
+ *
+ * Multicast networks: the processor replicates a group frame into one
+ * datagram per VTEP, sent here one by one like any other; IGMP and MLD read
+ * from the TAP go to the membership listener, and the agent's queries are
+ * written into the TAP by injectFrame.
  */
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -37,7 +42,7 @@ import { EspPlanner } from './esp-plan.js';
 import { EspSaStore } from './esp-store.js';
 import { ReferenceProcessor, type NetworkConfig } from './process.js';
 import { RawSocket } from './raw-socket.js';
-import { FdbTable, NeighbourTable } from './tables.js';
+import { FdbTable, GroupTable, NeighbourTable } from './tables.js';
 
 /** Largest frame a TAP read can return (TAP MTU is at most 65535). */
 const TAP_READ_SIZE = 65536 + 14;
@@ -65,6 +70,7 @@ export class JsDatapath implements Datapath {
   private readonly networks = new Map<number, NetworkConfig>();
   private readonly fdb = new FdbTable();
   private readonly neigh = new NeighbourTable();
+  private readonly groupTable = new GroupTable();
   private readonly sas = new EspSaStore();
   private readonly planner: EspPlanner;
   private readonly processor: ReferenceProcessor;
@@ -74,6 +80,7 @@ export class JsDatapath implements Datapath {
   /** Samples go straight to the listener here: none is ever lost. */
   readonly dropSamplesLost = 0;
   private probeListener: ((p: ReceivedProbe) => void) | null = null;
+  private membershipListener: ((vni: number, frame: Buffer) => void) | null = null;
   private receiver?: dgram.Socket;
   private sources: dgram.Socket[] = [];
   /** The bound port of each source socket: the outer UDP source port of the flows it sends. */
@@ -88,7 +95,7 @@ export class JsDatapath implements Datapath {
   constructor(private readonly options: DatapathOptions) {
     this.dataPort = options.dataPort;
     this.planner = new EspPlanner(options.vtepAddress ?? options.bindAddress, this.sas, options.sequenceStart, options.windowStart);
-    this.processor = new ReferenceProcessor(this.networks, this.fdb, this.neigh, { dataPort: this.dataPort, sas: this.sas });
+    this.processor = new ReferenceProcessor(this.networks, this.fdb, this.neigh, { dataPort: this.dataPort, sas: this.sas, groups: this.groupTable });
   }
 
   /** The ESP-in-UDP port bound; 0 before start. */
@@ -137,7 +144,7 @@ export class JsDatapath implements Datapath {
       this.planner.removeNetwork(net.vni);
       throw err;
     }
-    this.networks.set(net.vni, { mtu: net.mtu, encryption: net.encryption && { ...net.encryption } });
+    this.networks.set(net.vni, { mtu: net.mtu, encryption: net.encryption && { ...net.encryption }, multicast: net.multicast && { ...net.multicast } });
     if (net.encryption?.carrier === 'ip' && this.receiver !== undefined) this.openRawEsp();
     const tap: OpenTap = { vni: net.vni, fd, open: true, buffer: Buffer.allocUnsafe(TAP_READ_SIZE) };
     this.taps.set(net.vni, tap);
@@ -150,6 +157,8 @@ export class JsDatapath implements Datapath {
     this.networks.delete(vni);
     this.fdb.deleteVni(vni);
     this.neigh.deleteVni(vni);
+    this.groupTable.deleteVni(vni);
+    this.processor.storm.delete(vni);
     this.captures.delete(vni);
     this.drops.removeNetwork(vni);
     if (tap === undefined) return;
@@ -216,24 +225,21 @@ export class JsDatapath implements Datapath {
     this.probeListener = listener;
   }
 
-  // Multicast replication (issue 14) is being built on its own branch (contract: datapath.ts); until then the table is only kept.
-  private readonly groupTable = new Map<number, Map<string, string[]>>();
-
   groupSet(vni: number, mac: string, vteps: string[]): void {
-    const table = this.groupTable.get(vni) ?? new Map<string, string[]>();
-    if (vteps.length === 0) table.delete(mac);
-    else table.set(mac, [...vteps].sort());
-    this.groupTable.set(vni, table);
+    if (this.networks.has(vni)) this.groupTable.set(vni, mac, vteps);
   }
 
   groups(vni: number): Map<string, string[]> {
-    return new Map(this.groupTable.get(vni));
+    return this.groupTable.entries(vni);
   }
 
-  setMembershipListener(_listener: ((vni: number, frame: Buffer) => void) | null): void {}
+  setMembershipListener(listener: ((vni: number, frame: Buffer) => void) | null): void {
+    this.membershipListener = listener;
+  }
 
-  injectFrame(_vni: number, _frame: Buffer): boolean {
-    return false;
+  injectFrame(vni: number, frame: Buffer): boolean {
+    const tap = this.taps.get(vni);
+    return tap !== undefined && this.writeTap(tap, frame);
   }
 
   peerCounters(): PeerCounters[] {
@@ -282,6 +288,7 @@ export class JsDatapath implements Datapath {
     const cap = this.captures.get(tap.vni);
     const captured = cap !== undefined && cap.filter.hostMatches(frame) ? cap : undefined; // matched before sealing
     const result = this.processor.processEgress(tap.vni, frame);
+    if (result.membership) this.membershipListener?.(tap.vni, Buffer.from(frame)); // a copy: the read buffer is reused
     if (result.drop !== undefined) this.dropped(result.drop, 'egress', 'frame', tap.vni, undefined, frame);
     for (const reply of result.reply) this.writeTap(tap, reply);
     for (const out of result.out) {
@@ -378,11 +385,14 @@ export class JsDatapath implements Datapath {
     if (cap?.filter.spec.inner && cap.filter.hostMatches(result.frame)) captureAs(cap, { vni: result.vni, direction: 'ingress', frame: result.frame, vtep: from });
   }
 
-  private writeTap(tap: OpenTap, frame: Buffer): void {
+  /** Writes one frame into the TAP; false (counted: tap_write) when the kernel refused it. */
+  private writeTap(tap: OpenTap, frame: Buffer): boolean {
     try {
       fs.writeSync(tap.fd, frame);
+      return true;
     } catch {
       this.processor.countDrop('tap_write');
+      return false;
     }
   }
 }

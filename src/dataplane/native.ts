@@ -22,6 +22,7 @@ import {
   type EgressResult,
   type FrameTrace,
   type IngressResult,
+  type MulticastSettings,
   type NetworkAttachment,
   type NetworkEncryption,
   type PeerCounters,
@@ -91,6 +92,10 @@ function traceOf(t: NativeTrace): FrameTrace {
   if (t.vtep !== undefined) trace.vtep = t.vtep;
   if (t.pieces > 0) trace.flowHash = t.flowHash;
   if (t.sa !== undefined) trace.sa = t.sa;
+  if (t.vteps !== undefined) {
+    trace.vteps = [...t.vteps].sort();
+    if (trace.vteps.length > 0) trace.vtep = trace.vteps[0];
+  }
   return trace;
 }
 
@@ -120,6 +125,7 @@ export class NativeDatapath implements Datapath {
   /** Samples the full queue lost (native/io/drop_events.h). */
   dropSamplesLost = 0;
   private probeListener: ((p: ReceivedProbe) => void) | null = null;
+  private membershipListener: ((vni: number, frame: Buffer) => void) | null = null;
   private readonly taps = new Map<number, string>();
   private readonly planner: EspPlanner;
   private running = false;
@@ -193,7 +199,7 @@ export class NativeDatapath implements Datapath {
     let fds: number[] = [];
     try {
       fds = this.addon.tapOpenQueues(net.tapName, { vnetHdr: true, persist: true, nonBlocking: true }, this.workers);
-      this.handle.networkSet(net.vni, net.mtu, fds, net.encryption && { carrier: net.encryption.carrier });
+      this.handle.networkSet(net.vni, net.mtu, fds, net.encryption && { carrier: net.encryption.carrier }, net.multicast && { rate: net.multicast.rate });
     } catch (err) {
       for (const fd of fds) closeSync(fd);
       this.planner.removeNetwork(net.vni);
@@ -206,9 +212,9 @@ export class NativeDatapath implements Datapath {
    * Registers a network without a TAP: the tables and processEgress/processIngress/
    * processEsp work, nothing is read or written. For tests and the differential harness.
    */
-  addDetachedNetwork(vni: number, mtu: number, encryption?: NetworkEncryption): void {
+  addDetachedNetwork(vni: number, mtu: number, encryption?: NetworkEncryption, multicast?: MulticastSettings): void {
     if (encryption !== undefined) this.planner.addNetwork(vni, encryption);
-    this.handle.networkSet(vni, mtu, -1, encryption && { carrier: encryption.carrier });
+    this.handle.networkSet(vni, mtu, -1, encryption && { carrier: encryption.carrier }, multicast && { rate: multicast.rate });
   }
 
   removeNetwork(vni: number): void {
@@ -298,24 +304,21 @@ export class NativeDatapath implements Datapath {
     this.probeListener = listener;
   }
 
-  // Multicast replication (issue 14) is being built on its own branch (contract: datapath.ts); until then the table is only kept.
-  private readonly groupTable = new Map<number, Map<string, string[]>>();
-
   groupSet(vni: number, mac: string, vteps: string[]): void {
-    const table = this.groupTable.get(vni) ?? new Map<string, string[]>();
-    if (vteps.length === 0) table.delete(mac);
-    else table.set(mac, [...vteps].sort());
-    this.groupTable.set(vni, table);
+    this.handle.groupSet(vni, mac, vteps);
   }
 
   groups(vni: number): Map<string, string[]> {
-    return new Map(this.groupTable.get(vni));
+    const rows = this.handle.groups(vni) ?? [];
+    return new Map(rows.map((g) => [g.mac, [...g.vteps].sort()]));
   }
 
-  setMembershipListener(_listener: ((vni: number, frame: Buffer) => void) | null): void {}
+  setMembershipListener(listener: ((vni: number, frame: Buffer) => void) | null): void {
+    this.membershipListener = listener;
+  }
 
-  injectFrame(_vni: number, _frame: Buffer): boolean {
-    return false;
+  injectFrame(vni: number, frame: Buffer): boolean {
+    return this.handle.inject(vni, frame);
   }
 
   peerCounters(): PeerCounters[] {
@@ -327,6 +330,7 @@ export class NativeDatapath implements Datapath {
     const result: EgressResult = { out: r.out, reply: r.reply };
     const drop = dropName(r.drop);
     if (drop !== undefined) result.drop = drop;
+    if (r.membership) result.membership = true;
     if (r.trace !== undefined) result.trace = traceOf(r.trace);
     return result;
   }
@@ -365,6 +369,10 @@ export class NativeDatapath implements Datapath {
     for (const item of items) {
       if (item.direction === 'probe') {
         if (item.vtep !== undefined) this.probeListener?.({ vni: item.vni, vtep: item.vtep, frame: item.frame });
+        continue;
+      }
+      if (item.direction === 'membership') {
+        this.membershipListener?.(item.vni, item.frame);
         continue;
       }
       const listener = this.captures.get(item.vni);

@@ -12,10 +12,12 @@
  *   egress (a frame read from the TAP of network `vni`):
  *     parse        Ethernet, ≤ 2 VLAN tags                            pipeline/parse.ts
  *     proxy        ARP request | neighbour solicitation → reply       pipeline/proxy.ts
- *     lookup       group frames dropped → FDB → VTEP (→ outbound SA)  pipeline/lookup.ts
+ *     lookup       FDB → VTEP (→ outbound SA); group frames dropped,  pipeline/lookup.ts
+ *                  or on a multicast network: IGMP/MLD to the listener,
+ *                  else the VTEPs to replicate to, storm control
  *     size         fits | ICMP too-big | IPv4 fragments               pipeline/size.ts
- *     encapsulate  VXLAN header; tx counted                           pipeline/encapsulate.ts
- *     seal         encrypted network: inner UDP header + ESP          pipeline/seal.ts
+ *     encapsulate  VXLAN header, once per piece; tx counted per copy  pipeline/encapsulate.ts
+ *     seal         encrypted network: inner UDP header + ESP, per VTEP  pipeline/seal.ts
  *     send         the I/O: js-datapath.ts
  *
  *   ingress (a datagram on the data port, or ESP on either carrier):
@@ -23,7 +25,8 @@
  *     decapsulate  VXLAN header → VNI                                     pipeline/decapsulate.ts
  *     admit        SA's network, joined, no plaintext on an encrypted
  *                  network, source a VTEP of it, inner source MAC its own
- *                  (not for a VTEP probe); rx counted, also per VTEP      pipeline/admit.ts
+ *                  (not for a VTEP probe); rx counted, also per VTEP,
+ *                  group frames of a multicast network as mcast_rx too    pipeline/admit.ts
  *     deliver      the I/O: js-datapath.ts; a probe goes to the agent
  *
  *   a VTEP probe from the agent (processProbe) joins the egress list at
@@ -47,14 +50,15 @@ import { flowHash } from './flow-hash.js';
 import { admit } from './pipeline/admit.js';
 import { decapsulate } from './pipeline/decapsulate.js';
 import { encapsulate } from './pipeline/encapsulate.js';
-import { canonicalAddress, type NetworkConfig } from './pipeline/frame.js';
-import { lookup } from './pipeline/lookup.js';
+import { canonicalAddress, isGroupFrame, type L2, type NetworkConfig } from './pipeline/frame.js';
+import { lookup, lookupGroup } from './pipeline/lookup.js';
 import { open } from './pipeline/open.js';
 import { isNeighbourDiscovery, parse } from './pipeline/parse.js';
 import { proxyArp, proxyNd } from './pipeline/proxy.js';
 import { seal } from './pipeline/seal.js';
 import { size, type SizeEnd } from './pipeline/size.js';
-import type { FdbTable, NeighbourTable } from './tables.js';
+import { StormControl } from './storm-control.js';
+import { GroupTable, type FdbTable, type NeighbourTable } from './tables.js';
 
 export type { NetworkConfig } from './pipeline/frame.js';
 
@@ -67,6 +71,9 @@ const enum Slot {
   NdReplies = 5,
   IcmpErrors = 6,
   Fragments = 7,
+  McastFrames = 8,
+  McastCopies = 9,
+  McastRx = 10,
 }
 
 /** Options of a {@link ReferenceProcessor}. */
@@ -75,6 +82,10 @@ export interface ReferenceOptions {
   dataPort?: number;
   /** SAs of the encrypted networks (default: an empty store of its own). */
   sas?: EspSaStore;
+  /** Group tables of the multicast networks (default: an empty table of its own). */
+  groups?: GroupTable;
+  /** Storm control of the multicast networks (default: one on the monotonic clock; tests give one on a clock they step). */
+  storm?: StormControl;
 }
 
 /** The reference FrameProcessor: the stage lists above, over the networks, tables and SAs it is given. */
@@ -85,6 +96,10 @@ export class ReferenceProcessor implements FrameProcessor {
   dataPort: number;
   /** SAs of the encrypted networks, filled by an EspPlanner. */
   readonly sas: EspSaStore;
+  /** Multicast networks: group MAC → VTEPs (Datapath.groupSet). */
+  readonly groups: GroupTable;
+  /** Multicast networks: the per-network token buckets. */
+  readonly storm: StormControl;
   /** Where the stage lists count: `counters`, or a scratch block while a traced frame runs. */
   private count: Float64Array = this.counters;
   private readonly peers = new PeerCounterTable();
@@ -97,6 +112,8 @@ export class ReferenceProcessor implements FrameProcessor {
   ) {
     this.dataPort = options.dataPort ?? VXLAN_DEFAULT_PORT;
     this.sas = options.sas ?? new EspSaStore();
+    this.groups = options.groups ?? new GroupTable();
+    this.storm = options.storm ?? new StormControl();
   }
 
   processEgress(vni: number, frame: Buffer, trace = false): EgressResult {
@@ -149,7 +166,7 @@ export class ReferenceProcessor implements FrameProcessor {
     if (frame.length > net.mtu + 14) return this.drop(result, 'too_big');
     const l2 = parse(frame);
     if (typeof l2 === 'string') return this.drop(result, l2);
-    this.emit(result, vni, net, to, flowHash(frame, l2.l3off, l2.etherType), frame, undefined);
+    this.emit(result, vni, net, [to], flowHash(frame, l2.l3off, l2.etherType), frame, undefined);
     return result;
   }
 
@@ -169,20 +186,60 @@ export class ReferenceProcessor implements FrameProcessor {
     if (l2.etherType === ETHERTYPE.ARP) return this.answer(result, proxyArp(this.neigh, vni, frame, l2), Slot.ArpReplies, t);
     if (isNeighbourDiscovery(frame, l2)) return this.answer(result, proxyNd(this.neigh, vni, frame, l2), Slot.NdReplies, t);
 
+    if (net.multicast !== undefined && isGroupFrame(frame)) return this.replicate(result, vni, net, net.multicast.rate, frame, l2, t);
     const route = lookup(this.fdb, this.sas, vni, net.encryption !== undefined, frame);
     if (typeof route === 'string') {
       if (t !== undefined && route === 'no_sa') t.vtep = this.fdb.lookup(vni, frame, 0);
       return this.drop(result, route, t, 'lookup');
     }
+    return this.sizeAndEmit(result, vni, net, [route.vtep], frame, l2, t);
+  }
 
+  /**
+   * The egress list from lookup on, for a group frame of a multicast network
+   * (MulticastSettings rules): IGMP/MLD marked for the membership listener;
+   * else the VTEPs it goes to (none: `multicast`), a token of the network's
+   * storm control (none: `multicast_rate`), then one copy of each piece per
+   * VTEP. A traced frame takes no token, records the list and is followed to
+   * its first VTEP only.
+   */
+  private replicate(result: EgressResult, vni: number, net: NetworkConfig, rate: number, frame: Buffer, l2: L2, t: FrameTrace | undefined): EgressResult {
+    const vteps = lookupGroup(this.fdb, this.groups, vni, frame, l2);
+    if (vteps === 'membership') {
+      if (t !== undefined) t.stage = 'lookup';
+      result.membership = true;
+      return result;
+    }
+    if (t !== undefined) Object.assign(t, { vteps: [...vteps] }, vteps.length > 0 && { vtep: vteps[0] });
+    if (vteps.length === 0) return this.drop(result, 'multicast', t, 'lookup');
+    if (!this.storm.take(vni, rate, t !== undefined)) return this.drop(result, 'multicast_rate', t, 'lookup');
+    return this.sizeAndEmit(result, vni, net, t === undefined ? vteps : vteps.slice(0, 1), frame, l2, t, true);
+  }
+
+  /**
+   * Egress stages size to seal: each piece of the frame encapsulated once,
+   * then a copy to every VTEP of `vteps`. `replicated`: a group frame of a
+   * multicast network, counted in mcast_frames once it passed the size stage.
+   */
+  private sizeAndEmit(
+    result: EgressResult,
+    vni: number,
+    net: NetworkConfig,
+    vteps: readonly string[],
+    frame: Buffer,
+    l2: L2,
+    t: FrameTrace | undefined,
+    replicated = false,
+  ): EgressResult {
     const hash = flowHash(frame, l2.l3off, l2.etherType);
     const pieces = size(frame, l2, net.mtu);
     let step = pieces.next();
     for (; !step.done; step = pieces.next()) {
       if (step.value !== frame) this.count[Slot.Fragments]++; // any other piece is a fragment of it
-      this.emit(result, vni, net, route.vtep, hash, step.value, t);
+      this.emit(result, vni, net, vteps, hash, step.value, t, replicated);
     }
-    return this.oversize(result, step.value, t, route.vtep);
+    if (replicated && step.value === undefined) this.count[Slot.McastFrames]++;
+    return this.oversize(result, step.value, t, vteps[0]);
   }
 
   /** Counts a drop on the I/O side (TAP write or socket send refused, punt queue full). */
@@ -190,11 +247,30 @@ export class ReferenceProcessor implements FrameProcessor {
     this.count[dropSlot(reason)]++;
   }
 
-  /** Egress after size, for one piece: encapsulate, count as sent, seal on an encrypted network, add to `result.out` for send. */
-  private emit(result: EgressResult, vni: number, net: NetworkConfig, vtep: string, hash: number, piece: Buffer, t: FrameTrace | undefined): void {
-    const encryption = net.encryption;
-    const headroom = encryption === undefined ? 0 : UDP_HEADER_LENGTH;
+  /**
+   * Egress after size, for one piece: encapsulated once, then per VTEP a
+   * copy counted as sent, sealed on an encrypted network (the plaintext
+   * stays shared: seal writes the same inner UDP header each time and makes
+   * a new packet), added to `result.out` for send. A replicated frame's
+   * copy to a VTEP without an outbound SA is skipped (`no_sa`: the frame's
+   * verdict, the other copies still go); the others count as mcast_copies.
+   */
+  private emit(result: EgressResult, vni: number, net: NetworkConfig, vteps: readonly string[], hash: number, piece: Buffer, t: FrameTrace | undefined, replicated = false): void {
+    const headroom = net.encryption === undefined ? 0 : UDP_HEADER_LENGTH;
     const datagram = encapsulate(vni, piece, headroom);
+    for (const vtep of vteps) {
+      if (replicated && net.encryption !== undefined && this.sas.findOutbound(vni, vtep) === undefined) {
+        this.drop(result, 'no_sa', t, 'seal');
+        continue;
+      }
+      if (replicated) this.count[Slot.McastCopies]++;
+      this.copy(result, vni, net, vtep, hash, datagram, headroom, t);
+    }
+  }
+
+  /** One copy of an encapsulated piece to `vtep`: counted as sent, sealed on an encrypted network. */
+  private copy(result: EgressResult, vni: number, net: NetworkConfig, vtep: string, hash: number, datagram: Buffer, headroom: number, t: FrameTrace | undefined): void {
+    const encryption = net.encryption;
     this.count[Slot.TxPackets]++;
     this.count[Slot.TxBytes] += datagram.length - headroom;
     if (t === undefined) this.peers.tx(vtep, datagram.length - headroom);
@@ -223,6 +299,7 @@ export class ReferenceProcessor implements FrameProcessor {
     if (refused !== undefined) return this.dropIn(refused, t, 'admit');
     this.count[Slot.RxPackets]++;
     this.count[Slot.RxBytes] += vxlan.frame.length;
+    if (!probe && isGroupFrame(vxlan.frame) && this.networks.get(vxlan.vni)?.multicast !== undefined) this.count[Slot.McastRx]++;
     if (t === undefined) this.peers.rx(canonicalAddress(srcAddress)!, vxlan.frame.length);
     return probe ? { vni: vxlan.vni, frame: vxlan.frame, probe } : { vni: vxlan.vni, frame: vxlan.frame };
   }

@@ -1,7 +1,8 @@
 /**
  * The per-network tables the data path reads (docs/datapath.md "State the
- * path reads"): the FDB, (vni, MAC) → VTEP, and the neighbour table,
- * (vni, IP) → MAC. Keys are kept as lower-case hex of the raw bytes so a
+ * path reads"): the FDB, (vni, MAC) → VTEP, the neighbour table,
+ * (vni, IP) → MAC, and on multicast networks the group table, (vni, group
+ * MAC) → VTEPs. Keys are kept as lower-case hex of the raw bytes so a
  * packet's own bytes can be looked up without parsing text.
  */
 import { formatIp, formatMac, parseIp, parseMac } from '../wire/index.js';
@@ -53,6 +54,11 @@ export class FdbTable {
   /** Whether `vtep` (canonical text form) is the VTEP of any entry of the VNI. */
   isVtep(vni: number, vtep: string): boolean {
     return (this.vtepRefs.get(vni)?.get(vtep) ?? 0) > 0;
+  }
+
+  /** The VTEPs of the VNI's entries (canonical text form, sorted): where a broadcast goes on a multicast network. */
+  vteps(vni: number): string[] {
+    return [...(this.vtepRefs.get(vni)?.keys() ?? [])].sort();
   }
 
   /** Every address that is a VTEP of some network (canonical text form). */
@@ -123,6 +129,42 @@ export class NeighbourTable {
       for (const [key, mac] of table) out.push({ vni: v, ip: formatIp(Buffer.from(key, 'hex')), mac: formatMac(mac) });
     }
     return out;
+  }
+}
+
+/** (vni, group MAC) → the VTEPs that get that group's frames (rule 5 of MulticastSettings). */
+export class GroupTable {
+  private readonly byVni = new Map<number, Map<string, string[]>>();
+
+  /**
+   * Sets the VTEPs (any address text; kept canonical, sorted, once each) of
+   * a group MAC, replacing the previous list; an empty list removes the entry.
+   * @throws when `mac` is not a MAC address with the group bit set, or a VTEP is not an address
+   */
+  set(vni: number, mac: string, vteps: readonly string[]): void {
+    const key = parseMac(mac);
+    if ((key[0] & 1) === 0) throw new RangeError(`group table: ${mac} is not a group MAC`);
+    const list = [...new Set(vteps.map((v) => formatIp(parseIp(v))))].sort();
+    const table = getOrCreate(this.byVni, vni);
+    if (list.length > 0) table.set(key.toString('hex'), list);
+    else table.delete(key.toString('hex'));
+    if (table.size === 0) this.byVni.delete(vni);
+  }
+
+  /** The VTEPs of the group MAC at `buf[offset..offset+6]`; empty when none. */
+  lookup(vni: number, buf: Uint8Array, offset: number): readonly string[] {
+    return this.byVni.get(vni)?.get(bytesKey(buf, offset, 6)) ?? [];
+  }
+
+  /** The network's entries: group MAC (text) → VTEPs (sorted). */
+  entries(vni: number): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const [key, vteps] of this.byVni.get(vni) ?? []) out.set(formatMac(Buffer.from(key, 'hex')), [...vteps]);
+    return out;
+  }
+
+  deleteVni(vni: number): void {
+    this.byVni.delete(vni);
   }
 }
 

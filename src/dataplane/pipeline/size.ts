@@ -24,7 +24,7 @@ import {
   type VlanTag,
 } from '../../wire/index.js';
 import type { DropReason } from '../datapath.js';
-import type { L2 } from './frame.js';
+import { isGroupFrame, type L2 } from './frame.js';
 
 /** Largest share of the original packet quoted in an ICMPv4 error (576 − 28). */
 const ICMP4_QUOTE = 548;
@@ -69,8 +69,8 @@ function* oversizeIPv4(frame: Buffer, l2: L2, l3max: number): Generator<Buffer, 
   if ((flagsOffset & DF) !== 0) {
     const protocol = frame[ip + 9];
     const icmpType = total > hlen ? frame[ip + hlen] : -1;
-    // No ICMP error about a non-first fragment, nor about ICMP other than echo (RFC 1812 4.3.2.7).
-    const quiet = fragOffset !== 0 || (protocol === IP_PROTOCOL.ICMP && icmpType !== ICMP_TYPE.ECHO_REPLY && icmpType !== ICMP_TYPE.ECHO_REQUEST);
+    // No ICMP error about a non-first fragment, nor about ICMP other than echo (RFC 1812 4.3.2.7), nor to a group (RFC 1122 3.2.2).
+    const quiet = fragOffset !== 0 || (protocol === IP_PROTOCOL.ICMP && icmpType !== ICMP_TYPE.ECHO_REPLY && icmpType !== ICMP_TYPE.ECHO_REQUEST) || isGroupFrame(frame);
     if (quiet) return { drop: 'too_big' };
     const quote = frame.subarray(ip, ip + Math.min(total, ICMP4_QUOTE));
     const icmp = encodeIcmp({ type: ICMP_TYPE.DEST_UNREACHABLE, code: ICMP_CODE_FRAG_NEEDED, rest: l3max & 0xffff }, quote);
@@ -117,7 +117,8 @@ function oversizeIPv6(frame: Buffer, l2: L2, l3max: number): SizeEnd {
   const length = IPV6_HEADER_LENGTH + frame.readUInt16BE(ip + 4);
   if (ip + length > frame.length) return { drop: 'malformed' };
   const isIcmpError = frame[ip + 6] === IP_PROTOCOL.ICMPV6 && length > IPV6_HEADER_LENGTH && frame[ip + IPV6_HEADER_LENGTH] < 128;
-  if (isIcmpError) return { drop: 'too_big' };
+  // To a group (a multicast network's replication): the error would have to come from the group address.
+  if (isIcmpError || isGroupFrame(frame)) return { drop: 'too_big' };
   const quote = frame.subarray(ip, ip + Math.min(length, ICMP6_QUOTE));
   const body = Buffer.allocUnsafe(4 + quote.length);
   body.writeUInt32BE(l3max, 0);
