@@ -27,7 +27,8 @@ import { attachContainer, createMovableVeth, detachContainer, resolveNetns } fro
 import { overlayMtu, underlayInterface } from '../host/mtu.js';
 import { ipFamily } from '../wire/index.js';
 import { CHECKPOINT_INTERVAL_MS } from './encryption.js';
-import type { AgentConfig } from './config.js';
+import { snoopingTimings, type AgentConfig } from './config.js';
+import { GroupMembership } from './group-membership.js';
 import { loadState, saveState } from './state-file.js';
 import { withPrefixes, type AgentContext } from './context.js';
 import { Reconciler } from './reconcile.js';
@@ -43,7 +44,7 @@ import type { DropReason } from '../dataplane/datapath.js';
 import { NodeIdentity, type IdentityStatus } from './identity.js';
 import { runTrace, type TraceReport, type TraceRequest } from './trace.js';
 import { runDoctor, type DoctorReport } from './doctor.js';
-import type { AgentCounters, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
+import type { AgentCounters, AgentOperations, PerfReport, PerfRequest, EndpointAttachRequest, FdbRow, GroupRow, KeysReport, MemberRow, MovableEndpoint, MovableEndpointRequest, NeighRow, NetworkCreateRequest } from './operations.js';
 
 export type { AgentEvent, AgentOperations, EndpointAttachRequest, FdbRow, KeysReport, NeighRow, NetworkCreateRequest } from './operations.js';
 export { KEY_SETTLE_MS } from './keys.js';
@@ -73,6 +74,7 @@ export class Agent implements AgentOperations {
   private readonly perfTests: PerfTests;
   private readonly identity: NodeIdentity;
   private readonly peerHealth: PeerHealth;
+  private readonly groupMembership: GroupMembership;
   private reapTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
   private defaultMtu = 1450;
@@ -104,7 +106,8 @@ export class Agent implements AgentOperations {
       note: (message) => this.note(message),
     };
     this.netKeys = new NetworkKeys(this.ctx, (fn) => this.serial(fn), () => this.reconciler.reconcile());
-    this.reconciler = new Reconciler(this.ctx, (net, up) => this.netKeys.syncKeys(net, up));
+    this.groupMembership = new GroupMembership(this.ctx, snoopingTimings(config));
+    this.reconciler = new Reconciler(this.ctx, (net, up) => this.netKeys.syncKeys(net, up), this.groupMembership);
     this.membership = new ClusterMembership(config, this.log, this.sync);
     this.identity = new NodeIdentity(this.ctx, this.sync);
     this.captures = new CaptureSessions(this.ctx);
@@ -117,6 +120,7 @@ export class Agent implements AgentOperations {
       defaultMtu: () => this.defaultMtu,
       identity: () => this.identity.status(),
       probes: () => this.peerHealth.stats,
+      snooping: () => this.groupMembership.stats,
     });
     this.controlEvents = new ControlEvents(this.ctx, () => this.views.members());
   }
@@ -155,6 +159,7 @@ export class Agent implements AgentOperations {
       this.perfTests.onStoreChange();
     });
     await this.serial(() => this.reconciler.reconcile());
+    this.groupMembership.start();
     await this.membership.start();
     this.peerHealth.start(this.config.peerProbeIntervalS === undefined ? undefined : this.config.peerProbeIntervalS * 1000);
     // Re-announce our endpoints: peers that saw us leave forgot them.
@@ -185,6 +190,7 @@ export class Agent implements AgentOperations {
     this.controlEvents.stop();
     this.identity.stop();
     this.peerHealth.stop();
+    this.groupMembership.stop();
     await this.perfTests.stop();
     if (this.saveTimer) this.saveNow();
     await this.membership.stop();
@@ -199,7 +205,7 @@ export class Agent implements AgentOperations {
       const encryption = req.encrypted ? this.netKeys.encryptionRequest(req) : undefined;
       const mtu = req.mtu ?? (encryption ? this.netKeys.encryptedMtu(encryption) : this.defaultMtu);
       const net = this.store.commitNetwork(this.store.prepareNetwork({ ...req, mtu, encryption }));
-      this.log.info({ network: net.name, vni: net.vni, subnets: net.subnets, mtu: net.mtu, encrypted: net.encrypted }, 'network created');
+      this.log.info({ network: net.name, vni: net.vni, subnets: net.subnets, mtu: net.mtu, encrypted: net.encrypted, multicast: net.multicast }, 'network created');
       return toNetworkRecord(net);
     });
   }
@@ -303,6 +309,7 @@ export class Agent implements AgentOperations {
   movableEndpoint(runtime: EndpointRuntime, container: string): MovableEndpoint { return this.views.movableEndpoint(runtime, container); }
   fdbRows(network?: string): FdbRow[] { return this.views.fdbRows(network); }
   neighRows(network?: string): NeighRow[] { return this.views.neighRows(network); }
+  groupRows(network?: string): GroupRow[] { return this.views.groupRows(network); }
   /** Cluster members as gossip sees them, this node included. */
   members(): MemberRow[] { return this.views.members(); }
   counters(): AgentCounters { return this.views.counters(); }

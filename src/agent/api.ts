@@ -3,9 +3,10 @@
  * of it, so everything it shows is reachable by scripts too.
  *
  *   GET    /v1/status                      GET    /v1/stats
- *   GET    /v1/networks                    POST   /v1/networks          {name, subnets, vni?, mtu?, encrypted?, esp?}
+ *   GET    /v1/networks                    POST   /v1/networks          {name, subnets, vni?, mtu?, encrypted?, esp?, multicast?, multicastRate?}
  *   GET    /v1/networks/:name              DELETE /v1/networks/:name?force=1
- *   POST   /v1/networks/:name/peers {ip, mac, vtep}   DELETE /v1/networks/:name/peers/:ip
+ *   POST   /v1/networks/:name/peers {ip, mac, vtep, groups?}   DELETE /v1/networks/:name/peers/:ip
+ *   GET    /v1/groups?network=N            multicast groups with a member anywhere, and this host's replication lists
  *   GET    /v1/endpoints?network=N         POST   /v1/endpoints         {network, netns, ips?, ifname?, runtime?, container?}
  *   DELETE /v1/endpoints/:id
  *   POST   /v1/endpoints/movable {network, ips, runtime, container} → {endpoint, ifname, mtu}
@@ -99,6 +100,8 @@ export class ControlApi {
         mtu: optInt(b, 'mtu'),
         encrypted: b.encrypted === true,
         esp: espOptions(b.esp),
+        multicast: optBool(b, 'multicast'),
+        multicastRate: optInt(b, 'multicastRate'),
       }),
     );
     this.route('POST', '/v1/networks/:name/rotate-key', (p) => a.rotateKey(p.name));
@@ -108,7 +111,7 @@ export class ControlApi {
       return { removed: p.name };
     });
     this.route('POST', '/v1/networks/:name/peers', (p, _q, b) =>
-      a.addPeer({ network: p.name, ip: str(b, 'ip'), mac: str(b, 'mac'), vtep: str(b, 'vtep') }),
+      a.addPeer({ network: p.name, ip: str(b, 'ip'), mac: str(b, 'mac'), vtep: str(b, 'vtep'), groups: b.groups === undefined ? undefined : strList(b, 'groups') }),
     );
     this.route('DELETE', '/v1/networks/:name/peers/:ip', (p) => a.removePeer(p.name, p.ip));
     this.route('GET', '/v1/endpoints', (_p, q) => a.endpoints(q.get('network') ?? undefined));
@@ -152,6 +155,7 @@ export class ControlApi {
     });
     this.route('GET', '/v1/fdb', (_p, q) => a.fdbRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/neigh', (_p, q) => a.neighRows(q.get('network') ?? undefined));
+    this.route('GET', '/v1/groups', (_p, q) => a.groupRows(q.get('network') ?? undefined));
     this.route('GET', '/v1/members', () => a.members());
     this.route('GET', '/v1/doctor', () => a.doctor());
     this.route('GET', '/v1/peers', (_p, q) => a.peers(q.get('network') ?? undefined));

@@ -35,6 +35,12 @@ export interface AgentConfig {
   metricsAddr?: string;
   /** Seconds between VTEP probe rounds (`overlayctl peers`; default 1; 0: no probes, every peer `unknown`). */
   peerProbeIntervalS?: number;
+  /**
+   * Multicast networks: seconds between the querier's general queries
+   * (default 125, RFC 3376 §8.2). The response time is 10 s or, for shorter
+   * intervals, half the interval; memberships last 2 intervals + the response time.
+   */
+  queryIntervalS?: number;
   logLevel: string;
   /** Node identity (docs/identity.md): the cluster CA certificate, this node's certificate and key. */
   ca?: string;
@@ -58,6 +64,12 @@ export const DEFAULTS = {
 
 /** Most native workers (DP_MAX_WORKERS of native/tables/tables.h). */
 export const MAX_WORKERS = 16;
+
+/** The querier's timers of `c` (snooping.ts SnoopingTimings). */
+export function snoopingTimings(c: Pick<AgentConfig, 'queryIntervalS'>): { queryIntervalMs: number; queryResponseMs: number } {
+  const queryIntervalMs = (c.queryIntervalS ?? 125) * 1000;
+  return { queryIntervalMs, queryResponseMs: Math.min(10_000, queryIntervalMs / 2) };
+}
 
 export class ConfigError extends Error {
   readonly code = 'BAD_CONFIG';
@@ -84,6 +96,9 @@ export function validateConfig(c: AgentConfig): AgentConfig {
   if (c.espPort === c.dataPort) throw new ConfigError(`--esp-port and --data-port must differ (both ${c.dataPort})`);
   if (c.peerProbeIntervalS !== undefined && !(c.peerProbeIntervalS === 0 || (c.peerProbeIntervalS >= 0.1 && c.peerProbeIntervalS <= 60))) {
     throw new ConfigError(`--peer-probe-interval must be 0 (off) or 0.1..60 seconds, got ${c.peerProbeIntervalS}`);
+  }
+  if (c.queryIntervalS !== undefined && !(c.queryIntervalS >= 1 && c.queryIntervalS <= 3600)) {
+    throw new ConfigError(`--query-interval must be 1..3600 seconds, got ${c.queryIntervalS}`);
   }
   if (!Number.isInteger(c.keyRotationIntervalS) || c.keyRotationIntervalS < 0) {
     throw new ConfigError(`--key-rotation-interval must be a whole number of seconds ≥ 0, got ${c.keyRotationIntervalS}`);

@@ -20,6 +20,8 @@ export interface UpNetwork {
   ring?: string;
   fdb: Map<string, string>;
   neigh: Map<string, string>;
+  /** Multicast networks: the group table the data path holds (group MAC → VTEPs, group-table.ts). */
+  groups: Map<string, string[]>;
 }
 
 export interface AgentContext {

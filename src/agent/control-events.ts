@@ -7,13 +7,15 @@
  *   network   {network, vni, action: added|removed}                       the store's networks
  *   endpoint  {network, vni, action: added|removed|moved, id, ips, mac, node, vtep, from?}   the store's visible endpoints (any host's)
  *   key       {network, vni, action: added|rotated|retired, tag}          an encrypted network's key ring
+ *   group     {network, vni, action: added|removed, group, node, vtep}     another host's multicast group (this host's own:
+ *                                                                          joined|left per endpoint, group-membership.ts)
  *
  * An endpoint is keyed by (network, MAC): the same MAC at another node is a
  * move (`from` the node it was at). An endpoint hidden because its owner
  * died counts as removed, and as added again when the owner is back — what
  * the data path does with it. Nothing is emitted for the first snapshot.
  */
-import type { EndpointEntry, NetworkEntry } from '../cluster/entries.js';
+import type { EndpointEntry, GroupEntry, NetworkEntry } from '../cluster/entries.js';
 import type { AgentContext } from './context.js';
 import type { MemberRow } from './operations.js';
 
@@ -30,6 +32,7 @@ export class ControlEvents {
   private members = new Map<string, MemberRow>();
   private networks = new Map<string, NetworkEntry>();
   private endpoints = new Map<string, EndpointEntry>();
+  private groups = new Map<string, GroupEntry>();
   private rings = new Map<string, KeyRing>();
   private timer?: NodeJS.Timeout;
 
@@ -53,6 +56,21 @@ export class ControlEvents {
     this.diffMembers(emit);
     this.diffNetworks(emit);
     this.diffEndpoints(emit);
+    this.diffGroups(emit);
+  }
+
+  /** Other hosts' groups, as visible as their endpoints (hidden while the host is dead). */
+  private diffGroups(emit: boolean): void {
+    const self = this.ctx.config.name;
+    const now = new Map(this.ctx.store.groups().filter((g) => g.owner !== self).map((g) => [`${g.network}/${g.group}/${g.owner}`, g]));
+    const event = (g: GroupEntry, action: 'added' | 'removed'): void => {
+      const vni = this.networks.get(g.network)?.vni;
+      const summary = `group ${g.group} of ${g.network} ${action === 'added' ? 'joined' : 'left'} on ${g.owner} (${g.vtep})`;
+      this.ctx.events.emit({ type: 'group', network: g.network, ...(vni !== undefined && { vni }), action, group: g.group, node: g.owner, vtep: g.vtep, summary });
+    };
+    if (emit) for (const [k, g] of now) if (!this.groups.has(k)) event(g, 'added');
+    if (emit) for (const [k, g] of this.groups) if (!now.has(k)) event(g, 'removed');
+    this.groups = now;
   }
 
   private diffMembers(emit: boolean): void {

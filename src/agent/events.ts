@@ -15,9 +15,11 @@
  *   note      something the agent did on its own that an operator should know
  *   identity  an entry, certificate or revocation refused (reason as in `stats`),
  *             a certificate expired, revoked or reloaded (docs/identity.md)
+ *   group     multicast: a local endpoint joined or left a group; a remote
+ *             host's group appeared or went (docs/multicast.md)
  */
 
-export const EVENT_TYPES = ['drop', 'member', 'network', 'endpoint', 'key', 'peer', 'note', 'identity'] as const;
+export const EVENT_TYPES = ['drop', 'member', 'network', 'endpoint', 'key', 'peer', 'note', 'identity', 'group'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** One event. Every event has a one-line `summary`; the other fields depend on the type. */

@@ -1,9 +1,10 @@
-/** Prometheus metrics on --metrics-addr: the data path's counters, read at scrape time (drops, members, keys: metrics-events.ts). */
+/** Prometheus metrics on --metrics-addr: the data path's counters, read at scrape time (drops, members, keys: metrics-events.ts; multicast: multicast-metrics.ts). */
 import http from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Agent } from './agent.js';
 import { eventMetrics } from './metrics-events.js';
 import { registerPeerMetrics } from './peer-metrics.js';
+import { registerMulticastMetrics } from './multicast-metrics.js';
 
 export function startMetrics(agent: Agent, hostPort: string): Promise<http.Server> {
   const m = /^(.*):(\d+)$/.exec(hostPort);
@@ -18,8 +19,10 @@ export function startMetrics(agent: Agent, hostPort: string): Promise<http.Serve
   const networks = new Gauge({ name: 'overlayd_networks', help: 'Overlay networks known', registers: [registry] });
   const refreshEvents = eventMetrics(agent, registry);
   const refreshPeers = registerPeerMetrics(registry, () => agent.peers());
+  const refreshMulticast = registerMulticastMetrics(registry, () => agent.counters(), () => agent.groupRows());
   const refresh = (): void => {
     refreshPeers();
+    refreshMulticast();
     const c = agent.counters();
     packets.reset();
     bytes.reset();

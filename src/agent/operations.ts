@@ -16,6 +16,7 @@ import type { EventLog } from './events.js';
 import type { TraceReport, TraceRequest } from './trace.js';
 import type { DoctorReport } from './doctor-report.js';
 import type { PeerRow, ProbeStats } from './peer-health.js';
+import type { SnoopingStats } from './group-membership.js';
 
 
 /** Rows of `overlayctl fdb --json`. */
@@ -27,6 +28,31 @@ export interface FdbRow {
   ip: string;
   origin: 'local' | 'static' | 'gossip';
   node?: string;
+}
+
+/**
+ * Rows of `overlayctl groups --json` (docs/multicast.md "overlayctl groups"):
+ * one per (network, group) with a member anywhere.
+ */
+export interface GroupRow {
+  network: string;
+  vni: number;
+  /** The group address, canonical. */
+  group: string;
+  /** The group's Ethernet address: what the data path's group table is keyed by. */
+  mac: string;
+  /**
+   * Who listens: an endpoint of a node (`node`, `endpoint` id, its host's
+   * `vtep`), or a static peer configured for the group (`node` and
+   * `endpoint` null, its `vtep` and overlay `ip`).
+   */
+  members: { node: string | null; endpoint: string | null; vtep: string; ip?: string }[];
+  /**
+   * The VTEPs this host's data path sends the group's frames to (its group
+   * table's entry for `mac`, shared by the groups of that MAC); empty when
+   * this host has no endpoint on the network or no other host listens.
+   */
+  vteps: string[];
 }
 
 /** Rows of `overlayctl neigh --json`. */
@@ -45,6 +71,10 @@ export interface NetworkCreateRequest {
   encrypted?: boolean;
   /** Encrypted networks: carrier (default ip), AES key bits (default 128), ESN (default on). */
   esp?: { carrier?: EspCarrierName; keyBits?: 128 | 256; esn?: boolean };
+  /** Replicate broadcast and multicast (docs/multicast.md; default off). */
+  multicast?: boolean;
+  /** With `multicast`: storm control in replicated frames/s (default DEFAULT_MULTICAST_RATE; 0: no limit). */
+  multicastRate?: number;
 }
 
 /** `overlayctl keys NETWORK --json`. */
@@ -151,6 +181,8 @@ export type AgentCounters = DatapathCounters & {
   workers?: WorkerCounters[];
   /** What the VTEP probes did (`overlayctl peers`). */
   probes: ProbeStats;
+  /** What the multicast snooping heard and sent (group-membership.ts). */
+  snooping: SnoopingStats;
   cluster: { rejected: Record<string, number>; badMessages: number };
 };
 
@@ -201,6 +233,8 @@ export interface AgentOperations {
   movableEndpoint(runtime: EndpointRuntime, container: string): MovableEndpoint;
   fdbRows(network?: string): FdbRow[];
   neighRows(network?: string): NeighRow[];
+  /** Multicast groups with a member anywhere, and this host's replication list for each (`overlayctl groups`). */
+  groupRows(network?: string): GroupRow[];
   members(): MemberRow[];
   /** Data-path health of each remote VTEP this host sends to (`overlayctl peers`, peer-health.ts). */
   peers(network?: string): PeerRow[];

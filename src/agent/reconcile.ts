@@ -1,8 +1,8 @@
 /**
  * Host state following the store: settles lost claims, brings networks up
  * where this host has endpoints and down where it has none, detaches what was
- * removed elsewhere, and keeps the data path's FDB and neighbour tables in
- * step. Everything here runs inside the agent's `serial` queue.
+ * removed elsewhere, and keeps the data path's FDB, neighbour and group
+ * tables in step. Everything here runs inside the agent's `serial` queue.
  */
 import { claimedFirst, type NetworkEntry, type EndpointEntry } from '../cluster/entries.js';
 import { OverlayError } from '../cluster/errors.js';
@@ -19,12 +19,20 @@ import {
   tapName,
 } from '../host/links.js';
 import { withPrefixes, type AgentContext, type UpNetwork } from './context.js';
+import { applyGroupTable, groupTable } from './group-table.js';
+
+/** What else follows a network coming up on this host and going down (the multicast snooping, group-membership.ts). */
+export interface NetworkHooks {
+  up(net: NetworkEntry, up: UpNetwork): void;
+  down(name: string, up: UpNetwork): void;
+}
 
 export class Reconciler {
   constructor(
     private readonly ctx: AgentContext,
     /** Hands a network's key ring to the data path when it changed (keys.ts). */
     private readonly syncKeys: (net: NetworkEntry, up: UpNetwork) => void,
+    private readonly hooks?: NetworkHooks,
   ) {}
 
   /** Brings this host in line with the store. Runs inside `serial`. */
@@ -92,17 +100,20 @@ export class Reconciler {
     await ensureBridge(net.vni);
     const enc = net.encryption;
     // From this call on the path drops plaintext for the VNI and sends nothing without an SA.
-    this.ctx.datapath.addNetwork({ vni: net.vni, tapName: tapName(net.vni), mtu: net.mtu, encryption: enc && { carrier: enc.carrier, keySize: enc.keySize, esn: enc.esn } });
-    const up: UpNetwork = { vni: net.vni, id: net.id, fdb: new Map(), neigh: new Map() };
+    const encryption = enc && { carrier: enc.carrier, keySize: enc.keySize, esn: enc.esn };
+    this.ctx.datapath.addNetwork({ vni: net.vni, tapName: tapName(net.vni), mtu: net.mtu, encryption, multicast: net.multicast && { rate: net.multicast.rate } });
+    const up: UpNetwork = { vni: net.vni, id: net.id, fdb: new Map(), neigh: new Map(), groups: new Map() };
     this.ctx.up.set(net.name, up);
     this.syncKeys(net, up);
     await attachTap(net.vni);
     this.syncTables(net, up);
+    this.hooks?.up(net, up);
   }
 
   private async tearDown(name: string): Promise<void> {
     const up = this.ctx.up.get(name);
     if (!up) return;
+    this.hooks?.down(name, up);
     this.ctx.datapath.removeNetwork(up.vni);
     this.ctx.up.delete(name);
     await removeNetworkLinks(up.vni);
@@ -131,6 +142,10 @@ export class Reconciler {
     for (const [ip, mac] of neigh) if (have.neigh.get(ip) !== mac) datapath.neighSet(net.vni, ip, mac);
     have.fdb = fdb;
     have.neigh = neigh;
+    if (!net.multicast) return;
+    const groups = groupTable(net, store.groups(net.name), store.peers.values(), this.ctx.config.name);
+    applyGroupTable(have.groups, groups, (mac, vteps) => datapath.groupSet(net.vni, mac, vteps));
+    have.groups = groups;
   }
 
   /** After a restart: endpoints whose container went away while we were down are removed. */

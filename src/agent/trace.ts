@@ -6,7 +6,9 @@
  * by stage, like `ovs-appctl ofproto/trace`.
  *
  * Egress: the frame the local endpoint with address `src` would send to
- * `dst` (trace-frame.ts). Ingress (`vtep`): a VXLAN datagram from that VTEP
+ * `dst` (trace-frame.ts); to a group or broadcast address on a multicast
+ * network, the replication list with the node behind each VTEP
+ * (trace-groups.ts). Ingress (`vtep`): a VXLAN datagram from that VTEP
  * carrying the frame `src` would send to the local endpoint `dst`; on an
  * encrypted network an ESP packet under the inbound SA from that VTEP.
  */
@@ -16,6 +18,7 @@ import { TRACE_STAGES, type DropReason, type FrameTrace, type TraceStage } from 
 import { encodeVxlan, endpointMac, formatIp, formatMac, ipFamily, parseIp } from '../wire/index.js';
 import type { AgentContext, UpNetwork } from './context.js';
 import { buildTraceFrame, sizeRange, TRACE_PROTOCOLS, type TraceFrame, type TraceProtocol } from './trace-frame.js';
+import { groupDestinationMac, groupLookupDetail, replicationList, type ReplicationCopy } from './trace-groups.js';
 
 /** What to trace (POST /v1/trace). */
 export interface TraceRequest {
@@ -51,6 +54,8 @@ export interface TraceReport {
   reason?: DropReason;
   stages: { stage: TraceStage; result: 'pass' | DropReason; detail: string }[];
   outer?: { src: string; dst: string; sport?: number; dport?: number; vni: number; esp?: { spi: string; seq: number } };
+  /** Egress of a broadcast or group frame on a multicast network: every copy's VTEP and node (`outer` shows the first). */
+  replication?: ReplicationCopy[];
   note?: string;
 }
 
@@ -84,7 +89,7 @@ export function runTrace(ctx: AgentContext, req: TraceRequest): TraceReport {
     if (req.vtep !== undefined) throw bad('--vtep goes with --ingress');
     const sender = local(req.src);
     if (sender === undefined) throw bad(`--src ${req.src} is not an endpoint of network ${net.name} on this host`);
-    const dstMac = req.dstMac ?? up.neigh.get(req.dst);
+    const dstMac = req.dstMac ?? groupDestinationMac(net, req.dst) ?? up.neigh.get(req.dst);
     const built = buildTraceFrame({ ...spec, srcMac: sender.mac, dstMac });
     const note = local(req.dst) && `${req.dst} is an endpoint on this host: the bridge delivers it, the frame never reaches the data path`;
     return egress(ctx, net, up, built, dstMac, note);
@@ -105,6 +110,7 @@ function egress(ctx: AgentContext, net: NetworkEntry, up: UpNetwork, built: Trac
   const verdict: TraceVerdict = t.drop !== undefined ? 'drop' : t.stage === 'proxy' ? 'reply' : 'forward';
   const shown = dstMac ?? formatMac(built.frame, 0);
   const ipLength = built.frame.length - 14;
+  const copies = t.vteps && replicationList(ctx.store, net, t.vteps);
   const detail = (stage: TraceStage): string => {
     switch (stage) {
       case 'parse':
@@ -113,6 +119,7 @@ function egress(ctx: AgentContext, net: NetworkEntry, up: UpNetwork, built: Trac
         if (t.stage !== 'proxy') return 'not ARP or neighbour discovery: not answered here';
         return t.drop === undefined ? `answered from the neighbour table: a ${t.replyLen}-byte reply back to the sender` : `not answered (${t.drop}): the address is not in the neighbour table; nothing is flooded`;
       case 'lookup':
+        if (copies) return groupLookupDetail(shown, copies);
         if (t.drop === 'no_fdb') return `FDB of vni ${up.vni} has no ${shown}: dropped, never flooded`;
         if (t.drop === 'no_sa') return `FDB ${shown} → VTEP ${t.vtep}, but no outbound SA to it yet (keys not known): nothing leaves in plaintext`;
         if (t.stage === 'lookup') return `${shown} is a group address: dropped, never flooded`;
@@ -121,7 +128,7 @@ function egress(ctx: AgentContext, net: NetworkEntry, up: UpNetwork, built: Trac
         if (t.drop !== undefined) return `too big: ${ipLength} > ${net.mtu}${built.summary.includes(', DF') ? ', DF' : ''}${t.replyLen > 0 ? `; ICMP too-big (MTU ${net.mtu}) back to the sender` : ''}`;
         return t.pieces > 1 ? `${ipLength} > ${net.mtu}: cut into ${t.pieces} IPv4 fragments` : `fits ${net.mtu}`;
       case 'encapsulate':
-        return `VXLAN vni ${up.vni}, ${t.payloadLen}-byte payload${t.pieces > 1 ? ' (first fragment)' : ''} to ${t.vtep}:${ctx.config.dataPort}`;
+        return `VXLAN vni ${up.vni}, ${t.payloadLen}-byte payload${t.pieces > 1 ? ' (first fragment)' : ''} to ${copies ? 'each VTEP, first ' : ''}${t.vtep}:${ctx.config.dataPort}`;
       default:
         return `ESP spi ${hex(t.sa!.spi)}, next sequence number ${t.sa!.seq} (not sealed: a trace takes no sequence number)`;
     }
@@ -133,6 +140,7 @@ function egress(ctx: AgentContext, net: NetworkEntry, up: UpNetwork, built: Trac
     report.outer = { src: ctx.config.advertiseAddr, dst: t.vtep!, ...(sport !== undefined && { sport }), ...ports(ctx, net), vni: up.vni };
     if (t.sa) report.outer.esp = { spi: hex(t.sa.spi), seq: t.sa.seq };
   }
+  if (copies && copies.length > 0) report.replication = copies;
   if (note) report.note = note;
   return report;
 }

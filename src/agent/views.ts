@@ -13,7 +13,9 @@ import type { AgentContext } from './context.js';
 import type { IdentityStatus } from './identity.js';
 import { movableVethName } from '../host/links.js';
 import type { ProbeStats } from './peer-health.js';
-import type { AgentCounters, AgentEvent, FdbRow, MemberRow, MovableEndpoint, NeighRow } from './operations.js';
+import type { AgentCounters, AgentEvent, FdbRow, GroupRow, MemberRow, MovableEndpoint, NeighRow } from './operations.js';
+import type { SnoopingStats } from './group-membership.js';
+import { formatMac, groupMac } from '../wire/index.js';
 
 /** What the views read from the agent beyond the shared context. */
 export interface ViewSources {
@@ -24,6 +26,8 @@ export interface ViewSources {
   identity(): IdentityStatus;
   /** What the VTEP probes did (peer-health.ts). */
   probes(): ProbeStats;
+  /** What the multicast snooping did (group-membership.ts). */
+  snooping(): SnoopingStats;
 }
 
 export class AgentViews {
@@ -91,6 +95,33 @@ export class AgentViews {
     return this.fdbRows(network).map(({ network: n, vni, ip, mac }) => ({ network: n, vni, ip, mac }));
   }
 
+  /** Multicast groups by network and group: the hosts' group entries and the static peers configured for them. */
+  groupRows(network?: string): GroupRow[] {
+    const { store, datapath } = this.ctx;
+    const rows = new Map<string, GroupRow>();
+    const row = (net: NetworkEntry, group: string): GroupRow => {
+      const key = `${net.name}/${group}`;
+      let r = rows.get(key);
+      if (!r) {
+        const mac = formatMac(groupMac(group));
+        const up = this.ctx.up.get(net.name);
+        rows.set(key, (r = { network: net.name, vni: net.vni, group, mac, members: [], vteps: up ? (datapath.groups(up.vni).get(mac) ?? []) : [] }));
+      }
+      return r;
+    };
+    const nets = this.selectNetworks(network);
+    if (network !== undefined && !nets[0].multicast) throw new OverlayError('BAD_REQUEST', `network ${network} was not created with --multicast: it has no groups`);
+    for (const net of nets.filter((n) => n.multicast)) {
+      for (const g of store.groups(net.name)) for (const endpoint of g.endpoints) row(net, g.group).members.push({ node: g.owner, endpoint, vtep: g.vtep });
+      for (const p of store.peers.values()) {
+        if (p.network === net.name) for (const group of p.groups ?? []) row(net, group).members.push({ node: null, endpoint: null, vtep: p.vtep, ip: p.ip });
+      }
+    }
+    const order = (m: GroupRow['members'][number]): string => `${m.node ?? '~'} ${m.endpoint ?? m.ip}`;
+    for (const r of rows.values()) r.members.sort((a, b) => order(a).localeCompare(order(b)));
+    return [...rows.values()].sort((a, b) => a.network.localeCompare(b.network) || a.group.localeCompare(b.group));
+  }
+
   /** Cluster members as gossip sees them, this node included. */
   members(): MemberRow[] {
     return (this.src.gossip()?.members() ?? [])
@@ -100,7 +131,7 @@ export class AgentViews {
 
   counters(): AgentCounters {
     const workers = this.ctx.datapath.workerCounters?.();
-    return { ...this.ctx.datapath.counters(), ...(workers && { workers }), probes: { ...this.src.probes() }, cluster: { rejected: { ...this.ctx.store.rejected }, badMessages: this.src.sync.badMessages } };
+    return { ...this.ctx.datapath.counters(), ...(workers && { workers }), probes: { ...this.src.probes() }, snooping: { ...this.src.snooping() }, cluster: { rejected: { ...this.ctx.store.rejected }, badMessages: this.src.sync.badMessages } };
   }
 
   /**

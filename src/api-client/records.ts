@@ -11,6 +11,10 @@ export interface AgentNetwork {
   subnets: string[];
   mtu: number;
   encrypted: boolean;
+  /** Replicates broadcast and multicast (absent from agents before issue 14). */
+  multicast?: boolean;
+  /** Multicast networks: storm control, frames/s (0: no limit). */
+  multicastRate?: number;
 }
 
 /** An endpoint as GET /v1/endpoints shows it. */

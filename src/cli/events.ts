@@ -50,7 +50,7 @@ function lines(line: (text: string) => void): Writable {
 export function addEventsCommand(program: Command, client: () => ControlClient, json: () => boolean, int: (v: string) => number): void {
   program
     .command('events')
-    .description('what happened: sampled data-path drops and member, network, endpoint, key, peer and note events')
+    .description('what happened: sampled data-path drops and member, network, endpoint, key, peer, note, identity and group events')
     .option('--follow', 'keep streaming new events until interrupted')
     .option('--network <name>', 'only events of this network')
     .option('--reason <reason>', 'only drops of this reason (as stats names it)')

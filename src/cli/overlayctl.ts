@@ -13,6 +13,20 @@ import { printDoctor } from './doctor-text.js';
 import { addEventsCommand } from './events.js';
 import { registerCaCommands } from './ca-commands.js';
 import { printPeers } from './peers-text.js';
+import { printGroups } from './groups-text.js';
+import { DEFAULT_MULTICAST_RATE } from '../cluster/network-request.js';
+
+interface NetworkCreateOptions {
+  subnet: string[];
+  vni?: number;
+  mtu?: number;
+  encrypted?: boolean;
+  espCarrier?: string;
+  espKeyBits?: number;
+  esn: boolean;
+  multicast?: boolean;
+  multicastRate?: number;
+}
 
 const DEFAULT_SOCKET = process.env.OVERLAYD_SOCKET ?? '/run/overlayd/overlayd.sock';
 
@@ -57,6 +71,10 @@ program
       const s = d as { tx: Moved; rx: Moved; drops: Record<string, number>; workers?: { worker: number; tx: Moved; rx: Moved; drops: number }[] } & Row;
       process.stdout.write(`tx: ${s.tx.packets} packets, ${s.tx.bytes} bytes\nrx: ${s.rx.packets} packets, ${s.rx.bytes} bytes\n`);
       for (const k of ['arpReplies', 'ndReplies', 'icmpErrors', 'fragments']) process.stdout.write(`${k}: ${s[k]}\n`);
+      const m = s.multicast as { frames: number; copies: number; rx: number } | undefined;
+      if (m) process.stdout.write(`multicast: ${m.frames} frames replicated as ${m.copies} copies, ${m.rx} received\n`);
+      const snoop = s.snooping as Record<string, number> | undefined;
+      if (snoop) process.stdout.write(`snooping: ${Object.entries(snoop).map(([k, n]) => `${k}=${n}`).join(' ')}\n`);
       const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
       process.stdout.write(`drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(' ') : 'none'}\n`);
       for (const w of s.workers ?? []) {
@@ -76,12 +94,17 @@ network
   .option('--esp-carrier <ip|udp>', 'encrypted: IP protocol 50 (default) or ESP-in-UDP on the ESP port')
   .option('--esp-key-bits <128|256>', 'encrypted: AES key size (default 128)', int)
   .option('--no-esn', 'encrypted: 32-bit sequence numbers (for tools without ESN, e.g. Wireshark 4.0 ICV checks)')
-  .action(async (name: string, o: { subnet: string[]; vni?: number; mtu?: number; encrypted?: boolean; espCarrier?: string; espKeyBits?: number; esn: boolean }) => {
+  .option('--multicast', 'carry broadcast and multicast between hosts, to the hosts whose endpoints joined the group (docs/multicast.md)')
+  .option('--multicast-rate <n>', `multicast: storm control, replicated frames/s per host (default ${DEFAULT_MULTICAST_RATE}; 0: no limit)`, int)
+  .action(async (name: string, o: NetworkCreateOptions) => {
     const espGiven = o.espCarrier !== undefined || o.espKeyBits !== undefined || !o.esn;
     if (espGiven && !o.encrypted) throw new Error('--esp-carrier, --esp-key-bits and --no-esn apply to --encrypted networks only');
+    if (o.multicastRate !== undefined && !o.multicast) throw new Error('--multicast-rate applies to --multicast networks only');
     const esp = o.encrypted ? { carrier: o.espCarrier, keyBits: o.espKeyBits, esn: o.esn } : undefined;
-    const body = { name, subnets: o.subnet, vni: o.vni, mtu: o.mtu, encrypted: o.encrypted === true, esp };
-    out(await client().post<Row>('/v1/networks', body), (d) => process.stdout.write(`${d.name} vni ${d.vni} id ${d.id} mtu ${d.mtu}${d.encrypted ? ' encrypted' : ''}\n`));
+    const body = { name, subnets: o.subnet, vni: o.vni, mtu: o.mtu, encrypted: o.encrypted === true, esp, multicast: o.multicast === true, multicastRate: o.multicastRate };
+    out(await client().post<Row>('/v1/networks', body), (d) =>
+      process.stdout.write(`${d.name} vni ${d.vni} id ${d.id} mtu ${d.mtu}${d.encrypted ? ' encrypted' : ''}${d.multicast ? ` multicast ${d.multicastRate || 'unlimited'}${d.multicastRate ? '/s' : ''}` : ''}\n`),
+    );
   });
 network
   .command('rotate-key <name>')
@@ -90,7 +113,7 @@ network
 network
   .command('ls')
   .description('list networks')
-  .action(async () => out(await client().get<Row[]>('/v1/networks'), rows(['name', 'id', 'vni', 'subnets', 'mtu', 'encrypted'])));
+  .action(async () => out(await client().get<Row[]>('/v1/networks'), rows(['name', 'id', 'vni', 'subnets', 'mtu', 'encrypted', 'multicast'])));
 network
   .command('inspect <name>')
   .description('show one network')
@@ -134,8 +157,11 @@ peer
   .requiredOption('--ip <ip>', 'its overlay address')
   .requiredOption('--mac <mac>', 'its MAC address')
   .requiredOption('--vtep <addr>', 'the underlay address of its host')
-  .action(async (net: string, o: { ip: string; mac: string; vtep: string }) =>
-    out(await client().post<Row>(`/v1/networks/${enc(net)}/peers`, o), (d) => process.stdout.write(`${d.ip} ${d.mac} via ${d.vtep}\n`)),
+  .option('--group <addr>', 'multicast networks: a group it receives (repeat; broadcast and link-local groups reach it anyway)', collect)
+  .action(async (net: string, o: { ip: string; mac: string; vtep: string; group?: string[] }) =>
+    out(await client().post<Row>(`/v1/networks/${enc(net)}/peers`, { ip: o.ip, mac: o.mac, vtep: o.vtep, groups: o.group }), (d) =>
+      process.stdout.write(`${d.ip} ${d.mac} via ${d.vtep}${d.groups ? ` groups ${(d.groups as string[]).join(' ')}` : ''}\n`),
+    ),
   );
 peer
   .command('rm <network>')
@@ -165,6 +191,11 @@ program
   .command('neigh [network]')
   .description('neighbour table: IP → MAC')
   .action(async (net?: string) => out(await client().get<Row[]>(`/v1/neigh${q(net)}`), rows(['network', 'vni', 'ip', 'mac'])));
+
+program
+  .command('groups [network]')
+  .description('multicast groups with a member anywhere: who listens, and where this host sends the group\'s frames')
+  .action(async (net?: string) => out(await client().get<Row[]>(`/v1/groups${q(net)}`), printGroups));
 
 program
   .command('trace <network>')

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     .option('--busy-poll-us <us>', 'native: keep polling this long after traffic while a CPU is free, instead of sleeping (0: off)', '200')
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics here')
     .option('--peer-probe-interval <seconds>', 'probe every remote VTEP over the data path this often (overlayctl peers; 0: off)', '1')
+    .option('--query-interval <seconds>', 'multicast networks: IGMP/MLD general query interval of the querier (RFC 3376: 125); memberships last 2 intervals + the response time', '125')
     .option('--docker-plugin', "also serve Docker's plugin API from this process (down while the agent is; overlayd-docker-plugin is not)")
     .option('--docker-plugin-dir <dir>', 'where dockerd looks for plugin sockets', DEFAULT_PLUGIN_DIR)
     .option('--ca <file>', 'the cluster CA certificate: sign what this node owns, check what others announce (docs/identity.md)')
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
     realtimeWorkers: o.realtimeWorkers === true,
     metricsAddr: o.metricsAddr,
     peerProbeIntervalS: Number(o.peerProbeInterval),
+    queryIntervalS: Number(o.queryInterval),
     logLevel: o.logLevel,
     ca: o.ca,
     cert: o.cert,

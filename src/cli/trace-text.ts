@@ -1,5 +1,7 @@
 /** The text form of `overlayctl trace`, read like `ovs-appctl ofproto/trace`: the flow, one indented line per stage, the verdict. */
 
+import { copyCount, describeCopy } from '../agent/trace-groups.js';
+
 /** The fields of a trace report (src/agent/trace.ts TraceReport) the text form shows. */
 interface TraceText {
   network: string;
@@ -11,6 +13,7 @@ interface TraceText {
   reason?: string;
   stages: { stage: string; result: string; detail: string }[];
   outer?: { src: string; dst: string; sport?: number; dport?: number; vni: number; esp?: { spi: string; seq: number } };
+  replication?: { vtep: string; node: string | null }[];
   note?: string;
 }
 
@@ -25,6 +28,8 @@ export function printTrace(r: TraceText): void {
   else if (r.verdict === 'forward') lines.push(`Verdict: forward — ${outer}`);
   else if (r.verdict === 'deliver') lines.push(`Verdict: deliver — from ${outer}`);
   else lines.push('Verdict: reply — answered on this host, nothing leaves it');
+  const copies = r.replication ?? [];
+  if (copies.length > 0) lines.push(`Replication: ${copyCount(copies.length)}, to ${copies.map(describeCopy).join(', ')}`);
   if (r.note) lines.push(`Note: ${r.note}`);
   process.stdout.write(lines.join('\n') + '\n');
 }

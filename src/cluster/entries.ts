@@ -1,6 +1,6 @@
 /**
  * What agents agree on, entry by entry (Docker's NetworkDB, kept small):
- * networks and endpoints. Every entry carries the node that last wrote it and
+ * networks, endpoints, and the multicast groups joined on each host. Every entry carries the node that last wrote it and
  * a Lamport time; the newer write wins, ties broken by node name. A delete is
  * a tombstone that lives on (30 min by default) so a slow peer cannot bring
  * the entry back. `created` is the Lamport time of the entry's creation and
@@ -34,6 +34,12 @@ export interface NetworkEntry extends EntryMeta {
   encrypted: boolean;
   /** Carrier, cipher and key ring of an encrypted network (absent on plain networks and tombstones). */
   encryption?: NetworkEncryptionEntry;
+  /**
+   * Set on a network created with `--multicast` (docs/multicast.md): broadcast
+   * and multicast are replicated, at most `rate` frames/s per host (0: no
+   * limit). Absent: as before the setting existed, so older agents are unchanged.
+   */
+  multicast?: { rate: number };
 }
 
 export interface EndpointEntry extends EntryMeta {
@@ -61,10 +67,38 @@ export const ENDPOINT_RUNTIMES: readonly EndpointRuntime[] = ['docker', 'cni', '
 /** The runtimes a front-end may name when it attaches (perf endpoints are the agent's own). */
 export const ATTACH_RUNTIMES: readonly EndpointRuntime[] = ['docker', 'cni', 'manual'];
 
-export type Entry = NetworkEntry | EndpointEntry;
+/**
+ * A multicast group joined on one host (docs/multicast.md "Groups in
+ * gossip"): one entry per (network, group, host), written only by that host
+ * (`owner`), with the endpoint entries' Lamport, tombstone and liveness rules.
+ */
+export interface GroupEntry extends EntryMeta {
+  kind: 'group';
+  /** Network name, and the id of the network it was joined on. */
+  network: string;
+  networkId: string;
+  /** The group address, canonical (wire/multicast.ts canonicalGroup). */
+  group: string;
+  /** Underlay address of the owner: where the group's copies go. */
+  vtep: string;
+  /** The ids of the owner's endpoints that listen (empty on a tombstone). */
+  endpoints: string[];
+}
 
-export const entryKey = (e: Pick<NetworkEntry, 'kind' | 'name'> | Pick<EndpointEntry, 'kind' | 'id'>): string =>
-  e.kind === 'network' ? `network/${e.name}` : `endpoint/${e.id}`;
+/** The most endpoint ids one group entry carries (a host has no more endpoints on a network than this, in practice). */
+export const MAX_GROUP_ENDPOINTS = 256;
+
+export type Entry = NetworkEntry | EndpointEntry | GroupEntry;
+
+type KeyFields = Pick<NetworkEntry, 'kind' | 'name'> | Pick<EndpointEntry, 'kind' | 'id'> | Pick<GroupEntry, 'kind' | 'network' | 'group' | 'owner'>;
+
+export function entryKey(e: KeyFields): string {
+  if (e.kind === 'network') return `network/${e.name}`;
+  if (e.kind === 'endpoint') return `endpoint/${e.id}`;
+  return groupKey(e.network, e.group, e.owner);
+}
+
+export const groupKey = (network: string, group: string, owner: string): string => `group/${network}/${group}/${owner}`;
 
 /** Whether version `a` supersedes version `b` of the same entry. */
 export function supersedes(a: EntryMeta, b: EntryMeta): boolean {

@@ -9,6 +9,10 @@ import type { EncryptionRequest } from './network-keys.js';
 export type NetworkRecord = Pick<NetworkEntry, 'name' | 'id' | 'vni' | 'subnets' | 'mtu' | 'encrypted'> & {
   /** Encrypted networks: how ESP travels and the cipher (never the keys). */
   esp?: { carrier: 'ip' | 'udp'; keyBits: 128 | 256; esn: boolean };
+  /** Created with `--multicast`: broadcast and multicast are replicated (docs/multicast.md). */
+  multicast: boolean;
+  /** Multicast networks: the storm-control limit, replicated frames/s per host (0: none). */
+  multicastRate?: number;
 };
 
 /** An endpoint as the API shows it. */
@@ -37,6 +41,8 @@ export interface PeerRecord {
   ip: string;
   mac: string;
   vtep: string;
+  /** Multicast networks: the groups it receives (canonical, sorted); absent when none were given. */
+  groups?: string[];
 }
 
 export const toEndpointRecord = (e: EndpointEntry): EndpointRecord => ({
@@ -53,8 +59,9 @@ export const toEndpointRecord = (e: EndpointEntry): EndpointRecord => ({
   ...(e.container !== undefined ? { container: e.container } : {}),
 });
 
-export function toNetworkRecord({ name, id, vni, subnets, mtu, encrypted, encryption }: NetworkEntry): NetworkRecord {
-  const r: NetworkRecord = { name, id, vni, subnets, mtu, encrypted };
+export function toNetworkRecord({ name, id, vni, subnets, mtu, encrypted, encryption, multicast }: NetworkEntry): NetworkRecord {
+  const r: NetworkRecord = { name, id, vni, subnets, mtu, encrypted, multicast: multicast !== undefined };
+  if (multicast) r.multicastRate = multicast.rate;
   if (encryption) r.esp = { carrier: encryption.carrier, keyBits: encryption.keySize === 32 ? 256 : 128, esn: encryption.esn };
   return r;
 }
@@ -68,6 +75,10 @@ export interface NetworkRequest {
   encrypted?: boolean;
   /** Carrier and cipher of an encrypted network (defaults: ip, AES-128, ESN). */
   encryption?: EncryptionRequest;
+  /** Replicate broadcast and multicast (default off). */
+  multicast?: boolean;
+  /** With `multicast`: storm control, frames/s (default DEFAULT_MULTICAST_RATE; 0: no limit). */
+  multicastRate?: number;
 }
 
 /** What `prepareEndpoint` is asked for. */

@@ -4,7 +4,7 @@
  * encoding; every entry received is admitted only when a certificate that
  * chains to the CA, is not expired or revoked and carries the entry's owner
  * name signed it, and — for an endpoint — that certificate covers its VTEP
- * and its addresses.
+ * and its addresses; for a multicast group entry, its VTEP.
  *
  *   gossip message { e: entries, c: certificates, r: revocations }
  *     c, r ─► receive: trust store (verified against the CA) ─► fresh ones relayed;
@@ -87,7 +87,7 @@ export class SignedEntries implements EntryGuard {
   }
 
   admit(e: Entry, cur: Entry | undefined): IdentityReason | undefined {
-    if (e.kind === 'endpoint' && cur && cur.owner !== e.owner) return this.refuse('not_owner', e, `endpoint ${e.id.slice(0, 12)} belongs to ${cur.owner}`);
+    if (e.kind !== 'network' && cur && cur.owner !== e.owner) return this.refuse('not_owner', e, `it belongs to ${cur.owner}`);
     const { sig, ...body } = e;
     const { cert, refusal } = this.trust.verifySigned(ENTRY_PURPOSE, body, sig, e.owner);
     if (refusal === 'unsigned' && !this.requireSigned && !this.trust.hasCertFor(e.owner)) return undefined;
@@ -96,8 +96,9 @@ export class SignedEntries implements EntryGuard {
       const why = typeof sig?.cert === 'string' && refusal !== 'unknown_cert' ? this.trust.describe(sig.cert, refusal) : refusal;
       return this.refuse(refusal, e, why);
     }
-    if (e.kind !== 'endpoint' || e.deleted) return undefined;
+    if (e.kind === 'network' || e.deleted) return undefined;
     if (!coversVtep(cert!, e.vtep)) return this.refuse('vtep_not_in_cert', e, `VTEP ${e.vtep} is not in its certificate (${cert!.vteps.join(', ')})`);
+    if (e.kind === 'group') return undefined;
     const outside = e.ips.find((ip) => !coversAddress(cert!, ip));
     if (outside) return this.refuse('address_not_in_cert', e, `${outside} is outside its certificate's subnets (${cert!.subnets.join(', ')})`);
     return undefined;
@@ -146,7 +147,7 @@ export class SignedEntries implements EntryGuard {
   }
 
   private refuse(reason: IdentityReason, e: Entry, why: string): IdentityReason {
-    const what = e.kind === 'endpoint' ? `endpoint ${e.id.slice(0, 12)} (${e.ips.join(', ')})` : `network ${e.name}`;
+    const what = e.kind === 'endpoint' ? `endpoint ${e.id.slice(0, 12)} (${e.ips.join(', ')})` : e.kind === 'group' ? `group ${e.group} of ${e.network}` : `network ${e.name}`;
     this.onRefuse({ reason, what: 'entry', node: e.owner, message: `${what} from ${e.owner} refused: ${why}` });
     return reason;
   }

@@ -1,6 +1,6 @@
 /**
- * What this host knows of the overlay: the replicated networks and endpoints
- * (src/cluster/entries.ts), the liveness of their owners as gossip reports
+ * What this host knows of the overlay: the replicated networks, endpoints and
+ * multicast groups (src/cluster/entries.ts), the liveness of their owners as gossip reports
  * it, and the static peers entered by hand here.
  *
  * Local changes are made in two steps — `prepare…` validates and returns the
@@ -11,12 +11,14 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { cidrOverlaps, endpointMac, formatMac, ipFamily, isHostAddress, parseCidr, parseMac } from '../wire/index.js';
+import { endpointMac, parseCidr } from '../wire/index.js';
 import { AddressReservations, allocateStriped, canonicalIp, completeAddresses, requestedAddresses, stripeOf, withinRanges } from './addresses.js';
-import { claimedFirst, entryKey, LamportClock, supersedes } from './entries.js';
-import type { EndpointEntry, Entry, NetworkEntry } from './entries.js';
+import { claimedFirst, entryKey, groupKey, LamportClock, supersedes } from './entries.js';
+import type { EndpointEntry, Entry, GroupEntry, NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
-import { checkEndpoint, checkNetwork, REJECT_REASONS, wellFormed, type RejectReason } from './validate.js';
+import { checkEndpoint, checkGroup, checkNetwork, REJECT_REASONS, wellFormed, type RejectReason } from './validate.js';
+import { multicastSetting, requestedSubnets } from './network-request.js';
+import { preparePeer } from './static-peers.js';
 import { OPEN_GUARD, type EntryGuard } from './signed-entries.js';
 import { newEncryption, pendingKey, rotated } from './network-keys.js';
 import type { EndpointRequest, NetworkRequest, PeerRecord } from './records.js';
@@ -37,8 +39,6 @@ export interface StoreSnapshot {
   entries: Entry[];
   peers: PeerRecord[];
 }
-
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export class OverlayStore extends EventEmitter {
   readonly clock = new LamportClock();
@@ -95,8 +95,8 @@ export class OverlayStore extends EventEmitter {
     return this.endpoints(network).filter((e) => e.owner === this.self);
   }
 
-  /** Whether the data path should carry traffic to the endpoint: its owner is up and really at its VTEP. */
-  visible(e: EndpointEntry): boolean {
+  /** Whether the data path should carry traffic to the endpoint (or group member): its owner is up and really at its VTEP. */
+  visible(e: EndpointEntry | GroupEntry): boolean {
     if (e.owner === this.self) return true;
     const m = this.members.get(e.owner);
     return m !== undefined && (m.state === 'alive' || m.state === 'suspect') && m.addr === e.vtep && this.guard.trusted(e);
@@ -110,28 +110,9 @@ export class OverlayStore extends EventEmitter {
   // ---- networks -----------------------------------------------------------
 
   prepareNetwork(req: NetworkRequest): NetworkEntry {
-    if (!NAME_RE.test(req.name)) throw new OverlayError('BAD_REQUEST', `invalid network name "${req.name}"`);
     if (this.findNetwork(req.name)) throw new OverlayError('NETWORK_EXISTS', `network ${req.name} already exists`);
-    if (req.subnets.length === 0) throw new OverlayError('BAD_REQUEST', 'a network needs at least one --subnet');
-    const cidrs = req.subnets.map((s) => {
-      try {
-        return parseCidr(s);
-      } catch (err) {
-        throw new OverlayError('BAD_REQUEST', (err as Error).message);
-      }
-    });
-    if (new Set(cidrs.map((c) => c.family)).size !== cidrs.length) {
-      throw new OverlayError('BAD_REQUEST', 'at most one IPv4 and one IPv6 subnet per network');
-    }
-    for (const other of this.networks()) {
-      for (const theirs of other.subnets.map(parseCidr)) {
-        const clash = cidrs.find((c) => cidrOverlaps(c, theirs));
-        if (clash) throw new OverlayError('SUBNET_OVERLAP', `subnet ${clash.text} overlaps ${theirs.text} of network ${other.name}`);
-      }
-    }
-    if (!Number.isInteger(req.mtu) || req.mtu < 1280 || req.mtu > 65000) {
-      throw new OverlayError('BAD_REQUEST', `invalid MTU ${req.mtu}: must be 1280..65000`);
-    }
+    const cidrs = requestedSubnets(req, this.networks());
+    const multicast = multicastSetting(req);
     let vni = req.vni;
     if (vni !== undefined) {
       if (!Number.isInteger(vni) || vni < 1 || vni > VNI_MAX) throw new OverlayError('BAD_REQUEST', `invalid VNI ${vni}: must be 1..${VNI_MAX}`);
@@ -148,6 +129,7 @@ export class OverlayStore extends EventEmitter {
       subnets: cidrs.map((c) => c.text),
       mtu: req.mtu,
       encrypted: req.encrypted ?? false,
+      ...(multicast && { multicast }),
       owner: this.self,
       ltime: 0,
       created: 0,
@@ -201,7 +183,7 @@ export class OverlayStore extends EventEmitter {
   /** Tombstones the network and this node's endpoints on it; other nodes remove theirs when they see it. */
   commitNetworkRemoval(name: string): void {
     this.reservations.dropNetwork(name);
-    for (const e of this.localEndpoints(name)) this.writeLocal({ ...e, deleted: true, ltime: this.clock.tick() });
+    for (const e of [...this.localEndpoints(name), ...this.localGroups(name)]) this.writeLocal({ ...e, deleted: true, ltime: this.clock.tick() });
     for (const [k, p] of this.peers) if (p.network === name) this.peers.delete(k);
     const { encryption: _keys, ...net } = this.network(name); // a tombstone keeps no keys
     this.writeLocal({ ...net, owner: this.self, deleted: true, ltime: this.clock.tick() });
@@ -321,30 +303,35 @@ export class OverlayStore extends EventEmitter {
       });
   }
 
+  // ---- multicast groups ---------------------------------------------------
+
+  /** Live group entries whose owner is reachable (or this node), optionally of one network. */
+  groups(network?: string): GroupEntry[] {
+    return this.live<GroupEntry>('group').filter((g) => (network === undefined || g.network === network) && this.visible(g));
+  }
+
+  /** This node's own live group entries. */
+  localGroups(network?: string): GroupEntry[] {
+    return this.live<GroupEntry>('group').filter((g) => g.owner === this.self && (network === undefined || g.network === network));
+  }
+
+  /** Announces that `endpoints` (ids of this host's endpoints) listen to `group` on `network`; none: the group is left here. */
+  commitGroup(network: string, group: string, endpoints: string[]): GroupEntry | undefined {
+    const cur = this.entries.get(groupKey(network, group, this.self)) as GroupEntry | undefined;
+    const ids = [...endpoints].sort();
+    if (ids.length === 0) return cur && !cur.deleted ? this.writeLocal({ ...cur, endpoints: [], deleted: true, ltime: this.clock.tick() }) : undefined;
+    if (cur && !cur.deleted && cur.endpoints.join() === ids.join()) return cur;
+    const net = this.network(network);
+    const t = this.clock.tick();
+    const created = cur && !cur.deleted ? cur.created : t;
+    return this.writeLocal<GroupEntry>({ kind: 'group', network, networkId: net.id, group, vtep: this.vtep, endpoints: ids, owner: this.self, ltime: t, created, deleted: false });
+  }
+
   // ---- static peers -------------------------------------------------------
 
+  /** Checks a static peer (static-peers.ts); returns it canonical. */
   preparePeer(req: PeerRecord): PeerRecord {
-    const net = this.network(req.network);
-    const ip = canonicalIp(req.ip);
-    const vtep = canonicalIp(req.vtep);
-    let mac: string;
-    try {
-      mac = formatMac(parseMac(req.mac));
-    } catch {
-      throw new OverlayError('BAD_REQUEST', `invalid MAC address "${req.mac}"`);
-    }
-    if (parseMac(mac)[0] & 1) throw new OverlayError('BAD_REQUEST', `${mac} is a group address, not an endpoint MAC`);
-    const cidr = net.subnets.map(parseCidr).find((c) => c.family === ipFamily(ip));
-    if (!cidr || !isHostAddress(cidr, ip)) throw new OverlayError('IP_OUTSIDE_SUBNET', `${ip} is not a usable address of network ${net.name}`);
-    if (this.usedAddresses(net.name).has(ip)) throw new OverlayError('IP_IN_USE', `${ip} is already in use on network ${net.name}`);
-    for (const p of this.peers.values()) {
-      if (p.network === net.name && p.mac === mac && p.vtep !== vtep) {
-        throw new OverlayError('MAC_CONFLICT', `${mac} is already behind VTEP ${p.vtep} on network ${net.name}`);
-      }
-    }
-    const holder = this.live<EndpointEntry>('endpoint').find((e) => e.network === net.name && e.mac === mac);
-    if (holder) throw new OverlayError('MAC_CONFLICT', `${mac} belongs to endpoint ${holder.id.slice(0, 12)} on ${holder.owner}`);
-    return { network: net.name, ip, mac, vtep };
+    return preparePeer(this, req);
   }
 
   commitPeer(peer: PeerRecord): void {
@@ -385,7 +372,7 @@ export class OverlayStore extends EventEmitter {
       const key = entryKey(e);
       const cur = this.entries.get(key);
       if (cur && !supersedes(e, cur)) continue;
-      if (e.kind === 'endpoint' && e.owner === this.self) {
+      if (e.kind !== 'network' && e.owner === this.self) {
         // Ours: nobody else writes it. Re-assert what we hold (or its absence).
         this.writeLocal(cur ? { ...cur, ltime: this.clock.tick() } : { ...e, deleted: true, ltime: this.clock.tick() });
         continue;
@@ -408,7 +395,7 @@ export class OverlayStore extends EventEmitter {
     const before = this.members.get(name);
     this.members.set(name, { state, addr });
     if (state === 'left') {
-      for (const [k, e] of this.entries) if (e.kind === 'endpoint' && e.owner === name) this.entries.delete(k);
+      for (const [k, e] of this.entries) if (e.kind !== 'network' && e.owner === name) this.entries.delete(k);
     }
     if (!before || before.state !== state || before.addr !== addr) this.emit('change');
   }
@@ -476,7 +463,8 @@ export class OverlayStore extends EventEmitter {
       return undefined;
     }
     if (this.members.get(e.owner)?.state === 'left' && !e.deleted) return 'owner_left';
-    return checkEndpoint(e, { network: (n) => this.findNetwork(n), memberAddr: (n) => this.memberAddr(n) });
+    const ctx = { network: (n: string) => this.findNetwork(n), memberAddr: (n: string) => this.memberAddr(n) };
+    return e.kind === 'group' ? checkGroup(e, ctx) : checkEndpoint(e, ctx);
   }
 
   private store(e: Entry): void {

@@ -17,7 +17,7 @@
  */
 import type { Delegate, EventDelegate, Memberlist, NodeInfo } from '../gossip/index.js';
 import { TransmitLimitedQueue, decodeMsgpack, encodeMsgpack, type Broadcast } from '../gossip/index.js';
-import { entryKey, type EndpointEntry, type Entry } from './entries.js';
+import { entryKey, type Entry } from './entries.js';
 import type { MemberState, OverlayStore } from './store.js';
 import type { Credentials, SignedEntries } from './signed-entries.js';
 
@@ -121,12 +121,12 @@ export class ClusterSync implements Delegate, EventDelegate {
     return retry;
   }
 
-  /** Nodes with endpoints on the entry's network (for a network entry: every live node). */
+  /** Nodes with endpoints on the entry's network (endpoints and groups; for a network entry: every live node). */
   private interestedNodes(e: Entry): string[] {
     const m = this.memberlist!;
     const live = m.members().filter((n) => n.state === 'alive' && n.name !== this.store.self).map((n) => n.name);
     if (e.kind === 'network') return live;
-    const having = new Set(this.store.endpoints((e as EndpointEntry).network).map((x) => x.owner));
+    const having = new Set(this.store.endpoints(e.network).map((x) => x.owner));
     return live.filter((n) => having.has(n));
   }
 

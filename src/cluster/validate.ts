@@ -2,9 +2,9 @@
  * Checks an entry that arrived over gossip before it may touch the tables.
  * Each refusal has a stable reason, counted in `overlayctl stats`.
  */
-import { formatMac, ipFamily, parseMac } from '../wire/index.js';
+import { canonicalGroup, formatMac, ipFamily, isLinkLocalGroup, isSolicitedNode, parseIp, parseMac } from '../wire/index.js';
 import { isHostAddress, parseCidr } from '../wire/index.js';
-import { ENDPOINT_RUNTIMES, type EndpointEntry, type Entry, type NetworkEntry } from './entries.js';
+import { ENDPOINT_RUNTIMES, MAX_GROUP_ENDPOINTS, type EndpointEntry, type Entry, type GroupEntry, type NetworkEntry } from './entries.js';
 import { wellFormedEncryption } from './network-keys.js';
 import { IDENTITY_REASONS } from './signed-entries.js';
 
@@ -22,7 +22,7 @@ export function wellFormed(e: unknown): e is Entry {
   if (x.kind === 'network') {
     const fields = isStr(x.name) && isStr(x.id) && isUint(x.vni, 0xffffff) && Array.isArray(x.subnets) && x.subnets.every(isStr) && isUint(x.mtu, 65535) && typeof x.encrypted === 'boolean';
     // A live encrypted network carries its keys; a plain one none; a tombstone may drop them.
-    if (!fields) return false;
+    if (!fields || !wellFormedMulticast(x.multicast)) return false;
     if (x.encryption === undefined) return !x.encrypted || x.deleted === true;
     return x.encrypted === true && wellFormedEncryption(x.encryption);
   }
@@ -31,8 +31,18 @@ export function wellFormed(e: unknown): e is Entry {
       (x.runtime === undefined || ENDPOINT_RUNTIMES.includes(x.runtime as EndpointEntry['runtime'] & string)) &&
       (x.container === undefined || (typeof x.container === 'string' && x.container.length <= 256));
   }
+  if (x.kind === 'group') {
+    return isStr(x.network) && isStr(x.networkId) && isStr(x.group) && isStr(x.vtep) && Array.isArray(x.endpoints) && x.endpoints.length <= MAX_GROUP_ENDPOINTS && x.endpoints.every(isStr);
+  }
   return false;
 }
+
+/** A network's multicast setting: absent, or `{ rate }` with a whole number of frames/s. */
+const wellFormedMulticast = (m: unknown): boolean =>
+  m === undefined || (typeof m === 'object' && m !== null && !Array.isArray(m) && Object.keys(m).length === 1 && isUint((m as { rate?: unknown }).rate, MAX_MULTICAST_RATE));
+
+/** The highest storm-control rate a network may carry (frames/s): far above what one host can replicate. */
+export const MAX_MULTICAST_RATE = 100_000_000;
 
 export interface ValidationContext {
   network(name: string): NetworkEntry | undefined;
@@ -57,6 +67,28 @@ export function checkEndpoint(e: EndpointEntry, ctx: ValidationContext): RejectR
     const c = cidrs.find((x) => x.family === ipFamily(ip));
     if (!c || !isHostAddress(c, ip)) return 'ip_outside_subnet';
   }
+  const addr = ctx.memberAddr(e.owner);
+  if (addr !== undefined && addr !== e.vtep) return 'vtep_mismatch';
+  return undefined;
+}
+
+/**
+ * Content checks of a well-formed group entry; undefined when it may be
+ * stored. The group is a multicast address the data path replicates by
+ * membership (not link-local, not solicited-node), in canonical form, on a
+ * known network that has multicast on, at the owner's address. A tombstone
+ * passes (it only takes the group away).
+ */
+export function checkGroup(e: GroupEntry, ctx: ValidationContext): RejectReason | undefined {
+  if (e.deleted) return undefined;
+  if (ipFamily(e.vtep) === 0) return 'bad_ip';
+  try {
+    if (canonicalGroup(e.group) !== e.group || isLinkLocalGroup(e.group) || isSolicitedNode(parseIp(e.group))) return 'bad_ip';
+  } catch {
+    return 'bad_ip';
+  }
+  const net = ctx.network(e.network);
+  if (!net || net.id !== e.networkId || !net.multicast) return 'unknown_network';
   const addr = ctx.memberAddr(e.owner);
   if (addr !== undefined && addr !== e.vtep) return 'vtep_mismatch';
   return undefined;

@@ -23,6 +23,9 @@ export interface OverlayRequest {
   subnet: string;
   encrypted: boolean;
   vni?: number;
+  /** Replicate broadcast and multicast (absent: off). */
+  multicast?: boolean;
+  multicastRate?: number;
 }
 
 export class AgentConnection {
@@ -46,7 +49,7 @@ export class AgentConnection {
   }
 
   createNetwork(r: OverlayRequest): Promise<AgentNetwork> {
-    return this.call(() => this.client.post<AgentNetwork>('/v1/networks', { name: r.name, subnets: [r.subnet], encrypted: r.encrypted, vni: r.vni }));
+    return this.call(() => this.client.post<AgentNetwork>('/v1/networks', { name: r.name, subnets: [r.subnet], encrypted: r.encrypted, vni: r.vni, multicast: r.multicast, multicastRate: r.multicastRate }));
   }
 
   /** Removes the overlay; false when it is gone already or still has endpoints somewhere. */

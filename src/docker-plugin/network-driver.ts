@@ -83,10 +83,14 @@ export class NetworkDriver {
       if (net.encrypted !== req.encrypted) {
         throw new PluginError('BAD_REQUEST', `overlayd network ${net.name} (${cidr.text}) exists cluster-wide ${net.encrypted ? 'encrypted' : 'unencrypted'}: ${net.encrypted ? 'add' : 'drop'} -o encrypted=true`);
       }
+      if ((net.multicast === true) !== req.multicast) {
+        throw new PluginError('BAD_REQUEST', `overlayd network ${net.name} (${cidr.text}) exists cluster-wide ${net.multicast ? 'with' : 'without'} multicast: ${net.multicast ? 'add' : 'drop'} -o multicast=true`);
+      }
       if (req.vni !== undefined && req.vni !== net.vni) throw new PluginError('BAD_REQUEST', `overlayd network ${net.name} exists cluster-wide with VNI ${net.vni}, not ${req.vni}`);
       mapped = { network: net.name, subnet: cidr.text, encrypted: net.encrypted, vni: req.vni };
     } else {
-      mapped = { network: req.name ?? `docker-${cidr.text.replace('/', '-')}`, subnet: cidr.text, encrypted: req.encrypted, vni: req.vni };
+      const multicast = req.multicast ? { multicast: true, ...(req.multicastRate !== undefined && { multicastRate: req.multicastRate }) } : {};
+      mapped = { network: req.name ?? `docker-${cidr.text.replace('/', '-')}`, subnet: cidr.text, encrypted: req.encrypted, vni: req.vni, ...multicast };
       await this.createOverlay(mapped);
     }
     this.nets.set(id, mapped);
@@ -142,7 +146,7 @@ export class NetworkDriver {
   }
 
   private async createOverlay(n: DockerNetwork): Promise<void> {
-    await this.agent.createNetwork({ name: n.network, subnet: n.subnet, encrypted: n.encrypted, vni: n.vni });
+    await this.agent.createNetwork({ name: n.network, subnet: n.subnet, encrypted: n.encrypted, vni: n.vni, multicast: n.multicast, multicastRate: n.multicastRate });
   }
 }
 

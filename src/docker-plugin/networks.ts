@@ -15,6 +15,9 @@ export interface DockerNetwork {
   subnet: string;
   encrypted: boolean;
   vni?: number;
+  /** Set when created with -o multicast=true. */
+  multicast?: boolean;
+  multicastRate?: number;
 }
 
 export const DOCKER_STATE_FILE = 'docker-networks.json';

@@ -1,8 +1,8 @@
 /**
  * Control events (src/agent/control-events.ts) from snapshots of a stand-in
  * store and member list: nothing for the first snapshot, then networks,
- * endpoints (a MAC at another node is a move), key rings and member states
- * as they change.
+ * endpoints (a MAC at another node is a move), key rings, member states and
+ * other hosts' multicast groups as they change.
  */
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,13 +10,15 @@ import { ControlEvents } from '../../src/agent/control-events.js';
 import { EventLog } from '../../src/agent/events.js';
 import type { AgentContext } from '../../src/agent/context.js';
 import type { MemberRow } from '../../src/agent/operations.js';
-import type { EndpointEntry, NetworkEntry } from '../../src/cluster/entries.js';
+import type { EndpointEntry, GroupEntry, NetworkEntry } from '../../src/cluster/entries.js';
 
 class FakeStore extends EventEmitter {
   nets: Partial<NetworkEntry>[] = [];
   eps: Partial<EndpointEntry>[] = [];
+  grps: Partial<GroupEntry>[] = [];
   networks = (): Partial<NetworkEntry>[] => this.nets;
   endpoints = (): Partial<EndpointEntry>[] => this.eps;
+  groups = (): Partial<GroupEntry>[] => this.grps;
 }
 
 const endpoint = (owner: string, vtep: string): Partial<EndpointEntry> => ({ id: `id-${owner}`, network: 'blue', ips: ['198.19.1.8'], mac: '02:42:c6:13:01:08', owner, vtep });
@@ -26,7 +28,7 @@ describe('ControlEvents', () => {
   const store = new FakeStore();
   const log = new EventLog();
   let members: MemberRow[] = [{ name: 'node1', addr: '198.18.0.1', port: 7946, state: 'alive', incarnation: 1 }];
-  const events = new ControlEvents({ store, events: log } as unknown as AgentContext, () => members);
+  const events = new ControlEvents({ store, events: log, config: { name: 'node1' } } as unknown as AgentContext, () => members);
   afterEach(() => events.stop());
 
   it('reports nothing at first, then what changed, each with a summary', () => {
@@ -54,6 +56,22 @@ describe('ControlEvents', () => {
     expect(log.recent().slice(-2).map((e) => e.summary)).toEqual([
       'network blue removed',
       'endpoint 198.19.1.8 (02:42:c6:13:01:08) of blue removed on node3 (198.18.0.3)',
+    ]);
+  });
+
+  it("reports other hosts' groups added and removed, never this host's own", () => {
+    const group = (owner: string, vtep: string): Partial<GroupEntry> => ({ network: 'mc', group: '239.1.2.3', owner, vtep, endpoints: ['e1'] });
+    store.nets = [{ name: 'mc', vni: 4200, subnets: ['198.19.4.0/24'], encrypted: false }];
+    store.grps = [];
+    events.start();
+    const before = log.recent().length;
+    store.grps = [group('node2', '198.18.0.2'), group('node1', '198.18.0.1')];
+    store.emit('change');
+    store.grps = [group('node1', '198.18.0.1')];
+    store.emit('change');
+    expect(log.recent().slice(before).map((e) => [e.type, e.action, e.node, e.vni, e.summary])).toEqual([
+      ['group', 'added', 'node2', 4200, 'group 239.1.2.3 of mc joined on node2 (198.18.0.2)'],
+      ['group', 'removed', 'node2', 4200, 'group 239.1.2.3 of mc left on node2 (198.18.0.2)'],
     ]);
   });
 });

@@ -27,9 +27,9 @@ const ready = haveAddon();
 const SELF = '198.18.0.1';
 const ENC: NetworkEncryption = { carrier: 'udp', keySize: 16, esn: true };
 const NETS = [
-  { name: 'blue', vni: F.VNI, mtu: F.MTU, encrypted: false },
-  { name: 'red', vni: 6000, mtu: 1408, encrypted: true, encryption: { sendTag: 1 } },
-  { name: 'idle', vni: 7000, mtu: F.MTU, encrypted: false },
+  { name: 'blue', vni: F.VNI, mtu: F.MTU, encrypted: false, subnets: ['198.19.1.0/24', '2001:db8:1::/64'] },
+  { name: 'red', vni: 6000, mtu: 1408, encrypted: true, encryption: { sendTag: 1 }, subnets: ['198.19.2.0/24'] },
+  { name: 'idle', vni: 7000, mtu: F.MTU, encrypted: false, subnets: ['198.19.3.0/24'] },
 ] as unknown as NetworkEntry[];
 const LOCAL = { network: 'blue', ips: [F.LOCAL_IP, F.LOCAL_IP6], mac: F.LOCAL_MAC };
 const LOCAL_RED = { network: 'red', ips: ['198.19.2.2'], mac: '02:42:c6:13:02:02' };
@@ -77,7 +77,7 @@ describe('trace frame builder', () => {
 function context(datapath: Datapath): AgentContext {
   const up = new Map<string, UpNetwork>();
   for (const n of NETS.slice(0, 2)) {
-    up.set(n.name, { vni: n.vni, id: n.name, fdb: new Map([[F.REMOTE_MAC, F.REMOTE_VTEP]]), neigh: new Map([[F.REMOTE_IP, F.REMOTE_MAC], [F.REMOTE_IP6, F.REMOTE_MAC]]) });
+    up.set(n.name, { vni: n.vni, id: n.name, fdb: new Map([[F.REMOTE_MAC, F.REMOTE_VTEP]]), neigh: new Map([[F.REMOTE_IP, F.REMOTE_MAC], [F.REMOTE_IP6, F.REMOTE_MAC]]), groups: new Map() });
   }
   const store = {
     network: (name: string) => NETS.find((n) => n.name === name) ?? (() => { throw new OverlayError('NETWORK_NOT_FOUND', `no network ${name}`); })(),

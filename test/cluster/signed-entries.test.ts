@@ -182,4 +182,28 @@ describe('signed entries', () => {
     expect(views[0]).toMatch(/^a /);
     expect(views[1]).toMatch(/^a /);
   });
+
+  it('signs group entries; refuses one that is unsigned, forged, or whose VTEP is outside the certificate', () => {
+    const { a, b, m } = cluster(makeCa());
+    a.s.commitNetwork(a.s.prepareNetwork({ name: 'blue', subnets: ['198.19.1.0/24'], mtu: 1450, multicast: true }));
+    for (const x of [b, m]) x.s.merge(a.s.allEntries());
+    const ep = m.s.commitEndpoint(m.s.prepareEndpoint({ network: 'blue', netns: 'c1' }));
+    const g = m.s.commitGroup('blue', '239.1.2.3', [ep.id])!;
+    expect(g.sig?.cert).toBe(fingerprint(m.guard.cert));
+    b.s.merge([ep, g]);
+    expect(b.s.groups('blue').map((x) => x.owner)).toEqual(['m']);
+    const { sig: _s, ...unsigned } = { ...g, group: '239.1.2.4' };
+    const cases: [string, unknown][] = [
+      ['unsigned', unsigned],
+      ['bad_signature', { ...m.s.guard.sign({ ...g, group: '239.1.2.5' }), endpoints: ['x'] }],
+      ['bad_signature', a.s.guard.sign({ ...g, group: '239.1.2.6' })], // a writes in m's name
+      ['vtep_not_in_cert', m.s.guard.sign({ ...g, group: '239.1.2.7', vtep: HOSTS.a })],
+    ];
+    for (const [reason, entry] of cases) {
+      const n = b.s.rejected[reason as keyof typeof b.s.rejected];
+      b.s.merge([entry]);
+      expect([reason, b.s.rejected[reason as keyof typeof b.s.rejected]]).toEqual([reason, n + 1]);
+    }
+    expect(b.s.groups('blue')).toHaveLength(1);
+  });
 });

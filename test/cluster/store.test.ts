@@ -2,21 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { OverlayStore } from '../../src/cluster/store.js';
 import type { EndpointEntry, NetworkEntry } from '../../src/cluster/entries.js';
 import { toEndpointRecord } from '../../src/cluster/records.js';
+import { pair } from './support.js';
 
-/** Two stores that exchange everything they write, as gossip would (eventually). */
-function pair() {
-  const a = new OverlayStore('a', '198.18.0.1');
-  const b = new OverlayStore('b', '198.18.0.2');
-  for (const s of [a, b]) {
-    s.setMember('a', 'alive', '198.18.0.1');
-    s.setMember('b', 'alive', '198.18.0.2');
-  }
-  const sync = () => {
-    a.merge(b.allEntries());
-    b.merge(a.allEntries());
-  };
-  return { a, b, sync };
-}
 
 const blue = (s: OverlayStore, vni?: number) => s.commitNetwork(s.prepareNetwork({ name: 'blue', subnets: ['198.19.1.0/24', '2001:db8:1::/64'], mtu: 1450, vni }));
 

@@ -90,4 +90,20 @@ describe('GroupSnooping', () => {
     expect(changes).toEqual(['7 +239.1.1.1', '7 -239.1.1.1']);
     expect(s.queriesDue(7)).toEqual([]);
   });
+
+  it('takes shorter timings: memberships last 2 intervals + the response time, queries follow the interval', () => {
+    const clock = { t: 0 };
+    const s = new GroupSnooping(() => undefined, () => clock.t, { queryIntervalMs: 2000, queryResponseMs: 1000 });
+    s.addNetwork(7);
+    expect(s.queriesDue(7)).toEqual([4, 6]);
+    s.heard(7, A, join('239.1.1.1'), 4);
+    clock.t = 500; // startup queries: a quarter of the interval apart
+    expect(s.queriesDue(7)).toEqual([4, 6]);
+    clock.t = 4999;
+    s.expire();
+    expect(s.groups()).toHaveLength(1);
+    clock.t = 5000;
+    s.expire();
+    expect(s.groups()).toEqual([]);
+  });
 });

@@ -138,6 +138,17 @@ describe('Docker plugin API, through the control API', () => {
     expect((await c('NetworkDriver.CreateNetwork', createNetwork('d5', { name: 'blue' }, 'overlayd', '198.19.71.0/24'))).body).toEqual({});
   });
 
+  it('creates a multicast overlay with -o multicast=true and -o multicast-rate=N; refuses bad rates and a mismatch', async () => {
+    const create79 = (id: string, opts: Record<string, string>) => c('NetworkDriver.CreateNetwork', createNetwork(id, opts, 'overlayd', '198.19.79.0/24'));
+    expect((await create79('m0', { 'multicast-rate': '10' })).body.Err).toBe('overlayd: -o multicast-rate applies with -o multicast=true only');
+    expect((await create79('m0', { multicast: 'true', 'multicast-rate': 'fast' })).body.Err).toBe('overlayd: -o multicast-rate=fast is not a rate in frames/s (0: no limit)');
+    expect((await create79('m0', { multicast: 'yes' })).body.Err).toBe('overlayd: -o multicast=yes must be true or false');
+    expect((await create79('m1', { multicast: 'true', 'multicast-rate': '500' })).body).toEqual({});
+    expect(store.networks().find((n) => n.subnets[0] === '198.19.79.0/24')?.multicast).toEqual({ rate: 500 });
+    expect((await create79('m2', {})).body.Err).toMatch(/exists cluster-wide with multicast: add -o multicast=true/);
+    expect((await create79('m3', { multicast: '' })).body).toEqual({});
+  });
+
   it('hands out distinct addresses, never the gateway, and makes endpoints Docker moves itself', async () => {
     const asked = await Promise.all([1, 2, 3].map(() => c('IpamDriver.RequestAddress', { PoolID: pool, Address: '' })));
     const addrs = asked.map((r) => r.body.Address as string);

@@ -35,6 +35,29 @@ export interface LocalGroup {
 
 export type GroupChange = (vni: number, group: string, joined: boolean) => void;
 
+/**
+ * The querier's timers; the defaults are RFC 3376's. The others follow from
+ * them as in RFC 3376 §8 (membership: 2 × interval + response, other querier
+ * present: 2 × interval + response / 2, startup queries: interval / 4).
+ * Shorter ones are for tests and for networks whose listeners come and go fast.
+ */
+export interface SnoopingTimings {
+  queryIntervalMs: number;
+  queryResponseMs: number;
+}
+
+export const DEFAULT_TIMINGS: SnoopingTimings = { queryIntervalMs: QUERY_INTERVAL_MS, queryResponseMs: QUERY_RESPONSE_MS };
+
+/** The intervals that follow from `t` (RFC 3376 §8). */
+function derived(t: SnoopingTimings) {
+  return {
+    query: t.queryIntervalMs,
+    startup: t.queryIntervalMs / 4,
+    membership: ROBUSTNESS * t.queryIntervalMs + t.queryResponseMs,
+    otherQuerier: ROBUSTNESS * t.queryIntervalMs + t.queryResponseMs / 2,
+  };
+}
+
 interface NetworkState {
   /** group → endpoint MAC → expiry (ms since the epoch). */
   groups: Map<string, Map<string, number>>;
@@ -56,11 +79,15 @@ export function isSnoopedGroup(group: string): boolean {
 
 export class GroupSnooping {
   private readonly networks = new Map<number, NetworkState>();
+  private readonly ms: ReturnType<typeof derived>;
 
   constructor(
     private readonly onChange: GroupChange,
     private readonly now: () => number = Date.now,
-  ) {}
+    timings: SnoopingTimings = DEFAULT_TIMINGS,
+  ) {
+    this.ms = derived(timings);
+  }
 
   /** Starts snooping a network (idempotent). Its queries are due at once. */
   addNetwork(vni: number): void {
@@ -91,7 +118,7 @@ export class GroupSnooping {
     const net = this.networks.get(vni);
     if (!net) return;
     if (message.kind === 'query') {
-      net.otherQuerierUntil[family] = this.now() + OTHER_QUERIER_PRESENT_MS;
+      net.otherQuerierUntil[family] = this.now() + this.ms.otherQuerier;
       return;
     }
     for (const record of message.records) {
@@ -135,7 +162,7 @@ export class GroupSnooping {
       const startup = net.startupLeft[family] > 0;
       if (!silenced) due.push(family);
       if (startup && !silenced) net.startupLeft[family]--;
-      net.nextQueryAt[family] = t + (startup ? STARTUP_QUERY_INTERVAL_MS : QUERY_INTERVAL_MS);
+      net.nextQueryAt[family] = t + (startup ? this.ms.startup : this.ms.query);
     }
     return due;
   }
@@ -154,7 +181,7 @@ export class GroupSnooping {
     let members = net.groups.get(group);
     const first = !members;
     if (!members) net.groups.set(group, (members = new Map()));
-    members.set(mac, this.now() + MEMBERSHIP_INTERVAL_MS);
+    members.set(mac, this.now() + this.ms.membership);
     if (first) this.onChange(vni, group, true);
   }
 
