@@ -136,6 +136,7 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('multicast across four h
     const lastCopyS = Math.max(...toHost3.map((p) => p.timeUs)) / 1e6;
     expect(sent.end - left).toBeGreaterThan(2.5);
     expect(lastCopyS - left).toBeLessThanOrEqual(2);
+    console.log(`${datapath}: host 3's last copy came ${((lastCopyS - left) * 1000).toFixed(0)} ms after its container left`);
     // Host 4 joined nothing: not one copy of the stream, while the broadcasts came.
     expect(copies(pcap4, 'mc', G4)).toHaveLength(0);
     expect(copies(pcap4, 'mc', '255.255.255.255').length).toBeGreaterThanOrEqual(3);
@@ -236,6 +237,8 @@ describe.skipIf(!ready).each(['native', 'js'] as const)('multicast across four h
     expect(limited).toBeGreaterThanOrEqual(0.5 * (sent.sent - bound));
     expect(frames + limited).toBeLessThanOrEqual(sent.sent + 20);
     expect(ping.received, ping.output).toBeGreaterThanOrEqual(0.99 * ping.sent);
+    console.log(`${datapath}: flood of ${sent.sent} in ${(sent.end - sent.start).toFixed(2)} s; received ${got.map((g) => g.tags.flood).join(', ')} (bound ${bound.toFixed(0)}); ` +
+      `replicated ${frames}, multicast_rate ${limited}; ping ${ping.received}/${ping.sent}`);
     expect(ping.sent).toBe(200);
   }, 60_000);
 
