@@ -35,10 +35,9 @@ const METRICS = ['cpuPct', 'offered', 'mbps', 'lossPct', 'copiesPerS'] as const;
 type Metric = (typeof METRICS)[number];
 type Mode = 'idle' | 'multicast' | 'unicast ×3';
 
+/** What the benchmark reads of `overlayctl stats --json`. */
 interface Stats {
   tx: { packets: number };
-  multicast: { copies: number };
-  drops: Record<string, number>;
 }
 
 /** One run of `mode`: the agent's CPU in % of one core over the stream, the sender's and the worst receiver's Mbit/s, its loss, datagrams the agent sent per second. */
