@@ -123,8 +123,8 @@ export async function startCluster(topology: Topology, options: AgentOptions, ho
     const extraArgs = [...(options.extraArgs ?? []), '--join', seed];
     if (rest.length > 0) agents.push(...(await startAgents(topology, { ...options, extraArgs }, rest)));
     await waitFor(`${hosts.length} members alive everywhere`, async () => {
-      for (const a of agents) if ((await a.ctl<{ state: string }[]>('members')).filter((m) => m.state === 'alive').length !== hosts.length) return false;
-      return true;
+      const views = await Promise.all(agents.map((a) => a.ctl<{ state: string }[]>('members'))); // all agents at once
+      return views.every((members) => members.filter((m) => m.state === 'alive').length === hosts.length);
     }, timeoutMs);
     return agents;
   } catch (err) {
