@@ -4,25 +4,20 @@ import { LEAK_CHECK, systemTestFiles } from './test/helpers/projects.js';
 
 const system = systemTestFiles(import.meta.dirname);
 
-/** What every project shares. */
-const shared = {
-  // The leak check (test/zz-leaks.test.ts) must run after every other file.
-  sequence: { sequencer: LeakCheckLastSequencer },
-  testTimeout: 60_000,
-  hookTimeout: 120_000,
-};
-
 export default defineConfig({
   test: {
-    // Once for the whole run, in the root project (the projects below do not extend it: they would run it again).
     globalSetup: ['test/helpers/global-setup.ts'],
+    // The leak check (test/zz-leaks.test.ts) must run after every other file.
+    sequence: { sequencer: LeakCheckLastSequencer },
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
     reporters: ['default'],
     // Groups run one after the other (sequence.groupOrder): the unit files two at a time, then the system files one at
     // a time (namespace end-to-end tests share the machine's kernel), then the leak check (test/helpers/projects.ts).
     projects: [
-      { test: { ...shared, name: 'unit', include: ['test/**/*.test.ts'], exclude: [...system, LEAK_CHECK], maxWorkers: 2, sequence: { ...shared.sequence, groupOrder: 0 } } },
-      { test: { ...shared, name: 'system', include: system, maxWorkers: 1, sequence: { ...shared.sequence, groupOrder: 1 } } },
-      { test: { ...shared, name: 'leaks', include: [LEAK_CHECK], maxWorkers: 1, sequence: { ...shared.sequence, groupOrder: 2 } } },
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...system, LEAK_CHECK], maxWorkers: 2, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'system', include: system, maxWorkers: 1, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'leaks', include: [LEAK_CHECK], maxWorkers: 1, sequence: { groupOrder: 2 } } },
     ],
   },
 });
