@@ -10,7 +10,10 @@
  *
  * Cases: egress (a 1464-byte TCP frame that fits), fragments (4000 bytes,
  * DF clear → 3 fragments), too-big (4000 bytes, DF → ICMP), arp (a request
- * answered by the proxy), ingress (a 1472-byte VXLAN datagram delivered).
+ * answered by the proxy), ingress (a 1472-byte VXLAN datagram delivered),
+ * broadcast3 (the egress frame to the broadcast MAC on a multicast network
+ * with 3 VTEPs: one encapsulation, three copies), broadcast3-storm (the same
+ * with storm control at a rate it never reaches).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +25,7 @@ import { haveTool } from '../src/testkit/ci.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE = join(ROOT, 'native');
-export const CASES = ['egress', 'fragments', 'too-big', 'arp', 'ingress'] as const;
+export const CASES = ['egress', 'fragments', 'too-big', 'arp', 'ingress', 'broadcast3', 'broadcast3-storm'] as const;
 export type PipelineCase = (typeof CASES)[number];
 
 /** The C flags binding.gyp gives the addon, plus what node-gyp adds for a Release shared object. */
@@ -35,7 +38,8 @@ function addonFlags(): string[] {
 /** Builds the driver into `dir`; returns the executable's path. */
 export function buildDriver(dir: string): string {
   const pipeline = readdirSync(join(NATIVE, 'pipeline')).filter((f) => f.endsWith('.c')).map((f) => join(NATIVE, 'pipeline', f));
-  const sources = [...pipeline, ...['tables/tables.c', 'tables/peers.c', 'tables/oa_table.c', 'base/addr.c', 'base/csum.c'].map((f) => join(NATIVE, f))];
+  const tables = ['tables/tables.c', 'tables/peers.c', 'tables/oa_table.c', 'tables/groups.c', 'base/addr.c', 'base/csum.c'];
+  const sources = [...pipeline, ...tables.map((f) => join(NATIVE, f))];
   const flags = addonFlags();
   const lib = join(dir, 'libpipeline-cost.so');
   execFileSync('gcc', [...flags, '-shared', `-I${NATIVE}`, join(ROOT, 'bench/pipeline-cost/driver.c'), ...sources, '-o', lib], { stdio: 'inherit' });

@@ -2,6 +2,9 @@
  * The per-frame cost of the native pipeline (native/pipeline/), without I/O:
  * one network (VNI 4096, MTU 1450), one remote endpoint, and a frame of each
  * case given to dp_egress / dp_ingress `n` times by pipeline_cost_loop().
+ * Two multicast networks with three VTEPs each carry the broadcast cases:
+ * VNI 4097 without a rate limit, VNI 4098 with one it never reaches (the
+ * storm control's clock read and compare-and-swap, always passing).
  * Built by bench/pipeline-cost.ts with the addon's compiler flags; run under
  * callgrind it gives instructions per frame, the same on every run.
  *
@@ -31,6 +34,7 @@ uint64_t sa_in_top(const dp_sa_in *i) { abort(); }
 
 static const uint8_t LOCAL[6] = {0x02, 0x42, 0xc6, 0x13, 1, 2}, REMOTE[6] = {0x02, 0x42, 0xc6, 0x13, 1, 3};
 static const uint8_t LOCAL_IP[4] = {198, 19, 1, 2}, REMOTE_IP[4] = {198, 19, 1, 3};
+static const uint8_t BROADCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static uint8_t arena[1 << 16];
 static uint64_t sent;
@@ -84,16 +88,28 @@ EXPORT int pipeline_cost_setup(void) {
   tables_network_set(&tables, 4096, 1450, NULL, 0, NULL, NULL);
   tables_fdb_set(&tables, 4096, REMOTE, &vtep);
   tables_neigh_set(&tables, 4096, &ip, REMOTE);
+  static const char *const three[] = {"198.18.0.2", "198.18.0.3", "198.18.0.4"};
+  for (uint32_t vni = 4097; vni <= 4098; vni++) {
+    dp_multicast mc = {vni == 4097 ? 0 : 1000000000u};
+    tables_network_set(&tables, vni, 1450, NULL, 0, NULL, &mc);
+    for (int i = 0; i < 3; i++) {
+      uint8_t mac[6] = {0x02, 0x42, 0xc6, 0x13, 2, (uint8_t)i};
+      dp_addr v;
+      addr_parse(three[i], &v);
+      tables_fdb_set(&tables, vni, mac, &v);
+    }
+  }
   return 0;
 }
 
 /** Runs `n` frames of case `what` through the pipeline; returns the frames that passed, or -1 for an unknown case. */
 EXPORT __attribute__((noinline)) long pipeline_cost_loop(const char *what, long n) {
-  dp_egress_sink sink = {NULL, sink_buffer, sink_send, sink_reply, NULL, 0, 4789, NULL};
+  dp_egress_sink sink = {NULL, sink_buffer, sink_send, sink_reply, NULL, 0, 4789, NULL, NULL};
   uint8_t *f = frame + DP_HEADROOM;
   long passed = 0;
   tables_read_lock(&tables, DP_READER_SYNC);
   dp_network *net = tables_network(&tables, 4096);
+  if (strncmp(what, "broadcast", 9) == 0) net = tables_network(&tables, strcmp(what, "broadcast3") == 0 ? 4097 : 4098);
   if (strcmp(what, "ingress") == 0) {
     tcp_frame(frame + DP_VXLAN_HLEN, 1464, 1);
     memcpy(frame + DP_VXLAN_HLEN, LOCAL, 6);
@@ -110,6 +126,7 @@ EXPORT __attribute__((noinline)) long pipeline_cost_loop(const char *what, long 
     else if (strcmp(what, "fragments") == 0) tcp_frame(f, len = 4000, 0);
     else if (strcmp(what, "too-big") == 0) tcp_frame(f, len = 4000, 1);
     else if (strcmp(what, "arp") == 0) len = arp_request(f);
+    else if (strncmp(what, "broadcast3", 10) == 0) tcp_frame(f, len = 1464, 1), memcpy(f, BROADCAST, 6);
     else passed = -1, n = 0, len = 0;
     for (long i = 0; i < n; i++) passed += dp_egress(net, f, len, counters, &sink) == DP_PASS;
   }

@@ -19,19 +19,14 @@ std::string MacText(const uint8_t *mac) {
   return buf;
 }
 
-struct GroupList {
-  Napi::Env env;
-  Napi::Array rows;
-};
-
 void AddGroup(const uint8_t *mac, const dp_group *g, void *arg) {
-  auto *list = static_cast<GroupList *>(arg);
+  auto *list = static_cast<RowList *>(arg);
   Napi::Object row = Napi::Object::New(list->env);
   row.Set("mac", Napi::String::New(list->env, MacText(mac)));
   Napi::Array vteps = Napi::Array::New(list->env, g->n);
   for (uint32_t i = 0; i < g->n; i++) vteps.Set(i, AddrString(list->env, g->to[i].vtep));
   row.Set("vteps", vteps);
-  list->rows.Set(list->rows.Length(), row);
+  list->Push(row);
 }
 
 }  // namespace
@@ -68,7 +63,7 @@ Napi::Value GroupSet(dp_datapath *dp, const Napi::CallbackInfo &info) {
 
 Napi::Value Groups(dp_datapath *dp, const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  GroupList list{env, Napi::Array::New(env)};
+  RowList list(env);
   if (datapath_groups(dp, Uint32Arg(info, 0, "vni"), AddGroup, &list) < 0) return env.Null();
   return list.rows;
 }

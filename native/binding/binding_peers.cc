@@ -15,26 +15,21 @@ Napi::Value ProbeSend(dp_datapath *dp, const Napi::CallbackInfo &info) {
 
 namespace {
 
-struct PeerRows {
-  Napi::Env env;
-  Napi::Array rows;
-};
-
 void AddRow(const dp_addr *addr, const dp_peer_counts *sum, void *arg) {
-  auto *p = static_cast<PeerRows *>(arg);
+  auto *p = static_cast<RowList *>(arg);
   Napi::Object o = Napi::Object::New(p->env);
   o.Set("vtep", AddrString(p->env, *addr));
   o.Set("txPackets", Napi::Number::New(p->env, static_cast<double>(sum->tx_packets)));
   o.Set("txBytes", Napi::Number::New(p->env, static_cast<double>(sum->tx_bytes)));
   o.Set("rxPackets", Napi::Number::New(p->env, static_cast<double>(sum->rx_packets)));
   o.Set("rxBytes", Napi::Number::New(p->env, static_cast<double>(sum->rx_bytes)));
-  p->rows.Set(p->rows.Length(), o);
+  p->Push(o);
 }
 
 }  // namespace
 
 Napi::Value PeerCounters(dp_datapath *dp, const Napi::CallbackInfo &info) {
-  PeerRows rows{info.Env(), Napi::Array::New(info.Env())};
+  RowList rows(info.Env());
   datapath_peer_counters(dp, AddRow, &rows);
   return rows.rows;
 }

@@ -46,6 +46,14 @@ inline Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo &info, size_t i,
   return info[i].As<Napi::Buffer<uint8_t>>();
 }
 
+/** Rows a C callback collects into a JavaScript array (the `arg` of a datapath_*_each style walk). */
+struct RowList {
+  Napi::Env env;
+  Napi::Array rows;
+  explicit RowList(Napi::Env e) : env(e), rows(Napi::Array::New(e)) {}
+  void Push(Napi::Value row) { rows.Set(rows.Length(), row); }
+};
+
 /** Registers the DatapathHandle class on `exports` (binding_datapath.cc). */
 void InitDatapath(Napi::Env env, Napi::Object exports);
 

@@ -72,8 +72,12 @@ __attribute__((cold, noinline)) static void trace_seal(dp_trace *t, const egress
   t->sa_seq = sa_out_peek(r->sa, &t->sa_spi);
 }
 
-/* encapsulate → seal → send for one VXLAN payload (the frame or a fragment) with its 8 bytes in front. */
-static void emit(egress_route *r, uint8_t *payload, size_t len) {
+/*
+ * encapsulate → seal → send for one VXLAN payload (the frame or a fragment)
+ * with its 8 bytes in front. Always inlined: as a call (it has three callers)
+ * it cost unicast egress 15 instructions a frame (bench/pipeline-cost.ts).
+ */
+__attribute__((always_inline)) static inline void emit(egress_route *r, uint8_t *payload, size_t len) {
   const dp_egress_sink *sink = r->sink;
   dp_encapsulate(r->net->vni, payload);
   r->counters[DP_C_TX_PACKETS]++;
@@ -228,7 +232,7 @@ static int egress_group(const dp_network *net, uint8_t *frame, size_t len, const
   int verdict = dp_lookup_group(net, frame, len, l2, &to);
   if (verdict == DP_MEMBERSHIP) {
     if (trace != NULL) trace->stage = DP_STAGE_LOOKUP;
-    sink->membership(sink->ctx, frame, len);
+    if (sink->membership != NULL) sink->membership(sink->ctx, frame, len);
     return DP_PASS;
   }
   if (trace != NULL) trace_list(trace, &to);

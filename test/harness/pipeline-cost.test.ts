@@ -1,8 +1,8 @@
 /**
  * bench/pipeline-cost.ts builds its driver with the addon's flags and feeds
  * the pipeline the frames it claims to: each case ends as the case says
- * (the fitting frame, the fragments, the ARP request and the datagram pass;
- * the DF frame that does not fit is dropped). Nothing here is timed.
+ * (the fitting frame, the fragments, the ARP request, the datagram and the
+ * broadcasts pass; the DF frame that does not fit is dropped). Nothing here is timed.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ describe('bench/pipeline-cost', () => {
 
   it('runs every case through the pipeline with the verdict the case names', () => {
     const passed = Object.fromEntries(CASES.map((c) => [c, runCase(exe, c, 100)]));
-    expect(passed).toEqual({ egress: 100, fragments: 100, 'too-big': 0, arp: 100, ingress: 100 });
+    expect(passed).toEqual({ egress: 100, fragments: 100, 'too-big': 0, arp: 100, ingress: 100, broadcast3: 100, 'broadcast3-storm': 100 });
   });
 
   it.skipIf(!requirement(haveTool('valgrind'), 'needs valgrind (callgrind counts the instructions)'))('counts instructions per frame, and fragmenting costs more than sending whole', () => {

@@ -187,6 +187,36 @@ describe.skipIf(!ready)('multicast networks: native and reference paths agree', 
     }
   });
 
+  it('on IP destinations and membership headers around every boundary of the rules, fixed and 12,000 random ones', () => {
+    const v4 = ['224.0.0.0', '224.0.0.255', '224.0.1.0', '224.1.0.0', '225.0.0.0', '223.255.255.255', '255.255.255.255', '0.0.0.0'];
+    const v6 = ['ff02::1:ff00:1', 'ff02::ff00:1', 'ff02::2:ff00:1', 'ff02::1:fe00:1', 'ff02:0:0:1::1:ff00:1', 'ff02:0:0:0:0:100:ff00:1', 'ff01::1', 'ff12::1', 'ff03::1:ff00:1', 'fe02::1', 'ff02::'];
+    const macs = [BROADCAST_MAC, groupMacText(MEMBER_GROUPS[0]), '33:33:00:00:00:01'];
+    for (const mac of macs) {
+      for (const dst of v4) compareEgress(MCAST, udp4ToGroup(dst, { dstMac: mac }));
+      for (const dst of v6) compareEgress(MCAST, udp6ToGroup(dst, { dstMac: mac }));
+    }
+    const random = F.prng(33);
+    const byte = (): number => [0, 1, 2, 0xff, 0xfe, 0xe0, Math.floor(random() * 256)][Math.floor(random() * 7)];
+    for (let i = 0; i < 3000; i++) {
+      const f6 = udp6ToGroup('ff02::1', { dstMac: macs[i % 3] });
+      for (let b = 0; b < 16; b++) f6[14 + 24 + b] = b < 2 ? [0xff, 0x02][b] : byte();
+      if (i % 4 === 0) f6[14 + 25] = byte();
+      compareEgress(MCAST, f6);
+      const f4 = udp4ToGroup('224.0.0.1', { dstMac: macs[i % 3] });
+      for (let b = 0; b < 4; b++) f4[14 + 16 + b] = b === 0 ? [224, 225, 239, byte()][i % 4] : byte();
+      compareEgress(MCAST, f4);
+      // Membership: hop-by-hop header's next header and length, the bytes where the ICMPv6 type may be, IPv4 protocol.
+      const m6 = mldJoin('ff05::1:3', 2, i % 5 === 0);
+      m6[14 + 6] = [0, 58, 0, 17, byte()][i % 5];
+      m6[14 + 40] = [58, 58, 17, byte()][i % 4];
+      m6[14 + 41] = byte() % 4;
+      for (const at of [48, 56, 64, 72]) if (random() < 0.5) m6[14 + at] = [130, 131, 132, 143, 128, byte()][i % 6];
+      compareEgress(MCAST, m6.subarray(0, 14 + 40 + Math.floor(random() * 60)));
+      f4[14 + 9] = [2, 17, byte()][i % 3];
+      compareEgress(MCAST, f4);
+    }
+  });
+
   it('lets the same burst through the storm control, the rest dropped multicast_rate', () => {
     const verdicts = Array.from({ length: 30 }, () => compareEgress(LIMITED, udp4ToGroup('224.0.0.251')).drop);
     expect(verdicts.filter((d) => d === undefined)).toHaveLength(10);

@@ -10,9 +10,9 @@
  *
  * Prints `{"ready":true,"espPort":N}` once forwarding.
  */
-import { createInterface } from 'node:readline';
 import type { EspCarrier } from '../../src/crypto/index.js';
 import { NativeDatapath } from '../../src/dataplane/native.js';
+import { reply, serveCommands } from './support.js';
 
 /** What one encrypted peer needs to know. */
 export interface EspPeerConfig {
@@ -28,8 +28,6 @@ export interface EspPeerConfig {
   remote: { mac: string; ip: string; vtep: string };
 }
 
-const reply = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
-
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as EspPeerConfig;
   const dp = new NativeDatapath({ bindAddress: cfg.bindAddress, dataPort: 4789 });
@@ -39,20 +37,7 @@ async function main(): Promise<void> {
   dp.neighSet(cfg.vni, cfg.remote.ip, cfg.remote.mac);
   dp.setKeys(cfg.vni, { keys: [{ tag: cfg.keyTag, material: Buffer.from(cfg.keyHex, 'hex') }], sendTag: cfg.keyTag });
   reply({ ready: true, espPort: dp.espPort });
-  const lines = createInterface({ input: process.stdin });
-  const quit = async (): Promise<void> => {
-    await dp.stop();
-    dp.removeNetwork(cfg.vni);
-    process.exit(0);
-  };
-  lines.on('close', () => void quit());
-  for await (const line of lines) {
-    const cmd = line.trim();
-    if (cmd === 'counters') reply(dp.counters());
-    else if (cmd === 'sas') reply(dp.securityAssociations());
-    else if (cmd === 'quit') await quit();
-    else reply({ error: `unknown command ${cmd}` });
-  }
+  await serveCommands(dp, cfg.vni, { counters: () => dp.counters(), sas: () => dp.securityAssociations() });
 }
 
 main().catch((err: Error) => {

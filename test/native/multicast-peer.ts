@@ -11,8 +11,8 @@
  *
  * Prints `{"ready":true}` once forwarding.
  */
-import { createInterface } from 'node:readline';
 import { NativeDatapath } from '../../src/dataplane/native.js';
+import { reply, serveCommands } from './support.js';
 
 /** What the peer needs to know. */
 export interface MulticastPeerConfig {
@@ -27,8 +27,6 @@ export interface MulticastPeerConfig {
   groups: [string, string[]][];
 }
 
-const reply = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
-
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as MulticastPeerConfig;
   const dp = new NativeDatapath({ bindAddress: cfg.bindAddress, dataPort: 4789, workers: 2 });
@@ -39,21 +37,11 @@ async function main(): Promise<void> {
   dp.setMembershipListener((vni, frame) => memberships.push(`${vni}:${frame.toString('hex')}`));
   await dp.start();
   reply({ ready: true });
-  const lines = createInterface({ input: process.stdin });
-  const quit = async (): Promise<void> => {
-    await dp.stop();
-    dp.removeNetwork(cfg.vni);
-    process.exit(0);
-  };
-  lines.on('close', () => void quit());
-  for await (const line of lines) {
-    const [cmd, ...args] = line.trim().split(/\s+/);
-    if (cmd === 'counters') reply(dp.counters());
-    else if (cmd === 'memberships') reply(memberships);
-    else if (cmd === 'inject') reply(dp.injectFrame(Number(args[0]), Buffer.from(args[1] ?? '', 'hex')));
-    else if (cmd === 'quit') await quit();
-    else reply({ error: `unknown command ${cmd}` });
-  }
+  await serveCommands(dp, cfg.vni, {
+    counters: () => dp.counters(),
+    memberships: () => memberships,
+    inject: ([vni, hex]) => dp.injectFrame(Number(vni), Buffer.from(hex ?? '', 'hex')),
+  });
 }
 
 main().catch((err: Error) => {

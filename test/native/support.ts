@@ -3,6 +3,7 @@
  * build skips locally, fails under CI), and a NativeDatapath set up with the
  * tables test/dataplane/frames.ts expects.
  */
+import { createInterface } from 'node:readline';
 import { loadAddon } from '../../src/dataplane/addon.js';
 import { NativeDatapath } from '../../src/dataplane/native.js';
 import { requirement } from '../../src/testkit/ci.js';
@@ -27,4 +28,29 @@ export function datapathWithRemote(): NativeDatapath {
   dp.neighSet(F.VNI, F.REMOTE_IP, F.REMOTE_MAC);
   dp.neighSet(F.VNI, F.REMOTE_IP6, F.REMOTE_MAC);
   return dp;
+}
+
+/** One JSON answer line on stdout (the peer scripts' protocol). */
+export const reply = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
+
+/**
+ * The command loop of a peer script running a NativeDatapath in a namespace
+ * (esp-peer.ts, multicast-peer.ts): one JSON answer line per command line on
+ * stdin, from `commands` by the line's first word (the rest its arguments);
+ * `quit`, or the end of stdin, stops the datapath, removes network `vni` and exits.
+ */
+export async function serveCommands(dp: NativeDatapath, vni: number, commands: Record<string, (args: string[]) => unknown>): Promise<void> {
+  const lines = createInterface({ input: process.stdin });
+  const quit = async (): Promise<void> => {
+    await dp.stop();
+    dp.removeNetwork(vni);
+    process.exit(0);
+  };
+  lines.on('close', () => void quit());
+  for await (const line of lines) {
+    const [cmd = '', ...args] = line.trim().split(/\s+/);
+    if (cmd === 'quit') await quit();
+    else if (cmd in commands) reply(commands[cmd](args));
+    else reply({ error: `unknown command ${cmd}` });
+  }
 }
