@@ -311,6 +311,12 @@ function printKeys(d: Row): void {
   }
 }
 
+// `overlayctl … | head`: a reader that closed the pipe ends the command quietly, as other Unix tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
+
 program.parseAsync().catch((err: Error) => {
   process.stderr.write(`overlayctl: ${err.message}\n`);
   process.exit(1);

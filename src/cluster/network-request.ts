@@ -5,11 +5,10 @@
  * OverlayError with a code the API maps to a status.
  */
 import { cidrOverlaps, parseCidr, type Cidr } from '../wire/index.js';
-import { DEFAULT_MULTICAST_RATE } from '../dataplane/datapath.js';
+import { DEFAULT_MULTICAST_RATE, MAX_MULTICAST_RATE } from '../dataplane/multicast/settings.js';
 import type { NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
 import type { NetworkRequest } from './records.js';
-import { MAX_MULTICAST_RATE } from './validate.js';
 
 export { DEFAULT_MULTICAST_RATE };
 

@@ -6,6 +6,7 @@ import { canonicalGroup, formatMac, ipFamily, isLinkLocalGroup, isSolicitedNode,
 import { isHostAddress, parseCidr } from '../wire/index.js';
 import { ENDPOINT_RUNTIMES, MAX_GROUP_ENDPOINTS, type EndpointEntry, type Entry, type GroupEntry, type NetworkEntry } from './entries.js';
 import { wellFormedEncryption } from './network-keys.js';
+import { MAX_MULTICAST_RATE } from '../dataplane/multicast/settings.js';
 import { IDENTITY_REASONS } from './signed-entries.js';
 
 export const REJECT_REASONS = ['malformed', 'bad_mac', 'bad_ip', 'ip_outside_subnet', 'unknown_network', 'vni_collision', 'vtep_mismatch', 'owner_left', ...IDENTITY_REASONS] as const;
@@ -41,8 +42,6 @@ export function wellFormed(e: unknown): e is Entry {
 const wellFormedMulticast = (m: unknown): boolean =>
   m === undefined || (typeof m === 'object' && m !== null && !Array.isArray(m) && Object.keys(m).length === 1 && isUint((m as { rate?: unknown }).rate, MAX_MULTICAST_RATE));
 
-/** The highest storm-control rate a network may carry (frames/s): far above what one host can replicate. */
-export const MAX_MULTICAST_RATE = 100_000_000;
 
 export interface ValidationContext {
   network(name: string): NetworkEntry | undefined;

@@ -104,7 +104,7 @@ export async function startAgents(topology: Topology, options: AgentOptions, onl
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     // The others may have started: stop them and remove the folders, so a failed start leaves nothing.
-    for (const a of agents) await a.stop();
+    await stopAll(agents);
     removeAgentDirs(agents);
     throw failed.reason;
   }
@@ -123,15 +123,20 @@ export async function startCluster(topology: Topology, options: AgentOptions, ho
     const extraArgs = [...(options.extraArgs ?? []), '--join', seed];
     if (rest.length > 0) agents.push(...(await startAgents(topology, { ...options, extraArgs }, rest)));
     await waitFor(`${hosts.length} members alive everywhere`, async () => {
-      for (const a of agents) if ((await a.ctl<{ state: string }[]>('members')).filter((m) => m.state === 'alive').length !== hosts.length) return false;
-      return true;
+      const views = await Promise.all(agents.map((a) => a.ctl<{ state: string }[]>('members'))); // all agents at once
+      return views.every((members) => members.filter((m) => m.state === 'alive').length === hosts.length);
     }, timeoutMs);
     return agents;
   } catch (err) {
-    for (const a of agents) await a.stop();
+    await stopAll(agents);
     removeAgentDirs(agents);
     throw err;
   }
+}
+
+/** Stops agents all at once: each leaves the cluster on its own (a graceful leave takes up to a second). */
+export async function stopAll(agents: readonly AgentHandle[]): Promise<void> {
+  await Promise.all(agents.map((a) => a.stop()));
 }
 
 /** Removes the agents' state folders, and the folders startAgents made for them once empty. */
@@ -155,7 +160,7 @@ export function removeAgentDirs(agents: AgentHandle[]): void {
  */
 export async function tearDown(topology: Topology | undefined, agents: readonly (AgentHandle | undefined)[] = []): Promise<void> {
   const started = agents.filter((a): a is AgentHandle => a !== undefined);
-  for (const a of started) await a.stop();
+  await stopAll(started);
   await topology?.destroy();
   removeAgentDirs(started);
 }

@@ -45,6 +45,11 @@ export class PacketCapture {
     this.pcap.catch(() => undefined); // the caller may only ever call stop()
   }
 
+  /** The pcap as written so far (header and whole packets: tcpdump -U flushes each one), while it runs. */
+  sofar(): Buffer {
+    return this.tcpdump.stdoutBytes();
+  }
+
   /** Stops now (SIGINT, so tcpdump flushes) and returns the pcap. */
   async stop(): Promise<Buffer> {
     this.tcpdump.signal('SIGINT');

@@ -96,7 +96,10 @@ export class Topology {
     const topology = new Topology(names, opts);
     try {
       await topology.buildSwitch();
-      for (let i = 1; i <= opts.hosts; i++) await topology.addHost(i);
+      // The hosts at once: each is a handful of `ip` commands, mostly process start-up.
+      const added = await Promise.allSettled(Array.from({ length: opts.hosts }, (_, i) => topology.addHost(i + 1)));
+      const failed = added.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (error) {
       await topology.destroy();
       throw error;
@@ -210,7 +213,7 @@ export class Topology {
     if (addr4) await nsExec(ns, ['ip', 'addr', 'add', `${addr4}/${UNDERLAY_PREFIX4}`, 'dev', iface]);
     if (addr6) await nsExec(ns, ['ip', '-6', 'addr', 'add', `${addr6}/${UNDERLAY_PREFIX6}`, 'dev', iface, 'nodad']);
     await nsExec(ns, ['ip', 'link', 'set', iface, 'up']);
-    this.hostList.push({ index: i, ns, iface, addr4, addr6 });
+    this.hostList[i - 1] = { index: i, ns, iface, addr4, addr6 };
   }
 }
 

@@ -59,14 +59,17 @@ export function decodeFloatCode(code: number, bits: 8 | 16): number {
 
 /**
  * True for the groups a snooping switch sends everywhere (RFC 4541 §2.1.2):
- * 224.0.0.0/24 and the IPv6 link-scope groups ff02::/16. Solicited-node
+ * 224.0.0.0/24 and ff02::/16 — the same test as the data path's flooding
+ * rule (datapath.ts, MulticastSettings rule 3). Other link-scope IPv6 groups
+ * (ff12::/16, ff32::/16 …: transient or prefix-based) are reported by their
+ * listeners like any group, so they are snooped, not flooded. Solicited-node
  * groups (ff02::1:ff00:0/104) are not: neighbour discovery is answered by the
  * agent on each host and never crosses the overlay.
  */
 export function isLinkLocalGroup(group: string): boolean {
   const b = parseIp(group);
   if (b.length === 4) return b[0] === 224 && b[1] === 0 && b[2] === 0;
-  return b[0] === 0xff && (b[1] & 0x0f) === 0x02 && !isSolicitedNode(b);
+  return b[0] === 0xff && b[1] === 0x02 && !isSolicitedNode(b);
 }
 
 /** True for ff02::1:ffXX:XXXX. */

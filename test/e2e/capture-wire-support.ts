@@ -2,13 +2,15 @@
  * What the wire-capture end-to-end test (capture-wire.test.ts) reads: the
  * packets of a pcap (tcpdump's Ethernet or overlayctl's raw IP) as
  * (addresses, protocol, ports, payload), the byte stream of each flow, and
- * tshark's view of a capture decrypted with an SA file.
+ * tshark's view of a capture decrypted with an SA file; and the test's
+ * `overlayctl capture` sessions, which end once their traffic is in.
  */
-import { existsSync, mkdtempSync, rmSync, statSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeIPv4, decodeIPv6, decodeUdp, ETHERTYPE, IP_PROTOCOL, LINKTYPE_ETHERNET, readPcap } from '../../src/wire/index.js';
-import { run, waitFor } from '../../src/testkit/agents.js';
+import { run, waitFor, type AgentHandle } from '../../src/testkit/agents.js';
+import { spawnManaged, type ManagedProcess } from '../../src/testkit/process.js';
 
 /** One IP packet: UDP (its payload and ports) or ESP (the ESP packet). */
 export interface WirePacket {
@@ -61,6 +63,55 @@ export function flowStreams(packets: readonly WirePacket[]): Map<string, Buffer>
     parts.set(key, [...(parts.get(key) ?? []), p.data]);
   }
   return new Map([...parts].map(([k, v]) => [k, Buffer.concat(v)]));
+}
+
+/** How long a session's file must stay unchanged, its traffic sent, before the test ends the session. */
+const QUIET_MS = 1000;
+
+/**
+ * An `overlayctl capture` on an agent, with `--duration` as the upper bound
+ * of its window: {@link CaptureSession.finish} ends it as soon as what the
+ * test waits for is in the file and nothing more came for {@link QUIET_MS}
+ * (overlayctl is interrupted: the agent ends a session whose client went
+ * away), instead of waiting the window out.
+ */
+export class CaptureSession {
+  private constructor(
+    readonly file: string,
+    private readonly ctl: ManagedProcess,
+    private readonly windowS: number,
+  ) {}
+
+  /** Starts the capture of `args` into `file` for at most `windowS` seconds, and waits until its session is open. */
+  static async start(agent: AgentHandle, file: string, windowS: number, args: string[]): Promise<CaptureSession> {
+    const ctl = spawnManaged([process.execPath, agent.ctlPath, '--socket', agent.socket, 'capture', ...args, '-w', file, '--duration', String(windowS)]);
+    const session = new CaptureSession(file, ctl, windowS);
+    const ended = ctl.exited.then(() => Promise.reject(new Error(`capture ended early: ${ctl.log()}`)));
+    await Promise.race([captureOpen(file), ended]).catch(async (err: unknown) => {
+      await ctl.stop('SIGKILL');
+      throw err;
+    });
+    return session;
+  }
+
+  /**
+   * Once the traffic is sent: waits until `ready(pcap so far)` holds and the
+   * file has stayed unchanged for {@link QUIET_MS}, or the window is over,
+   * and ends the session. Rejects if overlayctl failed.
+   */
+  async finish(ready: (pcap: Buffer) => boolean): Promise<void> {
+    let size = -1;
+    let since = Date.now();
+    await waitFor(`capture ${this.file} complete`, async () => {
+      if (this.ctl.exitStatus) return true; // the window is over
+      const pcap = readFileSync(this.file);
+      if (pcap.length !== size) [size, since] = [pcap.length, Date.now()];
+      return Date.now() - since >= QUIET_MS && ready(pcap);
+    }, this.windowS * 1000 + 5000);
+    this.ctl.signal('SIGINT');
+    const status = await this.ctl.exited;
+    if (status.code !== 0 && status.signal !== 'SIGINT') throw new Error(`capture failed (${JSON.stringify(status)}): ${this.ctl.log()}`);
+  }
 }
 
 /** Waits until overlayctl has written the pcap header: the capture session is open. */

@@ -19,12 +19,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Topology } from '../../src/testkit/topology.js';
+import type { PacketCapture } from '../../src/testkit/capture.js';
 import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
 import { decodeEthernet, decodeIPv4, IP_PROTOCOL, LINKTYPE_RAW, readPcap } from '../../src/wire/index.js';
-import { nsExec, ping, run, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint, type RunResult } from '../../src/testkit/agents.js';
+import { nsExec, ping, run, startCluster, tearDown, waitFor, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 import { newGossipKey } from './encrypted-support.js';
-import { captureOpen, flowStreams, tsharkInnerIcmp, vniOf, wirePackets, type WirePacket } from './capture-wire-support.js';
+import { CaptureSession, flowStreams, tsharkInnerIcmp, vniOf, wirePackets, type WirePacket } from './capture-wire-support.js';
 
 const ready = requirement(haveRoot() && haveTools('ip', 'ping', 'tcpdump', 'tshark', 'setpriv'), 'the wire-capture e2e tests need root, ip, ping, tcpdump, tshark and setpriv');
 const TRANSFER = join(import.meta.dirname, 'fixtures/transfer.mjs');
@@ -95,12 +97,17 @@ describe.skipIf(!ready).each([
   });
 
   const host = (i: number) => topo!.host(i);
-  /** Starts `overlayctl capture` on host 1 and waits until its session is open; `done` settles when it ends. */
-  async function capture(file: string, ...args: string[]): Promise<{ done: Promise<RunResult> }> {
-    const done = agents[0].ctlRaw('capture', ...args, '-w', file);
-    await Promise.race([captureOpen(file), done.then((r) => Promise.reject(new Error(`capture ended early: ${r.stderr}`)))]);
-    return { done };
-  }
+  /**
+   * Starts `overlayctl capture` of `args` on host 1 and waits until its session is open. `windowS`: how long the
+   * traffic may take on a busy machine (a flow cut by the window's end would differ from tcpdump's); the session ends
+   * once its traffic is in (CaptureSession.finish).
+   */
+  const capture = (file: string, windowS: number, ...args: string[]) => CaptureSession.start(agents[0], file, windowS, args);
+  /** Whether a capture so far holds every flow tcpdump saw so far (those that `keep` takes), byte for byte. */
+  const sameAsWire = (td: PacketCapture, keep: (p: WirePacket) => boolean = () => true) => (pcap: Buffer) =>
+    isDeepStrictEqual(flowStreams(wirePackets(pcap)), flowStreams(wirePackets(td.sofar()).filter(keep)));
+  /** Whether a capture so far holds at least `n` packets. */
+  const atLeast = (n: number) => (pcap: Buffer) => readPcap(pcap).packets.length >= n;
   /** tcpdump on host 1's underlay interface, with room for a burst while the machine is busy (it must not drop any). */
   const underlay = (filter: string) => topo!.capture(host(1).ns, host(1).iface, filter, { durationMs: 60_000, bufferKiB: 65536 });
   /** Host 1's drops the comparison depends on: copies the capture lost, datagrams the socket refused (captured, never sent). */
@@ -113,8 +120,8 @@ describe.skipIf(!ready).each([
     const file = join(dir, 'blue.pcap');
     const dropsBefore = await captureDrops();
     const td = await underlay('udp port 4789');
-    // A window long enough for the traffic on a busy machine: a flow cut by its end would differ from tcpdump's.
-    const { done } = await capture(file, 'blue', '--outer', '--duration', '20');
+    const blue = (p: WirePacket) => vniOf(p.data) === vni.blue;
+    const session = await capture(file, 20, 'blue', '--outer');
     await ping(ep.a.netns, ep.b.ip, ['-c', '3', '-i', '0.2']);
     await ping(ep.a.netns, ep.c.ip, ['-c', '3', '-i', '0.2']);
     await nsExec(ep.a.netns, [process.execPath, '-e', UDP_FLOWS, ep.b.ip, '9', '41000', '8']); // throws when it fails
@@ -123,10 +130,9 @@ describe.skipIf(!ready).each([
     const sent = await run(['ip', 'netns', 'exec', ep.a.netns, process.execPath, TRANSFER, 'send', ep.b.ip, '5001', String(512 << 10)]);
     expect(sent.code, sent.stderr).toBe(0);
     expect((await server).stdout).toContain(sent.stdout.trim().split('\n').pop()!);
-    const r = await done;
-    expect(r.code, r.stderr).toBe(0);
+    await session.finish(sameAsWire(td, blue));
     await new Promise((r) => setTimeout(r, 300));
-    const wire = wirePackets(await td.stop()).filter((p) => vniOf(p.data) === vni.blue);
+    const wire = wirePackets(await td.stop()).filter(blue);
     expect(await captureDrops()).toEqual(dropsBefore);
 
     expect(readPcap(readFileSync(file)).linkType).toBe(LINKTYPE_RAW);
@@ -150,10 +156,9 @@ describe.skipIf(!ready).each([
     const file = join(dir, `${net}.pcap`);
     const saFile = join(dir, `${net}.esp_sa`);
     const td = await underlay(filter);
-    const { done } = await capture(file, net, '--outer', '--esp-sa', saFile, '--duration', '8');
+    const session = await capture(file, 8, net, '--outer', '--esp-sa', saFile);
     await ping(ep[from].netns, ep[to].ip, ['-c', '4', '-i', '0.2', '-p', PATTERN]);
-    const r = await done;
-    expect(r.code, r.stderr).toBe(0);
+    await session.finish((pcap) => atLeast(8)(pcap) && sameAsWire(td)(pcap));
     await new Promise((r) => setTimeout(r, 300));
     const wire = wirePackets(await td.stop());
 
@@ -174,9 +179,9 @@ describe.skipIf(!ready).each([
     const plain = join(dir, 'host-blue.pcap');
     const sealed = join(dir, 'host-red.pcap');
     const saFile = join(dir, 'host-red.esp_sa');
-    const runs = [await capture(plain, 'blue', '--outer', '--host', ep.b.ip, '--duration', '10'), await capture(sealed, 'red', '--outer', '--host', ep.e.ip, '--esp-sa', saFile, '--duration', '10')].map((c) => c.done);
+    const sessions = [await capture(plain, 10, 'blue', '--outer', '--host', ep.b.ip), await capture(sealed, 10, 'red', '--outer', '--host', ep.e.ip, '--esp-sa', saFile)];
     for (const [from, to] of [['a', 'b'], ['a', 'b2'], ['d', 'e'], ['d', 'e2']] as const) await ping(ep[from].netns, ep[to].ip, ['-c', '3', '-i', '0.2']);
-    for (const r of await Promise.all(runs)) expect(r.code, r.stderr).toBe(0);
+    await Promise.all(sessions.map((s) => s.finish(atLeast(6))));
 
     const inner = wirePackets(readFileSync(plain)).map((p) => innerIps(p));
     expect(inner.length).toBeGreaterThanOrEqual(6);
@@ -190,13 +195,13 @@ describe.skipIf(!ready).each([
     const outer = join(dir, 'vtep-outer.pcap');
     const inner = join(dir, 'vtep-inner.pcap');
     const everything = join(dir, 'vtep-all.pcap');
-    const runs = [
-      await capture(outer, 'blue', '--outer', '--vtep', host(3).addr4!, '--duration', '10'),
-      await capture(inner, 'blue', '--vtep', host(3).addr4!, '--duration', '10'),
-      await capture(everything, 'blue', '--outer', '--duration', '10'),
-    ].map((c) => c.done);
+    const sessions = [
+      await capture(outer, 10, 'blue', '--outer', '--vtep', host(3).addr4!),
+      await capture(inner, 10, 'blue', '--vtep', host(3).addr4!),
+      await capture(everything, 10, 'blue', '--outer'),
+    ];
     for (const to of ['b', 'c'] as const) await ping(ep.a.netns, ep[to].ip, ['-c', '3', '-i', '0.2']);
-    for (const r of await Promise.all(runs)) expect(r.code, r.stderr).toBe(0);
+    await Promise.all(sessions.map((s, i) => s.finish(atLeast(i === 2 ? 12 : 6))));
 
     const o = wirePackets(readFileSync(outer));
     expect(o.length).toBeGreaterThanOrEqual(6);

@@ -85,8 +85,12 @@ describe.skipIf(!ready)('five agents build one overlay by gossip', () => {
     for (const [i] of attached) eps.set(i, final.find((e) => e.node === `node${i}`)!);
     const all = [...eps.values()];
     await waitFor('every pair pings', async () => {
-      for (const from of all) for (const to of all) if (from !== to && !((await pingOk(from, to, 0)) && (await pingOk(from, to, 1)))) return false;
-      return true;
+      // The sources at once, each pinging the others in turn.
+      const fromEach = async (from: Endpoint) => {
+        for (const to of all) if (from !== to && !((await pingOk(from, to, 0)) && (await pingOk(from, to, 1)))) return false;
+        return true;
+      };
+      return (await Promise.all(all.map(fromEach))).every(Boolean);
     }, 20_000);
   }, 60_000);
 
@@ -133,7 +137,16 @@ describe.skipIf(!ready)('five agents build one overlay by gossip', () => {
     const during5 = await agents[4].ctl<Endpoint>('endpoint', 'attach', 'blue', '--netns', c5.ns);
     await agents[1].ctl('endpoint', 'detach', eps.get(2)!.id);
     eps.delete(2);
-    await new Promise((r) => setTimeout(r, 8_000)); // long enough for each side to declare the other dead
+    // Each side stops trusting the other: hosts 1-3 declare 4 and 5 dead (three confirm each other's suspicion: the
+    // shortest timeout), hosts 4-5 suspect 1-3 at least (two nodes wait longer before declaring them dead).
+    const states = async (a: AgentHandle, names: string[]) => {
+      const members = await a.ctl<{ name: string; state: string }[]>('members');
+      return names.map((name) => members.find((m) => m.name === name)?.state ?? 'dead'); // forgotten: dead long enough
+    };
+    await waitFor('each side stops trusting the other', async () => {
+      const [big, small] = [await states(agents[0], ['node4', 'node5']), await states(agents[4], ['node1', 'node2', 'node3'])];
+      return big.every((s) => s === 'dead') && small.every((s) => s !== 'alive');
+    }, 30_000);
     await cut.remove();
     const reference = await waitFor('identical FDBs everywhere', async () => {
       const tables = await Promise.all(alive().map((a) => fdbOf(a)));

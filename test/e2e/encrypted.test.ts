@@ -253,8 +253,9 @@ describe.skipIf(!ready)('encrypted networks on three hosts (native, native, js)'
     const inside = readPcap(await cap.stop());
     expect(inside.packets).toHaveLength(0);
 
-    // Push the window past them (4,096 packets) and replay again: far behind now.
-    const flood = await run(['ip', 'netns', 'exec', ep[from].netns, 'ping', '-f', '-q', '-c', '6000', '-W', '1', ep[to].ip], 60_000);
+    // Push the window past them (4,096 packets) and replay again: far behind now. Eight requests in flight (-l 8), so
+    // the flood is not paced by one round trip at a time.
+    const flood = await run(['ip', 'netns', 'exec', ep[from].netns, 'ping', '-f', '-q', '-l', '8', '-c', '6000', '-W', '1', ep[to].ip], 60_000);
     expect(flood.stdout).toMatch(/6000 packets transmitted/);
     const beforeOld = await dropsOf(receiver);
     await sendRaw(host(fromHost).ns, replay);

@@ -164,6 +164,8 @@ describe('multicast helpers', () => {
     expect(['224.0.0.1', '224.0.0.251', 'ff02::1', 'ff02::fb'].map(isLinkLocalGroup)).toEqual([true, true, true, true]);
     // Solicited-node groups belong to neighbour discovery, answered on each host.
     expect(['224.0.1.1', '239.1.1.1', 'ff05::2', 'ff02::1:ff00:1', 'ff0e::fb'].map(isLinkLocalGroup)).toEqual([false, false, false, false, false]);
+    // Other link-scope groups (transient ff12::, prefix-based ff32::) are reported, so snooped: the data path floods ff02::/16 only.
+    expect(['ff12::1234', 'ff32:ff::1'].map(isLinkLocalGroup)).toEqual([false, false]);
     expect(['224.0.0.1', '239.255.255.255', 'ff05::1', '198.18.0.1', '2001:db8::1'].map(isMulticastIp)).toEqual([true, true, true, false, false]);
     expect(canonicalGroup('FF0E:0::42')).toBe('ff0e::42');
     expect(wireErrorCode(() => canonicalGroup('198.18.0.1'))).toBe('BAD_VALUE');

@@ -49,5 +49,8 @@ export interface MulticastSettings {
  */
 export const DEFAULT_MULTICAST_RATE = 10_000;
 
+/** The highest storm-control rate a network may carry (frames/s): far above what one host can replicate. */
+export const MAX_MULTICAST_RATE = 100_000_000;
+
 /** Frames the storm-control bucket holds: a tenth of a second at the rate, at least 10. */
 export const multicastBurst = (rate: number): number => Math.max(10, Math.ceil(rate / 10));
