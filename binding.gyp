@@ -29,7 +29,6 @@
         "native/pipeline/encapsulate.c",
         "native/pipeline/ingress.c",
         "native/pipeline/lookup.c",
-        "native/pipeline/lookup_group.c",
         "native/pipeline/open.c",
         "native/pipeline/parse.c",
         "native/pipeline/proxy.c",

@@ -7,7 +7,7 @@
  *   proxy        ARP request | neighbour solicitation → reply to TAP  proxy.c
  *   lookup       unicast: FDB → VTEP (→ outbound SA); group frames    lookup.c
  *                dropped, or on a multicast network: IGMP/MLD → the
- *                agent, else the replication list → storm control     lookup_group.c
+ *                agent, else the replication list → storm control     lookup.c
  *   size         fits | ICMP too-big to TAP | IPv4 fragments          size.c
  *   encapsulate  VXLAN header into the headroom; tx counted           encapsulate.c
  *   seal         encrypted network: inner UDP header + ESP            seal.c
@@ -31,7 +31,6 @@
 
 #include "pipeline/encapsulate.h"
 #include "pipeline/lookup.h"
-#include "pipeline/lookup_group.h"
 #include "pipeline/parse.h"
 #include "pipeline/proxy.h"
 #include "pipeline/seal.h"

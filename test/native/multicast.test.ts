@@ -1,6 +1,6 @@
 /**
  * Multicast networks in the native per-frame decisions (native/pipeline/
- * lookup_group.c, egress.c; docs/multicast.md "Replication") through
+ * lookup.c, egress.c; docs/multicast.md "Replication") through
  * processEgress/processIngress: every rule of MulticastSettings, the group
  * table, storm control, counting, fragments replicated, encrypted copies
  * each opened by its own peer, and networks without the setting unchanged.
