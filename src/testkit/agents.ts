@@ -13,7 +13,7 @@ import type { ManagedProcess } from './process.js';
 import type { Topology } from './topology.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-export const OVERLAYD = join(ROOT, 'dist/src/cli/overlayd.js');
+export const OVERLAYD = join(ROOT, 'dist/src/cli/overlayd.cjs');
 export const OVERLAYCTL = join(ROOT, 'dist/src/cli/overlayctl.js');
 
 export interface AgentOptions {

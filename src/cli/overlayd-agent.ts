@@ -1,5 +1,4 @@
-#!/usr/bin/env node
-/** `overlayd`: the node agent. Flags as DESIGN.md §4.1. */
+/** `overlayd`: the node agent. Flags as DESIGN.md §4.1. Started by overlayd.cts. */
 import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { Agent } from '../agent/agent.js';
@@ -7,9 +6,6 @@ import { ControlApi } from '../agent/api.js';
 import { ConfigError, DEFAULTS, validateConfig, type AgentConfig } from '../agent/config.js';
 import { startMetrics } from '../agent/metrics.js';
 import { DEFAULT_PLUGIN_DIR, DockerPlugin } from '../docker-plugin/plugin.js';
-
-// TAP reads of the TypeScript path wait in libuv's pool: give it room before first use.
-process.env.UV_THREADPOOL_SIZE ??= '16';
 
 const int = (v: string): number => {
   if (!/^\d+$/.test(v)) throw new ConfigError(`"${v}" is not a number`);
