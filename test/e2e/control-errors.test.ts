@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology } from '../../src/testkit/topology.js';
 import { haveRoot, haveTools, requirement } from '../../src/testkit/ci.js';
 import { ControlClient } from '../../src/api-client/client.js';
-import { OVERLAYD, run, startAgents, tearDown, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
+import { OVERLAYCTL, OVERLAYD, run, startAgents, tearDown, type AgentHandle, type Endpoint } from '../../src/testkit/agents.js';
 
 const ready = requirement(haveRoot() && haveTools('ip'), 'control tests need root and ip');
 
@@ -65,7 +65,7 @@ describe.skipIf(!ready)('overlayctl refuses bad input and changes nothing', () =
   });
 
   it('says in one line when no agent is listening', async () => {
-    const r = await run([process.execPath, OVERLAYD.replace('overlayd.js', 'overlayctl.js'), '--socket', '/nonexistent/ovt.sock', 'status']);
+    const r = await run([process.execPath, OVERLAYCTL, '--socket', '/nonexistent/ovt.sock', 'status']);
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim()).toBe('overlayctl: no agent is listening on /nonexistent/ovt.sock');
   });
