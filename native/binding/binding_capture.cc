@@ -27,11 +27,7 @@ bool AddrField(const Napi::Object &o, const char *key, dp_addr *out) {
 dp_capture CaptureArg(const Napi::CallbackInfo &info, size_t i) {
   dp_capture c;
   std::memset(&c, 0, sizeof c);
-  if (info.Length() <= i) return c;
-  if (!info[i].IsObject()) {
-    c.inner = info[i].ToBoolean().Value() ? 1 : 0;
-    return c;
-  }
+  if (info.Length() <= i || !info[i].IsObject()) return c; /* nothing to mirror: off */
   Napi::Object o = info[i].As<Napi::Object>();
   c.inner = Flag(o, "inner");
   c.outer = Flag(o, "outer");

@@ -116,7 +116,7 @@ static void sink_esp_send(void *ctx, const dp_addr *vtep, uint32_t hash, int car
 static void sink_membership(void *ctx, const uint8_t *frame, size_t len) {
   egress_worker *w = ctx;
   punt_meta m = {w->net->vni, PUNT_MEMBERSHIP, 0, 0, 0, 0};
-  if (punt_push(w->io->punt, &m, NULL, frame, len) < 0) w->counters[DP_C_DROPS + DP_DROP_PUNT_OVERFLOW]++;
+  capture_push(w->io->punt, w->counters, &m, NULL, frame, len); /* a full queue: punt_overflow */
 }
 
 static void sink_reply(void *ctx, const uint8_t *frame, size_t len) {

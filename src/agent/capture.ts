@@ -17,8 +17,6 @@ import { ipFamily } from '../wire/index.js';
 import { CaptureEncoder } from './capture-encoder.js';
 import type { AgentContext } from './context.js';
 
-export { CaptureEncoder } from './capture-encoder.js';
-
 export interface CaptureOptions {
   /** Stop after this many frames. */
   count?: number;
@@ -36,7 +34,6 @@ export const CAPTURE_MAX_S = 3600;
 
 /** One session: what it takes and where its records go. */
 interface Session {
-  spec: CaptureSpec;
   /** Outer packets are ESP: their inner host is not visible here. */
   encrypted: boolean;
   filter: CaptureFilter;
@@ -64,7 +61,7 @@ export class CaptureSessions {
     if (opts.count !== undefined && !(Number.isInteger(opts.count) && opts.count > 0)) throw new OverlayError('BAD_REQUEST', 'capture count must be a positive integer');
     const spec = captureSpec(opts);
     const sinks = this.captures.get(up.vni) ?? new Set<Session>();
-    const specs = [...[...sinks].map((s) => s.spec), spec];
+    const specs = [...[...sinks].map((s) => s.filter.spec), spec];
     if (net.encrypted && specs.some((s) => s.outer && s.host !== undefined) && !specs.every((s) => s.host === spec.host)) {
       throw new OverlayError(
         'BAD_REQUEST',
@@ -75,7 +72,6 @@ export class CaptureSessions {
     let seen = 0;
     let done = false;
     const session: Session = {
-      spec,
       encrypted: net.encrypted,
       filter: new CaptureFilter(spec),
       take: (f) => {
@@ -109,7 +105,7 @@ export class CaptureSessions {
       this.ctx.datapath.setCapture(vni, null);
       return;
     }
-    const specs = [...sinks].map((s) => s.spec);
+    const specs = [...sinks].map((s) => s.filter.spec);
     const same = <T>(values: T[]): T | undefined => (values.every((v) => v === values[0]) ? values[0] : undefined);
     const union: CaptureSpec = { inner: specs.some((s) => s.inner), outer: specs.some((s) => s.outer) };
     const host = same(specs.map((s) => s.host));
@@ -138,7 +134,7 @@ function captureSpec(opts: CaptureOptions): CaptureSpec {
  * session's host filter to it (startCapture refuses sessions of another host beside it).
  */
 function takes(s: Session, f: CapturedFrame): boolean {
-  if ((f.outer !== undefined) !== s.spec.outer) return false;
+  if ((f.outer !== undefined) !== s.filter.spec.outer) return false;
   if (!s.filter.vtepMatches(f.vtep)) return false;
   if (f.outer === undefined) return s.filter.hostMatches(f.frame);
   return s.encrypted || s.filter.hostMatches(f.frame.subarray(8));

@@ -19,11 +19,11 @@ export function startMetrics(agent: Agent, hostPort: string): Promise<http.Serve
   const networks = new Gauge({ name: 'overlayd_networks', help: 'Overlay networks known', registers: [registry] });
   const refreshEvents = eventMetrics(agent, registry);
   const refreshPeers = registerPeerMetrics(registry, () => agent.peers());
-  const refreshMulticast = registerMulticastMetrics(registry, () => agent.counters(), () => agent.groupRows());
+  const refreshMulticast = registerMulticastMetrics(registry, () => agent.groupRows());
   const refresh = (): void => {
     refreshPeers();
-    refreshMulticast();
     const c = agent.counters();
+    refreshMulticast(c);
     packets.reset();
     bytes.reset();
     packets.inc({ direction: 'tx' }, c.tx.packets);

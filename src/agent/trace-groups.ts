@@ -5,16 +5,14 @@
  */
 import type { NetworkEntry } from '../cluster/entries.js';
 import type { OverlayStore } from '../cluster/store.js';
-import { formatMac, groupMac, ipToBigInt, isMulticastIp, parseCidr } from '../wire/index.js';
-
-const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
+import { BROADCAST_MAC, formatMac, groupMac, ipToBigInt, isMulticastIp, parseCidr } from '../wire/index.js';
 
 /** The MAC a frame to `dst` goes to without address resolution: a group's MAC, or broadcast for 255.255.255.255 and the subnet's broadcast address; else undefined. */
 export function groupDestinationMac(net: NetworkEntry, dst: string): string | undefined {
   if (isMulticastIp(dst)) return formatMac(groupMac(dst));
-  if (dst === '255.255.255.255') return BROADCAST_MAC;
+  if (dst === '255.255.255.255') return formatMac(BROADCAST_MAC);
   const v4 = net.subnets.map(parseCidr).find((c) => c.family === 4);
-  if (v4 && !dst.includes(':') && ipToBigInt(dst) === v4.base + (1n << BigInt(32 - v4.prefix)) - 1n) return BROADCAST_MAC;
+  if (v4 && !dst.includes(':') && ipToBigInt(dst) === v4.base + (1n << BigInt(32 - v4.prefix)) - 1n) return formatMac(BROADCAST_MAC);
   return undefined;
 }
 

@@ -99,13 +99,19 @@ export class AgentViews {
   groupRows(network?: string): GroupRow[] {
     const { store, datapath } = this.ctx;
     const rows = new Map<string, GroupRow>();
+    /** The data path's group table of each network that is up here, read once per network. */
+    const tables = new Map<string, Map<string, string[]>>();
+    const table = (net: NetworkEntry): Map<string, string[]> | undefined => {
+      const up = this.ctx.up.get(net.name);
+      if (up && !tables.has(net.name)) tables.set(net.name, datapath.groups(up.vni));
+      return tables.get(net.name);
+    };
     const row = (net: NetworkEntry, group: string): GroupRow => {
       const key = `${net.name}/${group}`;
       let r = rows.get(key);
       if (!r) {
         const mac = formatMac(groupMac(group));
-        const up = this.ctx.up.get(net.name);
-        rows.set(key, (r = { network: net.name, vni: net.vni, group, mac, members: [], vteps: up ? (datapath.groups(up.vni).get(mac) ?? []) : [] }));
+        rows.set(key, (r = { network: net.name, vni: net.vni, group, mac, members: [], vteps: table(net)?.get(mac) ?? [] }));
       }
       return r;
     };

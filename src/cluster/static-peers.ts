@@ -5,7 +5,7 @@
  * (`--group`); broadcast and link-local groups reach it anyway, as a VTEP of
  * the network (docs/multicast.md "Who gets a frame").
  */
-import { canonicalGroup, formatMac, ipFamily, isHostAddress, isLinkLocalGroup, isSolicitedNode, parseCidr, parseIp, parseMac } from '../wire/index.js';
+import { canonicalGroup, formatMac, ipFamily, isHostAddress, isSnoopedGroup, parseCidr, parseMac } from '../wire/index.js';
 import { canonicalIp } from './addresses.js';
 import type { EndpointEntry, Entry, NetworkEntry } from './entries.js';
 import { OverlayError } from './errors.js';
@@ -64,7 +64,7 @@ export function peerGroups(net: NetworkEntry, given: string[] | undefined): stri
     } catch {
       throw new OverlayError('BAD_REQUEST', `--group ${g} is not a multicast group address`);
     }
-    if (isLinkLocalGroup(group) || isSolicitedNode(parseIp(group))) {
+    if (!isSnoopedGroup(group)) {
       throw new OverlayError('BAD_REQUEST', `--group ${g} is a link-local group: every VTEP of the network gets it anyway`);
     }
     return group;

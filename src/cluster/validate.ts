@@ -2,7 +2,7 @@
  * Checks an entry that arrived over gossip before it may touch the tables.
  * Each refusal has a stable reason, counted in `overlayctl stats`.
  */
-import { canonicalGroup, formatMac, ipFamily, isLinkLocalGroup, isSolicitedNode, parseIp, parseMac } from '../wire/index.js';
+import { canonicalGroup, formatMac, ipFamily, isSnoopedGroup, parseMac } from '../wire/index.js';
 import { isHostAddress, parseCidr } from '../wire/index.js';
 import { ENDPOINT_RUNTIMES, MAX_GROUP_ENDPOINTS, type EndpointEntry, type Entry, type GroupEntry, type NetworkEntry } from './entries.js';
 import { wellFormedEncryption } from './network-keys.js';
@@ -82,7 +82,7 @@ export function checkGroup(e: GroupEntry, ctx: ValidationContext): RejectReason 
   if (e.deleted) return undefined;
   if (ipFamily(e.vtep) === 0) return 'bad_ip';
   try {
-    if (canonicalGroup(e.group) !== e.group || isLinkLocalGroup(e.group) || isSolicitedNode(parseIp(e.group))) return 'bad_ip';
+    if (canonicalGroup(e.group) !== e.group || !isSnoopedGroup(e.group)) return 'bad_ip';
   } catch {
     return 'bad_ip';
   }

@@ -133,7 +133,7 @@ export interface DatapathHandle {
    * packets on the wire (outer), filtered by inner host and VTEP (native/io/capture.c) —
    * or with nothing asked for, stops; false if the network does not exist.
    */
-  captureSet(vni: number, capture: boolean | { inner?: boolean; outer?: boolean; host?: string; vtep?: string }): boolean;
+  captureSet(vni: number, capture: { inner?: boolean; outer?: boolean; host?: string; vtep?: string }): boolean;
   fdbSet(vni: number, mac: string, vtep: string): void;
   /** False when there was no such entry. */
   fdbDelete(vni: number, mac: string): boolean;

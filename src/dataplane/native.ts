@@ -92,10 +92,7 @@ function traceOf(t: NativeTrace): FrameTrace {
   if (t.vtep !== undefined) trace.vtep = t.vtep;
   if (t.pieces > 0) trace.flowHash = t.flowHash;
   if (t.sa !== undefined) trace.sa = t.sa;
-  if (t.vteps !== undefined) {
-    trace.vteps = [...t.vteps].sort();
-    if (trace.vteps.length > 0) trace.vtep = trace.vteps[0];
-  }
+  if (t.vteps !== undefined) trace.vteps = [...t.vteps].sort(); // `vtep` is the one the trace followed (egress.c trace_list)
   return trace;
 }
 
@@ -288,10 +285,10 @@ export class NativeDatapath implements Datapath {
   setCapture(vni: number, listener: ((f: CapturedFrame) => void) | null, spec: CaptureSpec = { inner: true, outer: false }): void {
     if (listener === null) {
       this.captures.delete(vni);
-      this.handle.captureSet(vni, false);
+      this.handle.captureSet(vni, {}); // nothing to mirror: off
       return;
     }
-    if (!this.handle.captureSet(vni, { ...spec })) throw new NativeDatapathError('ERR_NO_SUCH_NETWORK', `network ${vni} is not attached`);
+    if (!this.handle.captureSet(vni, spec)) throw new NativeDatapathError('ERR_NO_SUCH_NETWORK', `network ${vni} is not attached`);
     this.captures.set(vni, listener);
   }
 

@@ -24,7 +24,6 @@ import {
 import { ipv4Frame, LOCAL_IP, LOCAL_IP6, LOCAL_MAC } from './frames.js';
 
 export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
-const IP_PROTOCOL_IGMP = 2;
 /** Where IGMPv3 and MLDv2 reports go. */
 const IGMPV3_REPORTS = '224.0.0.22';
 const MLDV2_REPORTS = 'ff02::16';
@@ -48,7 +47,7 @@ export function udp6ToGroup(group: string, o: { size?: number; dstMac?: string }
 export function igmpJoin(group: string, version: 2 | 3 = 3): Buffer {
   const to = version === 2 ? group : IGMPV3_REPORTS;
   const igmp = encodeIgmpReport(version, [{ type: version === 2 ? 'join' : 'is_exclude', group, sources: [] }]);
-  const ip = encodeIPv4({ tos: 0xc0, ttl: 1, protocol: IP_PROTOCOL_IGMP, src: parseIp(LOCAL_IP), dst: parseIp(to), options: IPV4_ROUTER_ALERT }, igmp);
+  const ip = encodeIPv4({ tos: 0xc0, ttl: 1, protocol: IP_PROTOCOL.IGMP, src: parseIp(LOCAL_IP), dst: parseIp(to), options: IPV4_ROUTER_ALERT }, igmp);
   return encodeEthernet({ dst: groupMac(to), src: parseMac(LOCAL_MAC), etherType: ETHERTYPE.IPV4 }, ip);
 }
 

@@ -10,7 +10,7 @@ export const IPV4_FLAG_MF = 0x1;
 /** Header length without options. */
 export const IPV4_MIN_HEADER_LENGTH = 20;
 /** IP protocol numbers used in overlayd. */
-export const IP_PROTOCOL = { ICMP: 1, TCP: 6, UDP: 17, ESP: 50, ICMPV6: 58 } as const;
+export const IP_PROTOCOL = { ICMP: 1, IGMP: 2, TCP: 6, UDP: 17, ESP: 50, ICMPV6: 58 } as const;
 
 /** A decoded IPv4 header. `src`, `dst` and `options` alias the input buffer. */
 export interface IPv4Header {

@@ -72,6 +72,16 @@ export function isLinkLocalGroup(group: string): boolean {
   return b[0] === 0xff && b[1] === 0x02 && !isSolicitedNode(b);
 }
 
+/**
+ * Whether a group's traffic goes only to the hosts that listen: not the
+ * link-local groups (224.0.0.0/24, ff02::/16), which go to every host of the
+ * network, and not the solicited-node groups, whose neighbour discovery each
+ * host answers itself.
+ */
+export function isSnoopedGroup(group: string): boolean {
+  return !isLinkLocalGroup(group) && !isSolicitedNode(parseIp(group));
+}
+
 /** True for ff02::1:ffXX:XXXX. */
 export function isSolicitedNode(b: Uint8Array): boolean {
   const prefix = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff];

@@ -6,13 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   GroupSnooping,
-  isSnoopedGroup,
   MEMBERSHIP_INTERVAL_MS,
   OTHER_QUERIER_PRESENT_MS,
   QUERY_INTERVAL_MS,
   STARTUP_QUERY_COUNT,
   STARTUP_QUERY_INTERVAL_MS,
 } from '../../src/dataplane/multicast/snooping.js';
+import { isSnoopedGroup } from '../../src/wire/index.js';
 import type { MembershipMessage } from '../../src/wire/index.js';
 
 const A = '02:42:c6:13:05:02';

@@ -125,11 +125,11 @@ describe.skipIf(!ready).each([
     await ping(ep.a.netns, ep.b.ip, ['-c', '3', '-i', '0.2']);
     await ping(ep.a.netns, ep.c.ip, ['-c', '3', '-i', '0.2']);
     await nsExec(ep.a.netns, [process.execPath, '-e', UDP_FLOWS, ep.b.ip, '9', '41000', '8']); // throws when it fails
-    const server = run(['ip', 'netns', 'exec', ep.b.netns, process.execPath, TRANSFER, 'serve', ep.b.ip, '5001']);
-    await new Promise((r) => setTimeout(r, 500));
+    const server = topo!.spawn(ep.b.netns, [process.execPath, TRANSFER, 'serve', ep.b.ip, '5001']);
+    await server.waitForLine(/^listening$/, 10_000);
     const sent = await run(['ip', 'netns', 'exec', ep.a.netns, process.execPath, TRANSFER, 'send', ep.b.ip, '5001', String(512 << 10)]);
     expect(sent.code, sent.stderr).toBe(0);
-    expect((await server).stdout).toContain(sent.stdout.trim().split('\n').pop()!);
+    await server.waitForLine(new RegExp(`^${sent.stdout.trim().split('\n').pop()!}$`), 30_000); // the server's hash and length: the same bytes arrived
     await session.finish(sameAsWire(td, blue));
     await new Promise((r) => setTimeout(r, 300));
     const wire = wirePackets(await td.stop()).filter(blue);

@@ -191,9 +191,10 @@ describe.skipIf(!ready)('multicast control plane on three hosts (js data path)',
     await waitFor('groups gone on node1 and node3', async () => {
       for (const a of [agents[0], agents[2]]) if ((await groups(a)).length > 0) return false;
       return true;
-    }, 2_000);
-    console.info(`multicast-control: left groups gone on node1 and node3 ${Date.now() - t0} ms after the leave`);
-    expect(Date.now() - t0).toBeLessThan(2_000);
+    }, 10_000); // the bound is the expect below: a failure then says how long it took
+    const goneMs = Date.now() - t0;
+    console.info(`multicast-control: left groups gone on node1 and node3 ${goneMs} ms after the leave`);
+    expect(goneMs).toBeLessThan(2_000);
     const left = await groupEvents(agents[1]);
     expect(left.filter((e) => e.action === 'left')).toHaveLength(2);
   }, 15_000);
@@ -228,12 +229,13 @@ describe.skipIf(!ready)('multicast control plane on three hosts (js data path)',
     await waitFor('node3 group on node1', async () => ((await rowOf(agents[0], V4))?.vteps.length ? true : undefined), 5_000);
     agents[2].process.signal('SIGKILL');
     const t0 = Date.now();
-    await waitFor('node3 group gone on node1', async () => ((await groups(agents[0])).length === 0 ? true : undefined), 30_000);
-    console.info(`multicast-control: a killed host's group gone on node1 ${Date.now() - t0} ms after the kill`);
-    expect(Date.now() - t0).toBeLessThan(30_000);
+    await waitFor('node3 group gone on node1', async () => ((await groups(agents[0])).length === 0 ? true : undefined), 40_000); // bounded by the expect below
+    const goneMs = Date.now() - t0;
+    console.info(`multicast-control: a killed host's group gone on node1 ${goneMs} ms after the kill`);
+    expect(goneMs).toBeLessThan(30_000);
     // Its VTEP left node1's group table with it: a frame to the group now goes nowhere.
     const trace = await agents[0].ctl('trace', 'mc', '--src', eps[0].ips[0], '--dst', V4, '--proto', 'udp');
     expect(trace).toMatchObject({ verdict: 'drop', reason: 'multicast' });
     expect(trace).not.toHaveProperty('replication');
-  }, 45_000);
+  }, 60_000);
 });

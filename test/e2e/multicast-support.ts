@@ -7,7 +7,7 @@
  */
 import { nsExec, run } from '../../src/testkit/agents.js';
 import type { Topology } from '../../src/testkit/topology.js';
-import { ETHERTYPE, IP_PROTOCOL, LINKTYPE_ETHERNET, PcapWriter, readPcap } from '../../src/wire/index.js';
+import { ETHERTYPE, IP_PROTOCOL, LINKTYPE_ETHERNET, parseIp, PcapWriter, readPcap } from '../../src/wire/index.js';
 import { vniOf, wirePackets } from './capture-wire-support.js';
 
 /** One VXLAN datagram of a capture, by what it carried. */
@@ -49,12 +49,7 @@ function innerDst(frame: Buffer): string {
 }
 
 /** An IPv6 address as vxlanPackets shows it (32 hex digits). */
-export function hex6(addr: string): string {
-  const [head, tail = ''] = addr.split('::');
-  const part = (s: string) => (s ? s.split(':') : []);
-  const groups = [...part(head), ...Array(8 - part(head).length - part(tail).length).fill('0'), ...part(tail)];
-  return groups.map((g) => g.padStart(4, '0')).join('');
-}
+export const hex6 = (addr: string): string => parseIp(addr).toString('hex');
 
 /** A kernel vxlan host: its container's namespace, address and MAC. */
 export interface KernelPeer {

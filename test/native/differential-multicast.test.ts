@@ -176,7 +176,7 @@ describe.skipIf(!ready)('multicast networks: native and reference paths agree', 
   });
 
   it('on every length of each rule\'s frame', () => {
-    for (const f of ruleFrames().slice(0, 24)) for (let n = 0; n <= Math.min(f.length, 200); n++) compareEgress(MCAST, f.subarray(0, n));
+    for (const f of ruleFrames()) for (let n = 0; n <= Math.min(f.length, 200); n++) compareEgress(MCAST, f.subarray(0, n));
   });
 
   it('on 13,200 generated frames sent to group MACs, on the multicast and the encrypted network', () => {

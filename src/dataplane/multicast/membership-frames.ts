@@ -32,7 +32,6 @@ import {
   type MembershipMessage,
 } from '../../wire/index.js';
 
-export const IP_PROTOCOL_IGMP = 2;
 /** IGMP queries are sent to all systems, MLD queries to all nodes. */
 const ALL_SYSTEMS = '224.0.0.1';
 const ALL_NODES = 'ff02::1';
@@ -56,7 +55,7 @@ export function findMembershipMessage(frame: Uint8Array): MembershipFrame | null
   const mac = formatMac(eth.src);
   if (eth.etherType === ETHERTYPE.IPV4) {
     const ip = decodeIPv4(frame, eth.headerLength);
-    if (ip.protocol !== IP_PROTOCOL_IGMP || ip.fragmentOffset !== 0) return null;
+    if (ip.protocol !== IP_PROTOCOL.IGMP || ip.fragmentOffset !== 0) return null;
     const start = eth.headerLength + ip.headerLength;
     return { mac, family: 4, message: decodeIgmp(frame, start, ip.totalLength - ip.headerLength) };
   }
@@ -99,7 +98,7 @@ export function buildGeneralQuery(family: 4 | 6, from: QuerierAddress, opts: { m
   if (family === 4) {
     const igmp = encodeIgmpQuery({ version: newest ? 3 : 2, maxRespMs: opts.maxRespMs, intervalS: opts.intervalS });
     const ip = encodeIPv4(
-      { tos: TOS_INTERNETWORK_CONTROL, ttl: 1, protocol: IP_PROTOCOL_IGMP, src: parseIp('0.0.0.0'), dst: parseIp(ALL_SYSTEMS), options: IPV4_ROUTER_ALERT },
+      { tos: TOS_INTERNETWORK_CONTROL, ttl: 1, protocol: IP_PROTOCOL.IGMP, src: parseIp('0.0.0.0'), dst: parseIp(ALL_SYSTEMS), options: IPV4_ROUTER_ALERT },
       igmp,
     );
     return encodeEthernet({ dst: groupMac(ALL_SYSTEMS), src: from.mac, etherType: ETHERTYPE.IPV4 }, ip);

@@ -12,7 +12,7 @@
  * this host while at least one local endpoint listens. `onChange` says when
  * that flips, which is what gossip carries to the other hosts.
  */
-import { canonicalGroup, isLinkLocalGroup, isSolicitedNode, parseIp, recordListens, type MembershipMessage } from '../../wire/index.js';
+import { canonicalGroup, isSnoopedGroup, recordListens, type MembershipMessage } from '../../wire/index.js';
 
 /** RFC 3376 §8 defaults: robustness 2, query interval 125 s, query response interval 10 s. */
 export const QUERY_INTERVAL_MS = 125_000;
@@ -65,16 +65,6 @@ interface NetworkState {
   otherQuerierUntil: { 4: number; 6: number };
   startupLeft: { 4: number; 6: number };
   nextQueryAt: { 4: number; 6: number };
-}
-
-/**
- * Whether a group's traffic goes only to the hosts that listen: not the
- * link-local groups (224.0.0.0/24, ff02::/16), which go to every host of the
- * network, and not the solicited-node groups, whose neighbour discovery each
- * host answers itself.
- */
-export function isSnoopedGroup(group: string): boolean {
-  return !isLinkLocalGroup(group) && !isSolicitedNode(parseIp(group));
 }
 
 export class GroupSnooping {

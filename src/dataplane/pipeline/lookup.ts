@@ -46,12 +46,11 @@ export function lookupGroup(fdb: FdbTable, groups: GroupTable, vni: number, fram
 /** Where the IP destination of a group frame puts it; `other` when it is not IP or no IP header is there to read. */
 type Destination = 'membership' | 'link-local' | 'solicited-node' | 'other';
 
-const IP_PROTOCOL_IGMP = 2;
 
 function destination(frame: Buffer, l2: L2): Destination {
   const ip = l2.l3off;
   if (l2.etherType === ETHERTYPE.IPV4 && frame.length >= ip + IPV4_MIN_HEADER_LENGTH) {
-    if (frame[ip + 9] === IP_PROTOCOL_IGMP) return 'membership';
+    if (frame[ip + 9] === IP_PROTOCOL.IGMP) return 'membership';
     return frame[ip + 16] === 224 && frame[ip + 17] === 0 && frame[ip + 18] === 0 ? 'link-local' : 'other';
   }
   if (l2.etherType === ETHERTYPE.IPV6 && frame.length >= ip + IPV6_HEADER_LENGTH) {
