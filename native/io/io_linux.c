@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/eventfd.h>
@@ -216,24 +217,34 @@ static int cpu_to_spare(const io_ctx *io) {
  * Adaptive busy polling (io_config.busy_poll_us): after a pass that moved
  * packets the worker polls its epoll set without sleeping for up to
  * busy_poll_us more, so a packet that follows closely (the reply to what it
- * just sent, the next request) is taken without a thread wake-up. Only while
- * no task waits for a CPU — the runnable count is read every SPIN_CHECK
- * polls and the spin ends once it exceeds the online CPUs: a spinning
- * SCHED_FIFO thread would keep iperf3, or the very process whose reply it
- * waits for, off its core. An idle worker blocks in epoll_wait.
+ * just sent, the next request) is taken without a thread wake-up. It spins
+ * only on a core nobody else wants:
+ *
+ * - between polls it calls sched_yield(). Alone on its CPU that returns at
+ *   once; when another task waits there (the ping the worker just woke by
+ *   writing into a TAP, the other agent's worker its own send woke) the
+ *   yield runs it, and a yield that took longer than YIELD_HANDED_NS ends
+ *   the spin: the worker blocks, and the next packet wakes it. Without
+ *   this, a worker at nice -10 spun its whole window in front of the very
+ *   process whose reply it waited for (docs/performance.md, "Latency");
+ * - every SPIN_CHECK polls it reads the machine's runnable count and stops
+ *   once tasks outnumber the online CPUs (a task queued on another CPU).
+ *
+ * An idle worker blocks in epoll_wait.
  */
 #define SPIN_CHECK 16
+#define YIELD_HANDED_NS 5000u
 
 typedef struct spin_state {
   uint64_t window_ns; /* 0: never spin */
-  uint64_t last_ns;   /* when a pass last moved packets */
+  uint64_t last_ns;   /* when a pass last moved packets; 0: not spinning */
   unsigned polls;     /* polls since then */
   int allowed;        /* result of the last cpu_to_spare() */
 } spin_state;
 
 /* The epoll_wait timeout of the next wait: 0 while spinning, else −1 (block). */
 static int spin_timeout(const io_ctx *io, spin_state *s) {
-  if (s->window_ns == 0 || now_ns() - s->last_ns >= s->window_ns) return -1;
+  if (s->window_ns == 0 || s->last_ns == 0 || now_ns() - s->last_ns >= s->window_ns) return -1;
   if (s->polls++ % SPIN_CHECK == 0) s->allowed = cpu_to_spare(io);
   return s->allowed ? 0 : -1;
 }
@@ -243,9 +254,9 @@ static void spin_after(spin_state *s, int events, int timeout) {
     s->last_ns = now_ns();
     s->polls = 0;
   } else if (timeout == 0) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    uint64_t before = now_ns();
+    sched_yield();
+    if (now_ns() - before > YIELD_HANDED_NS) s->last_ns = 0; /* someone else ran here: stop spinning */
   }
 }
 
