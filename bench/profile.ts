@@ -58,8 +58,9 @@ async function main(): Promise<void> {
         seconds: seconds + 2,
         around: async (client) => {
           const perf = spawn('perf', ['record', '-a', '-g', '-e', 'cpu-clock', '-F', '1999', '-o', data, '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+          const recorded = new Promise((r) => perf.once('exit', r)); // before the client: perf's 8 s end before iperf3's 10 s
           const out = await client();
-          await new Promise((r) => perf.once('exit', r));
+          await recorded;
           return out;
         },
       });
