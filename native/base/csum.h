@@ -7,6 +7,8 @@
 
 /** Adds the bytes as big-endian 16-bit words to a 32-bit running sum (odd tail padded with zero). */
 uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len);
+/** Copies len bytes (the ranges must not overlap) and returns csum_add(sum, src, len), in one pass. */
+uint32_t csum_copy(uint32_t sum, uint8_t *dst, const uint8_t *src, size_t len);
 /** Folds a running sum to 16 bits and complements it: the value to store in a checksum field. */
 uint16_t csum_finish(uint32_t sum);
 /** Folds a running sum to 16 bits without complementing (a partial checksum for offloads). */

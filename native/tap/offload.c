@@ -62,7 +62,7 @@ long tso_segment(const uint8_t *frame, size_t len, const vnet_hdr *h, uint8_t *o
     size_t chunk = data - done < mss ? data - done : mss;
     uint8_t *seg = out + used + headroom;
     memcpy(seg, frame, hdr);
-    memcpy(seg + hdr, frame + hdr + done, chunk);
+    uint32_t data_sum = csum_copy(0, seg + hdr, frame + hdr + done, chunk); /* thlen is even: the sums add */
     uint8_t *sip = seg + l3off, *sth = seg + l4off;
     size_t l4len = thlen + chunk;
     if (!v6) {
@@ -80,7 +80,7 @@ long tso_segment(const uint8_t *frame, size_t len, const vnet_hdr *h, uint8_t *o
     sth[13] = f;
     wr16(sth + 16, 0);
     uint32_t sum = csum_pseudo(v6 ? 6 : 4, v6 ? sip + 8 : sip + 12, v6 ? sip + 24 : sip + 16, 6, (uint32_t)l4len);
-    wr16(sth + 16, csum_finish(csum_add(sum, sth, l4len)));
+    wr16(sth + 16, csum_finish(csum_add(sum, sth, thlen) + data_sum));
     emit(ctx, seg, hdr + chunk);
     used += headroom + hdr + chunk + tailroom;
     done += chunk;

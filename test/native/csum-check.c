@@ -1,8 +1,9 @@
 /*
- * csum_add against the RFC 1071 definition (big-endian 16-bit words, odd
- * byte padded with zero, end-around carry), for every length 0–2999 at four
- * alignments, all-ones data (the carries) and a 64 KiB TSO frame. Built and
- * run by csum.test.ts; prints "ok" or the first mismatch.
+ * csum_add and csum_copy (which must also copy exactly the bytes, no more)
+ * against the RFC 1071 definition (big-endian 16-bit words, odd byte padded
+ * with zero, end-around carry), for every length 0–2999 at four alignments,
+ * all-ones data (the carries) and a 64 KiB TSO frame. Built and run by
+ * csum.test.ts; prints "ok" or the first mismatch.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,10 +20,15 @@ static uint32_t reference(uint32_t sum, const uint8_t *p, size_t len) {
   return (uint32_t)s;
 }
 
+static uint8_t copy[70002];
+
 static int check(const char *what, uint32_t seed, const uint8_t *p, size_t len) {
   uint16_t got = csum_fold(csum_add(seed, p, len)), want = csum_fold(reference(seed, p, len));
-  if (got == want) return 0;
-  printf("mismatch: %s, length %zu at %p: %04x, want %04x\n", what, len, (const void *)p, got, want);
+  memset(copy, 0xa5, len + 2);
+  uint16_t copied = csum_fold(csum_copy(seed, copy + 1, p, len));
+  if (got == want && copied == want && memcmp(copy + 1, p, len) == 0 && copy[0] == 0xa5 && copy[len + 1] == 0xa5) return 0;
+  printf("mismatch: %s, length %zu at %p: csum_add %04x, csum_copy %04x%s, want %04x\n", what, len, (const void *)p, got,
+         copied, memcmp(copy + 1, p, len) == 0 && copy[0] == 0xa5 && copy[len + 1] == 0xa5 ? "" : " (copy differs)", want);
   return 1;
 }
 
