@@ -16,12 +16,12 @@
  * with storm control at a rate it never reaches).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { haveTool } from '../src/testkit/ci.js';
+import { runIfMain, withTempDir } from './lib/main.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE = join(ROOT, 'native');
@@ -29,7 +29,7 @@ export const CASES = ['egress', 'fragments', 'too-big', 'arp', 'ingress', 'broad
 export type PipelineCase = (typeof CASES)[number];
 
 /** The C flags binding.gyp gives the addon, plus what node-gyp adds for a Release shared object. */
-function addonFlags(): string[] {
+export function addonFlags(): string[] {
   const gyp = JSON.parse(readFileSync(join(ROOT, 'binding.gyp'), 'utf8')) as { targets: { cflags?: string[]; cflags_c?: string[] }[] };
   const t = gyp.targets[0];
   return [...(t.cflags ?? []), ...(t.cflags_c ?? []), '-O3', '-fPIC', '-pthread'];
@@ -79,8 +79,7 @@ function main(): void {
   const frames = Number(values.frames);
   if (!haveTool('gcc')) throw new Error('bench/pipeline-cost.ts needs gcc');
   const counted = haveTool('valgrind');
-  const dir = mkdtempSync(join(tmpdir(), 'overlayd-pipeline-cost-'));
-  try {
+  withTempDir('overlayd-pipeline-cost-', (dir) => {
     const exe = buildDriver(dir);
     const rows: Record<string, number> = {};
     for (const what of CASES) {
@@ -90,16 +89,7 @@ function main(): void {
     console.log(`| case | ${unit} |\n| --- | ---: |`);
     for (const [what, v] of Object.entries(rows)) console.log(`| ${what} | ${v.toFixed(counted ? 0 : 1)} |`);
     if (values.json) writeFileSync(values.json, JSON.stringify({ unit, rows }, null, 2));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  try {
-    main();
-  } catch (err) {
-    console.error(`bench: ${(err as Error).message}`);
-    process.exit(1);
-  }
-}
+runIfMain(import.meta.url, main);
