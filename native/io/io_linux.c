@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/eventfd.h>
@@ -185,14 +185,7 @@ static void raise_priority(int realtime) {
   setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), IO_WORKER_NICE);
 }
 
-/*
- * A worker: one thread for both directions, so a reply the kernel makes
- * while we write a frame into a TAP (ping, TCP ACK) is read in the same
- * pass, without waking another thread. (Polling without sleeping after
- * traffic was tried: on two shared cores it starves the very processes whose
- * replies it waits for, and sched_yield hands the core away for a whole
- * slice; blocking in epoll_wait measured as good or better.)
- */
+/* CLOCK_MONOTONIC in nanoseconds. */
 static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -224,9 +217,12 @@ static int cpu_to_spare(const io_ctx *io) {
  *   once; when another task waits there (the ping the worker just woke by
  *   writing into a TAP, the other agent's worker its own send woke) the
  *   yield runs it, and a yield that took longer than YIELD_HANDED_NS ends
- *   the spin: the worker blocks, and the next packet wakes it. Without
- *   this, a worker at nice -10 spun its whole window in front of the very
- *   process whose reply it waited for (docs/performance.md, "Latency");
+ *   the spin: the worker blocks, and the next packet wakes it (a worker
+ *   that stayed runnable behind a busy task would wait out that task's
+ *   slice; a blocked one is woken, and placed, by the packet). Without the
+ *   yield, a worker at nice -10 spun its
+ *   whole window in front of the very process whose reply it waited for
+ *   (docs/performance.md, "Where a round trip's time goes");
  * - every SPIN_CHECK polls it reads the machine's runnable count and stops
  *   once tasks outnumber the online CPUs (a task queued on another CPU).
  *
