@@ -7,7 +7,10 @@
  * part of the path (syscall entry, copies, checksums, AES-GCM, the pipeline,
  * TAP and UDP in the kernel).
  *
- *     npx tsx bench/profile.ts [--esp udp|ip] [--workers N] [--seconds 8] [--top 40]
+ *     npx tsx bench/profile.ts [--esp udp|ip] [--workers N] [--udp64] [--seconds 8] [--top 40]
+ *
+ * --udp64 profiles iperf3's UDP test with 64-byte datagrams (the packet-rate
+ * column of `npm run bench`) instead of the TCP stream.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,7 +37,7 @@ const PARTS: [string, RegExp][] = [
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { esp: { type: 'string' }, workers: { type: 'string' }, seconds: { type: 'string', default: '8' }, top: { type: 'string', default: '40' } },
+    options: { esp: { type: 'string' }, workers: { type: 'string' }, udp64: { type: 'boolean', default: false }, seconds: { type: 'string', default: '8' }, top: { type: 'string', default: '40' } },
   });
   if (!haveRoot() || !haveTools('perf', 'iperf3', 'ip')) throw new Error('the profile needs root, perf, iperf3 and ip');
   const esp = values.esp as 'udp' | 'ip' | undefined;
@@ -56,6 +59,7 @@ async function main(): Promise<void> {
         serverAddr: row.server.addr4,
         clientNs: row.client.ns,
         seconds: seconds + 2,
+        ...(values.udp64 && { protocol: 'udp' as const, udpPayload: 64 }),
         around: async (client) => {
           const perf = spawn('perf', ['record', '-a', '-g', '-e', 'cpu-clock', '-F', '1999', '-o', data, '--', 'sleep', String(seconds)], { stdio: 'ignore' });
           const recorded = new Promise((r) => perf.once('exit', r)); // before the client: perf's 8 s end before iperf3's 10 s
@@ -64,7 +68,10 @@ async function main(): Promise<void> {
           return out;
         },
       });
-      console.log(`${row.name}: TCP ×1 ${result.gbps.toFixed(2)} Gbit/s, ${result.retransmits} retransmits\n`);
+      const what = values.udp64
+        ? `UDP 64 B ${(result.packetsPerSecond / 1000).toFixed(0)} kpps`
+        : `TCP ×1 ${result.gbps.toFixed(2)} Gbit/s, ${result.retransmits} retransmits`;
+      console.log(`${row.name}: ${what}\n`);
       report(samples(execFileSync('perf', ['script', '-i', data, '-F', 'comm,ip,sym'], { encoding: 'utf8', maxBuffer: 1 << 30 })), Number(values.top));
     } finally {
       await row.destroy();
