@@ -22,11 +22,11 @@ function main(): void {
   withTempDir('overlayd-wake-', (dir) => {
     const exe = join(dir, 'wake');
     execFileSync('gcc', ['-O2', '-pthread', join(ROOT, 'bench/wake-latency/main.c'), '-o', exe], { stdio: 'inherit' });
-    const placements: [string, string, string][] = [
+    const placements = [
       ['where the scheduler puts them', '-1', '-1'],
       ['both on CPU 0', '0', '0'],
-      ...(cpus().length > 1 ? ([['CPU 0 and CPU 1', '0', '1']] as [string, string, string][]) : []),
-    ];
+      ['CPU 0 and CPU 1', '0', '1'],
+    ].slice(0, cpus().length > 1 ? 3 : 2);
     console.log('| threads | round trip µs, median | p10 | p90 |\n| --- | ---: | ---: | ---: |');
     for (const [name, a, b] of placements) {
       const [median, p10, p90] = execFileSync(exe, [a, b, values.rounds], { encoding: 'utf8' }).trim().split(' ');

@@ -30,8 +30,8 @@ const days = (v: string): number => {
 /** The key file written beside a certificate: FILE.crt → FILE.key. */
 export const keyPathFor = (certPath: string): string => `${certPath.replace(/\.crt$/, '')}.key`;
 
-/** A certificate as `ca show` prints it (`--json` field names are a contract, docs/identity.md). */
-export function certificateView(cert: Certificate, nowS = id.nowSeconds()): Row {
+/** A certificate as `ca show` prints it (`--json` field names are a contract, docs/identity.md); after loadIdentity. */
+function certificateView(cert: Certificate, nowS = id.nowSeconds()): Row {
   const state = id.validAt(cert, nowS);
   return {
     kind: cert.ca ? 'ca' : 'node',
