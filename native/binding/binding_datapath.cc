@@ -12,6 +12,7 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "binding/binding_addr.h"
@@ -26,6 +27,7 @@ extern "C" {
 #include "base/addr.h"
 #include "datapath/datapath.h"
 #include "io/punt.h"
+#include "tap/tap.h"
 }
 
 namespace overlayd {
@@ -440,23 +442,23 @@ class DatapathHandle : public Napi::ObjectWrap<DatapathHandle> {
     return Napi::Number::New(env, port);
   }
 
-  /** offloadStats() → what TSO/GSO/GRO did since start (zeros when stopped). */
+  /** offloadStats() → what TSO/USO/GSO/GRO did since start (zeros when stopped). */
   Napi::Value OffloadStats(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     io_offload_stats s;
     std::memset(&s, 0, sizeof s);
     if (dp_.io != nullptr) io_get_offload_stats(dp_.io, &s);
     Napi::Object o = Napi::Object::New(env);
-    o.Set("tsoFrames", Napi::Number::New(env, static_cast<double>(s.tso_frames)));
-    o.Set("tsoSegments", Napi::Number::New(env, static_cast<double>(s.tso_segments)));
-    o.Set("gsoSends", Napi::Number::New(env, static_cast<double>(s.gso_sends)));
-    o.Set("gsoDatagrams", Napi::Number::New(env, static_cast<double>(s.gso_datagrams)));
-    o.Set("groFrames", Napi::Number::New(env, static_cast<double>(s.gro_frames)));
-    o.Set("groSegments", Napi::Number::New(env, static_cast<double>(s.gro_segments)));
-    o.Set("udpGroBuffers", Napi::Number::New(env, static_cast<double>(s.udp_gro_buffers)));
-    o.Set("tsoFramesIn", Napi::Number::New(env, static_cast<double>(s.tso_frames_in)));
+    const std::pair<const char *, uint64_t> counts[] = {
+        {"tsoFrames", s.tso_frames},         {"tsoSegments", s.tso_segments},     {"usoFrames", s.uso_frames},
+        {"usoSegments", s.uso_segments},     {"gsoSends", s.gso_sends},           {"gsoDatagrams", s.gso_datagrams},
+        {"groFrames", s.gro_frames},         {"groSegments", s.gro_segments},     {"groUdpFrames", s.gro_udp_frames},
+        {"groUdpSegments", s.gro_udp_segments}, {"udpGroBuffers", s.udp_gro_buffers}, {"tsoFramesIn", s.tso_frames_in},
+        {"usoFramesIn", s.uso_frames_in}};
+    for (const auto &[name, n] : counts) o.Set(name, Napi::Number::New(env, static_cast<double>(n)));
     o.Set("gsoEnabled", Napi::Boolean::New(env, s.gso_enabled != 0));
     o.Set("groEnabled", Napi::Boolean::New(env, s.gro_enabled != 0));
+    o.Set("usoEnabled", Napi::Boolean::New(env, tap_uso_enabled() != 0));
     return o;
   }
 

@@ -64,12 +64,17 @@ typedef struct io_config {
 typedef struct io_offload_stats {
   uint64_t tso_frames;     /* TSO super-frames read from TAPs */
   uint64_t tso_segments;   /* segments cut from them */
+  uint64_t uso_frames;     /* UDP GSO super-frames read from TAPs (a sender's UDP_SEGMENT) */
+  uint64_t uso_segments;   /* datagrams cut from them */
   uint64_t gso_sends;      /* UDP_SEGMENT sends of more than one datagram */
   uint64_t gso_datagrams;  /* datagrams carried by them */
   uint64_t gro_frames;     /* coalesced super-frames written to TAPs */
   uint64_t gro_segments;   /* segments coalesced into them */
+  uint64_t gro_udp_frames; /* of those, UDP super-frames (written as UDP GSO) */
+  uint64_t gro_udp_segments; /* datagrams coalesced into them */
   uint64_t udp_gro_buffers;/* received buffers holding more than one datagram */
   uint64_t tso_frames_in;  /* whole TCP super-frames received (kernel tunnel GSO), written as TSO */
+  uint64_t uso_frames_in;  /* whole UDP super-frames received (kernel tunnel GSO), written as UDP GSO or cut */
   int gso_enabled;         /* UDP_SEGMENT in use (off after EIO) */
   int gro_enabled;         /* UDP_GRO enabled on the data socket */
 } io_offload_stats;

@@ -2,9 +2,9 @@
  * TAP → UDP half of the worker:
  *
  *   TAP readable → readv [vnet_hdr | frame into the arena] → complete the
- *   partial checksum, or TSO-segment a super-frame back to back → dp_egress
- *   per frame (the stages of pipeline/egress.c), VXLAN header written in
- *   place in the 8 bytes in front →
+ *   partial checksum, or cut a TSO/USO super-frame into segments back to
+ *   back → dp_egress per frame (the stages of pipeline/egress.c), VXLAN
+ *   header written in place in the 8 bytes in front →
  *   udp_batch (contiguous runs to one VTEP become one GSO send) → sendmmsg
  *
  * The arena holds every frame and segment until the batch is flushed, so
@@ -187,15 +187,21 @@ static int read_one(egress_worker *w, int fd) {
     return 0;
   }
   w->nsegs = 0;
-  long used = tso_segment(frame, len, &h, w->arena + w->used, ARENA_BYTES - w->used, DP_HEADROOM, DP_TAILROOM,
+  long used = gso_segment(frame, len, &h, w->arena + w->used, ARENA_BYTES - w->used, DP_HEADROOM, DP_TAILROOM,
                           record_segment, w);
   if (used < 0 || w->nsegs == MAX_SEGMENTS) {
     w->counters[DP_C_DROPS + DP_DROP_MALFORMED]++;
     return 0;
   }
   w->used += (size_t)used;
-  w->wk->stats.tso_frames++;
-  w->wk->stats.tso_segments += (uint64_t)w->nsegs;
+  io_offload_stats *st = &w->wk->stats;
+  if ((h.gso_type & ~VNET_GSO_ECN) == VNET_GSO_UDP_L4) {
+    st->uso_frames++;
+    st->uso_segments += (uint64_t)w->nsegs;
+  } else {
+    st->tso_frames++;
+    st->tso_segments += (uint64_t)w->nsegs;
+  }
   for (int i = 0; i < w->nsegs; i++) egress_frame(w, w->segs[i].frame, w->segs[i].len);
   return 0;
 }

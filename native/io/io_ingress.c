@@ -3,12 +3,14 @@
  *
  *   data socket readable → recvmmsg bursts (UDP_GRO: one buffer may hold
  *   several datagrams of the cmsg's segment size) → split → dp_ingress per
- *   datagram (the stages of pipeline/ingress.c) → deliver: a whole TCP
- *   super-frame (a kernel vxlan sender's tunnel GSO) is written as TSO;
- *   otherwise the inner checksum is checked and in-order
+ *   datagram (the stages of pipeline/ingress.c) → deliver: a whole TCP or
+ *   UDP super-frame (a kernel vxlan sender's tunnel GSO) is written as
+ *   TSO or UDP GSO; otherwise the inner checksum is checked and in-order
  *   TCP segments of one flow are coalesced into one super-frame
- *   (virtio_net_hdr GSO_TCPV4/6) → write to the network's TAP; anything
- *   else is written singly. A VTEP probe goes to the punt queue instead.
+ *   (virtio_net_hdr GSO_TCPV4/6), and so are equal-sized UDP datagrams of
+ *   one flow where the TAP takes UDP GSO (GSO_UDP_L4) → write to the
+ *   network's TAP; anything else is written singly. A VTEP probe goes to
+ *   the punt queue instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +28,7 @@
 #include "io/io_internal.h"
 #include "pipeline/pipeline.h"
 #include "tap/offload.h"
+#include "tap/tap.h"
 
 #ifndef UDP_GRO
 #define UDP_GRO 104
@@ -33,6 +36,9 @@
 
 #define RX_BATCH 32
 #define RX_BUF (65536 + 512)
+/* Room to cut one UDP super-frame (a Linux sender's train: at most 128 datagrams) where the TAP takes no UDP GSO. */
+#define CUT_MAX 128
+#define CUT_BUF (RX_BUF + CUT_MAX * 64)
 
 struct ingress_worker {
   io_ctx *io;
@@ -44,6 +50,14 @@ struct ingress_worker {
   size_t held_len;
   punt_meta held_meta;
   gro_run run;
+  /* The sender's datagram size while a whole UDP super-frame (tunnel GSO) goes through the ingress checks; else 0. */
+  uint16_t inner_gso_size;
+  uint8_t *cut; /* CUT_BUF: a UDP super-frame cut into datagrams */
+  struct {
+    uint8_t *frame;
+    size_t len;
+  } cuts[CUT_MAX];
+  int ncut;
   struct mmsghdr mm[RX_BATCH];
   struct iovec iov[RX_BATCH];
   struct sockaddr_storage from[RX_BATCH];
@@ -58,13 +72,43 @@ static void write_tap(ingress_worker *w, const dp_network *net, vnet_hdr *h, con
   if (writev(net_tap_queue(net, w->wk->index), iov, 2) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE]++;
 }
 
+static void record_cut(void *ctx, uint8_t *seg, size_t len) {
+  ingress_worker *w = ctx;
+  if (w->ncut < CUT_MAX) {
+    w->cuts[w->ncut].frame = seg;
+    w->cuts[w->ncut].len = len;
+  }
+  w->ncut++;
+}
+
+/* A whole UDP super-frame: written as UDP GSO where the TAP takes it, else cut here into datagrams written one by one. */
+static void write_udp_superframe(ingress_worker *w, const dp_network *net, vnet_hdr *h, const uint8_t *frame, size_t len) {
+  if (tap_uso_enabled()) {
+    write_tap(w, net, h, frame, len);
+    return;
+  }
+  w->ncut = 0;
+  if (gso_segment(frame, len, h, w->cut, CUT_BUF, 0, 0, record_cut, w) < 0 || w->ncut > CUT_MAX) {
+    w->counters[DP_C_DROPS + DP_DROP_MALFORMED]++;
+    return;
+  }
+  vnet_hdr none;
+  memset(&none, 0, sizeof none);
+  for (int i = 0; i < w->ncut; i++) write_tap(w, net, &none, w->cuts[i].frame, w->cuts[i].len);
+}
+
 static void flush_run(ingress_worker *w) {
   if (w->run.segs == 0) return;
   const dp_network *net = w->run.owner;
   int segs = w->run.segs;
   if (segs > 1) {
-    w->wk->stats.gro_frames++;
-    w->wk->stats.gro_segments += (uint64_t)segs;
+    io_offload_stats *st = &w->wk->stats;
+    st->gro_frames++;
+    st->gro_segments += (uint64_t)segs;
+    if (w->run.proto == 17) {
+      st->gro_udp_frames++;
+      st->gro_udp_segments += (uint64_t)segs;
+    }
   }
   int iovcnt = gro_finish(&w->run);
   if (writev(net_tap_queue(net, w->wk->index), w->run.iov, iovcnt) < 0) w->counters[DP_C_DROPS + DP_DROP_TAP_WRITE] += (uint64_t)segs;
@@ -99,10 +143,15 @@ static void deliver(ingress_worker *w, const dp_delivery *d, const dp_addr *src)
    */
   vnet_hdr h;
   memset(&h, 0, sizeof h);
-  if (flen > (size_t)net->mtu + 14 && offload_tso_hdr(frame, flen, net->mtu, &h) == 0) {
+  if (flen > (size_t)net->mtu + 14 && offload_gso_hdr(frame, flen, net->mtu, w->inner_gso_size, &h) == 0) {
     flush_run(w);
-    w->wk->stats.tso_frames_in++;
-    write_tap(w, net, &h, frame, flen);
+    if (h.gso_type != VNET_GSO_UDP_L4) {
+      w->wk->stats.tso_frames_in++;
+      write_tap(w, net, &h, frame, flen);
+    } else {
+      w->wk->stats.uso_frames_in++;
+      write_udp_superframe(w, net, &h, frame, flen);
+    }
     return;
   }
   uint16_t csum_start = 0, csum_offset = 0;
@@ -195,12 +244,23 @@ static int receive_burst(ingress_worker *w, int fd) {
   return n > 0 ? n : 0;
 }
 
-/* The datagram size of received buffer i (UDP_GRO may have joined several), counting joined buffers. */
-static size_t datagram_size(ingress_worker *w, int i) {
+/*
+ * The datagram size of received buffer i: UDP_GRO may have joined several
+ * datagrams of its cmsg's size (counted), or, VXLAN in `vxlan`, the buffer
+ * is one whole tunnel super-frame of a kernel sender whose inner UDP GSO
+ * train has that datagram size (its inner IP header spans the buffer): then
+ * the buffer's length, with the inner size in w->inner_gso_size.
+ */
+static size_t datagram_size(ingress_worker *w, int i, const uint8_t *vxlan) {
   size_t len = w->mm[i].msg_len;
   size_t seg = (size_t)gro_size(&w->mm[i].msg_hdr);
-  if (seg == 0 || seg > len) return len;
-  if (seg < len) w->wk->stats.udp_gro_buffers++;
+  w->inner_gso_size = 0;
+  if (seg == 0 || seg >= len) return len;
+  if (vxlan != NULL && len > DP_VXLAN_HLEN && offload_spans(vxlan + DP_VXLAN_HLEN, len - DP_VXLAN_HLEN)) {
+    w->inner_gso_size = (uint16_t)seg;
+    return len;
+  }
+  w->wk->stats.udp_gro_buffers++;
   return seg;
 }
 
@@ -208,6 +268,7 @@ int ingress_receive(ingress_worker *w) {
   io_ctx *io = w->io;
   int n = receive_burst(w, w->wk->rx_sock);
   if (n == 0) return 0;
+  w->run.udp = tap_uso_enabled();
   tables_read_lock(io->tables, w->wk->slot);
   int capturing = io->tables->capturing;
   for (int i = 0; i < n; i++) {
@@ -217,12 +278,13 @@ int ingress_receive(ingress_worker *w) {
     const punt_meta *m = received_meta(w, capturing, i, IPPROTO_UDP, io->port, &mbuf);
     uint8_t *buf = w->bufs + (size_t)i * RX_BUF;
     size_t len = w->mm[i].msg_len;
-    size_t seg = datagram_size(w, i);
+    size_t seg = datagram_size(w, i, buf);
     if (len == 0) ingress_datagram(w, &src, m, buf, 0); /* an empty datagram is counted as malformed too */
     for (size_t off = 0; off < len; off += seg) {
       size_t dlen = len - off < seg ? len - off : seg;
       ingress_datagram(w, &src, m, buf + off, dlen);
     }
+    w->inner_gso_size = 0;
   }
   flush_run(w);
   tables_read_unlock(io->tables, w->wk->slot);
@@ -242,6 +304,7 @@ int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
   io_ctx *io = w->io;
   int n = receive_burst(w, fd);
   if (n == 0) return 0;
+  w->run.udp = tap_uso_enabled();
   tables_read_lock(io->tables, w->wk->slot);
   int capturing = io->tables->capturing;
   for (int i = 0; i < n; i++) {
@@ -262,7 +325,7 @@ int ingress_receive_esp(ingress_worker *w, int fd, int raw) {
       esp_packet(w, &src, m, packet, len);
       continue;
     }
-    size_t seg = datagram_size(w, i); /* ESP-in-UDP: GRO joins equal-sized packets of a peer */
+    size_t seg = datagram_size(w, i, NULL); /* ESP-in-UDP: GRO joins equal-sized packets of a peer */
     if (len == 0) esp_packet(w, &src, m, packet, 0);
     for (size_t off = 0; off < len; off += seg) esp_packet(w, &src, m, packet + off, len - off < seg ? len - off : seg);
   }
@@ -280,7 +343,8 @@ ingress_worker *ingress_create(io_worker *wk) {
   w->bufs = malloc((size_t)RX_BATCH * RX_BUF);
   w->run.buf = malloc(GRO_BUF_LEN);
   w->held = malloc(RX_BUF);
-  if (w->bufs == NULL || w->run.buf == NULL || w->held == NULL) {
+  w->cut = malloc(CUT_BUF);
+  if (w->bufs == NULL || w->run.buf == NULL || w->held == NULL || w->cut == NULL) {
     ingress_destroy(w);
     return NULL;
   }
@@ -298,5 +362,6 @@ void ingress_destroy(ingress_worker *w) {
   free(w->bufs);
   free(w->run.buf);
   free(w->held);
+  free(w->cut);
   free(w);
 }

@@ -388,12 +388,17 @@ void io_get_offload_stats(const io_ctx *io, io_offload_stats *out) {
     const io_offload_stats *s = &io->workers[i].stats;
     out->tso_frames += s->tso_frames;
     out->tso_segments += s->tso_segments;
+    out->uso_frames += s->uso_frames;
+    out->uso_segments += s->uso_segments;
     out->gso_sends += s->gso_sends;
     out->gso_datagrams += s->gso_datagrams;
     out->gro_frames += s->gro_frames;
     out->gro_segments += s->gro_segments;
+    out->gro_udp_frames += s->gro_udp_frames;
+    out->gro_udp_segments += s->gro_udp_segments;
     out->udp_gro_buffers += s->udp_gro_buffers;
     out->tso_frames_in += s->tso_frames_in;
+    out->uso_frames_in += s->uso_frames_in;
   }
   out->gso_enabled = io->gso;
   for (int i = 0; i < io->nworkers; i++) out->gso_enabled &= io->workers[i].stats.gso_enabled;

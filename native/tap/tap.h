@@ -51,6 +51,13 @@ int tap_open_queues(const char *name, int opts, int n, int *fds);
 /** Sets the device's transmit queue length; 0 or -errno. */
 int tap_set_txqueuelen(const char *name, int len);
 
+/**
+ * Whether TAPs opened with a vnet header take UDP segmentation offload
+ * (TUN_F_USO4/6, Linux 6.2+): they may then be read UDP_L4 super-frames, and
+ * written them. Known once such a TAP was opened; 0 before.
+ */
+int tap_uso_enabled(void);
+
 #ifdef __cplusplus
 }
 #endif

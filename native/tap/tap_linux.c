@@ -1,6 +1,6 @@
 /*
  * TAP devices on Linux: /dev/net/tun with IFF_TAP | IFF_NO_PI, optionally
- * IFF_VNET_HDR with the checksum/TSO offloads (drivers/net/tun.c).
+ * IFF_VNET_HDR with the checksum/TSO/USO offloads (drivers/net/tun.c).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -18,11 +19,28 @@
 
 int tap_supported(void) { return 1; }
 
-/* Offloads asked for with a vnet header: TSO needs CSUM (tun.c set_offload). */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+/* Whether the last TAP given a vnet header took UDP segmentation offload (Linux 6.2+). */
+static atomic_int uso_enabled;
+
+int tap_uso_enabled(void) { return atomic_load_explicit(&uso_enabled, memory_order_relaxed); }
+
+/*
+ * Offloads asked for with a vnet header: TSO needs CSUM (tun.c set_offload).
+ * USO too where the kernel has it (before 6.2: EINVAL, then without): the
+ * kernel hands us a sender's UDP_SEGMENT train whole, and takes ours.
+ */
 static int tap_enable_offloads(int fd) {
   int hdr_len = TAP_VNET_HDR_LEN;
   if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0) return -errno;
-  if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) < 0) return -errno;
+  unsigned long tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+  int uso = ioctl(fd, TUNSETOFFLOAD, tso | TUN_F_USO4 | TUN_F_USO6) == 0;
+  if (!uso && ioctl(fd, TUNSETOFFLOAD, tso) < 0) return -errno;
+  atomic_store_explicit(&uso_enabled, uso, memory_order_relaxed);
   return 0;
 }
 

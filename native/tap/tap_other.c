@@ -28,3 +28,5 @@ int tap_set_txqueuelen(const char *name, int len) {
   (void)len;
   return -ENOTSUP;
 }
+
+int tap_uso_enabled(void) { return 0; }

@@ -96,20 +96,30 @@ export interface OffloadStats {
   /** TSO super-frames read from TAPs, and the segments cut from them. */
   tsoFrames: number;
   tsoSegments: number;
+  /** UDP GSO super-frames read from TAPs (a sender's UDP_SEGMENT), and the datagrams cut from them. */
+  usoFrames: number;
+  usoSegments: number;
   /** UDP_SEGMENT sends carrying more than one datagram, and those datagrams. */
   gsoSends: number;
   gsoDatagrams: number;
   /** Coalesced super-frames written to TAPs, and the segments in them. */
   groFrames: number;
   groSegments: number;
+  /** Of those, UDP super-frames (written as UDP GSO where the kernel takes it), and their datagrams. */
+  groUdpFrames: number;
+  groUdpSegments: number;
   /** Received buffers that held more than one datagram (UDP GRO). */
   udpGroBuffers: number;
   /** Whole TCP super-frames received (a kernel vxlan sender's tunnel GSO), written to the TAP as TSO frames. */
   tsoFramesIn: number;
+  /** Whole UDP super-frames received (a kernel vxlan sender's tunnel GSO of a UDP_SEGMENT train), written as UDP GSO or cut into datagrams. */
+  usoFramesIn: number;
   /** UDP_SEGMENT in use (turned off after EIO). */
   gsoEnabled: boolean;
   /** UDP_GRO enabled on the data-port socket. */
   groEnabled: boolean;
+  /** The TAPs take UDP segmentation offload (Linux 6.2+): UDP GSO frames are read from them and written to them. */
+  usoEnabled: boolean;
 }
 
 /**

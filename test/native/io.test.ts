@@ -44,6 +44,79 @@ c = socket.create_connection((sys.argv[1], 5001), timeout=30); c.sendall(data); 
 print(len(data), hashlib.sha256(data).hexdigest(), flush=True)
 `;
 
+/**
+ * UDP datagrams whose content follows from their sequence number: the sink
+ * answers the source's hellos (sequence number 2³² − 1) until data comes,
+ * and prints "<datagrams> <bad> <out of order> <bytes>" after a second of
+ * quiet.
+ */
+const UDP_DATAGRAM = `
+import hashlib, struct
+def datagram(seq, size):
+    head = struct.pack("!I", seq)
+    return head + (hashlib.sha256(head).digest() * (size // 32 + 1))[:size - 4]
+`;
+const UDP_SINK = `${UDP_DATAGRAM}
+import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20); s.bind((sys.argv[1], 5002)); s.settimeout(20)
+print("listening", flush=True)
+n = bad = disorder = size = 0; last = -1
+try:
+    while True:
+        d, peer = s.recvfrom(65535)
+        seq = struct.unpack("!I", d[:4])[0] if len(d) >= 4 else -1
+        if seq == 0xFFFFFFFF and n == 0:
+            s.sendto(b"ready", peer); continue
+        s.settimeout(1)
+        bad += d != datagram(seq, len(d)); disorder += seq <= last; last = seq; n += 1; size += len(d)
+except socket.timeout:
+    pass
+print(n, bad, disorder, size, flush=True)
+`;
+/** Sends argv[2] datagrams of argv[3] bytes (the last about half), in bursts; "gso": as UDP_SEGMENT trains of up to 16. */
+const UDP_SOURCE = `${UDP_DATAGRAM}
+import socket, sys, time
+count, size, gso = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "gso"
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM); s.connect((sys.argv[1], 5002))
+s.settimeout(0.1)
+for _ in range(200):
+    try:
+        s.send(struct.pack("!I", 0xFFFFFFFF)); s.recv(16); break
+    except (socket.timeout, ConnectionRefusedError):
+        pass
+if gso: s.setsockopt(socket.SOL_UDP, 103, size)  # UDP_SEGMENT
+grams = [datagram(k, size if k < count - 1 else size // 2 + 1) for k in range(count)]
+for start in range(0, count, 32):
+    burst = grams[start:start + 32]
+    if gso:
+        for i in range(0, len(burst), 16): s.send(b"".join(burst[i:i + 16]))
+    else:
+        for g in burst: s.send(g)
+    time.sleep(0.002)
+`;
+
+/** What a UDP sink saw. */
+interface UdpSeen {
+  datagrams: number;
+  bad: number;
+  disorder: number;
+  bytes: number;
+}
+
+/** Sends `count` datagrams of `size` bytes (the last size / 2 + 1) from side `from` to the other side, singly or as UDP_SEGMENT trains. */
+async function udpTransfer(topo: SmokeTopology, from: number, count: number, size: number, mode: 'single' | 'gso', family: 4 | 6 = 4): Promise<UdpSeen> {
+  const to = 1 - from;
+  const address = family === 4 ? SIDES[to].overlay : SIDES[to].overlay6;
+  const sink = nsRun(topo.ns[to], ['python3', '-c', UDP_SINK, address], 60_000);
+  await nsRun(topo.ns[from], ['python3', '-c', UDP_SOURCE, address, String(count), String(size), mode], 60_000);
+  const [datagrams, bad, disorder, bytes] = (await sink).trim().split('\n').pop()!.split(' ').map(Number);
+  return { datagrams, bad, disorder, bytes };
+}
+
+/** What {@link udpTransfer} must deliver: every datagram, intact, in order. */
+const udpIntact = (count: number, size: number): UdpSeen => ({ datagrams: count, bad: 0, disorder: 0, bytes: (count - 1) * size + Math.floor(size / 2) + 1 });
+
 /** Sends `size` seeded random bytes over TCP from side `from` to the other side; returns what each end saw ("<bytes> <sha256>"). */
 async function tcpTransfer(topo: SmokeTopology, from: number, size: number, family: 4 | 6 = 4): Promise<{ sent: string; received: string }> {
   const to = 1 - from;
@@ -175,6 +248,28 @@ describe.skipIf(!ready)('native datapaths back to back over a veth underlay', ()
     }
     expect(after[1]!.rx.bytes - before[1]!.rx.bytes).toBeGreaterThan(size);
   });
+
+  it('coalesces UDP datagrams into UDP GSO writes and cuts a sender\'s UDP_SEGMENT trains: every datagram intact, in order', async () => {
+    const offloads = (side: number): Promise<OffloadStats> => topo.peers[side]!.command<OffloadStats>('offloads');
+    const before = [await offloads(0), await offloads(1), await counters(0), await counters(1)] as const;
+    for (const family of [4, 6] as const) expect(await udpTransfer(topo, 0, 2000, 1200, 'single', family)).toEqual(udpIntact(2000, 1200));
+    const middle = [await offloads(0), await offloads(1)];
+    expect(await udpTransfer(topo, 0, 2000, 1200, 'gso')).toEqual(udpIntact(2000, 1200));
+    const after = [await offloads(0), await offloads(1), await counters(0), await counters(1)] as const;
+    const joined = { frames: middle[1]!.groUdpFrames - before[1].groUdpFrames, datagrams: middle[1]!.groUdpSegments - before[1].groUdpSegments };
+    const cut = { frames: after[0].usoFrames - middle[0]!.usoFrames, datagrams: after[0].usoSegments - middle[0]!.usoSegments };
+    if (after[0].usoEnabled) {
+      expect(joined.frames).toBeGreaterThan(0);
+      expect(joined.datagrams).toBeGreaterThan(joined.frames);
+      expect(cut.frames).toBeGreaterThan(0);
+      expect(cut.datagrams).toBeGreaterThan(cut.frames);
+    } else { // a kernel before 6.2: datagrams go one by one
+      expect([joined.frames, cut.frames]).toEqual([0, 0]);
+    }
+    for (const reason of ['malformed', 'tap_write', 'udp_send'] as const) {
+      for (const side of [2, 3] as const) expect(after[side].drops[reason] - before[side].drops[reason], reason).toBe(0);
+    }
+  });
 });
 
 describe.skipIf(!ready)('native datapath against a kernel vxlan device', () => {
@@ -201,6 +296,15 @@ describe.skipIf(!ready)('native datapath against a kernel vxlan device', () => {
     // A kernel sender's tunnel GSO may arrive as whole super-frames: count bytes, not packets.
     expect(c.rx.bytes).toBeGreaterThan(4 << 20);
     expect(c.tx.bytes).toBeGreaterThan(4 << 20);
+    for (const reason of ['malformed', 'unknown_vtep', 'spoofed_src', 'tap_write', 'udp_send'] as const) expect(c.drops[reason], reason).toBe(0);
+  });
+
+  it('interoperates for UDP: the kernel takes the datagrams we cut from UDP_SEGMENT trains, and we deliver its, singly or GSO', async () => {
+    expect(await udpTransfer(topo, 0, 1000, 1200, 'gso')).toEqual(udpIntact(1000, 1200));
+    for (const mode of ['single', 'gso'] as const) expect(await udpTransfer(topo, 1, 1000, 1200, mode), mode).toEqual(udpIntact(1000, 1200));
+    // The kernel's trains arrive whole (tunnel GSO): one VXLAN header, then a UDP super-frame cut at the sender's size.
+    expect((await topo.peers[0]!.command<OffloadStats>('offloads')).usoFramesIn).toBeGreaterThan(0);
+    const c = await topo.peers[0]!.command<DatapathCounters>('counters');
     for (const reason of ['malformed', 'unknown_vtep', 'spoofed_src', 'tap_write', 'udp_send'] as const) expect(c.drops[reason], reason).toBe(0);
   });
 });
