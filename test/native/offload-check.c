@@ -271,6 +271,12 @@ static void mutations(int rounds) {
     for (int k = 1 + (int)(rnd() % 4); k > 0; k--) frames[victim][rnd() % lens[victim]] ^= (uint8_t)(1u << (rnd() % 8));
     if (rnd() % 4 == 0) lens[victim] = rnd() % (lens[victim] + 1);
     run_frames("mutated", n, 1, 1);
+    /* As a whole super-frame of a kernel sender: prepared for the TAP, its header must cut it into good segments. */
+    vnet_hdr whole;
+    if (offload_spans(frames[victim], lens[victim]) && offload_gso_hdr(frames[victim], lens[victim], 1450, (uint16_t)(1 + rnd() % 1400), &whole) == 0) {
+      cut wc = {0};
+      if (gso_segment(frames[victim], lens[victim], &whole, out, OUT_CAP, 0, 0, collect, &wc) < 0) FAIL("mutated: a prepared super-frame does not cut");
+    }
     /* And a mutated frame with an arbitrary GSO header, as if read from a TAP. */
     vnet_hdr h = {0, (uint8_t)(rnd() % 6), 0, (uint16_t)(rnd() % 1500), 0, 0};
     cut c = {0};
