@@ -31,6 +31,8 @@ export interface PeerConfig {
   mtu: number;
   /** Source-pool size (default: the datapath's). */
   sourcePorts?: number;
+  /** UDP segmentation offload on the TAP (default: the datapath's, on where the kernel has it). */
+  udpOffload?: boolean;
   /** The other side's endpoints: MAC, overlay IPv4 (and IPv6) address, VTEP. */
   remotes: { mac: string; ip: string; ip6?: string; vtep: string }[];
 }
@@ -41,7 +43,7 @@ function reply(value: unknown): void {
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as PeerConfig;
-  const dp = new NativeDatapath({ bindAddress: cfg.bindAddress, dataPort: cfg.dataPort, sourcePorts: cfg.sourcePorts });
+  const dp = new NativeDatapath({ bindAddress: cfg.bindAddress, dataPort: cfg.dataPort, sourcePorts: cfg.sourcePorts, udpOffload: cfg.udpOffload });
   dp.addNetwork({ vni: cfg.vni, tapName: cfg.tapName, mtu: cfg.mtu });
   for (const r of cfg.remotes) {
     dp.fdbSet(cfg.vni, r.mac, r.vtep);

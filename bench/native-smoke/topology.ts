@@ -39,6 +39,9 @@ export async function run(cmd: string, args: string[], timeoutMs = 30_000): Prom
 export const nsRun = (ns: string, args: string[], timeoutMs?: number): Promise<string> =>
   run('ip', ['netns', 'exec', ns, ...args], timeoutMs);
 
+/** How a native side's datapath is made (PeerConfig). */
+export type NativeSideOptions = Pick<PeerConfig, 'sourcePorts' | 'udpOffload'>;
+
 /** A NativeDatapath peer process in one namespace, driven by line commands. */
 export class PeerProcess {
   private readonly lines: Interface;
@@ -164,9 +167,9 @@ export class SmokeTopology {
     await nsRun(ns, ['ip', 'neigh', 'replace', other.overlay, 'lladdr', other.mac, 'dev', dev, 'nud', 'permanent']);
   }
 
-  /** A persistent TAP per side, each driven by a NativeDatapath peer process. */
-  async addNativeOverlay(sourcePorts?: number): Promise<void> {
-    for (let i = 0; i < 2; i++) await this.addNativeSide(i, sourcePorts);
+  /** A persistent TAP per side, each driven by a NativeDatapath peer process (`options`: its source pool, its TAP offloads). */
+  async addNativeOverlay(options: NativeSideOptions = {}): Promise<void> {
+    for (let i = 0; i < 2; i++) await this.addNativeSide(i, options);
   }
 
   /** A kernel vxlan device per side on the same VNI and port, for comparison. */
@@ -175,12 +178,12 @@ export class SmokeTopology {
   }
 
   /** Side a native, side b a kernel vxlan device: the interoperability check. */
-  async addMixedOverlay(): Promise<void> {
-    await this.addNativeSide(0);
+  async addMixedOverlay(options: NativeSideOptions = {}): Promise<void> {
+    await this.addNativeSide(0, options);
     await this.addKernelSide(1);
   }
 
-  private async addNativeSide(i: number, sourcePorts?: number): Promise<void> {
+  private async addNativeSide(i: number, options: NativeSideOptions): Promise<void> {
     await nsRun(this.ns[i], ['ip', 'tuntap', 'add', 'mode', 'tap', 'name', this.overlayDevice]);
     await this.configureOverlay(i);
     const other = SIDES[1 - i];
@@ -192,7 +195,8 @@ export class SmokeTopology {
       mtu: this.overlayMtu,
       remotes: [{ mac: other.mac, ip: other.overlay, ip6: other.overlay6, vtep: this.underlayAddress(1 - i) }],
     };
-    if (sourcePorts !== undefined) cfg.sourcePorts = sourcePorts;
+    if (options.sourcePorts !== undefined) cfg.sourcePorts = options.sourcePorts;
+    if (options.udpOffload !== undefined) cfg.udpOffload = options.udpOffload;
     this.peers[i] = await PeerProcess.start(this.ns[i], cfg);
   }
 

@@ -39,6 +39,7 @@ static int TapOptions(const Napi::CallbackInfo &info) {
     if (OptionFlag(o, "vnetHdr")) opts |= TAP_OPT_VNET_HDR;
     if (OptionFlag(o, "persist")) opts |= TAP_OPT_PERSIST;
     if (OptionFlag(o, "nonBlocking")) opts |= TAP_OPT_NONBLOCK;
+    if (OptionFlag(o, "noUdpOffload")) opts |= TAP_OPT_NO_USO;
   }
   return opts;
 }

@@ -17,6 +17,8 @@ extern "C" {
 #define TAP_OPT_PERSIST 0x2
 /** O_NONBLOCK on the returned descriptor. */
 #define TAP_OPT_NONBLOCK 0x4
+/* With TAP_OPT_VNET_HDR: no UDP segmentation offload, even where the kernel has it. */
+#define TAP_OPT_NO_USO 0x8
 
 /** Size of the virtio_net_hdr used when TAP_OPT_VNET_HDR is set. */
 #define TAP_VNET_HDR_LEN 10

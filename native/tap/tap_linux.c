@@ -34,11 +34,11 @@ int tap_uso_enabled(void) { return atomic_load_explicit(&uso_enabled, memory_ord
  * USO too where the kernel has it (before 6.2: EINVAL, then without): the
  * kernel hands us a sender's UDP_SEGMENT train whole, and takes ours.
  */
-static int tap_enable_offloads(int fd) {
+static int tap_enable_offloads(int fd, int opts) {
   int hdr_len = TAP_VNET_HDR_LEN;
   if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0) return -errno;
   unsigned long tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-  int uso = ioctl(fd, TUNSETOFFLOAD, tso | TUN_F_USO4 | TUN_F_USO6) == 0;
+  int uso = !(opts & TAP_OPT_NO_USO) && ioctl(fd, TUNSETOFFLOAD, tso | TUN_F_USO4 | TUN_F_USO6) == 0;
   if (!uso && ioctl(fd, TUNSETOFFLOAD, tso) < 0) return -errno;
   atomic_store_explicit(&uso_enabled, uso, memory_order_relaxed);
   return 0;
@@ -87,7 +87,7 @@ static int open_queue(const char *name, int opts, int mq, int first) {
   /* tun.c refuses (EINVAL) a queue mode other than the persistent device's: take the device's. */
   if (err == -EINVAL && mq == -1) err = attach(fd, name, opts, 1, &ifr);
   if (err == 0 && first && (ifr.ifr_flags & IFF_MULTI_QUEUE) && attached_queues(name) > 1) err = -EBUSY;
-  if (err == 0) err = (opts & TAP_OPT_VNET_HDR) != 0 ? tap_enable_offloads(fd) : tap_clear_offloads(fd);
+  if (err == 0) err = (opts & TAP_OPT_VNET_HDR) != 0 ? tap_enable_offloads(fd, opts) : tap_clear_offloads(fd);
   if (err == 0 && (opts & TAP_OPT_PERSIST) != 0 && ioctl(fd, TUNSETPERSIST, 1) < 0) err = -errno;
   /* tun.c starts TAPs at 500 frames; a fast path reading in bursts wants the queue deeper. Best effort. */
   if (err == 0 && (opts & TAP_OPT_VNET_HDR) != 0) tap_set_txqueuelen(ifr.ifr_name, TAP_FAST_TXQUEUELEN);

@@ -17,6 +17,8 @@ export interface TapOpenOptions {
   persist?: boolean;
   /** Open the descriptor with O_NONBLOCK. */
   nonBlocking?: boolean;
+  /** With `vnetHdr`: leave UDP segmentation offload off even where the kernel has it (default: on where it does). */
+  noUdpOffload?: boolean;
 }
 
 /** One VXLAN payload (or, with `carrier`, ESP packet) produced by {@link DatapathHandle.processEgress}. */

@@ -278,6 +278,13 @@ export interface DatapathOptions {
    */
   busyPollUs?: number;
   /**
+   * Native path: UDP segmentation offload on the TAPs where the kernel has it
+   * (Linux 6.2+): UDP_SEGMENT trains read whole, datagrams of a flow written
+   * as one UDP GSO frame. Default true; false behaves as an older kernel
+   * (datagrams one by one), for comparison and tests.
+   */
+  udpOffload?: boolean;
+  /**
    * Native path: run the workers SCHED_FIFO (lowest realtime priority)
    * instead of nice −10, so a frame is forwarded as soon as it arrives, never
    * after a busy process's time slice. Default false: with a worker per CPU

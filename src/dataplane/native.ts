@@ -195,7 +195,8 @@ export class NativeDatapath implements Datapath {
     if (net.encryption !== undefined) this.planner.addNetwork(net.vni, net.encryption);
     let fds: number[] = [];
     try {
-      fds = this.addon.tapOpenQueues(net.tapName, { vnetHdr: true, persist: true, nonBlocking: true }, this.workers);
+      const noUdpOffload = this.options.udpOffload === false;
+      fds = this.addon.tapOpenQueues(net.tapName, { vnetHdr: true, persist: true, nonBlocking: true, noUdpOffload }, this.workers);
       this.handle.networkSet(net.vni, net.mtu, fds, net.encryption && { carrier: net.encryption.carrier }, net.multicast && { rate: net.multicast.rate });
     } catch (err) {
       for (const fd of fds) closeSync(fd);

@@ -298,12 +298,32 @@ describe.skipIf(!ready)('native datapath against a kernel vxlan device', () => {
     expect(c.tx.bytes).toBeGreaterThan(4 << 20);
     for (const reason of ['malformed', 'unknown_vtep', 'spoofed_src', 'tap_write', 'udp_send'] as const) expect(c.drops[reason], reason).toBe(0);
   });
+});
 
-  it('interoperates for UDP: the kernel takes the datagrams we cut from UDP_SEGMENT trains, and we deliver its, singly or GSO', async () => {
+describe.skipIf(!ready).each([
+  { udpOffload: true, what: 'UDP GSO on the TAP where the kernel has it' },
+  { udpOffload: false, what: 'UDP offload off, as on a kernel before 6.2' },
+])('native datapath against a kernel vxlan device, UDP: $what', ({ udpOffload }) => {
+  let topo: SmokeTopology;
+
+  beforeAll(async () => {
+    topo = await SmokeTopology.create(`${runPrefix()}nu${udpOffload ? 1 : 0}`);
+    await topo.addMixedOverlay({ udpOffload });
+  });
+
+  afterAll(async () => {
+    await topo?.destroy();
+  });
+
+  it('the kernel takes the datagrams we send, from UDP_SEGMENT trains too, and we deliver its, singly or GSO', async () => {
     expect(await udpTransfer(topo, 0, 1000, 1200, 'gso')).toEqual(udpIntact(1000, 1200));
     for (const mode of ['single', 'gso'] as const) expect(await udpTransfer(topo, 1, 1000, 1200, mode), mode).toEqual(udpIntact(1000, 1200));
-    // The kernel's trains arrive whole (tunnel GSO): one VXLAN header, then a UDP super-frame cut at the sender's size.
-    expect((await topo.peers[0]!.command<OffloadStats>('offloads')).usoFramesIn).toBeGreaterThan(0);
+    const offloads = await topo.peers[0]!.command<OffloadStats>('offloads');
+    if (!udpOffload) expect(offloads.usoEnabled).toBe(false);
+    // Without USO our container's trains reach us cut by the kernel; with it, whole, and we cut them.
+    expect(offloads.usoFrames > 0).toBe(offloads.usoEnabled);
+    // The kernel's trains arrive whole (tunnel GSO): one VXLAN header, then a UDP super-frame, written as UDP GSO or cut here.
+    expect(offloads.usoFramesIn).toBeGreaterThan(0);
     const c = await topo.peers[0]!.command<DatapathCounters>('counters');
     for (const reason of ['malformed', 'unknown_vtep', 'spoofed_src', 'tap_write', 'udp_send'] as const) expect(c.drops[reason], reason).toBe(0);
   });
