@@ -6,23 +6,12 @@
  * segmentation byte for byte), plus 20 000 mutated frames under the address
  * and undefined-behaviour sanitizers: test/native/offload-check.c.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { haveTool, requirement } from '../../src/testkit/ci.js';
+import { describe, expect, it } from 'vitest';
+import { haveCc, runCCheck } from './c-check.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'overlayd-offload-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-describe.skipIf(!requirement(haveTool('cc'), 'needs a C compiler (cc)'))('gro_* and gso_segment', () => {
+describe.skipIf(!haveCc())('gro_* and gso_segment', () => {
   it('give back exactly the frames they coalesced, refuse what must not be joined, and survive mutated frames', () => {
-    const bin = join(dir, 'offload-check');
-    const native = join(ROOT, 'native');
-    const sources = [join(ROOT, 'test/native/offload-check.c'), join(native, 'tap/offload.c'), join(native, 'base/csum.c')];
-    execFileSync('cc', ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-I', native, ...sources, '-o', bin]);
-    expect(execFileSync(bin, { encoding: 'utf8' }).trim()).toBe('ok');
+    const sanitizers = ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
+    expect(runCCheck('offload-check', ['tap/offload.c', 'base/csum.c'], sanitizers)).toBe('ok');
   });
 });
